@@ -1,0 +1,267 @@
+"""The ``interpersonal`` command.
+
+Measures commands run on the framework-free core (no database, no Django):
+
+    interpersonal measures list [--json]
+    interpersonal measures show ID [--json]
+    interpersonal measures fhir ID
+    interpersonal score ID --answers 1=2,2=0,... [--json]
+    interpersonal score --jsonl [--input FILE]
+    interpersonal change ID --before 1=2,... --after 1=0,... [--json]
+
+Any other command is a Django management command (``interpersonal migrate``,
+``interpersonal create_admin ...``, ``interpersonal help``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import IO, Any
+
+from interpersonal.core import measures
+from interpersonal.core.measures.fhir import questionnaire
+
+CORE_COMMANDS = ("measures", "score", "change")
+
+
+class UsageError(Exception):
+    """Bad command-line input; printed without a traceback, exit status 2."""
+
+
+def parse_answers(text: str, instrument_id: str) -> dict[str, int | None]:
+    """``1=2,2=0,3=`` → {"1": 2, "2": 0, "3": None}; an empty value is a missing item."""
+    answers: dict[str, int | None] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        item, sep, value = part.partition("=")
+        item, value = item.strip(), value.strip()
+        if not sep or not item:
+            raise UsageError(f"{instrument_id}: {part!r} is not ITEM=VALUE (e.g. 1=2)")
+        if item in answers:
+            raise UsageError(f"{instrument_id} item {item}: given twice")
+        if value == "":
+            answers[item] = None
+            continue
+        try:
+            answers[item] = int(value)
+        except ValueError:
+            raise UsageError(f"{instrument_id} item {item}: value must be a whole number, got {value!r}") from None
+    return answers
+
+
+def _print_json(data: Any, out: IO[str]) -> None:
+    out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def _fmt(x: object) -> str:
+    return "-" if x is None else str(x)
+
+
+def _score_text(s: measures.Score) -> str:
+    inst = measures.get(s.instrument)
+    lines = [f"{inst.abbreviation}: total {_fmt(s.total)}"]
+    if s.total is None:
+        lines.append(f"  not scored: {s.reason}")
+    else:
+        lines.append(f"  severity: {_fmt(s.severity)}")
+        if s.caseness is not None:
+            lines.append(f"  caseness: {'yes' if s.caseness else 'no'}")
+        if s.prorated:
+            lines.append(f"  prorated for missing item(s) {', '.join(s.missing)}")
+    for sid, val in s.subscales.items():
+        lines.append(f"  subscale {sid}: {_fmt(val)}")
+    if s.risk:
+        labels = {r.item: r.label for r in inst.risk}
+        lines.append("  RISK: " + "; ".join(f"item {i} ({labels[i]})" for i in s.risk))
+    return "\n".join(lines)
+
+
+def cmd_measures_list(args: argparse.Namespace, out: IO[str]) -> int:
+    cat = measures.catalogue()
+    if args.json:
+        _print_json([{"id": i.id, "abbreviation": i.abbreviation, "name": i.name, "respondent": i.respondent.value,
+                      "items": len(i.items), "range": list(i.scoring.score_range), "item_text": i.licence.item_text} for i in cat], out)
+        return 0
+    for i in cat:
+        lo, hi = i.scoring.score_range
+        out.write(f"{i.id:<10} {i.abbreviation:<10} {i.respondent.value:<9} {len(i.items):>2} items  {lo}-{hi}  {i.name}\n")
+    return 0
+
+
+def cmd_measures_show(args: argparse.Namespace, out: IO[str]) -> int:
+    inst = measures.get(args.id)
+    if args.json:
+        _print_json(measures.instrument_dict(inst), out)
+        return 0
+    w = out.write
+    w(f"{inst.abbreviation} - {inst.name} (version {inst.version})\n")
+    w(f"Respondent: {inst.respondent.value}. Recall: {inst.recall_period}.\nSource: {inst.citation}\nLicence: {inst.licence.name}\n")
+    if inst.codes.loinc or inst.codes.loinc_total or inst.codes.snomed_total:
+        w(f"Codes: LOINC panel {_fmt(inst.codes.loinc)}, LOINC total {_fmt(inst.codes.loinc_total)}, SNOMED CT total {_fmt(inst.codes.snomed_total)}\n")
+    w("\nItems:\n")
+    for it in inst.items:
+        flags = [f for f, on in (("not scored", not it.scored), ("reverse-keyed", it.reverse)) if on]
+        w(f"  {it.id:>2}. {it.text or '(item text not shipped: licence)'}{' [' + ', '.join(flags) + ']' if flags else ''}\n")
+        w("      " + "; ".join(f"{o.value}" + (f" {o.label}" if o.label and o.label != str(o.value) else "") for o in it.options) + "\n")
+        for v in it.variants:
+            w(f"      {v.name}: " + "; ".join(f"{o.value} {o.label}" for o in v.options) + "\n")
+    w(f"\nScoring: {measures.scoring_summary(inst)}\nMissing items: {measures.missing_summary(inst)}\n")
+    if inst.bands:
+        w("Severity: " + ", ".join(f"{b.min}-{b.max} {b.label}" for b in inst.bands) + "\n")
+    for name, t in (("Caseness", inst.caseness), ("Remission", inst.remission)):
+        if t is not None:
+            w(f"{name}: {t.comparison.replace('_', ' ')} {t.value}\n")
+    if inst.reliable_change:
+        w(f"Reliable change: {inst.reliable_change.points} points or more\n")
+    if inst.jacobson_truax:
+        jt = inst.jacobson_truax
+        w(f"Jacobson-Truax: SD {jt.sd}, reliability {jt.reliability}, S_diff {jt.s_diff:.3f}, cut-off {jt.cutoff:g}\n")
+    for r in inst.risk:
+        w(f"Risk: item {r.item} at or above {r.at_or_above} ({r.label})\n")
+    if inst.unconfirmed():
+        w("Service settings (source unconfirmed): " + ", ".join(inst.unconfirmed()) + "\n")
+    return 0
+
+
+def cmd_measures_fhir(args: argparse.Namespace, out: IO[str]) -> int:
+    _print_json(questionnaire(measures.get(args.id)), out)
+    return 0
+
+
+def _score_line(line: str) -> dict[str, Any]:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return {"error": f"not valid JSON: {exc.msg} at column {exc.colno}"}
+    if not isinstance(record, dict):
+        return {"error": "each line must be a JSON object"}
+    instrument, answers = record.get("instrument"), record.get("answers")
+    if not isinstance(instrument, str):
+        return {"error": "'instrument' must be an instrument id string"}
+    if not isinstance(answers, dict):
+        return {"error": "'answers' must be an object of item id to value"}
+    try:
+        return measures.score(instrument, answers).to_dict()
+    except measures.MeasuresError as exc:
+        return {"instrument": instrument, "error": str(exc)}
+
+
+def cmd_score(args: argparse.Namespace, out: IO[str]) -> int:
+    if args.jsonl:
+        if args.id or args.answers is not None:
+            raise UsageError("--jsonl reads instruments and answers from its input; give no ID or --answers")
+        source = open(args.input, encoding="utf-8") if args.input else sys.stdin  # noqa: SIM115 (closed below)
+        failed = False
+        try:
+            for line in source:
+                if not line.strip():
+                    continue
+                result = _score_line(line)
+                failed = failed or "error" in result
+                out.write(json.dumps(result, ensure_ascii=False) + "\n")
+        finally:
+            if source is not sys.stdin:
+                source.close()
+        return 1 if failed else 0
+    if not args.id or args.answers is None:
+        raise UsageError("give an instrument ID and --answers ITEM=VALUE,... (or --jsonl)")
+    scored = measures.score(args.id, parse_answers(args.answers, args.id))
+    if args.json:
+        _print_json(scored.to_dict(), out)
+    else:
+        out.write(_score_text(scored) + "\n")
+    return 0
+
+
+def cmd_change(args: argparse.Namespace, out: IO[str]) -> int:
+    result = measures.change(args.id, parse_answers(args.before, args.id), parse_answers(args.after, args.id))
+    if args.json:
+        _print_json(result.to_dict(), out)
+        return 0
+    w = out.write
+    w(f"before: {_score_text(result.before)}\nafter:  {_score_text(result.after)}\n")
+    if result.difference is None:
+        w("change: not computed (a score is missing)\n")
+        return 0
+    w(f"change: {result.difference:+}\n")
+    w(f"  reliable change: {_fmt(result.reliable_change)}\n")
+    w(f"  Jacobson-Truax: RCI {_fmt(result.rci)}, {_fmt(result.jacobson_truax)}\n")
+    w(f"  response (>=50% reduction): {_fmt(result.response)}\n")
+    w(f"  remission: {_fmt(result.remission)}\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="interpersonal",
+        description="Measures, scoring and change on the command line; any other command is a Django management command (see 'interpersonal help').",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    m = sub.add_parser("measures", help="the instrument catalogue")
+    msub = m.add_subparsers(dest="action", required=True)
+    p = msub.add_parser("list", help="list instruments")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_measures_list)
+    p = msub.add_parser("show", help="show one instrument's definition")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_measures_show)
+    p = msub.add_parser("fhir", help="one instrument as a FHIR R4 Questionnaire (JSON)")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_measures_fhir)
+
+    p = sub.add_parser("score", help="score one answer set, or JSON lines with --jsonl")
+    p.add_argument("id", nargs="?")
+    p.add_argument("--answers", help="ITEM=VALUE,... (an empty VALUE or an absent item is missing)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--jsonl", action="store_true", help='read lines {"instrument": ID, "answers": {...}}; write one result per line')
+    p.add_argument("--input", help="with --jsonl: read this file instead of standard input")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("change", help="change between two answer sets of one instrument")
+    p.add_argument("id")
+    p.add_argument("--before", required=True)
+    p.add_argument("--after", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_change)
+    return parser
+
+
+def _django(argv: Sequence[str]) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "interpersonal.web.settings")
+    management = importlib.import_module("django.core.management")
+    management.execute_from_command_line(["interpersonal", *argv])
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, out: IO[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] not in CORE_COMMANDS and not args_list[0].startswith("-"):
+        return _django(args_list)
+    out = out or sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    try:
+        code: int = args.func(args, out)
+    except (UsageError, measures.MeasuresError) as exc:
+        sys.stderr.write(f"interpersonal: error: {exc}\n")
+        return 2
+    except BrokenPipeError:
+        # The reader went away (``... | head``): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except OSError as exc:
+        sys.stderr.write(f"interpersonal: error: {exc}\n")
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
