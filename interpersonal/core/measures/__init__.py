@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ._engine import Answers, Compiled, change_between, score_compiled, total_score
 from ._errors import DefinitionError, InvalidAnswers, MeasuresError, UnknownInstrument
-from ._loader import BUILTIN_DIR, configured_directories, load_directories, parse, read_toml
+from ._loader import BUILTIN_DIR, configured_directories, deep_merge, load_directories, parse, read_toml
 from ._model import (
     Band,
     Change,
@@ -147,9 +147,13 @@ def change_totals(instrument_id: str, before: float, after: float) -> Change:
 
 
 def load_file(path: str | Path, overrides: Mapping[str, object] | None = None) -> Instrument:
-    """Load and validate one definition file without adding it to the catalogue."""
+    """Load and validate one definition file without adding it to the catalogue.
+
+    ``overrides`` are merged into the definition as a settings file would be: nested
+    tables key by key (``{"missing": {"rounding": "none"}}`` changes only the rounding).
+    """
     p = Path(path)
     data = read_toml(p)
     if overrides:
-        data.update(overrides)
+        data = deep_merge(data, overrides)
     return parse(data, p.name)

@@ -337,7 +337,9 @@ def parse(data: Mapping[str, Any], source: str) -> Instrument:
         br.done()
     bands_sourced = None
     if bands:
-        bands_sourced = _sourced(cast(_Reader, r.table("bands_source")))
+        bands_source_r = cast(_Reader, r.table("bands_source"))
+        bands_sourced = _sourced(bands_source_r)
+        bands_source_r.done()
         _check_bands(r, bands, scoring)
 
     rc_r = r.table("reliable_change", required=False)
@@ -437,18 +439,19 @@ def _check_bands(r: _Reader, bands: list[Band], scoring: Scoring) -> None:
         raise r.fail("bands[0].min", f"must start at the range minimum {lo}")
     if bands[-1].max != hi:
         raise r.fail(f"bands[{len(bands) - 1}].max", f"must end at the range maximum {hi}")
-    for i, (a, b) in enumerate(itertools.pairwise(bands)):
-        if a.max < a.min:
+    for i, band in enumerate(bands):
+        if band.max < band.min:
             raise r.fail(f"bands[{i}]", "max is below min")
+    for i, (a, b) in enumerate(itertools.pairwise(bands)):
         if not math.isclose(b.min, a.max + step):
             raise r.fail(f"bands[{i + 1}].min", f"must be {a.max + step} (the band before ends at {a.max})")
 
 
-def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in override.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _deep_merge(dict(out[key]), value)
+            out[key] = deep_merge(dict(out[key]), value)
         else:
             out[key] = value
     return out
@@ -488,7 +491,7 @@ def load_directories(directories: Iterable[Path], settings: Path | None = None) 
             if {"id", "items", "schema"} & set(table):
                 raise DefinitionError(settings.name, instrument_id, "settings may not change id, schema or items")
             name, data = raw[instrument_id]
-            raw[instrument_id] = (f"{name} + {settings.name}", _deep_merge(data, table))
+            raw[instrument_id] = (f"{name} + {settings.name}", deep_merge(data, table))
     return {iid: parse(data, name) for iid, (name, data) in raw.items()}
 
 
