@@ -1,0 +1,1 @@
+"""Assessments: the catalogue of instruments, and scoring an answer set."""

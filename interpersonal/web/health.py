@@ -1,0 +1,34 @@
+"""Project-level endpoints that belong to no bounded context."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+logger = logging.getLogger(__name__)
+
+
+@login_not_required
+@never_cache
+@require_safe
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the app can query its database, 503 (with the reason) when it cannot."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as exc:
+        logger.warning("healthz: database unreachable: %s", exc)
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        return JsonResponse({"status": "error", "database": reason}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("assessments:catalogue")

@@ -1,0 +1,151 @@
+"""Settings, read from the environment (see .env.example).
+
+INTERPERSONAL_DEBUG       1 for local development only (default 0)
+SECRET_KEY                required unless INTERPERSONAL_DEBUG=1
+ALLOWED_HOSTS             comma-separated (default 127.0.0.1,localhost)
+CSRF_TRUSTED_ORIGINS      comma-separated origins, e.g. https://therapy.example.nhs.uk
+DATABASE_URL              default sqlite:///<project>/var/interpersonal.sqlite3 (WAL mode);
+                          postgres://user:password@host:5432/name for PostgreSQL (psycopg 3)
+INTERPERSONAL_SECURE_SSL_REDIRECT  1 to redirect http→https in Django (default 0: the proxy does it)
+INTERPERSONAL_HSTS_SECONDS         default 31536000 when not in debug
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from interpersonal.web import env
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+_SOURCE_ROOT = PACKAGE_DIR.parents[1]
+# In a source checkout the project root holds pyproject.toml; an installed package uses the cwd.
+PROJECT_ROOT = _SOURCE_ROOT if (_SOURCE_ROOT / "pyproject.toml").exists() else Path.cwd()
+VAR_DIR = PROJECT_ROOT / "var"
+
+# pytest-django imports these settings before any conftest can set the environment, so a
+# test run supplies its own throwaway key. pytest is never imported by a serving process.
+TESTING = "pytest" in sys.modules
+
+DEBUG = env.boolean("INTERPERSONAL_DEBUG", default=False)
+
+_DEV_SECRET_KEY = "insecure-development-key-used-only-when-INTERPERSONAL_DEBUG=1"  # noqa: S105 - debug/tests only
+if DEBUG or TESTING:
+    SECRET_KEY = env.string("SECRET_KEY", _DEV_SECRET_KEY, hint="")
+else:
+    SECRET_KEY = env.string(
+        "SECRET_KEY",
+        hint='generate one with: python -c "import secrets; print(secrets.token_urlsafe(50))"'
+        " (or set INTERPERSONAL_DEBUG=1 for local development)",
+    )
+
+ALLOWED_HOSTS = env.string_list("ALLOWED_HOSTS", ("127.0.0.1", "localhost"))
+CSRF_TRUSTED_ORIGINS = env.string_list("CSRF_TRUSTED_ORIGINS", ())
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "interpersonal.web.accounts",
+    "interpersonal.web.assessments",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "interpersonal.web.urls"
+WSGI_APPLICATION = "interpersonal.web.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.database(env.string("DATABASE_URL", f"sqlite:///{VAR_DIR / 'interpersonal.sqlite3'}", hint="")),
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "assessments:catalogue"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "Europe/London"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = PROJECT_ROOT / "staticfiles"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG or TESTING
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        ),
+    },
+}
+# Debug and test runs serve static files from the apps' folders, without collectstatic.
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+
+# Security: strict by default; relaxed only for local development over http.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 60 * 60 * 8  # one working day
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.boolean("INTERPERSONAL_SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = 0 if DEBUG else env.integer("INTERPERSONAL_HSTS_SECONDS", 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = False
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+}
