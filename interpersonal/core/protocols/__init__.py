@@ -1,0 +1,101 @@
+"""Course protocols as data: sessions, cadence, phases, phase tasks and measures.
+
+    >>> from interpersonal.core import protocols
+    >>> dit = protocols.get("dit")
+    >>> [(p.id, first, last) for p, first, last in dit.phase_ranges(16)]
+    [('initial', 1, 4), ('middle', 5, 12), ('ending', 13, 16)]
+    >>> dit.phase_for(attended=4, planned_sessions=16).id
+    'middle'
+
+Definitions live in ``definitions/*.toml`` (schema: definitions/README.md). A service adds
+protocols with ``INTERPERSONAL_PROTOCOLS_DIRS`` and changes values (unconfirmed phase
+lengths, say) with ``INTERPERSONAL_PROTOCOLS_SETTINGS``; call :func:`reload` after
+changing either. Values whose source is unconfirmed are listed by
+:meth:`Protocol.unconfirmed`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+from ._errors import DefinitionError, ProtocolError, UnknownProtocol, UnknownTask
+from ._loader import (
+    BUILTIN_DIR,
+    CADENCES,
+    STEPS,
+    THERAPIES,
+    configured_directories,
+    deep_merge,
+    load_directories,
+    parse,
+    read_toml,
+)
+from ._model import REST, Cadence, Phase, PhaseRange, Protocol, Sourced, Task
+
+__all__ = [
+    "BUILTIN_DIR",
+    "CADENCES",
+    "REST",
+    "STEPS",
+    "THERAPIES",
+    "Cadence",
+    "DefinitionError",
+    "Phase",
+    "PhaseRange",
+    "Protocol",
+    "ProtocolError",
+    "Sourced",
+    "Task",
+    "UnknownProtocol",
+    "UnknownTask",
+    "catalogue",
+    "get",
+    "load_file",
+    "reload",
+]
+
+_lock = threading.Lock()
+_loaded: dict[str, Protocol] | None = None
+
+
+def _catalogue() -> dict[str, Protocol]:
+    global _loaded
+    if _loaded is None:
+        with _lock:
+            if _loaded is None:
+                dirs, settings = configured_directories()
+                _loaded = dict(sorted(load_directories(dirs, settings).items()))
+    return _loaded
+
+
+def reload() -> None:
+    """Forget the loaded catalogue; the next call reads the definition files again."""
+    global _loaded
+    with _lock:
+        _loaded = None
+
+
+def catalogue() -> tuple[Protocol, ...]:
+    """Every protocol, ordered by id."""
+    return tuple(_catalogue().values())
+
+
+def get(protocol_id: str) -> Protocol:
+    """The protocol with this id; :class:`UnknownProtocol` if there is none."""
+    cat = _catalogue()
+    try:
+        return cat[protocol_id]
+    except (KeyError, TypeError):
+        raise UnknownProtocol(str(protocol_id), tuple(cat)) from None
+
+
+def load_file(path: str | Path, overrides: Mapping[str, object] | None = None) -> Protocol:
+    """Load and validate one definition file without adding it to the catalogue;
+    ``overrides`` are merged in as a settings file would be."""
+    p = Path(path)
+    data = read_toml(p)
+    if overrides:
+        data = deep_merge(data, overrides)
+    return parse(data, p.name)
