@@ -50,8 +50,12 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "interpersonal.web.accounts",
+    "interpersonal.web.audit",
+    "interpersonal.web.patients",
+    "interpersonal.web.courses",
     "interpersonal.web.assessments",
 ]
+AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -1,0 +1,71 @@
+"""Roles as code: what each role may do. Deny by default.
+
+A permission not listed for a role is refused. Superusers without a role count as
+administrators: they manage accounts, and see no clinical content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from interpersonal.web.accounts.models import Role
+
+
+class Permission(StrEnum):
+    VIEW_MEASURES = "measures.view"
+    """The instrument catalogue and the scoring calculator (no patient data)."""
+    HOLD_CASELOAD = "caseload.hold"
+    """See and change one's own caseload: patients, courses, sessions, measures."""
+    SUPERVISE = "cases.supervise"
+    """Read (not change) supervisees' cases; acknowledge their risk alerts."""
+    VIEW_SERVICE_AGGREGATES = "service.aggregates"
+    """Counts and rates across the service, never an identifiable record."""
+    MANAGE_ACCOUNTS = "accounts.manage"
+    """Create users, set roles and teams; no clinical content."""
+    VIEW_AUDIT = "audit.view"
+    """Browse and filter the audit trail (identifiers only, no clinical text)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RoleDefinition:
+    role: Role
+    description: str
+    permissions: frozenset[Permission]
+
+
+THERAPIST = RoleDefinition(
+    Role.THERAPIST,
+    "Delivers courses: sees and records their own caseload only.",
+    frozenset({Permission.VIEW_MEASURES, Permission.HOLD_CASELOAD}),
+)
+SUPERVISOR = RoleDefinition(
+    Role.SUPERVISOR,
+    "A therapist who also supervises: their own caseload, and read access to their supervisees' cases.",
+    frozenset({Permission.VIEW_MEASURES, Permission.HOLD_CASELOAD, Permission.SUPERVISE}),
+)
+SERVICE_LEAD = RoleDefinition(
+    Role.SERVICE_LEAD,
+    "Runs the service: aggregate outcomes and activity, no identifiable records.",
+    frozenset({Permission.VIEW_MEASURES, Permission.VIEW_SERVICE_AGGREGATES}),
+)
+ADMINISTRATOR = RoleDefinition(
+    Role.ADMINISTRATOR,
+    "Manages users and teams and reviews the audit trail; no clinical content.",
+    frozenset({Permission.VIEW_MEASURES, Permission.MANAGE_ACCOUNTS, Permission.VIEW_AUDIT}),
+)
+ROLES: dict[str, RoleDefinition] = {r.role.value: r for r in (THERAPIST, SUPERVISOR, SERVICE_LEAD, ADMINISTRATOR)}
+
+
+def permissions_for(user: Any) -> frozenset[Permission]:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    definition = ROLES.get(user.role)
+    if definition is None:
+        return ADMINISTRATOR.permissions if user.is_superuser else frozenset()
+    return definition.permissions
+
+
+def has_permission(user: Any, permission: Permission) -> bool:
+    return permission in permissions_for(user)

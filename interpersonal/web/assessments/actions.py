@@ -1,0 +1,81 @@
+"""The only writers of measurements and risk alerts (atomic, validated, audited)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from interpersonal.core import measures
+from interpersonal.web.assessments.models import Measurement, RiskAlert
+from interpersonal.web.audit import log
+from interpersonal.web.courses.access import may_acknowledge_alerts
+from interpersonal.web.courses.actions import CLOCK_SKEW, _require_active, _require_clinician
+from interpersonal.web.courses.models import Course, TherapySession
+
+
+@transaction.atomic
+def record_measurement(
+    *, course: Course, instrument: str, answers: Mapping[str, int | None], by: Any,
+    session: TherapySession | None = None, variants: Mapping[str, str] | None = None,
+    recorded_at: dt.datetime | None = None, source: str = Measurement.Source.CLINICIAN,
+) -> Measurement:
+    """Score and store one answer set; a risk answer raises an alert in the same transaction."""
+    if source == Measurement.Source.CLINICIAN:
+        _require_clinician(by, course)
+    _require_active(Course.objects.select_for_update().get(pk=course.pk))
+    if session is not None and session.course_id != course.pk:
+        raise ValidationError({"session": "That session belongs to another course."})
+    try:
+        inst = measures.get(instrument)
+        score = measures.score(instrument, answers)
+    except measures.UnknownInstrument:
+        raise ValidationError({"instrument": f"Unknown measure {instrument!r}."}) from None
+    except measures.InvalidAnswers as exc:
+        raise ValidationError({f"item_{exc.item}": str(exc)}) from None
+    if score.answered == 0 and not score.risk:
+        raise ValidationError("No answers were given.")
+    variants = dict(variants or {})
+    for item_id, variant in variants.items():
+        item = next((i for i in inst.items if i.id == item_id), None)
+        if item is None or variant not in {v.id for v in item.variants}:
+            raise ValidationError({f"item_{item_id}": f"{variant!r} is not a way of rating item {item_id}."})
+    recorded_at = recorded_at or timezone.now()
+    if recorded_at > timezone.now() + CLOCK_SKEW:
+        raise ValidationError({"recorded_at": "A measure cannot be dated in the future."})
+    m = Measurement.objects.create(
+        course=course, session=session, instrument=inst.id, answers={k: v for k, v in answers.items() if v is not None},
+        variants=variants, total=score.total, severity=score.severity or "", caseness=score.caseness,
+        complete=score.complete, prorated=score.prorated, risk=list(score.risk), recorded_at=recorded_at,
+        recorded_by=by if getattr(by, "is_authenticated", False) else None, source=source,
+    )
+    log.record("measurement.recorded", actor=by, target=m, patient_id=course.patient_id, course_id=course.pk,
+               instrument=inst.id, source=source)
+    if score.risk:
+        alert = RiskAlert.objects.create(measurement=m, course=course, items=list(score.risk), raised_at=recorded_at)
+        log.record("risk_alert.raised", actor=by, target=alert, patient_id=course.patient_id, course_id=course.pk,
+                   instrument=inst.id, items=list(score.risk))
+    return m
+
+
+@transaction.atomic
+def acknowledge_alert(*, alert: RiskAlert, by: Any, note: str) -> RiskAlert:
+    """A clinician responsible for the case acknowledges the alert, saying what was done."""
+    course = alert.course
+    if not may_acknowledge_alerts(by, course):
+        raise ValidationError("Only the course's therapist or their supervisor can acknowledge this alert.")
+    note = (note or "").strip()
+    if len(note) < 3:
+        raise ValidationError({"note": "Say what was done about it (a note is required)."})
+    updated = RiskAlert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
+        acknowledged_at=timezone.now(), acknowledged_by=by, note=note
+    )
+    if not updated:
+        raise ValidationError("This alert has already been acknowledged.")
+    alert.refresh_from_db()
+    log.record("risk_alert.acknowledged", actor=by, target=alert, patient_id=course.patient_id, course_id=course.pk)
+    return alert

@@ -1,0 +1,64 @@
+"""Measures recorded in a course, and the risk alerts they raise."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Measurement(models.Model):
+    """One scored answer set. The score fields are the core engine's output, stored so that
+    charts and reports need not rescore; answers are kept to rescore if a rule changes."""
+
+    class Source(models.TextChoices):
+        CLINICIAN = "clinician", "Entered by clinician"
+        PATIENT = "patient", "Answered by patient"
+
+    course = models.ForeignKey("courses.Course", on_delete=models.PROTECT, related_name="measurements")
+    session = models.ForeignKey(
+        "courses.TherapySession", null=True, blank=True, on_delete=models.PROTECT, related_name="measurements"
+    )
+    instrument = models.CharField(max_length=32)
+    answers = models.JSONField()
+    variants = models.JSONField(default=dict, blank=True)
+    total = models.FloatField(null=True, blank=True)
+    severity = models.CharField(max_length=50, blank=True)
+    caseness = models.BooleanField(null=True, blank=True)
+    complete = models.BooleanField()
+    prorated = models.BooleanField()
+    risk = models.JSONField(default=list, blank=True)
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.CLINICIAN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+        indexes = [models.Index(fields=["course", "instrument", "recorded_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} {self.total} for course {self.course_id} at {self.recorded_at:%Y-%m-%d}"
+
+
+class RiskAlert(models.Model):
+    """Raised by a risk answer; stays open until a clinician acknowledges it with a note.
+    Nothing closes an alert automatically."""
+
+    measurement = models.OneToOneField(Measurement, on_delete=models.PROTECT, related_name="risk_alert")
+    course = models.ForeignKey("courses.Course", on_delete=models.PROTECT, related_name="risk_alerts")
+    items = models.JSONField()
+    raised_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["raised_at", "id"]
+        indexes = [models.Index(fields=["course", "acknowledged_at"])]
+
+    def __str__(self) -> str:
+        return f"risk alert {self.pk} ({'open' if self.open else 'acknowledged'}) for course {self.course_id}"
+
+    @property
+    def open(self) -> bool:
+        return self.acknowledged_at is None

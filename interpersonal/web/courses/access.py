@@ -1,0 +1,51 @@
+"""Who may read or change which course (the same rule as patients.access)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from interpersonal.web.accounts.roles import Permission, has_permission
+from interpersonal.web.audit import log
+from interpersonal.web.courses.models import Course
+
+
+def courses_visible_to(user: Any, *, write: bool = False) -> QuerySet[Course]:
+    rule = Q(pk__in=[])
+    if has_permission(user, Permission.HOLD_CASELOAD):
+        rule |= Q(therapist=user)
+    if not write and has_permission(user, Permission.SUPERVISE):
+        rule |= Q(therapist__supervisor=user)
+    return Course.objects.filter(rule)
+
+
+def caseload_for(user: Any) -> QuerySet[Course]:
+    """The active courses ``user`` delivers (empty for roles without a caseload)."""
+    if not has_permission(user, Permission.HOLD_CASELOAD):
+        return Course.objects.none()
+    return Course.objects.filter(therapist=user, status=Course.Status.ACTIVE)
+
+
+def get_course_for_user(user: Any, pk: Any, *, write: bool = False) -> Course:
+    """The course, read by ``user`` (audited); 404 if not visible, 403 if read-only for them."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise Http404("No such course") from None
+    course = courses_visible_to(user).select_related("patient", "therapist").filter(pk=pk).first()
+    if course is None:
+        raise Http404("No such course")
+    if write and course.therapist_id != user.pk:
+        raise PermissionDenied("Only the course's therapist may change it.")
+    log.record("course.viewed", actor=user, target=course, patient_id=course.patient_id)
+    return course
+
+
+def may_acknowledge_alerts(user: Any, course: Course) -> bool:
+    """The course's therapist, or their supervisor: clinicians responsible for the case."""
+    if course.therapist_id == user.pk:
+        return has_permission(user, Permission.HOLD_CASELOAD)
+    return has_permission(user, Permission.SUPERVISE) and course.therapist.supervisor_id == user.pk

@@ -1,0 +1,176 @@
+"""The only writers of courses, sessions and phase tasks (atomic, validated, audited)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from interpersonal.core import protocols
+from interpersonal.core.codes import Attendance, EndReason, Medium
+from interpersonal.web.accounts.roles import Permission, has_permission
+from interpersonal.web.audit import log
+from interpersonal.web.courses.models import Course, TaskCompletion, TherapySession
+
+FUTURE_LIMIT = dt.timedelta(days=366)
+"""How far ahead a session may be booked."""
+CLOCK_SKEW = dt.timedelta(minutes=15)
+"""How far ahead of now an attended session may be dated (devices' clocks differ)."""
+
+
+def _require_active(course: Course) -> None:
+    if not course.is_active:
+        raise ValidationError(f"This course ended on {course.ended_on:%d %b %Y}; nothing more can be recorded in it.")
+
+
+def _require_clinician(user: Any, course: Course | None = None) -> None:
+    if not has_permission(user, Permission.HOLD_CASELOAD):
+        raise ValidationError("Only clinicians with a caseload can do this.")
+    if course is not None and course.therapist_id != user.pk:
+        raise ValidationError("Only the course's therapist can change it.")
+
+
+@transaction.atomic
+def start_course(
+    *, patient: Any, protocol: str, therapist: Any, by: Any,
+    planned_sessions: int | None = None, started_on: dt.date | None = None, stepped_from: Course | None = None,
+) -> Course:
+    _require_clinician(by)
+    try:
+        definition = protocols.get(protocol)
+    except protocols.UnknownProtocol:
+        raise ValidationError({"protocol": f"Unknown protocol {protocol!r}."}) from None
+    if not has_permission(therapist, Permission.HOLD_CASELOAD):
+        raise ValidationError({"therapist": "The therapist must be a clinician with a caseload."})
+    if planned_sessions is None:
+        planned_sessions = definition.default_sessions
+    if planned_sessions is not None or not definition.open_ended:
+        try:
+            definition.phase_ranges(planned_sessions)  # validates the number against the protocol
+        except (protocols.ProtocolError, TypeError) as exc:
+            raise ValidationError({"planned_sessions": str(exc)}) from None
+    started_on = started_on or timezone.localdate()
+    if started_on > timezone.localdate() + FUTURE_LIMIT:
+        raise ValidationError({"started_on": "A course cannot start more than a year ahead."})
+    if Course.objects.filter(patient=patient, status=Course.Status.ACTIVE).exists() and stepped_from is None:
+        raise ValidationError("This patient already has an active course; end it (or step up) first.")
+    course = Course.objects.create(
+        patient=patient, protocol=definition.id, therapist=therapist, planned_sessions=planned_sessions,
+        started_on=started_on, stepped_from=stepped_from,
+    )
+    log.record("course.started", actor=by, target=course, patient_id=patient.pk, protocol=definition.id,
+               therapist_id=therapist.pk, stepped_from=stepped_from.pk if stepped_from else None)
+    return course
+
+
+@transaction.atomic
+def end_course(*, course: Course, reason: str, by: Any, ended_on: dt.date | None = None) -> Course:
+    _require_clinician(by, course)
+    locked = Course.objects.select_for_update().get(pk=course.pk)
+    _require_active(locked)
+    try:
+        end_reason = EndReason(reason)
+    except ValueError:
+        raise ValidationError({"reason": f"Choose an end reason: {', '.join(r.label for r in EndReason)}."}) from None
+    ended_on = ended_on or timezone.localdate()
+    if ended_on < locked.started_on or ended_on > timezone.localdate():
+        raise ValidationError({"ended_on": "The end date must be between the start of the course and today."})
+    Course.objects.filter(pk=locked.pk).update(
+        status=Course.Status.ENDED, ended_on=ended_on, end_reason=end_reason.value,
+        version=locked.version + 1, updated_at=timezone.now(),
+    )
+    course.refresh_from_db()
+    log.record("course.ended", actor=by, target=course, patient_id=course.patient_id, reason=end_reason.value,
+               nhs_end_code=end_reason.nhs_code)
+    return course
+
+
+@transaction.atomic
+def step_up(*, course: Course, protocol: str, therapist: Any, by: Any, planned_sessions: int | None = None) -> Course:
+    """End a low-intensity course as 'stepped up' and start the high-intensity one; both stay
+    in the patient's history, linked."""
+    try:
+        target = protocols.get(protocol)
+    except protocols.UnknownProtocol:
+        raise ValidationError({"protocol": f"Unknown protocol {protocol!r}."}) from None
+    if target.step <= course.definition.step:
+        raise ValidationError({"protocol": f"Stepping up goes from step {course.definition.step} to a higher step."})
+    end_course(course=course, reason=EndReason.STEPPED_UP.value, by=by)
+    return start_course(patient=course.patient, protocol=protocol, therapist=therapist, by=by,
+                        planned_sessions=planned_sessions, stepped_from=course)
+
+
+def _check_session_time(course: Course, scheduled_at: dt.datetime, attendance: int | None) -> None:
+    if timezone.is_naive(scheduled_at):
+        raise ValidationError({"scheduled_at": "Give a date and time with a time zone."})
+    now = timezone.now()
+    if scheduled_at.date() < course.started_on:
+        raise ValidationError({"scheduled_at": f"The course started on {course.started_on:%d %b %Y}; a session cannot be earlier."})
+    if attendance is not None and scheduled_at > now + CLOCK_SKEW:
+        raise ValidationError({"scheduled_at": "Attendance can only be recorded for a session that has happened."})
+    if scheduled_at > now + FUTURE_LIMIT:
+        raise ValidationError({"scheduled_at": "A session cannot be booked more than a year ahead."})
+
+
+@transaction.atomic
+def record_session(
+    *, course: Course, by: Any, scheduled_at: dt.datetime, attendance: int | None,
+    duration_minutes: int | None = None, medium: str = Medium.FACE_TO_FACE.value,
+    notes: str = "", home_practice: str = "",
+) -> TherapySession:
+    """Book a session (attendance None) or record one that has happened."""
+    _require_clinician(by, course)
+    _require_active(Course.objects.select_for_update().get(pk=course.pk))
+    if attendance is not None and attendance not in {a.value for a in Attendance}:
+        raise ValidationError({"attendance": "Choose an NHS Talking Therapies attendance code."})
+    if medium not in {m.value for m in Medium}:
+        raise ValidationError({"medium": "Choose face to face, telephone or video."})
+    if duration_minutes is not None and not 1 <= duration_minutes <= 240:
+        raise ValidationError({"duration_minutes": "Give a duration between 1 and 240 minutes."})
+    _check_session_time(course, scheduled_at, attendance)
+    session = TherapySession.objects.create(
+        course=course, scheduled_at=scheduled_at, attendance=attendance, duration_minutes=duration_minutes,
+        medium=medium, notes=notes.strip(), home_practice=home_practice.strip(), recorded_by=by,
+    )
+    log.record("session.recorded", actor=by, target=session, patient_id=course.patient_id, course_id=course.pk,
+               attendance=attendance)
+    return session
+
+
+@transaction.atomic
+def record_attendance(*, session: TherapySession, attendance: int, by: Any, duration_minutes: int | None = None) -> TherapySession:
+    """Record what happened at a booked session."""
+    course = session.course
+    _require_clinician(by, course)
+    _require_active(Course.objects.select_for_update().get(pk=course.pk))
+    if attendance not in {a.value for a in Attendance}:
+        raise ValidationError({"attendance": "Choose an NHS Talking Therapies attendance code."})
+    _check_session_time(course, session.scheduled_at, attendance)
+    TherapySession.objects.filter(pk=session.pk).update(attendance=attendance, duration_minutes=duration_minutes, recorded_by=by)
+    session.refresh_from_db()
+    log.record("session.attendance_recorded", actor=by, target=session, patient_id=course.patient_id,
+               course_id=course.pk, attendance=attendance)
+    return session
+
+
+@transaction.atomic
+def set_task(*, course: Course, task_id: str, done: bool, by: Any) -> None:
+    """Tick (or untick) a phase task of the course's protocol."""
+    _require_clinician(by, course)
+    _require_active(course)
+    try:
+        course.definition.task(task_id)
+    except KeyError:
+        raise ValidationError({"task": f"{task_id!r} is not a task of {course.definition.name}."}) from None
+    if done:
+        _, created = TaskCompletion.objects.get_or_create(
+            course=course, task_id=task_id, defaults={"completed_on": timezone.localdate(), "completed_by": by}
+        )
+    else:
+        created = bool(TaskCompletion.objects.filter(course=course, task_id=task_id).delete()[0])
+    if created:
+        log.record("course.task_done" if done else "course.task_undone", actor=by, target=course,
+                   patient_id=course.patient_id, task=task_id)

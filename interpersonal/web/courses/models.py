@@ -1,0 +1,98 @@
+"""Courses of therapy and their sessions. The protocol (DIT, IPT, ...) is core data:
+interpersonal.core.protocols; attendance and end codes: interpersonal.core.codes."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.conf import settings
+from django.db import models
+
+from interpersonal.core import protocols
+from interpersonal.core.codes import Attendance, EndReason, Medium
+
+ATTENDED = (Attendance.ATTENDED_ON_TIME.value, Attendance.ATTENDED_LATE.value)
+
+
+class Course(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        ENDED = "ended", "Ended"
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="courses")
+    protocol = models.CharField(max_length=32, help_text="A protocol id from interpersonal.core.protocols.")
+    therapist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="courses")
+    planned_sessions = models.PositiveSmallIntegerField(null=True, blank=True)
+    started_on = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    ended_on = models.DateField(null=True, blank=True)
+    end_reason = models.CharField(max_length=20, blank=True, choices=[(r.value, r.label) for r in EndReason])
+    stepped_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="stepped_to"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-started_on", "-id"]
+        indexes = [models.Index(fields=["therapist", "status"]), models.Index(fields=["patient", "started_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.definition.name} for {self.patient.local_id}"
+
+    @cached_property
+    def definition(self) -> protocols.Protocol:
+        return protocols.get(self.protocol)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def end_reason_enum(self) -> EndReason | None:
+        return EndReason(self.end_reason) if self.end_reason else None
+
+
+class TherapySession(models.Model):
+    """One appointment of a course: scheduled, then recorded with an attendance code."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="sessions")
+    scheduled_at = models.DateTimeField()
+    attendance = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=[(a.value, a.label) for a in Attendance],
+        help_text="NHS Talking Therapies attendance code; empty while the session is in the future.",
+    )
+    duration_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    medium = models.CharField(max_length=20, choices=[(m.value, m.label) for m in Medium], default=Medium.FACE_TO_FACE.value)
+    notes = models.TextField(blank=True)
+    home_practice = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "courses_session"
+        ordering = ["scheduled_at", "id"]
+        indexes = [models.Index(fields=["course", "scheduled_at"])]
+
+    def __str__(self) -> str:
+        return f"session {self.scheduled_at:%Y-%m-%d %H:%M} of course {self.course_id}"
+
+    @property
+    def attended(self) -> bool:
+        return self.attendance in ATTENDED
+
+
+class TaskCompletion(models.Model):
+    """A phase task of the protocol ticked off for one course."""
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="task_completions")
+    task_id = models.CharField(max_length=64)
+    completed_on = models.DateField()
+    completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["course", "task_id"], name="one_completion_per_task")]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} done on {self.completed_on} (course {self.course_id})"

@@ -1,0 +1,97 @@
+"""The only writers of patient records (atomic, validated, audited)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from interpersonal.core.identifiers import InvalidNHSNumber, normalise_nhs_number
+from interpersonal.web.accounts.roles import Permission, has_permission
+from interpersonal.web.audit import log
+from interpersonal.web.patients.models import Patient, ReferralSource
+
+EDITABLE = (
+    "given_name", "family_name", "date_of_birth", "nhs_number", "phone", "email", "address",
+    "gp_practice", "referral_date", "referral_source",
+)
+
+
+def _clean(fields: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    today = timezone.localdate()
+    out = dict(fields)
+    for name in ("given_name", "family_name"):
+        if name in out:
+            out[name] = (out[name] or "").strip()
+            if not out[name]:
+                errors[name] = "Required."
+    if out.get("nhs_number"):
+        try:
+            out["nhs_number"] = normalise_nhs_number(out["nhs_number"])
+        except InvalidNHSNumber as exc:
+            errors["nhs_number"] = str(exc)
+    elif "nhs_number" in out:
+        out["nhs_number"] = None
+    dob = out.get("date_of_birth")
+    if "date_of_birth" in out and (not isinstance(dob, dt.date) or dob > today or dob.year < 1900):
+        errors["date_of_birth"] = "Give a date of birth between 1900 and today."
+    referral = out.get("referral_date")
+    if "referral_date" in out and (not isinstance(referral, dt.date) or referral > today):
+        errors["referral_date"] = "The referral date cannot be in the future."
+    elif isinstance(referral, dt.date) and isinstance(dob, dt.date) and referral < dob:
+        errors["referral_date"] = "The referral date is before the date of birth."
+    if "referral_source" in out and out["referral_source"] not in ReferralSource.values:
+        errors["referral_source"] = f"Choose one of: {', '.join(ReferralSource.labels)}."
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def _next_local_id() -> str:
+    last = Patient.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    return f"P{last + 1:06d}"
+
+
+@transaction.atomic
+def register_patient(*, by: Any, therapist: Any = None, local_id: str | None = None, **fields: Any) -> Patient:
+    """Register a referred patient, allocated to ``therapist`` (by default: ``by``)."""
+    if not has_permission(by, Permission.HOLD_CASELOAD):
+        raise ValidationError("Only clinicians with a caseload can register patients.")
+    unknown = set(fields) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(f"Unknown fields: {', '.join(sorted(unknown))}")
+    missing = {"given_name", "family_name", "date_of_birth", "referral_date", "referral_source"} - set(fields)
+    if missing:
+        raise ValidationError(dict.fromkeys(sorted(missing), "Required."))
+    cleaned = _clean(fields)
+    if cleaned.get("nhs_number") and Patient.objects.filter(nhs_number=cleaned["nhs_number"]).exists():
+        raise ValidationError({"nhs_number": "A patient with this NHS number is already registered."})
+    try:
+        with transaction.atomic():
+            patient = Patient.objects.create(local_id=local_id or _next_local_id(), therapist=therapist or by, **cleaned)
+    except IntegrityError:
+        raise ValidationError({"local_id": "This local ID is already in use."}) from None
+    log.record("patient.registered", actor=by, target=patient, patient_id=patient.pk)
+    return patient
+
+
+@transaction.atomic
+def update_patient(*, patient: Patient, by: Any, expected_version: int, **fields: Any) -> Patient:
+    """Change a patient's details; refused if someone else saved since ``expected_version``."""
+    unknown = set(fields) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(f"Unknown fields: {', '.join(sorted(unknown))}")
+    cleaned = _clean(fields)
+    changed = [k for k, v in cleaned.items() if getattr(patient, k) != v]
+    updated = Patient.objects.filter(pk=patient.pk, version=expected_version).update(
+        version=expected_version + 1, updated_at=timezone.now(), **cleaned
+    )
+    if not updated:
+        raise ValidationError("Someone else changed this record after you opened it. Reload to see their changes.")
+    patient.refresh_from_db()
+    log.record("patient.updated", actor=by, target=patient, patient_id=patient.pk, fields=changed)
+    return patient
