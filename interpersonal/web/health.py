@@ -11,6 +11,8 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from interpersonal.web.accounts.roles import Permission, has_permission
+
 logger = logging.getLogger(__name__)
 
 
@@ -31,4 +33,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """Each role's start page: clinicians their caseload, the service lead the service
+    overview, the administrator the audit trail; anyone else the measures catalogue."""
+    for permission, target in (
+        (Permission.HOLD_CASELOAD, "courses:caseload"),
+        (Permission.VIEW_SERVICE_AGGREGATES, "courses:service"),
+        (Permission.VIEW_AUDIT, "audit:list"),
+    ):
+        if has_permission(request.user, permission):
+            return redirect(target)
     return redirect("assessments:catalogue")

@@ -5,6 +5,9 @@ from interpersonal.web import health
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("accounts/", include("interpersonal.web.accounts.urls")),
-    path("measures/", include("interpersonal.web.assessments.urls")),
+    path("", include("interpersonal.web.assessments.urls")),
+    path("patients/", include("interpersonal.web.patients.urls")),
+    path("audit/", include("interpersonal.web.audit.urls")),
+    path("", include("interpersonal.web.courses.urls")),
     path("", health.home, name="home"),
 ]

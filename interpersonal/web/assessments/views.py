@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from interpersonal.core import measures
+from interpersonal.web.accounts.decorators import require_permission
+from interpersonal.web.accounts.roles import Permission
+from interpersonal.web.assessments import actions
+from interpersonal.web.assessments.models import RiskAlert
+from interpersonal.web.courses.access import courses_visible_to, get_course_for_user
 
 from . import describe
 from .forms import ScoreForm, item_rows
@@ -54,3 +61,23 @@ def score(request: HttpRequest, instrument_id: str) -> HttpResponse:
         "variants": form.variants() if result else {},
     }
     return render(request, "assessments/score.html", context, status=status)
+
+
+@require_POST
+@require_permission(Permission.HOLD_CASELOAD)
+def acknowledge_alert(request: HttpRequest, pk: int) -> HttpResponse:
+    """A clinician responsible for the case acknowledges a risk alert with a note."""
+    from interpersonal.web.courses.views import render_course
+
+    course_id = (RiskAlert.objects.filter(pk=pk, course__in=courses_visible_to(request.user))
+                 .values_list("course_id", flat=True).first())
+    if course_id is None:
+        raise Http404("No such alert")
+    course = get_course_for_user(request.user, course_id)
+    alert = RiskAlert.objects.select_related("course__therapist").get(pk=pk)
+    try:
+        actions.acknowledge_alert(alert=alert, by=request.user, note=request.POST.get("note", ""))
+    except ValidationError as exc:
+        return render_course(request, course, status=400, ack_errors={alert.pk: exc.messages},
+                             ack_note=request.POST.get("note", ""))
+    return redirect(reverse("courses:detail", args=[course.pk]) + "#alerts")

@@ -1,0 +1,84 @@
+"""Course forms: they parse; courses.actions and assessments.actions validate and write."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from interpersonal.core import protocols
+from interpersonal.core.codes import Attendance, EndReason, Medium
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+
+
+def protocol_choices(min_step: int = 0) -> list[tuple[str, str]]:
+    return [(p.id, p.name) for p in protocols.catalogue() if p.step > min_step]
+
+
+class StartCourseForm(forms.Form):
+    protocol = forms.ChoiceField(choices=protocol_choices)
+    planned_sessions = forms.IntegerField(required=False, min_value=1, max_value=500,
+                                          help_text="Leave blank for the protocol's usual number.")
+    started_on = forms.DateField(widget=DATE, required=False, help_text="Leave blank for today.")
+
+
+class StepUpForm(forms.Form):
+    protocol = forms.ChoiceField(label="High-intensity protocol")
+    planned_sessions = forms.IntegerField(required=False, min_value=1, max_value=500,
+                                          help_text="Leave blank for the protocol's usual number.")
+
+    def __init__(self, *args: Any, current_step: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["protocol"].choices = protocol_choices(current_step)
+
+
+END_CHOICES = [(r.value, f"{r.label}{f' (code {r.nhs_code})' if r.nhs_code else ''}")
+               for r in EndReason if r not in (EndReason.STEPPED_UP, EndReason.STEPPED_DOWN)]
+
+
+class EndCourseForm(forms.Form):
+    reason = forms.ChoiceField(label="Why the course ended", choices=END_CHOICES,
+                               help_text="NHS Talking Therapies end code. To step up, use “Step up” instead.")
+    ended_on = forms.DateField(widget=DATE, required=False, help_text="Leave blank for today.")
+
+
+ATTENDANCE_CHOICES = [("", "Not yet: book this session")] + [(str(a.value), f"{a.value} · {a.label}") for a in Attendance]
+
+
+class SessionForm(forms.Form):
+    date = forms.DateField(widget=DATE)
+    time = forms.TimeField(widget=TIME)
+    attendance = forms.TypedChoiceField(choices=ATTENDANCE_CHOICES, coerce=int, empty_value=None, required=False,
+                                        help_text="NHS Talking Therapies attendance code.")
+    duration_minutes = forms.IntegerField(label="Duration (minutes)", required=False)
+    medium = forms.ChoiceField(choices=[(m.value, m.label) for m in Medium], initial=Medium.FACE_TO_FACE.value)
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    home_practice = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def scheduled_at(self) -> dt.datetime:
+        naive = dt.datetime.combine(self.cleaned_data["date"], self.cleaned_data["time"])
+        return timezone.make_aware(naive, timezone.get_current_timezone())
+
+
+class MeasureMetaForm(forms.Form):
+    """Where a stand-alone measure belongs: a session of the course, or a date."""
+
+    session = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, label="Session")
+    date = forms.DateField(widget=DATE, required=False, help_text="Leave blank for today.")
+
+    def __init__(self, *args: Any, sessions: list[tuple[int, str]] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
+        super().__init__(*args, **kwargs)
+        self.fields["session"].choices = [("", "Not at a session")] + [(str(pk), label) for pk, label in sessions]
+
+
+class AcknowledgeForm(forms.Form):
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="What was done", max_length=2000)
+
+
+class TaskForm(forms.Form):
+    task = forms.CharField(max_length=64)
+    done = forms.TypedChoiceField(choices=[("1", "done"), ("0", "not done")], coerce=lambda v: v == "1")

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+app_name = "courses"
+
+urlpatterns = [
+    path("caseload/", views.caseload_view, name="caseload"),
+    path("service/", views.service, name="service"),
+    path("patients/<int:pk>/courses/new/", views.new, name="new"),
+    path("courses/<int:pk>/", views.detail, name="detail"),
+    path("courses/<int:pk>/sessions/new/", views.record_session, name="record_session"),
+    path("courses/<int:pk>/measures/new/", views.record_measure, name="record_measure"),
+    path("courses/<int:pk>/tasks/", views.task, name="task"),
+    path("courses/<int:pk>/end/", views.end, name="end"),
+    path("courses/<int:pk>/step-up/", views.step_up, name="step_up"),
+]

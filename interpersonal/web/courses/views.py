@@ -1,0 +1,322 @@
+"""Courses: the caseload, the course page, sessions, measures, tasks, ending and stepping up.
+
+Each view: parse → access (audited) → action → respond. Invalid input re-renders the
+form with the action's message and status 400; nothing is saved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from interpersonal.core import measures, protocols
+from interpersonal.web.accounts.decorators import require_permission
+from interpersonal.web.accounts.roles import Permission, has_permission
+from interpersonal.web.assessments import actions as measure_actions
+from interpersonal.web.assessments.charts import progress_spec
+from interpersonal.web.assessments.forms import ScoreForm
+from interpersonal.web.assessments.models import RiskAlert
+from interpersonal.web.courses import actions, caseload
+from interpersonal.web.courses.access import (
+    caseload_for,
+    courses_visible_to,
+    get_course_for_user,
+    may_acknowledge_alerts,
+)
+from interpersonal.web.courses.forms import (
+    AcknowledgeForm,
+    EndCourseForm,
+    MeasureMetaForm,
+    SessionForm,
+    StartCourseForm,
+    StepUpForm,
+    TaskForm,
+)
+from interpersonal.web.courses.models import ATTENDED, Course, TaskCompletion, TherapySession
+from interpersonal.web.courses.summary import summarise
+from interpersonal.web.formerrors import add_action_errors
+from interpersonal.web.patients.access import get_patient_for_user
+
+clinician = require_permission(Permission.HOLD_CASELOAD)
+SESSION_FIELDS = {"scheduled_at": "date"}
+
+
+def _spec_json(spec: dict[str, Any]) -> SafeString:
+    """JSON safe inside <script type="application/json"> (as Django's json_script escapes it)."""
+    text = json.dumps(spec, ensure_ascii=False, separators=(",", ":"))
+    return mark_safe(text.replace("<", "\\u003C").replace(">", "\\u003E").replace("&", "\\u0026"))  # noqa: S308
+
+
+# -- caseload -----------------------------------------------------------------------------
+
+@require_GET
+@clinician
+def caseload_view(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    own = caseload.rows(caseload_for(user))
+    supervised = []
+    if has_permission(user, Permission.SUPERVISE):
+        supervised = caseload.rows(courses_visible_to(user).filter(status=Course.Status.ACTIVE).exclude(therapist=user))
+    return render(request, "courses/caseload.html", {"rows": own, "supervised": supervised})
+
+
+# -- course page --------------------------------------------------------------------------
+
+def render_course(request: HttpRequest, course: Course, *, status: int = 200, **forms: Any) -> HttpResponse:
+    user = request.user
+    definition = course.definition
+    summary = summarise(course)
+    may_write = course.therapist_id == user.pk and has_permission(user, Permission.HOLD_CASELOAD)
+    try:
+        ranges = definition.phase_ranges(course.planned_sessions)
+        current = definition.phase_for(summary.attended, course.planned_sessions)
+    except protocols.ProtocolError:
+        ranges, current = (), None
+    done = {t.task_id: t for t in TaskCompletion.objects.filter(course=course)}
+    phases = [{"phase": p, "first": first, "last": last, "current": current is not None and p.id == current.id,
+               "tasks": [(t, done.get(t.id)) for t in p.tasks]} for p, first, last in ranges]
+    alerts = list(RiskAlert.objects.filter(course=course).select_related("measurement", "acknowledged_by")
+                  .order_by("acknowledged_at", "-raised_at"))
+    alert_rows = []
+    for a in alerts:
+        try:
+            risk_items = {r.item: r.label for r in measures.get(a.measurement.instrument).risk}
+            abbreviation = measures.get(a.measurement.instrument).abbreviation
+        except measures.UnknownInstrument:
+            risk_items, abbreviation = {}, a.measurement.instrument
+        alert_rows.append({"alert": a, "instrument": abbreviation,
+                           "items": [f"Item {i}: {risk_items.get(i, '')}".rstrip(": ") for i in a.items]})
+    charts = [{"series": s, "spec": _spec_json(progress_spec(s.instrument, s.points, planned_sessions=course.planned_sessions))}
+              for s in summary.series]
+    stepped_to = courses_visible_to(user).filter(stepped_from=course).first()
+    higher = [p for p in protocols.catalogue() if p.step > definition.step]
+    ack_errors = forms.pop("ack_errors", {})
+    context = {
+        "course": course, "patient": course.patient, "definition": definition, "summary": summary,
+        "current_phase": current, "phases": phases, "alert_rows": alert_rows,
+        "open_alerts": sum(1 for a in alerts if a.open), "charts": charts,
+        "may_write": may_write and course.is_active, "may_ack": may_acknowledge_alerts(user, course),
+        "stepped_to": stepped_to, "may_step_up": bool(higher),
+        "end_form": forms.pop("end_form", None) or EndCourseForm(),
+        "step_up_form": forms.pop("step_up_form", None) or StepUpForm(current_step=definition.step),
+        "ack_form": AcknowledgeForm(), "ack_errors": ack_errors, "ack_note": forms.pop("ack_note", ""), "errors": forms.pop("errors", []),
+        "session_measures": [measures.get(i) for i in definition.session_measures],
+        "other_measures": [i for i in measures.catalogue() if i.id not in definition.session_measures],
+    }
+    return render(request, "courses/detail.html", context, status=status)
+
+
+@require_GET
+@clinician
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return render_course(request, get_course_for_user(request.user, pk))
+
+
+@require_http_methods(["GET", "POST"])
+@clinician
+def new(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request.user, pk, write=True)
+    form = StartCourseForm(request.POST or None, initial={"protocol": "dit"})
+    if form.is_bound and form.is_valid():
+        try:
+            course = actions.start_course(patient=patient, therapist=request.user, by=request.user,
+                                          protocol=form.cleaned_data["protocol"],
+                                          planned_sessions=form.cleaned_data["planned_sessions"],
+                                          started_on=form.cleaned_data["started_on"])
+        except ValidationError as exc:
+            add_action_errors(form, exc)
+        else:
+            return redirect("courses:detail", course.pk)
+    return render(request, "courses/new.html", {"form": form, "patient": patient, "protocols": protocols.catalogue()},
+                  status=400 if form.is_bound else 200)
+
+
+# -- sessions and measures ----------------------------------------------------------------
+
+def _session_instruments(course: Course) -> list[measures.Instrument]:
+    definition = course.definition
+    ids = list(definition.session_measures)
+    if not TherapySession.objects.filter(course=course, attendance__in=ATTENDED).exists():
+        ids = list(dict.fromkeys([*definition.baseline_measures, *ids]))
+    return [measures.get(i) for i in ids]
+
+
+@require_http_methods(["GET", "POST"])
+@clinician
+def record_session(request: HttpRequest, pk: int) -> HttpResponse:
+    course = get_course_for_user(request.user, pk, write=True)
+    instruments = _session_instruments(course)
+    data = request.POST if request.method == "POST" else None
+    now = timezone.localtime()
+    form = SessionForm(data, initial={"date": now.date(), "time": now.replace(second=0, microsecond=0).time(),
+                                      "attendance": "5", "duration_minutes": 50})
+    score_forms = [ScoreForm(i, data, prefix=i.id) for i in instruments]
+    if data is not None:
+        valid = form.is_valid()
+        valid = sum(not f.is_valid() for f in score_forms) == 0 and valid  # validate every form
+        if valid:
+            answered = [f for f in score_forms if any(v is not None for v in f.answers().values())]
+            if answered and form.cleaned_data["attendance"] not in ATTENDED:
+                form.add_error("attendance", "Measures are recorded at a session the patient attended: "
+                                             "choose code 5 or 6, or leave the measures blank.")
+            else:
+                target: Any = form
+                try:
+                    with transaction.atomic():
+                        session = actions.record_session(
+                            course=course, by=request.user, scheduled_at=form.scheduled_at(),
+                            attendance=form.cleaned_data["attendance"],
+                            duration_minutes=form.cleaned_data["duration_minutes"], medium=form.cleaned_data["medium"],
+                            notes=form.cleaned_data["notes"], home_practice=form.cleaned_data["home_practice"],
+                        )
+                        for target in answered:
+                            measure_actions.record_measurement(
+                                course=course, instrument=target.instrument.id, answers=target.answers(),
+                                variants=target.variants(), session=session, by=request.user,
+                                recorded_at=min(session.scheduled_at, timezone.now()),
+                            )
+                except ValidationError as exc:
+                    add_action_errors(target, exc, rename=SESSION_FIELDS)
+                else:
+                    return redirect(reverse("courses:detail", args=[course.pk]) + "#sessions")
+    status = 400 if data is not None else 200
+    return render(request, "courses/record_session.html", {
+        "course": course, "patient": course.patient, "form": form, "score_forms": score_forms,
+        "forms_with_errors": [f for f in [form, *score_forms] if f.errors],
+    }, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@clinician
+def record_measure(request: HttpRequest, pk: int) -> HttpResponse:
+    course = get_course_for_user(request.user, pk, write=True)
+    instrument_id = request.POST.get("instrument") or request.GET.get("instrument", "")
+    try:
+        instrument = measures.get(instrument_id)
+    except measures.UnknownInstrument:
+        raise Http404(f"No instrument {instrument_id!r}") from None
+    attended = TherapySession.objects.filter(course=course, attendance__in=ATTENDED).order_by("scheduled_at", "id")
+    choices = [(s.pk, f"Session {n}, {timezone.localtime(s.scheduled_at):%d %b %Y}") for n, s in enumerate(attended, 1)]
+    data = request.POST if request.method == "POST" else None
+    meta = MeasureMetaForm(data, sessions=choices)
+    form = ScoreForm(instrument, data, prefix=instrument.id)
+    if data is not None:
+        valid = meta.is_valid()
+        if form.is_valid() and valid:
+            session = next((s for s in attended if s.pk == meta.cleaned_data["session"]), None)
+            if session is not None:
+                recorded_at = session.scheduled_at
+            elif meta.cleaned_data["date"] and meta.cleaned_data["date"] != timezone.localdate():
+                recorded_at = timezone.make_aware(dt.datetime.combine(meta.cleaned_data["date"], dt.time(12)))
+            else:
+                recorded_at = timezone.now()
+            try:
+                measure_actions.record_measurement(course=course, instrument=instrument.id, answers=form.answers(),
+                                                   variants=form.variants(), session=session, by=request.user,
+                                                   recorded_at=recorded_at)
+            except ValidationError as exc:
+                add_action_errors(form, exc, rename={"recorded_at": "date"})
+                if hasattr(exc, "error_dict") and "recorded_at" in exc.error_dict:
+                    meta.add_error("date", exc.error_dict["recorded_at"][0].messages)
+            else:
+                return redirect(reverse("courses:detail", args=[course.pk]) + f"#chart-{instrument.id}")
+    return render(request, "courses/record_measure.html", {
+        "course": course, "patient": course.patient, "instrument": instrument, "form": form, "meta": meta,
+        "forms_with_errors": [f for f in (meta, form) if f.errors],
+    }, status=400 if data is not None else 200)
+
+
+# -- tasks, ending, stepping up ------------------------------------------------------------
+
+@require_POST
+@clinician
+def task(request: HttpRequest, pk: int) -> HttpResponse:
+    course = get_course_for_user(request.user, pk, write=True)
+    form = TaskForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.set_task(course=course, task_id=form.cleaned_data["task"], done=form.cleaned_data["done"],
+                             by=request.user)
+        except ValidationError as exc:
+            return render_course(request, course, status=400, errors=exc.messages)
+        return redirect(reverse("courses:detail", args=[course.pk]) + "#tasks")
+    return render_course(request, course, status=400, errors=["Choose a task of this protocol."])
+
+
+@require_http_methods(["GET", "POST"])
+@clinician
+def end(request: HttpRequest, pk: int) -> HttpResponse:
+    course = get_course_for_user(request.user, pk, write=True)
+    form = EndCourseForm(request.POST or None)
+    if form.is_bound and form.is_valid():
+        try:
+            actions.end_course(course=course, reason=form.cleaned_data["reason"], by=request.user,
+                               ended_on=form.cleaned_data["ended_on"])
+        except ValidationError as exc:
+            add_action_errors(form, exc)
+        else:
+            return redirect(reverse("courses:detail", args=[course.pk]) + "#summary")
+    return render(request, "courses/end.html", {"course": course, "patient": course.patient, "form": form},
+                  status=400 if form.is_bound else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@clinician
+def step_up(request: HttpRequest, pk: int) -> HttpResponse:
+    course = get_course_for_user(request.user, pk, write=True)
+    form = StepUpForm(request.POST or None, current_step=course.definition.step)
+    if form.is_bound and form.is_valid():
+        try:
+            new_course = actions.step_up(course=course, protocol=form.cleaned_data["protocol"], therapist=request.user,
+                                         by=request.user, planned_sessions=form.cleaned_data["planned_sessions"])
+        except ValidationError as exc:
+            add_action_errors(form, exc)
+        else:
+            return redirect("courses:detail", new_course.pk)
+    return render(request, "courses/step_up.html", {"course": course, "patient": course.patient, "form": form},
+                  status=400 if form.is_bound else 200)
+
+
+# -- service aggregates ---------------------------------------------------------------------
+
+@require_GET
+@require_permission(Permission.VIEW_SERVICE_AGGREGATES)
+def service(request: HttpRequest) -> HttpResponse:
+    """Counts only: no names, no identifiers."""
+    today = timezone.localdate()
+    month_start = timezone.make_aware(dt.datetime.combine(today.replace(day=1), dt.time()))
+    active = caseload.annotate(Course.objects.filter(status=Course.Status.ACTIVE)).values_list(
+        "protocol", "planned_sessions", "attended_count")
+    by_phase: Counter[tuple[str, str]] = Counter()
+    by_protocol: Counter[str] = Counter()
+    for protocol_id, planned, attended in active:
+        try:
+            definition = protocols.get(protocol_id)
+            phase = definition.phase_for(attended, planned).name
+            name = definition.name
+        except (protocols.ProtocolError, protocols.UnknownProtocol):
+            name, phase = protocol_id, "—"
+        by_protocol[name] += 1
+        by_phase[(name, phase)] += 1
+    sessions = TherapySession.objects.filter(scheduled_at__gte=month_start, scheduled_at__lte=timezone.now()).aggregate(
+        attended=Count("pk", filter=Q(attendance__in=ATTENDED)),
+        dna=Count("pk", filter=Q(attendance=3)),
+        cancelled=Count("pk", filter=Q(attendance__in=(2, 4))),
+    )
+    open_alerts = RiskAlert.objects.filter(acknowledged_at__isnull=True).count()
+    return render(request, "courses/service.html", {
+        "by_protocol": sorted(by_protocol.items()), "by_phase": sorted(by_phase.items()), "sessions": sessions,
+        "open_alerts": open_alerts, "month": today.replace(day=1), "active_total": sum(by_protocol.values()),
+    })

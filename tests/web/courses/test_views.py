@@ -1,0 +1,270 @@
+"""Course pages through the test client: caseload, course page, sessions with measures,
+alerts, tasks, ending, stepping up; bad input is 400 and saves nothing; denials."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from interpersonal.web.assessments.actions import record_measurement
+from interpersonal.web.assessments.models import Measurement, RiskAlert
+from interpersonal.web.courses.actions import record_session, start_course
+from interpersonal.web.courses.models import Course, TaskCompletion, TherapySession
+from interpersonal.web.patients.actions import register_patient
+
+pytestmark = pytest.mark.django_db
+
+PHQ9_OK = {f"phq9-item_{i}": "1" for i in range(1, 10)} | {"phq9-item_9": "0"}
+GAD7_OK = {f"gad7-item_{i}": "1" for i in range(1, 8)}
+
+
+def session_data(**extra):
+    when = timezone.localtime() - dt.timedelta(days=1)
+    return {"date": when.date().isoformat(), "time": "10:00", "attendance": "5", "duration_minutes": "50",
+            "medium": "face_to_face", "notes": "", "home_practice": "Diary"} | extra
+
+
+def attended(course, therapist, days_ago=7):
+    return record_session(course=course, by=therapist, attendance=5,
+                          scheduled_at=timezone.now() - dt.timedelta(days=days_ago))
+
+
+def test_home_redirects_by_role(client_for, therapist, service_lead, clinic_admin):
+    assert client_for(therapist).get("/").url == reverse("courses:caseload")
+    assert client_for(service_lead).get("/").url == reverse("courses:service")
+    assert client_for(clinic_admin).get("/").url == reverse("audit:list")
+
+
+def test_caseload_lists_open_alerts_first(client_for, therapist, dit_course):
+    other = register_patient(by=therapist, given_name="Ada", family_name="Aaron", date_of_birth=dt.date(1970, 1, 1),
+                             referral_date=timezone.localdate() - dt.timedelta(days=40), referral_source="gp")
+    start_course(patient=other, protocol="dit", therapist=therapist, by=therapist,
+                 started_on=timezone.localdate() - dt.timedelta(days=30))
+    s = attended(dit_course, therapist)
+    record_measurement(course=dit_course, instrument="phq9", session=s, by=therapist,
+                       answers={str(i): 2 for i in range(1, 10)})
+    html = client_for(therapist).get(reverse("courses:caseload")).content.decode()
+    assert html.index("Example, Pat") < html.index("Aaron, Ada")
+    assert "open alert" in html
+    assert "2 of 16" in html
+    assert "Initial phase" in html
+
+
+def test_caseload_trend_arrow(client_for, therapist, dit_course):
+    for days, value in ((14, 2), (7, 1)):
+        s = attended(dit_course, therapist, days)
+        record_measurement(course=dit_course, instrument="phq9", session=s, by=therapist,
+                           answers={str(i): value for i in range(1, 9)} | {"9": 0}, recorded_at=s.scheduled_at)
+    html = client_for(therapist).get(reverse("courses:caseload")).content.decode()
+    assert "8 <span class=\"trend\"" in html
+    assert "↓" in html
+    assert "better: 8 points" in html
+
+
+def _add_courses(therapist, n):
+    for k in range(n):
+        p = register_patient(by=therapist, given_name="Q", family_name=f"Count{k}", date_of_birth=dt.date(1980, 1, 1),
+                             referral_date=timezone.localdate() - dt.timedelta(days=40), referral_source="gp")
+        c = start_course(patient=p, protocol="dit", therapist=therapist, by=therapist,
+                         started_on=timezone.localdate() - dt.timedelta(days=30))
+        s = attended(c, therapist)
+        record_measurement(course=c, instrument="phq9", session=s, by=therapist, answers={str(i): 1 for i in range(1, 10)})
+
+
+def test_caseload_query_count_does_not_grow_with_patients(client_for, therapist):
+    client = client_for(therapist)
+    _add_courses(therapist, 3)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(reverse("courses:caseload")).status_code == 200
+    _add_courses(therapist, 12)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(reverse("courses:caseload")).status_code == 200
+    assert len(many) == len(few)
+
+
+def test_course_page_shows_chart_table_and_phase(client_for, therapist, dit_course):
+    s = attended(dit_course, therapist)
+    record_measurement(course=dit_course, instrument="phq9", session=s, by=therapist,
+                       answers={str(i): 2 for i in range(1, 10)})
+    html = client_for(therapist).get(reverse("courses:detail", args=[dit_course.pk])).content.decode()
+    assert 'class="vl-spec"' in html
+    assert "vega-embed.min.js" in html
+    assert "PHQ-9 (Patient Health Questionnaire-9) by session" in html
+    assert "Initial phase" in html
+    assert "Acknowledge" in html
+    assert "End the course" in html
+    assert "<script>" not in html  # no inline code
+
+
+def test_record_session_with_measures(client_for, therapist, dit_course):
+    data = session_data() | PHQ9_OK | GAD7_OK
+    response = client_for(therapist).post(reverse("courses:record_session", args=[dit_course.pk]), data)
+    assert response.status_code == 302
+    session = TherapySession.objects.get(course=dit_course)
+    assert session.attendance == 5
+    assert session.home_practice == "Diary"
+    assert sorted(Measurement.objects.filter(session=session).values_list("instrument", flat=True)) == ["gad7", "phq9"]
+
+
+def test_first_session_offers_the_baseline_measures(client_for, therapist, dit_course):
+    html = client_for(therapist).get(reverse("courses:record_session", args=[dit_course.pk])).content.decode()
+    assert "HRSD-17" in html
+    assert "WSAS" in html
+
+
+def test_out_of_range_answer_saves_nothing(client_for, therapist, dit_course):
+    data = session_data() | PHQ9_OK | {"phq9-item_1": "7"}
+    response = client_for(therapist).post(reverse("courses:record_session", args=[dit_course.pk]), data)
+    assert response.status_code == 400
+    assert "There is a problem" in response.content.decode()
+    assert not TherapySession.objects.filter(course=dit_course).exists()
+    assert not Measurement.objects.exists()
+
+
+def test_session_dated_years_ahead_is_refused(client_for, therapist, dit_course):
+    future = (timezone.localdate() + dt.timedelta(days=3 * 365)).isoformat()
+    response = client_for(therapist).post(reverse("courses:record_session", args=[dit_course.pk]),
+                                          session_data(date=future, attendance=""))
+    assert response.status_code == 400
+    assert "more than a year ahead" in response.content.decode()
+    assert not TherapySession.objects.exists()
+
+
+def test_measures_at_a_missed_session_are_refused(client_for, therapist, dit_course):
+    response = client_for(therapist).post(reverse("courses:record_session", args=[dit_course.pk]),
+                                          session_data(attendance="3") | PHQ9_OK)
+    assert response.status_code == 400
+    assert not TherapySession.objects.exists()
+    assert not Measurement.objects.exists()
+
+
+def test_record_hrsd17_with_its_variant(client_for, therapist, dit_course):
+    data = {f"hrsd17-item_{i}": "1" for i in range(1, 18)} | {"hrsd17-item_16_variant": "A", "instrument": "hrsd17"}
+    url = reverse("courses:record_measure", args=[dit_course.pk])
+    assert client_for(therapist).get(url + "?instrument=hrsd17").status_code == 200
+    assert client_for(therapist).post(url, data).status_code == 302
+    assert Measurement.objects.get(course=dit_course).instrument == "hrsd17"
+
+
+def test_unknown_instrument_is_404(client_for, therapist, dit_course):
+    url = reverse("courses:record_measure", args=[dit_course.pk]) + "?instrument=nope"
+    assert client_for(therapist).get(url).status_code == 404
+
+
+def test_acknowledge_alert_needs_a_note(client_for, therapist, dit_course):
+    s = attended(dit_course, therapist)
+    m = record_measurement(course=dit_course, instrument="phq9", session=s, by=therapist,
+                           answers={str(i): 2 for i in range(1, 10)})
+    alert = m.risk_alert
+    url = reverse("assessments:acknowledge_alert", args=[alert.pk])
+    client = client_for(therapist)
+    response = client.post(url, {"note": ""})
+    assert response.status_code == 400
+    assert "a note is required" in response.content.decode()
+    assert RiskAlert.objects.get(pk=alert.pk).open
+    assert client.post(url, {"note": "Called the patient; safety plan reviewed."}).status_code == 302
+    assert not RiskAlert.objects.get(pk=alert.pk).open
+
+
+def test_supervisor_may_acknowledge_a_supervisees_alert(client_for, therapist, supervisor, dit_course):
+    s = attended(dit_course, therapist)
+    m = record_measurement(course=dit_course, instrument="phq9", session=s, by=therapist,
+                           answers={str(i): 2 for i in range(1, 10)})
+    response = client_for(supervisor).post(reverse("assessments:acknowledge_alert", args=[m.risk_alert.pk]),
+                                           {"note": "Discussed in supervision."})
+    assert response.status_code == 302
+
+
+def test_task_toggle(client_for, therapist, dit_course):
+    url = reverse("courses:task", args=[dit_course.pk])
+    client = client_for(therapist)
+    assert client.post(url, {"task": "ipaf_agreed", "done": "1"}).status_code == 302
+    assert TaskCompletion.objects.filter(course=dit_course, task_id="ipaf_agreed").exists()
+    assert client.post(url, {"task": "ipaf_agreed", "done": "0"}).status_code == 302
+    assert not TaskCompletion.objects.exists()
+    assert client.post(url, {"task": "not_a_task", "done": "1"}).status_code == 400
+
+
+def test_end_course_then_ending_twice_and_recording_are_refused(client_for, therapist, dit_course):
+    client = client_for(therapist)
+    url = reverse("courses:end", args=[dit_course.pk])
+    assert client.post(url, {"reason": "completed"}).status_code == 302
+    assert Course.objects.get(pk=dit_course.pk).status == Course.Status.ENDED
+    again = client.post(url, {"reason": "dropped_out"})
+    assert again.status_code == 400
+    assert "nothing more can be recorded" in again.content.decode()
+    assert Course.objects.get(pk=dit_course.pk).end_reason == "completed"
+    session = client.post(reverse("courses:record_session", args=[dit_course.pk]), session_data())
+    assert session.status_code == 400
+    assert not TherapySession.objects.exists()
+    html = client.get(reverse("courses:detail", args=[dit_course.pk])).content.decode()
+    assert "End-of-course summary" in html
+
+
+def test_step_up_from_guided_self_help_keeps_history(client_for, therapist, patient):
+    lit = start_course(patient=patient, protocol="lit", therapist=therapist, by=therapist,
+                       started_on=timezone.localdate() - dt.timedelta(days=20))
+    response = client_for(therapist).post(reverse("courses:step_up", args=[lit.pk]), {"protocol": "dit"})
+    assert response.status_code == 302
+    new = Course.objects.get(stepped_from=lit)
+    assert new.protocol == "dit"
+    assert Course.objects.get(pk=lit.pk).end_reason == "stepped_up"
+    html = client_for(therapist).get(reverse("courses:detail", args=[new.pk])).content.decode()
+    assert "Stepped up from" in html
+
+
+def test_start_course_for_patient(client_for, therapist, patient):
+    response = client_for(therapist).post(reverse("courses:new", args=[patient.pk]), {"protocol": "ipt"})
+    assert response.status_code == 302
+    again = client_for(therapist).post(reverse("courses:new", args=[patient.pk]), {"protocol": "dit"})
+    assert again.status_code == 400
+    assert Course.objects.count() == 1
+
+
+WRITES = ["courses:record_session", "courses:record_measure", "courses:end", "courses:step_up", "courses:task"]
+
+
+@pytest.mark.parametrize("name", WRITES)
+def test_supervisor_reads_but_gets_403_on_posts(client_for, supervisor, dit_course, name):
+    client = client_for(supervisor)
+    assert client.get(reverse("courses:detail", args=[dit_course.pk])).status_code == 200
+    assert client.post(reverse(name, args=[dit_course.pk]), session_data() | {"instrument": "phq9"}).status_code == 403
+    assert not TherapySession.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["courses:detail", *WRITES])
+def test_unrelated_therapist_gets_404(client_for, unrelated_therapist, dit_course, name):
+    client = client_for(unrelated_therapist)
+    url = reverse(name, args=[dit_course.pk])
+    assert client.post(url, session_data() | {"instrument": "phq9"}).status_code in (404, 405)
+    if name != "courses:task":
+        assert client.get(url + "?instrument=phq9").status_code == 404
+
+
+def test_unrelated_therapist_cannot_acknowledge(client_for, therapist, unrelated_therapist, dit_course):
+    s = attended(dit_course, therapist)
+    m = record_measurement(course=dit_course, instrument="phq9", session=s, by=therapist,
+                           answers={str(i): 2 for i in range(1, 10)})
+    response = client_for(unrelated_therapist).post(
+        reverse("assessments:acknowledge_alert", args=[m.risk_alert.pk]), {"note": "not mine"})
+    assert response.status_code == 404
+    assert RiskAlert.objects.get(pk=m.risk_alert.pk).open
+
+
+def test_service_page_shows_counts_without_names(client_for, service_lead, therapist, dit_course):
+    attended(dit_course, therapist, days_ago=0)
+    response = client_for(service_lead).get(reverse("courses:service"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Dynamic Interpersonal Therapy" in html
+    assert "Example" not in html
+    assert dit_course.patient.local_id not in html
+
+
+def test_clinicians_cannot_see_the_service_page(client_for, therapist):
+    assert client_for(therapist).get(reverse("courses:service")).status_code == 403
