@@ -85,7 +85,8 @@ def test_seed_demo_is_idempotent_and_honours_demo_password(monkeypatch):
 
     output = run("seed_demo")
 
-    assert "Updated demo administrator" in output
+    assert "already present" in output
+    assert "password: a-different-demo-pass" in output
     assert User.objects.filter(username="admin").count() == 1
     admin = User.objects.get(username="admin")
     assert admin.is_superuser

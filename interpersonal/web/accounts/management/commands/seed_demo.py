@@ -1,37 +1,302 @@
+"""``manage.py seed_demo``: a small, realistic, entirely synthetic demo service.
+
+Creates (idempotently) the team "Demo service", one account per role and about forty
+synthetic patients with courses of DIT, IPT, CBT and guided self-help at every phase, their
+weekly sessions and measures. Patient records, courses, sessions, measures and alerts are
+made through the actions, so the audit trail is the one real use would leave. For
+demonstrations only: never run it on a server holding patient data.
+"""
+
 from __future__ import annotations
 
+import datetime as dt
 import os
+import random
+import time
+from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
 from django.shortcuts import resolve_url
+from django.utils import timezone
 
-from interpersonal.web.accounts.actions import ensure_superuser
+from interpersonal.core import protocols
+from interpersonal.core.codes import Attendance, EndReason, Medium
+from interpersonal.web.accounts.actions import ensure_superuser, ensure_user
+from interpersonal.web.accounts.models import Role, Team
+from interpersonal.web.assessments.actions import acknowledge_alert, record_measurement
+from interpersonal.web.courses.actions import end_course, record_session, start_course
+from interpersonal.web.courses.management.synthetic import answers_for_total, synthetic_nhs_numbers, trajectory
+from interpersonal.web.courses.models import Course
+from interpersonal.web.patients.actions import register_patient
+from interpersonal.web.patients.models import Patient
 
 DEMO_USERNAME = "admin"
 DEMO_DEFAULT_PASSWORD = "interpersonal-demo"  # noqa: S105 - the documented demo password
+TEAM_NAME = "Demo service"
+LOCAL_ID_PREFIX = "DEMO-"
+SEED = 20261122
+PATIENTS_PER_PROTOCOL = 10
+
+# username, role, first name, family name; therapists are supervised by "supervisor".
+ACCOUNTS: tuple[tuple[str, str, str, str], ...] = (
+    ("therapist1", Role.THERAPIST, "Tamsin", "Testwell"),
+    ("therapist2", Role.THERAPIST, "Theo", "Trialford"),
+    ("therapist3", Role.THERAPIST, "Tara", "Templeton-Demo"),
+    ("therapist4", Role.THERAPIST, "Toby", "Placeholder"),
+    ("supervisor", Role.SUPERVISOR, "Sasha", "Supervisewell"),
+    ("lead", Role.SERVICE_LEAD, "Lena", "Leadbetter-Demo"),
+    (DEMO_USERNAME, Role.ADMINISTRATOR, "Ada", "Adminson"),
+)
+GIVEN = ("Alex", "Bailey", "Casey", "Devon", "Emery", "Frankie", "Harper", "Jordan", "Kit", "Logan",
+         "Morgan", "Noel", "Parker", "Quinn", "Reese", "Sky", "Taylor", "Robin", "Sam", "Jamie")
+FAMILY = ("Example", "Sample", "Specimen", "Testcase", "Madeup", "Fictional", "Demoson", "Mockley",
+          "Dummyford", "Placeholder-Smith")
+# The ten states of each protocol's patients, in order (stage, trajectory kind).
+STATES = (
+    ("initial", "improving"), ("middle", "improving"), ("middle", "flat"), ("ending", "improving"),
+    ("completed", "improving"), ("completed", "improving"), ("dropped_out", "flat"), ("middle", "improving"),
+    ("initial", "flat"), ("ending", "improving"),
+)
+MEDIA = (Medium.FACE_TO_FACE.value,) * 6 + (Medium.VIDEO.value,) * 3 + (Medium.TELEPHONE.value,)
+ACK_NOTE = "Risk assessed in session; safety plan reviewed and agreed; GP informed."
+
+
+@dataclass
+class CoursePlan:
+    protocol: str
+    attended: int
+    ending: str | None = None  # an EndReason value, or None while active
+    gaps: dict[int, int] = field(default_factory=dict)
+    """Non-attended visits: attended-count before it → attendance code."""
+    trailing: list[int] = field(default_factory=list)
+    """Non-attended visits after the last attended one (a drop-out's DNAs)."""
+
+
+@dataclass
+class PatientPlan:
+    index: int
+    kind: str
+    courses: list[CoursePlan]
+    risk_open: bool = False
+    risk_acknowledged: bool = False
+
+
+def _range_for(definition: protocols.Protocol, stage: str) -> tuple[int, int]:
+    """Attended counts (inclusive) that put the next session in ``stage``."""
+    ranges = definition.phase_ranges(definition.default_sessions)
+    _phase, first, last = {"initial": ranges[0], "middle": ranges[1], "ending": ranges[-1]}[stage]
+    if last is None:
+        raise ValueError(f"{definition.id} is open-ended: no demo stage {stage!r}")
+    lo = first - 1
+    if stage == "initial":
+        lo = min(1, last - 1)
+    return lo, last - 1
+
+
+def plan_service(rng: random.Random) -> list[PatientPlan]:
+    plans: list[PatientPlan] = []
+    for p_index, protocol in enumerate(("dit", "ipt", "cbt", "lit")):
+        definition = protocols.get(protocol)
+        n = definition.default_sessions or 8
+        for s_index, (stage, kind) in enumerate(STATES):
+            index = p_index * PATIENTS_PER_PROTOCOL + s_index
+            if stage in {"initial", "middle", "ending"}:
+                lo, hi = _range_for(definition, stage)
+                course = CoursePlan(protocol, rng.randint(lo, hi))
+            elif stage == "completed":
+                course = CoursePlan(protocol, n, EndReason.COMPLETED.value)
+            else:
+                lo, hi = _range_for(definition, "middle")
+                course = CoursePlan(protocol, rng.randint(max(2, lo), hi), EndReason.DROPPED_OUT.value,
+                                    trailing=[Attendance.DID_NOT_ATTEND.value] * rng.randint(1, 2))
+            plans.append(PatientPlan(index, kind, [course]))
+    # Variety: one referred on, one deteriorating, one lit course stepped up to IPT.
+    plans[28].courses[0].ending = EndReason.REFERRED_ON.value  # cbt, initial phase
+    plans[17].kind = "deteriorating"  # ipt, middle phase
+    lit = plans[32]  # lit, middle phase → stepped up after 5 sessions, now in IPT's middle phase
+    lit.courses = [CoursePlan("lit", 5, EndReason.STEPPED_UP.value), CoursePlan("ipt", 6)]
+    lit.kind = "flat"
+    # A few did-not-attends and cancellations, in the middle of courses.
+    codes = (Attendance.DID_NOT_ATTEND.value, Attendance.CANCELLED_BY_PATIENT.value,
+             Attendance.CANCELLED_BY_PROVIDER.value, Attendance.DID_NOT_ATTEND.value)
+    for plan in rng.sample(plans, 9):
+        course = plan.courses[-1]
+        if course.attended >= 3:
+            course.gaps[rng.randint(1, course.attended - 1)] = rng.choice(codes)
+    # Risk: four open alerts (latest PHQ-9 item 9 > 0) and one acknowledged, on active courses.
+    for i in (1, 17, 21, 37):
+        plans[i].risk_open = True
+    plans[13].risk_acknowledged = True
+    return plans
+
+
+class _Builder:
+    def __init__(self, rng: random.Random, therapists: list[Any]) -> None:
+        self.rng = rng
+        self.therapists = therapists
+        self.today = timezone.localdate()
+        self.tz = ZoneInfo(settings.TIME_ZONE)
+        self.nhs_numbers = synthetic_nhs_numbers()
+        self.names = rng.sample([(g, f) for g in GIVEN for f in FAMILY], len(GIVEN) * len(FAMILY))
+        self.counts = {"patients": 0, "courses": 0, "sessions": 0, "measurements": 0, "alerts": 0}
+
+    def build(self, plan: PatientPlan) -> None:
+        rng = self.rng
+        therapist = self.therapists[plan.index % len(self.therapists)]
+        active = plan.courses[-1].ending is None
+        # The visits of every course, in order: (course index, attendance code).
+        visits: list[tuple[int, int]] = []
+        for c_index, course in enumerate(plan.courses):
+            for k in range(course.attended):
+                if k in course.gaps:
+                    visits.append((c_index, course.gaps[k]))
+                visits.append((c_index, rng.choice((Attendance.ATTENDED_ON_TIME.value,) * 9 + (Attendance.ATTENDED_LATE.value,))))
+            visits.extend((c_index, code) for code in course.trailing)
+        last_ago = rng.randint(1, 6) if active else rng.randint(10, 150)
+        hour = 9 + plan.index % 8
+        dates = [self.today - dt.timedelta(days=last_ago + 7 * (len(visits) - 1 - k)) for k in range(len(visits))]
+        first_date = dates[0] if dates else self.today - dt.timedelta(days=last_ago)
+        given, family = self.names[plan.index]
+        patient = register_patient(
+            by=therapist, local_id=f"{LOCAL_ID_PREFIX}{plan.index + 1:03d}", given_name=given, family_name=family,
+            date_of_birth=dt.date(rng.randint(1950, 2004), rng.randint(1, 12), rng.randint(1, 28)),
+            nhs_number=next(self.nhs_numbers), referral_date=first_date - dt.timedelta(days=rng.randint(14, 56)),
+            referral_source=rng.choice(("gp", "gp", "self", "self", "primary_care")),
+            email=f"{given.lower()}.{family.lower()}@example.org",
+        )
+        self.counts["patients"] += 1
+        attended_total = sum(c.attended for c in plan.courses)
+        span = sum(protocols.get(c.protocol).default_sessions or 8 for c in plan.courses)
+        phq = trajectory(rng, plan.kind, rng.randint(13, 22), attended_total, span=span)
+        gad = trajectory(rng, plan.kind, rng.randint(9, 18), attended_total, span=span, ceiling=21)
+        wsas_start = rng.randint(14, 30)
+        risk_at = {attended_total - 1} if plan.risk_open else set()
+        ack_at = attended_total - 3 if plan.risk_acknowledged else None
+        seen = 0
+        previous: Course | None = None
+        for c_index, course_plan in enumerate(plan.courses):
+            mine = [(d, code) for d, (ci, code) in zip(dates, visits, strict=True) if ci == c_index]
+            started_on = mine[0][0] if mine else first_date
+            course = start_course(patient=patient, protocol=course_plan.protocol, therapist=therapist, by=therapist,
+                                  started_on=started_on, stepped_from=previous)
+            self.counts["courses"] += 1
+            definition = course.definition
+            extra_baseline = [m for m in definition.baseline_measures if m not in definition.session_measures]
+            short = definition.step == 2
+            course_seen = 0
+            last_when: dt.datetime | None = None
+            for day, code in mine:
+                when = dt.datetime.combine(day, dt.time(hour), tzinfo=self.tz)
+                last_when = when
+                attended = code in (Attendance.ATTENDED_ON_TIME.value, Attendance.ATTENDED_LATE.value)
+                session = record_session(
+                    course=course, by=therapist, scheduled_at=when, attendance=code,
+                    duration_minutes=(30 if short else 50) if attended else None, medium=rng.choice(MEDIA),
+                )
+                self.counts["sessions"] += 1
+                if not attended:
+                    continue
+                at = when + dt.timedelta(minutes=45)
+                risk = seen in risk_at or seen == ack_at
+                self._measure(course, session, therapist, at, "phq9", phq[seen], risk=risk)
+                self._measure(course, session, therapist, at, "gad7", gad[seen])
+                is_last = course_seen == course_plan.attended - 1
+                if course_seen == 0:
+                    for instrument in extra_baseline:
+                        total = wsas_start if instrument == "wsas" else min(40, phq[seen] + rng.randint(-1, 5))
+                        self._measure(course, session, therapist, at, instrument, total)
+                elif is_last and course_plan.ending == EndReason.COMPLETED.value:
+                    ratio = phq[seen] / max(1, phq[0])
+                    self._measure(course, session, therapist, at, "wsas", round(wsas_start * ratio))
+                if seen == ack_at:
+                    alert = course.risk_alerts.get(measurement__session=session)
+                    acknowledge_alert(alert=alert, by=therapist, note=ACK_NOTE)
+                seen += 1
+                course_seen += 1
+            if course_plan.ending is None:
+                ahead = (last_when.date() if last_when else first_date) + dt.timedelta(days=7)
+                while ahead <= self.today:
+                    ahead += dt.timedelta(days=7)
+                booked = dt.datetime.combine(ahead, dt.time(hour), tzinfo=self.tz)
+                record_session(course=course, by=therapist, scheduled_at=booked, attendance=None,
+                               duration_minutes=30 if short else 50, medium=rng.choice(MEDIA))
+                self.counts["sessions"] += 1
+            else:
+                last_day = mine[-1][0] if mine else started_on
+                gap = 0 if course_plan.ending in (EndReason.COMPLETED.value, EndReason.STEPPED_UP.value) else 7
+                end_course(course=course, reason=course_plan.ending, by=therapist,
+                           ended_on=min(self.today, last_day + dt.timedelta(days=gap)))
+            previous = course
+
+    def _measure(self, course: Course, session: Any, by: Any, at: dt.datetime, instrument: str, total: int,
+                 *, risk: bool = False) -> None:
+        answers = answers_for_total(self.rng, instrument, total, risk=risk)
+        record_measurement(course=course, session=session, instrument=instrument, answers=answers, by=by,
+                           recorded_at=at)
+        self.counts["measurements"] += 1
+        self.counts["alerts"] += int(risk)
+
+
+def ensure_accounts(password: str) -> dict[str, Any]:
+    """Create or update the demo team and one account per role (through the account actions);
+    every password is ``password``. The published demo password is rejected by Django's
+    validators, hence validate=False."""
+    team, _ = Team.objects.get_or_create(name=TEAM_NAME)
+    users: dict[str, Any] = {}
+    ordered = sorted(ACCOUNTS, key=lambda a: a[1] != Role.SUPERVISOR)  # supervisors first
+    for username, role, first, last in ordered:
+        if username == DEMO_USERNAME:
+            ensure_superuser(username=username, password=password, email=f"{username}@demo.example.org", validate=False)
+        users[username] = ensure_user(
+            username=username, role=role, password=password, by=None, first_name=first, last_name=last, team=team,
+            supervisor=users["supervisor"] if role == Role.THERAPIST else None, validate=False,
+        ).user
+    return users
+
+
+def demo_patients_exist() -> bool:
+    return Patient.objects.filter(local_id__startswith=LOCAL_ID_PREFIX).exists()
 
 
 class Command(BaseCommand):
     help = (
-        "Seed a demo: create or update the administrator 'admin' with the password from the "
-        f"DEMO_PASSWORD environment variable (default {DEMO_DEFAULT_PASSWORD!r}), then print how to sign in. "
-        "Idempotent. For demonstrations only: never run it on a server holding patient data."
+        "Seed a demo service: the team 'Demo service', one account per role (therapist1–4, supervisor, "
+        f"lead, admin) with the password from DEMO_PASSWORD (default {DEMO_DEFAULT_PASSWORD!r}), and about "
+        "40 synthetic patients with courses, sessions, measures and risk alerts, made through the actions. "
+        "Idempotent: when the demo patients exist it only brings the accounts and passwords up to date. "
+        "Prints how to sign in. For demonstrations only: never run it on a server holding patient data."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--base-url", default="http://127.0.0.1:8000", help="where the server runs (default %(default)s)"
         )
+        parser.add_argument("--seed", type=int, default=SEED, help="random seed (default %(default)s)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        started = time.monotonic()
         password = os.environ.get("DEMO_PASSWORD") or DEMO_DEFAULT_PASSWORD
-        # The demo password is published, so Django's validators (which reject it as common) are skipped.
-        result = ensure_superuser(username=DEMO_USERNAME, password=password, validate=False)
-        verb = "Created" if result.created else "Updated"
+        with transaction.atomic():
+            users = ensure_accounts(password)
+        if demo_patients_exist():
+            summary = "Demo patients already present; accounts and passwords brought up to date."
+        else:
+            rng = random.Random(options["seed"])  # noqa: S311 - synthetic demo data, not security
+            builder = _Builder(rng, [users[f"therapist{i}"] for i in range(1, 5)])
+            with transaction.atomic():
+                for plan in plan_service(rng):
+                    builder.build(plan)
+            c = builder.counts
+            summary = (f"Created the demo service: {c['patients']} patients, {c['courses']} courses, "
+                       f"{c['sessions']} sessions, {c['measurements']} measures, {c['alerts']} risk alerts "
+                       f"({time.monotonic() - started:.1f} s).")
         login_url = options["base_url"].rstrip("/") + resolve_url(settings.LOGIN_URL)
-        self.stdout.write(self.style.SUCCESS(f"{verb} demo administrator."))
+        self.stdout.write(self.style.SUCCESS(summary))
         self.stdout.write(f"Sign in at {login_url}")
-        self.stdout.write(f"  username: {DEMO_USERNAME}")
-        self.stdout.write(f"  password: {password}")
+        labels = dict(Role.choices)
+        for username, role, *_ in ACCOUNTS:
+            self.stdout.write(f"  {labels[role]:<14} username: {username:<11} password: {password}")
