@@ -88,7 +88,12 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": env.database(env.string("DATABASE_URL", f"sqlite:///{VAR_DIR / 'interpersonal.sqlite3'}", hint="")),
+    "default": {
+        **env.database(env.string("DATABASE_URL", f"sqlite:///{VAR_DIR / 'interpersonal.sqlite3'}", hint="")),
+        # Keep connections between requests (seconds); checked before reuse. 0 closes after each request.
+        "CONN_MAX_AGE": env.integer("INTERPERSONAL_CONN_MAX_AGE", 60),
+        "CONN_HEALTH_CHECKS": True,
+    },
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -106,7 +111,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "assessments:catalogue"
+LOGIN_REDIRECT_URL = "home"  # each role lands on its own start page
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 LANGUAGE_CODE = "en-gb"

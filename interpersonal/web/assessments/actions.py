@@ -25,7 +25,10 @@ def record_measurement(
     recorded_at: dt.datetime | None = None, source: str = Measurement.Source.CLINICIAN,
 ) -> Measurement:
     """Score and store one answer set; a risk answer raises an alert in the same transaction."""
-    if source == Measurement.Source.CLINICIAN:
+    if source not in Measurement.Source.values:
+        raise ValidationError({"source": f"Unknown source {source!r}."})
+    if source == Measurement.Source.CLINICIAN or getattr(by, "is_authenticated", False):
+        # A member of staff records only in their own course, whatever the source says.
         _require_clinician(by, course)
     _require_active(Course.objects.select_for_update().get(pk=course.pk))
     if session is not None and session.course_id != course.pk:

@@ -55,8 +55,12 @@ def start_course(
     started_on = started_on or timezone.localdate()
     if started_on > timezone.localdate() + FUTURE_LIMIT:
         raise ValidationError({"started_on": "A course cannot start more than a year ahead."})
-    if Course.objects.filter(patient=patient, status=Course.Status.ACTIVE).exists() and stepped_from is None:
+    if Course.objects.filter(patient=patient, status=Course.Status.ACTIVE).exists():
         raise ValidationError("This patient already has an active course; end it (or step up) first.")
+    if stepped_from is not None and (
+        stepped_from.patient_id != patient.pk or stepped_from.end_reason != EndReason.STEPPED_UP.value
+    ):
+        raise ValidationError("A course can only follow one of the same patient's that ended by stepping up.")
     course = Course.objects.create(
         patient=patient, protocol=definition.id, therapist=therapist, planned_sessions=planned_sessions,
         started_on=started_on, stepped_from=stepped_from,
@@ -89,7 +93,10 @@ def end_course(*, course: Course, reason: str, by: Any, ended_on: dt.date | None
 
 
 @transaction.atomic
-def step_up(*, course: Course, protocol: str, therapist: Any, by: Any, planned_sessions: int | None = None) -> Course:
+def step_up(
+    *, course: Course, protocol: str, therapist: Any, by: Any,
+    planned_sessions: int | None = None, on: dt.date | None = None,
+) -> Course:
     """End a low-intensity course as 'stepped up' and start the high-intensity one; both stay
     in the patient's history, linked."""
     try:
@@ -98,16 +105,16 @@ def step_up(*, course: Course, protocol: str, therapist: Any, by: Any, planned_s
         raise ValidationError({"protocol": f"Unknown protocol {protocol!r}."}) from None
     if target.step <= course.definition.step:
         raise ValidationError({"protocol": f"Stepping up goes from step {course.definition.step} to a higher step."})
-    end_course(course=course, reason=EndReason.STEPPED_UP.value, by=by)
+    end_course(course=course, reason=EndReason.STEPPED_UP.value, by=by, ended_on=on)
     return start_course(patient=course.patient, protocol=protocol, therapist=therapist, by=by,
-                        planned_sessions=planned_sessions, stepped_from=course)
+                        planned_sessions=planned_sessions, stepped_from=course, started_on=on)
 
 
 def _check_session_time(course: Course, scheduled_at: dt.datetime, attendance: int | None) -> None:
     if timezone.is_naive(scheduled_at):
         raise ValidationError({"scheduled_at": "Give a date and time with a time zone."})
     now = timezone.now()
-    if scheduled_at.date() < course.started_on:
+    if timezone.localdate(scheduled_at) < course.started_on:
         raise ValidationError({"scheduled_at": f"The course started on {course.started_on:%d %b %Y}; a session cannot be earlier."})
     if attendance is not None and scheduled_at > now + CLOCK_SKEW:
         raise ValidationError({"scheduled_at": "Attendance can only be recorded for a session that has happened."})
@@ -163,7 +170,7 @@ def set_task(*, course: Course, task_id: str, done: bool, by: Any) -> None:
     _require_active(course)
     try:
         course.definition.task(task_id)
-    except KeyError:
+    except protocols.UnknownTask:
         raise ValidationError({"task": f"{task_id!r} is not a task of {course.definition.name}."}) from None
     if done:
         _, created = TaskCompletion.objects.get_or_create(

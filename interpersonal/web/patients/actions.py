@@ -82,10 +82,16 @@ def register_patient(*, by: Any, therapist: Any = None, local_id: str | None = N
 @transaction.atomic
 def update_patient(*, patient: Patient, by: Any, expected_version: int, **fields: Any) -> Patient:
     """Change a patient's details; refused if someone else saved since ``expected_version``."""
+    from interpersonal.web.patients.access import patients_visible_to
+
+    if not patients_visible_to(by, write=True).filter(pk=patient.pk).exists():
+        raise ValidationError("Only the patient's own clinicians can change their details.")
     unknown = set(fields) - set(EDITABLE)
     if unknown:
         raise ValidationError(f"Unknown fields: {', '.join(sorted(unknown))}")
     cleaned = _clean(fields)
+    if cleaned.get("nhs_number") and Patient.objects.filter(nhs_number=cleaned["nhs_number"]).exclude(pk=patient.pk).exists():
+        raise ValidationError({"nhs_number": "A patient with this NHS number is already registered."})
     changed = [k for k, v in cleaned.items() if getattr(patient, k) != v]
     updated = Patient.objects.filter(pk=patient.pk, version=expected_version).update(
         version=expected_version + 1, updated_at=timezone.now(), **cleaned

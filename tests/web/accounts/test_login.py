@@ -14,13 +14,15 @@ def test_login_page_renders_with_labelled_fields(client):
     assert 'href="#main"' in html  # skip link
 
 
-def test_signing_in_redirects_to_the_catalogue(administrator, administrator_credentials):
+def test_signing_in_sends_each_role_to_its_start_page(administrator, administrator_credentials):
     client = Client()
 
     response = client.post("/accounts/login/", administrator_credentials)
+    start = client.get(response["Location"])
 
-    assert response.status_code == 302
-    assert response["Location"] == "/measures/"
+    assert response["Location"] == "/"
+    assert start.status_code == 302
+    assert start["Location"] == "/audit/"  # a superuser counts as an administrator
 
 
 def test_wrong_password_is_refused(administrator, administrator_credentials):
