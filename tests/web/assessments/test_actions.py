@@ -1,0 +1,255 @@
+"""assessments.actions: record scored measures, raise and acknowledge risk alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from interpersonal.core import measures
+from interpersonal.web.assessments.actions import acknowledge_alert, record_measurement
+from interpersonal.web.assessments.models import Measurement, RiskAlert
+from interpersonal.web.courses.actions import end_course, start_course
+
+PHQ9_ITEM9_ONE = {"1": 1, "2": 1, "3": 0, "4": 1, "5": 0, "6": 0, "7": 0, "8": 0, "9": 1}
+PHQ9_CLEAN = {"1": 1, "2": 1, "3": 0, "4": 1, "5": 0, "6": 0, "7": 0, "8": 0, "9": 0}
+HRSD17_ITEM3_TWO = {str(n): 1 for n in range(1, 18)} | {"3": 2}
+NOTE = "Phoned Pat; safety plan reviewed with her partner Jo."
+
+
+def assert_identifiers_only(events, *forbidden: str) -> None:
+    blob = json.dumps([e.data for e in events])
+    for text in forbidden:
+        assert text not in blob, f"{text!r} leaked into the audit trail"
+
+
+# --- record_measurement ---------------------------------------------------------------------
+
+
+def test_record_clean_phq9_stores_the_score_and_raises_no_alert(dit_course, therapist, audit_trail):
+    m = record_measurement(course=dit_course, instrument="phq9", answers=PHQ9_CLEAN, by=therapist)
+
+    assert (m.total, m.severity, m.complete, m.risk) == (3, "None-minimal", True, [])
+    assert not RiskAlert.objects.exists()
+    events = audit_trail.new()
+    assert [(e.type, e.target_id) for e in events] == [("measurement.recorded", str(m.pk))]
+    assert events[0].data == {"course_id": dit_course.pk, "instrument": "phq9", "source": "clinician"}
+
+
+@pytest.mark.parametrize("answers", [
+    PHQ9_CLEAN,
+    {"1": 3, "2": 3, "3": 3, "4": 3, "5": 3, "6": 3, "7": 3, "8": 3, "9": 3},
+    {"1": 2, "2": 1, "3": None, "4": 2, "5": 0, "6": 1, "7": 1, "8": 0, "9": 0},  # one missing: prorated
+    {"1": 2, "2": 1, "3": None, "4": None, "5": None, "6": 1, "7": 1, "8": 0, "9": 0},  # too many missing
+])
+def test_stored_total_equals_the_core_engine_score(dit_course, therapist, answers):
+    expected = measures.score("phq9", answers)
+
+    m = record_measurement(course=dit_course, instrument="phq9", answers=answers, by=therapist)
+
+    m.refresh_from_db()
+    assert (m.total, m.severity or None, m.caseness, m.complete, m.prorated) == (
+        expected.total, expected.severity, expected.caseness, expected.complete, expected.prorated)
+    assert m.answers == {k: v for k, v in answers.items() if v is not None}
+
+
+def test_record_out_of_range_answer_names_the_item_and_saves_nothing(dit_course, therapist, audit_trail):
+    answers = PHQ9_ITEM9_ONE | {"4": 7}
+
+    with pytest.raises(ValidationError) as exc:
+        record_measurement(course=dit_course, instrument="phq9", answers=answers, by=therapist)
+
+    assert list(exc.value.message_dict) == ["item_4"]
+    assert "item 4" in exc.value.message_dict["item_4"][0]
+    assert not Measurement.objects.exists()
+    assert not RiskAlert.objects.exists()
+    assert audit_trail.new() == []
+
+
+def test_record_answer_to_an_item_the_instrument_lacks_refused(dit_course, therapist):
+    with pytest.raises(ValidationError) as exc:
+        record_measurement(course=dit_course, instrument="phq9", answers=PHQ9_CLEAN | {"11": 1}, by=therapist)
+
+    assert "item_11" in exc.value.message_dict
+    assert not Measurement.objects.exists()
+
+
+def test_record_unknown_instrument_refused(dit_course, therapist):
+    with pytest.raises(ValidationError) as exc:
+        record_measurement(course=dit_course, instrument="phq10", answers={"1": 1}, by=therapist)
+
+    assert "instrument" in exc.value.message_dict
+
+
+def test_record_no_answers_refused(dit_course, therapist):
+    with pytest.raises(ValidationError, match="No answers"):
+        record_measurement(course=dit_course, instrument="phq9", answers={}, by=therapist)
+
+
+def test_phq9_item_9_of_one_raises_an_open_risk_alert(dit_course, therapist, audit_trail):
+    m = record_measurement(course=dit_course, instrument="phq9", answers=PHQ9_ITEM9_ONE, by=therapist)
+
+    alert = RiskAlert.objects.get()
+    assert (alert.measurement, alert.course, alert.items, alert.open) == (m, dit_course, ["9"], True)
+    assert alert.raised_at == m.recorded_at
+    events = audit_trail.new()
+    assert [e.type for e in events] == ["measurement.recorded", "risk_alert.raised"]
+    assert events[1].target_id == str(alert.pk)
+    assert events[1].data == {"course_id": dit_course.pk, "instrument": "phq9", "items": ["9"]}
+
+
+def test_hrsd17_item_3_of_two_raises_a_risk_alert(dit_course, therapist):
+    record_measurement(course=dit_course, instrument="hrsd17", answers=HRSD17_ITEM3_TWO, by=therapist)
+
+    alert = RiskAlert.objects.get()
+    assert (alert.items, alert.open) == (["3"], True)
+
+
+def test_risk_alert_raised_even_when_the_total_is_unscorable(dit_course, therapist):
+    answers = {"6": 0, "7": 1, "8": 0, "9": 2}  # items 1-5 missing: PHQ-9 allows at most 2
+
+    m = record_measurement(course=dit_course, instrument="phq9", answers=answers, by=therapist)
+
+    assert (m.total, m.complete) == (None, False)
+    assert RiskAlert.objects.get().items == ["9"]
+
+
+def test_risk_item_alone_still_raises_an_alert(dit_course, therapist):
+    m = record_measurement(course=dit_course, instrument="phq9", answers={"9": 3}, by=therapist)
+
+    assert m.total is None
+    assert RiskAlert.objects.filter(measurement=m, acknowledged_at__isnull=True).exists()
+
+
+def test_record_measurement_at_a_session_of_another_course_refused(dit_course, therapist, other_patient, unrelated_therapist):
+    from interpersonal.web.courses.actions import record_session
+
+    foreign = record_session(course=other_patient.courses.get(), by=unrelated_therapist, attendance=5,
+                             scheduled_at=timezone.now() - dt.timedelta(days=1))
+
+    with pytest.raises(ValidationError) as exc:
+        record_measurement(course=dit_course, instrument="phq9", answers=PHQ9_ITEM9_ONE, by=therapist, session=foreign)
+
+    assert "session" in exc.value.message_dict
+    assert not Measurement.objects.exists()
+
+
+def test_record_measurement_dated_in_the_future_refused(dit_course, therapist):
+    with pytest.raises(ValidationError) as exc:
+        record_measurement(course=dit_course, instrument="phq9", answers=PHQ9_CLEAN, by=therapist,
+                           recorded_at=timezone.now() + dt.timedelta(days=2))
+
+    assert "recorded_at" in exc.value.message_dict
+
+
+def test_record_measurement_in_an_ended_course_refused(dit_course, therapist):
+    end_course(course=dit_course, reason="completed", by=therapist)
+
+    with pytest.raises(ValidationError):
+        record_measurement(course=dit_course, instrument="phq9", answers=PHQ9_ITEM9_ONE, by=therapist)
+
+    assert not Measurement.objects.exists()
+    assert not RiskAlert.objects.exists()
+
+
+@pytest.mark.parametrize("persona", ["unrelated_therapist", "supervisor", "service_lead", "clinic_admin"])
+def test_record_measurement_by_anyone_but_the_course_therapist_refused(request, dit_course, persona):
+    with pytest.raises(ValidationError):
+        record_measurement(course=dit_course, instrument="phq9", answers=PHQ9_ITEM9_ONE, by=request.getfixturevalue(persona))
+
+    assert not Measurement.objects.exists()
+
+
+@pytest.mark.parametrize("source", ["patient", "bogus"])
+def test_record_measurement_source_does_not_bypass_the_therapist_check(dit_course, unrelated_therapist, source):
+    """Bug: record_measurement checks the actor only when ``source == "clinician"``; any
+    other value (even an invalid one) lets any signed-in user — here another team's
+    therapist — write measures into someone else's course."""
+    with pytest.raises(ValidationError):
+        record_measurement(course=dit_course, instrument="phq9", answers=PHQ9_CLEAN, by=unrelated_therapist, source=source)
+
+    assert not Measurement.objects.exists()
+
+
+# --- acknowledge_alert ----------------------------------------------------------------------
+
+
+def test_therapist_acknowledges_alert_with_note_audited_without_the_note(risk_alert, therapist, audit_trail):
+    acknowledge_alert(alert=risk_alert, by=therapist, note=NOTE)
+
+    risk_alert.refresh_from_db()
+    assert (risk_alert.open, risk_alert.acknowledged_by, risk_alert.note) == (False, therapist, NOTE)
+    events = audit_trail.new()
+    assert [(e.type, e.target_id, e.actor_id) for e in events] == [("risk_alert.acknowledged", str(risk_alert.pk), therapist.pk)]
+    assert_identifiers_only(events, "Phoned", "safety", "Jo", "Pat")
+
+
+@pytest.mark.parametrize("note", ["", "   ", "ok", None])
+def test_acknowledge_alert_without_a_note_refused(risk_alert, therapist, note, audit_trail):
+    with pytest.raises(ValidationError) as exc:
+        acknowledge_alert(alert=risk_alert, by=therapist, note=note)
+
+    assert "note" in exc.value.message_dict
+    risk_alert.refresh_from_db()
+    assert risk_alert.open
+    assert audit_trail.new() == []
+
+
+def test_acknowledge_alert_twice_refused_and_first_acknowledgement_kept(risk_alert, therapist, supervisor, audit_trail):
+    acknowledge_alert(alert=risk_alert, by=therapist, note=NOTE)
+    first = RiskAlert.objects.get(pk=risk_alert.pk)
+    audit_trail.mark()
+
+    with pytest.raises(ValidationError, match="already"):
+        acknowledge_alert(alert=risk_alert, by=supervisor, note="Second opinion")
+
+    risk_alert.refresh_from_db()
+    assert (risk_alert.acknowledged_at, risk_alert.acknowledged_by, risk_alert.note) == (first.acknowledged_at, therapist, NOTE)
+    assert audit_trail.new() == []
+
+
+def test_supervisor_of_the_therapist_may_acknowledge(risk_alert, supervisor):
+    acknowledge_alert(alert=risk_alert, by=supervisor, note="Discussed in supervision; GP informed.")
+
+    risk_alert.refresh_from_db()
+    assert (risk_alert.open, risk_alert.acknowledged_by) == (False, supervisor)
+
+
+@pytest.mark.parametrize("persona", ["unrelated_therapist", "make_user_other_supervisor", "service_lead", "clinic_admin"])
+def test_acknowledge_alert_by_someone_not_responsible_refused(request, risk_alert, persona, audit_trail):
+    with pytest.raises(ValidationError):
+        acknowledge_alert(alert=risk_alert, by=request.getfixturevalue(persona), note=NOTE)
+
+    risk_alert.refresh_from_db()
+    assert risk_alert.open
+    assert risk_alert.note == ""
+    assert audit_trail.new() == []
+
+
+def test_a_later_clean_phq9_leaves_the_alert_open(risk_alert, dit_course, therapist):
+    record_measurement(course=dit_course, instrument="phq9", answers=PHQ9_CLEAN, by=therapist)
+    record_measurement(course=dit_course, instrument="gad7", answers={str(n): 0 for n in range(1, 8)}, by=therapist)
+
+    risk_alert.refresh_from_db()
+    assert risk_alert.open
+    assert list(RiskAlert.objects.filter(acknowledged_at__isnull=True)) == [risk_alert]
+
+
+def test_ending_or_stepping_the_course_leaves_the_alert_open(risk_alert, dit_course, therapist, patient):
+    end_course(course=dit_course, reason="completed", by=therapist)
+    start_course(patient=patient, protocol="ipt", therapist=therapist, by=therapist)
+
+    risk_alert.refresh_from_db()
+    assert risk_alert.open
+
+
+def test_alert_on_an_ended_course_can_still_be_acknowledged(risk_alert, dit_course, therapist):
+    end_course(course=dit_course, reason="dropped_out", by=therapist)
+
+    acknowledge_alert(alert=risk_alert, by=therapist, note=NOTE)
+
+    risk_alert.refresh_from_db()
+    assert not risk_alert.open

@@ -1,0 +1,300 @@
+"""Every URL is classified, and every patient-specific URL refuses everyone but the
+clinicians responsible for the case (STYLE.md 6 and 13).
+
+The table below must name every URL pattern in the resolver: a new URL fails
+``test_every_url_pattern_is_classified`` until someone decides who may use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from interpersonal.web.assessments.models import Measurement, RiskAlert
+from interpersonal.web.audit.models import AuditEvent
+from interpersonal.web.courses.models import Course, TaskCompletion, TherapySession
+from interpersonal.web.patients.models import Patient
+
+PUBLIC = "public"
+"""Anyone, signed in or not."""
+GENERAL = "general"
+"""Signed-in staff; shows no patient of anyone else (lists, forms, catalogue, aggregates)."""
+CASE = "case"
+"""One patient's record: only the clinicians responsible for the case."""
+
+
+@dataclass(frozen=True)
+class Url:
+    kind: str
+    obj: str | None = None
+    """Which object's id fills the int parameter: patient, course, session or alert."""
+    post: bool = False
+    """The view accepts POST (a write)."""
+    supervisor_post_ok: bool = False
+    """The supervisor of the course's therapist may POST (acknowledging alerts)."""
+
+
+URLS: dict[str, Url] = {
+    "healthz": Url(PUBLIC),
+    "accounts:login": Url(PUBLIC, post=True),
+    "accounts:logout": Url(GENERAL, post=True),
+    "home": Url(GENERAL),
+    "assessments:catalogue": Url(GENERAL),
+    "assessments:detail": Url(GENERAL),
+    "assessments:score": Url(GENERAL, post=True),
+    "assessments:acknowledge_alert": Url(CASE, obj="alert", post=True, supervisor_post_ok=True),
+    "patients:list": Url(GENERAL),
+    "patients:new": Url(GENERAL, post=True),
+    "patients:detail": Url(CASE, obj="patient"),
+    "patients:edit": Url(CASE, obj="patient", post=True),
+    "audit:list": Url(GENERAL),
+    "courses:caseload": Url(GENERAL),
+    "courses:service": Url(GENERAL),
+    "courses:new": Url(CASE, obj="patient", post=True),
+    "courses:detail": Url(CASE, obj="course"),
+    "courses:record_session": Url(CASE, obj="course", post=True),
+    "courses:record_measure": Url(CASE, obj="course", post=True),
+    "courses:task": Url(CASE, obj="course", post=True),
+    "courses:end": Url(CASE, obj="course", post=True),
+    "courses:step_up": Url(CASE, obj="course", post=True),
+}
+
+STR_PARAMS = {"instrument_id": "phq9"}
+OUTSIDERS = ["unrelated_therapist", "make_user_other_supervisor", "service_lead", "clinic_admin", "administrator"]
+"""Personas who must not see or change anything of ``therapist``'s patient."""
+
+
+def walk(patterns, namespace: str = "", prefix: str = ""):
+    """(name, route, converters) of every URL pattern, through includes."""
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            ns = f"{namespace}{p.namespace}:" if p.namespace else namespace
+            yield from walk(p.url_patterns, ns, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern):
+            yield (f"{namespace}{p.name}" if p.name else None, prefix + str(p.pattern), dict(p.pattern.converters))
+
+
+ALL_PATTERNS = list(walk(get_resolver().url_patterns))
+
+
+def today() -> str:
+    return timezone.localdate().isoformat()
+
+
+def post_data(name: str, case) -> dict[str, str]:
+    """Data a real form would send: if access control were missing, the write would succeed."""
+    phq9 = {f"phq9-item_{n}": "1" for n in range(1, 10)}
+    return {
+        "patients:edit": {"given_name": "Hacked", "family_name": "Name", "date_of_birth": "1985-03-14",
+                          "referral_date": today(), "referral_source": "gp", "version": "1"},
+        "patients:new": {"given_name": "Newton", "family_name": "Outsider", "date_of_birth": "1970-01-01",
+                         "referral_date": today(), "referral_source": "self"},
+        "courses:new": {"protocol": "ipt", "planned_sessions": "16", "started_on": today()},
+        "courses:record_session": {"date": today(), "time": "00:01", "attendance": "5", "duration_minutes": "50",
+                                   "medium": "face_to_face", "notes": "", "home_practice": ""},
+        "courses:record_measure": {"instrument": "phq9", "session": "", "date": today(), **phq9},
+        "courses:task": {"task": "ipaf_agreed", "done": "1"},
+        "courses:end": {"reason": "completed", "ended_on": today()},
+        "courses:step_up": {"protocol": "ipt", "planned_sessions": "16"},
+        "assessments:acknowledge_alert": {"note": "Acknowledged by someone not responsible"},
+        "assessments:score": phq9,
+        "accounts:login": {"username": "nobody", "password": "wrong"},
+    }.get(name, {})
+
+
+@pytest.fixture
+def case(therapist, patient, dit_course, attended_session, risk_alert, other_patient):
+    """``therapist``'s patient with a DIT course, a session and an open risk alert; and an
+    unrelated patient so the outsiders have caseloads of their own."""
+    return {"patient": patient, "course": dit_course, "session": attended_session, "alert": risk_alert}
+
+
+def path_for(name: str, converters: dict, case) -> str:
+    url = URLS[name]
+    kwargs = {}
+    for param, converter in converters.items():
+        if type(converter).__name__ == "IntConverter":
+            assert url.obj, f"{name}: say which object fills <int:{param}>"
+            kwargs[param] = case[url.obj].pk
+        else:
+            kwargs[param] = STR_PARAMS[param]
+    return reverse(name, kwargs=kwargs)
+
+
+def state() -> tuple:
+    """Everything a write could change."""
+    return (
+        list(Patient.objects.order_by("pk").values_list("pk", "given_name", "family_name", "version")),
+        list(Course.objects.order_by("pk").values_list("pk", "status", "version")),
+        TherapySession.objects.count(), Measurement.objects.count(), TaskCompletion.objects.count(),
+        list(RiskAlert.objects.order_by("pk").values_list("pk", "acknowledged_at")),
+    )
+
+
+def assert_no_leak(response, case, where: str) -> None:
+    body = response.content.decode(errors="replace")
+    patient = case["patient"]
+    # Not the NHS number or date of birth: the fixture's are the NHS's own examples, used in help texts.
+    for secret in (patient.full_name, f"{patient.family_name}, {patient.given_name}", patient.local_id):
+        assert secret not in body, f"{where}: {secret!r} leaked"
+
+
+def case_patterns():
+    return [(n, r, c) for n, r, c in ALL_PATTERNS if n in URLS and URLS[n].kind == CASE]
+
+
+# --- the table is complete -----------------------------------------------------------------
+
+
+def test_every_url_pattern_is_named_and_classified():
+    unnamed = [route for name, route, _ in ALL_PATTERNS if name is None]
+    unclassified = sorted({name for name, _, _ in ALL_PATTERNS if name and name not in URLS})
+
+    assert unnamed == [], "name every URL pattern so it can be classified"
+    assert unclassified == [], f"classify these URLs in tests/web/test_permissions.py: {unclassified}"
+
+
+def test_classification_table_has_no_stale_entries():
+    known = {name for name, _, _ in ALL_PATTERNS}
+
+    assert sorted(set(URLS) - known) == []
+
+
+def test_every_case_url_says_which_object_it_takes():
+    for name, _, converters in case_patterns():
+        assert converters, f"{name} is classified as one patient's record but takes no id"
+        assert URLS[name].obj in {"patient", "course", "session", "alert"}
+
+
+# --- anonymous -----------------------------------------------------------------------------
+
+
+def test_anonymous_requests_redirect_to_login_except_public_urls(case):
+    client = Client()
+    before = state()
+    for name, _, converters in ALL_PATTERNS:
+        path = path_for(name, converters, case)
+        methods = ("get", "post") if URLS[name].post or URLS[name].kind == CASE else ("get",)
+        for method in methods:
+            response = getattr(client, method)(path, post_data(name, case) if method == "post" else None)
+            where = f"anonymous {method.upper()} {path} ({name})"
+            if URLS[name].kind == PUBLIC:
+                assert response.status_code in (200, 400, 405), where
+            else:
+                assert response.status_code == 302, where
+                assert response["Location"].startswith(reverse("accounts:login")), where
+            assert_no_leak(response, case, where)
+
+    assert state() == before
+
+
+# --- outsiders -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("persona", OUTSIDERS)
+def test_outsiders_get_404_or_403_on_every_case_url_and_change_nothing(request, case, persona):
+    outsider = request.getfixturevalue(persona)
+    client = Client()
+    client.force_login(outsider)
+    before = state()
+    for name, _, converters in case_patterns():
+        path = path_for(name, converters, case)
+        for method in ("get", "post"):
+            response = getattr(client, method)(path, post_data(name, case) if method == "post" else None)
+            where = f"{persona} {method.upper()} {path} ({name})"
+            assert response.status_code in (403, 404, 405), f"{where}: {response.status_code}"
+            assert_no_leak(response, case, where)
+
+    assert state() == before
+    assert not AuditEvent.objects.filter(actor_id=outsider.pk, patient_id=case["patient"].pk).exists()
+
+
+@pytest.mark.parametrize("persona", OUTSIDERS)
+def test_outsiders_see_no_trace_of_the_patient_on_general_pages(request, case, persona):
+    client = Client()
+    client.force_login(request.getfixturevalue(persona))
+    for name, _, converters in ALL_PATTERNS:
+        if URLS[name].kind == CASE:
+            continue
+        path = path_for(name, converters, case)
+        response = client.get(path, follow=True)
+        assert response.status_code in (200, 403, 404, 405), f"{persona} GET {path}: {response.status_code}"
+        assert_no_leak(response, case, f"{persona} GET {path} ({name})")
+        if name == "patients:list" and response.status_code == 200:
+            for q in (case["patient"].family_name, "9434765919", case["patient"].local_id, "Pat"):
+                found = client.get(path, {"q": q})  # the page echoes the query; it must find nothing
+                assert list(found.context["patients"]) == [], f"{persona} search {q!r}"
+                assert case["patient"].full_name not in found.content.decode()
+
+
+def test_id_of_an_unrelated_course_is_indistinguishable_from_a_missing_one(case, unrelated_therapist, client_for):
+    client = client_for(unrelated_therapist)
+    missing = Course.objects.order_by("-pk").first().pk + 1000
+
+    real = client.get(reverse("courses:detail", args=[case["course"].pk]))
+    absent = client.get(reverse("courses:detail", args=[missing]))
+
+    assert real.status_code == absent.status_code == 404
+
+
+# --- the supervisor: reads, does not write -------------------------------------------------
+
+
+def test_supervisor_reads_the_case_but_cannot_change_it(case, supervisor):
+    client = Client()
+    client.force_login(supervisor)
+    for name in ("patients:detail", "courses:detail"):
+        obj = "patient" if name.startswith("patients") else "course"
+        assert client.get(reverse(name, args=[case[obj].pk])).status_code == 200, name
+
+    before = state()
+    for name, _, converters in case_patterns():
+        if not URLS[name].post or URLS[name].supervisor_post_ok:
+            continue
+        path = path_for(name, converters, case)
+        response = client.post(path, post_data(name, case))
+        assert response.status_code in (403, 404), f"supervisor POST {path} ({name}): {response.status_code}"
+    assert state() == before
+
+
+def test_supervisor_may_acknowledge_a_supervisees_alert(case, supervisor, client_for):
+    response = client_for(supervisor).post(reverse("assessments:acknowledge_alert", args=[case["alert"].pk]),
+                                           {"note": "Discussed in supervision; GP informed."})
+
+    assert response.status_code == 302
+    case["alert"].refresh_from_db()
+    assert case["alert"].acknowledged_by == supervisor
+
+
+# --- the therapist: the case URLs work ----------------------------------------------------
+
+
+def test_therapist_gets_every_case_page(case, therapist, client_for):
+    client = client_for(therapist)
+    for name, _, converters in case_patterns():
+        path = path_for(name, converters, case)
+        if name == "courses:record_measure":
+            path += "?instrument=phq9"
+        response = client.get(path)
+        assert response.status_code in (200, 405), f"therapist GET {path} ({name}): {response.status_code}"
+
+
+def test_get_never_changes_state(case, therapist, client_for):
+    client = client_for(therapist)
+    before = state()
+    for name, _, converters in ALL_PATTERNS:
+        if name == "accounts:logout":
+            continue
+        client.get(path_for(name, converters, case))
+
+    assert state() == before
+
+
+def test_record_measure_unknown_instrument_is_404(case, therapist, client_for):
+    response = client_for(therapist).get(reverse("courses:record_measure", args=[case["course"].pk]), {"instrument": "nope"})
+
+    assert response.status_code == 404
