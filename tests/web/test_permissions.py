@@ -42,6 +42,7 @@ URLS: dict[str, Url] = {
     "healthz": Url(PUBLIC),
     "accounts:login": Url(PUBLIC, post=True),
     "accounts:logout": Url(GENERAL, post=True),
+    "accounts:me": Url(GENERAL),
     "home": Url(GENERAL),
     "assessments:catalogue": Url(GENERAL),
     "assessments:detail": Url(GENERAL),

@@ -28,6 +28,16 @@ class Permission(StrEnum):
     """Browse and filter the audit trail (identifiers only, no clinical text)."""
 
 
+DESCRIPTIONS: dict[Permission, str] = {
+    Permission.VIEW_MEASURES: "Use the measures catalogue and the scoring calculator (no patient data).",
+    Permission.HOLD_CASELOAD: "See and change your own caseload: patients, courses, sessions, measures.",
+    Permission.SUPERVISE: "Read your supervisees' cases and acknowledge their risk alerts.",
+    Permission.VIEW_SERVICE_AGGREGATES: "See counts and rates across the service, never an identifiable record.",
+    Permission.MANAGE_ACCOUNTS: "Manage staff accounts, roles and teams; no clinical content.",
+    Permission.VIEW_AUDIT: "Browse and filter the audit trail (identifiers only).",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class RoleDefinition:
     role: Role
