@@ -10,7 +10,9 @@ when it answers, PostgreSQL (database ``interpersonal_bench``, created if missin
    therapist with 10 and with 40 active courses (CaptureQueriesContext; they must be equal);
 3. start the real server (gunicorn, INTERPERSONAL_DEBUG unset) and drive it with 32 client
    threads on keep-alive http.client connections, for a bounded time per page;
-4. print p50/p95 per page and their ratio to the trivial view's (``/healthz``) in the same run.
+4. print p50/p95 per page and their ratios to two trivial views measured in the same run:
+   ``/healthz`` (no session, SELECT 1) and ``/accounts/me/`` (signed in: session, user and
+   the page layout, none of the page's own work).
 
 Absolute times depend on the machine; the ratios are the result (STYLE.md 18). Goal: p95 ≤ 3×.
 """
@@ -71,7 +73,7 @@ def prepare() -> None:
 
     def urls_for(user: object) -> dict[str, str]:
         course = busiest_course(user)
-        out = {"healthz": "/healthz"}
+        out = {"healthz": "/healthz", "me": "/accounts/me/"}
         try:
             out["caseload"] = reverse("courses:caseload")
             out["course"] = reverse("courses:detail", args=[course.pk])
@@ -324,11 +326,16 @@ def serve_and_measure(db: Database, env: dict[str, str], info: dict, args: argpa
             ms = [x * 1000 for x in latencies]
             results[page] = (percentile(ms, 50), percentile(ms, 95), len(ms), errors)
         base50, base95, *_ = results["healthz"]
+        me50, me95, *_ = results["me"]
         lines.append(f"{db.name}: {args.threads} client threads, gunicorn --workers {args.workers} --threads 1, "
                      f"≤{args.seconds:.0f} s or {args.requests} requests per thread per page")
-        lines.append(f"  {'page':<10} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'p50 ×':>6} {'p95 ×':>6}")
+        lines.append("  ratios to two trivial views in the same run: /healthz (no session; SELECT 1) and "
+                     "/accounts/me/ (signed in: session, user and the page layout, no page work)")
+        lines.append(f"  {'page':<10} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} "
+                     f"{'p50 ×hz':>8} {'p95 ×hz':>8} {'p50 ×me':>8} {'p95 ×me':>8}")
         for page, (p50, p95, n, errors) in results.items():
-            lines.append(f"  {page:<10} {n:>8} {errors:>6} {p50:>8.1f} {p95:>8.1f} {p50 / base50:>6.2f} {p95 / base95:>6.2f}")
+            lines.append(f"  {page:<10} {n:>8} {errors:>6} {p50:>8.1f} {p95:>8.1f} {p50 / base50:>8.2f} "
+                         f"{p95 / base95:>8.2f} {p50 / me50:>8.2f} {p95 / me95:>8.2f}")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
