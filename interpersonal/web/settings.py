@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "interpersonal.web.patients",
     "interpersonal.web.courses",
     "interpersonal.web.assessments",
+    "interpersonal.web.questionnaires",
 ]
 AUTH_USER_MODEL = "accounts.User"
 
@@ -158,3 +159,18 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "INFO"},
 }
+
+# The service, as patients see it on their questionnaire links.
+INTERPERSONAL_SERVICE_NAME = env.string("INTERPERSONAL_SERVICE_NAME", "Talking Therapies (demo service)", hint="")
+INTERPERSONAL_CRISIS_MESSAGE = env.string(
+    "INTERPERSONAL_CRISIS_MESSAGE",
+    "If you feel you might act on thoughts of harming yourself, or you are in crisis, get help now: "
+    "call NHS 111 and choose option 2 (mental health), call 999 or go to A&E in an emergency, or call "
+    "Samaritans free on 116 123, any time.",
+    hint="",
+)
+# Questionnaire links: how long a link lasts, and how many unknown-token requests one client
+# address may make in the window before it is refused (guessing protection).
+INTERPERSONAL_LINK_VALID_DAYS = env.integer("INTERPERSONAL_LINK_VALID_DAYS", 7)
+INTERPERSONAL_LINK_MAX_ATTEMPTS = env.integer("INTERPERSONAL_LINK_MAX_ATTEMPTS", 20)
+INTERPERSONAL_LINK_ATTEMPT_WINDOW_MINUTES = env.integer("INTERPERSONAL_LINK_ATTEMPT_WINDOW_MINUTES", 15)

@@ -23,10 +23,13 @@ def record_measurement(
     *, course: Course, instrument: str, answers: Mapping[str, int | None], by: Any,
     session: TherapySession | None = None, variants: Mapping[str, str] | None = None,
     recorded_at: dt.datetime | None = None, source: str = Measurement.Source.CLINICIAN,
+    questionnaire_link: Any = None,
 ) -> Measurement:
     """Score and store one answer set; a risk answer raises an alert in the same transaction."""
     if source not in Measurement.Source.values:
         raise ValidationError({"source": f"Unknown source {source!r}."})
+    if source == Measurement.Source.PATIENT and questionnaire_link is None and not getattr(by, "is_authenticated", False):
+        raise ValidationError({"source": "A patient's answers arrive by their questionnaire link."})
     if source == Measurement.Source.CLINICIAN or getattr(by, "is_authenticated", False):
         # A member of staff records only in their own course, whatever the source says.
         _require_clinician(by, course)
@@ -55,6 +58,7 @@ def record_measurement(
         variants=variants, total=score.total, severity=score.severity or "", caseness=score.caseness,
         complete=score.complete, prorated=score.prorated, risk=list(score.risk), recorded_at=recorded_at,
         recorded_by=by if getattr(by, "is_authenticated", False) else None, source=source,
+        questionnaire_link=questionnaire_link,
     )
     log.record("measurement.recorded", actor=by, target=m, patient_id=course.patient_id, course_id=course.pk,
                instrument=inst.id, source=source)

@@ -30,6 +30,10 @@ class Measurement(models.Model):
     recorded_at = models.DateTimeField()
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.CLINICIAN)
+    questionnaire_link = models.ForeignKey(
+        "questionnaires.QuestionnaireLink", null=True, blank=True, on_delete=models.PROTECT, related_name="measurements",
+        help_text="The link the patient answered by, when they did.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

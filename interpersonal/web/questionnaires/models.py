@@ -1,0 +1,64 @@
+"""Questionnaire links: a patient answers a bundle of measures by a secure link, no login.
+
+The token is shown once, in the link; only its SHA-256 hash is stored. A link is bound to one
+patient, course and bundle, expires, and closes when submitted.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class QuestionnaireLink(models.Model):
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        SUBMITTED = "submitted", "Submitted"
+        EXPIRED = "expired", "Expired"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="questionnaire_links")
+    course = models.ForeignKey("courses.Course", on_delete=models.PROTECT, related_name="questionnaire_links")
+    session = models.ForeignKey(
+        "courses.TherapySession", null=True, blank=True, on_delete=models.PROTECT, related_name="questionnaire_links",
+        help_text="The session the answers are for, when sent for one.",
+    )
+    instruments = models.JSONField(help_text="Measure ids, in the order the patient answers them.")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    expires_at = models.DateTimeField()
+    opened_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    draft = models.JSONField(default=dict, blank=True, help_text="Answers saved as the patient goes: {measure: {item: value}}.")
+    reminder_due_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["course", "created_at"]), models.Index(fields=["reminder_due_at", "reminder_sent_at"])]
+
+    def __str__(self) -> str:
+        return f"questionnaire link {self.pk} ({self.state}) for course {self.course_id}"
+
+    @property
+    def state(self) -> str:
+        if self.submitted_at:
+            return self.State.SUBMITTED
+        if self.withdrawn_at:
+            return self.State.WITHDRAWN
+        if self.expires_at <= timezone.now():
+            return self.State.EXPIRED
+        return self.State.OPEN
+
+
+class TokenAttempt(models.Model):
+    """A request with an unknown token, for rate-limiting guesses (the client address is hashed)."""
+
+    client = models.CharField(max_length=64, db_index=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"unknown-token attempt at {self.at:%Y-%m-%d %H:%M:%S}"
