@@ -118,8 +118,10 @@ def progress_spec(
             "data": {"values": [{"from": max(lo, first - rc), "to": min(hi, first + rc),
                                  "label": f"No reliable change: first score {_num(first)} ± {_num(rc)}"}]},
             "layer": [
-                {"mark": {"type": "rect", "fill": LINE_COLOUR, "opacity": 0.08, "stroke": LINE_COLOUR,
-                          "strokeOpacity": 0.6, "strokeDash": [2, 3]},
+                # Outlined, not just tinted: over the coloured severity bands a faint fill alone
+                # reads as a band of a different extent. The outline shows both edges.
+                {"mark": {"type": "rect", "fill": LINE_COLOUR, "fillOpacity": 0.1, "stroke": LINE_COLOUR,
+                          "strokeOpacity": 0.9, "strokeWidth": 1.5, "strokeDash": [5, 3]},
                  "encoding": {"y": {"field": "from", "type": "quantitative", "scale": y_scale},
                               "y2": {"field": "to"}, "tooltip": {"field": "label"}}},
                 {"mark": {"type": "text", "align": "right", "baseline": "top", "dx": -4, "dy": 3, "fontSize": 11,

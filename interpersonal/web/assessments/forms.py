@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 
 from interpersonal.core import measures
 
@@ -41,8 +43,24 @@ class ItemRow:
     variants: tuple[tuple[str, str], ...]
 
 
+NOT_SCORED = ' <span class="badge">not scored</span>'
+_ROWS_CACHE: dict[int, tuple[measures.Instrument, tuple[ItemRow, ...]]] = {}
+_HTML_CACHE: dict[tuple[int, str | None, Any], tuple[measures.Instrument, SafeString]] = {}
+
+
 def item_rows(instrument: measures.Instrument) -> tuple[ItemRow, ...]:
-    """What may be shown of each item: text and labels only where the licence allows."""
+    """What may be shown of each item: text and labels only where the licence allows.
+
+    Instruments are immutable: the rows are worked out once per instrument object."""
+    cached = _ROWS_CACHE.get(id(instrument))
+    if cached is not None and cached[0] is instrument:
+        return cached[1]
+    rows = _item_rows(instrument)
+    _ROWS_CACHE[id(instrument)] = (instrument, rows)
+    return rows
+
+
+def _item_rows(instrument: measures.Instrument) -> tuple[ItemRow, ...]:
     show_text = instrument.licence.item_text
     rows = []
     for item in instrument.items:
@@ -56,6 +74,32 @@ def item_rows(instrument: measures.Instrument) -> tuple[ItemRow, ...]:
         variants = tuple((v.id, v.name if show_text else f"Variant {v.id}") for v in item.variants)
         rows.append(ItemRow(item, item.id, item.text if show_text else None, tuple(options), variants))
     return tuple(rows)
+
+
+def _radios(field: forms.BoundField) -> str:
+    """A RadioSelect's options as Django renders them (input.html + attrs.html), each
+    wrapped in its label as ``_score_fields.html`` did."""
+    esc = conditional_escape
+    name = esc(field.html_name)
+    auto_id = field.auto_id
+    value = field.value()
+    selected = "" if value is None else str(value)
+    extra = ' aria-invalid="true"' if field.errors else ""
+    out = []
+    found = False
+    for index, (choice_value, label) in enumerate(field.field.choices):
+        checked = ""
+        if not found and str(choice_value) == selected:
+            checked, found = " checked", True
+        choice_value = esc(str(choice_value))
+        if auto_id:
+            option_id = esc(f"{auto_id}_{index}")
+            out.append(f'<label class="choice" for="{option_id}"><input type="radio" name="{name}" '
+                       f'value="{choice_value}" id="{option_id}"{extra}{checked}> <span>{esc(label)}</span></label>')
+        else:
+            out.append(f'<label class="choice" for=""><input type="radio" name="{name}" '
+                       f'value="{choice_value}"{extra}{checked}> <span>{esc(label)}</span></label>')
+    return "".join(out)
 
 
 def _label_for(options: tuple[measures.Option, ...], value: int) -> str | None:
@@ -96,6 +140,45 @@ class ScoreForm(forms.Form):
                     required=False,
                     widget=forms.RadioSelect,
                 )
+
+    def fields_html(self) -> SafeString:
+        """The item fieldsets (what ``assessments/_score_fields.html`` used to render with
+        one widget template per radio button), built in Python. The markup is Django's
+        RadioSelect markup; an unbound form's is the same every time, so it is kept per
+        instrument, prefix and auto_id."""
+        if self.is_bound:
+            return self._fields_html()
+        key = (id(self.instrument), self.prefix, self.auto_id)
+        cached = _HTML_CACHE.get(key)
+        if cached is not None and cached[0] is self.instrument:
+            return cached[1]
+        html = self._fields_html()
+        _HTML_CACHE[key] = (self.instrument, html)
+        return html
+
+    def _fields_html(self) -> SafeString:
+        esc = conditional_escape
+        prefix = f"{esc(self.prefix)}-" if self.prefix else ""
+        parts = ["  "]
+        for row, field, variant_field in self.fieldsets():
+            errors = "".join(f'<p class="field-error">{esc(e)}</p>' for e in field.errors)
+            error_class = " item--error" if field.errors or (variant_field is not None and variant_field.errors) else ""
+            parts.append(
+                f'\n  <fieldset class="item{error_class}" id="fieldset-{prefix}{esc(row.number)}">\n'
+                f'    <legend><span class="item__number">Item {esc(row.number)}</span>'
+                f'{f" {esc(row.text)}" if row.text else ""}'
+                f"{'' if row.item.scored else NOT_SCORED}</legend>\n"
+                f"    {errors}\n    "
+            )
+            if variant_field is not None:
+                variant_errors = "".join(f'<p class="field-error">{esc(e)}</p>' for e in variant_field.errors)
+                parts.append(
+                    '\n    <fieldset class="variant">\n      <legend>Rated</legend>\n'
+                    f'      {variant_errors}\n      <div class="choices choices--inline">\n'
+                    f"      {_radios(variant_field)}\n      </div>\n    </fieldset>\n    "
+                )
+            parts.append(f'\n    <div class="choices">\n    {_radios(field)}\n    </div>\n  </fieldset>\n  ')
+        return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
 
     def fieldsets(self) -> list[tuple[ItemRow, forms.BoundField, forms.BoundField | None]]:
         """Each item with its answer field and (if rated in variants) its variant field."""

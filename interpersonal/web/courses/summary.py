@@ -81,7 +81,8 @@ def summarise(course: Course) -> CourseSummary:
     rows, numbers = _session_rows(sessions)
     attended = [s for s in sessions if s.attendance in ATTENDED]
     counts = Counter(s.attendance for s in sessions)
-    found = list(Measurement.objects.filter(course=course).order_by("recorded_at", "id"))
+    # The answers are not shown here: leave their JSON undecoded.
+    found = list(Measurement.objects.filter(course=course).defer("answers", "variants").order_by("recorded_at", "id"))
     by_instrument: dict[str, list[tuple[Point, Measurement]]] = {}
     for m in found:
         point = Point(x=_x_for(m, numbers, attended), total=m.total, date=m.recorded_at.date(),

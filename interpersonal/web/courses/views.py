@@ -15,9 +15,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -28,7 +30,7 @@ from interpersonal.web.assessments import actions as measure_actions
 from interpersonal.web.assessments.charts import progress_spec
 from interpersonal.web.assessments.forms import ScoreForm
 from interpersonal.web.assessments.models import RiskAlert
-from interpersonal.web.courses import actions, caseload
+from interpersonal.web.courses import actions, caseload, fragments
 from interpersonal.web.courses.access import (
     caseload_for,
     courses_visible_to,
@@ -59,6 +61,18 @@ def _spec_json(spec: dict[str, Any]) -> SafeString:
     return mark_safe(text.replace("<", "\\u003C").replace(">", "\\u003E").replace("&", "\\u0026"))  # noqa: S308
 
 
+def _score(scores: dict[str, float | None], key: str) -> str:
+    """``{{ v|floatformat:"-1" }}`` of a score if there is one."""
+    return fragments.one_decimal(scores[key]) if key in scores else ""
+
+
+def _default(values: dict[str, Any], key: str) -> str:
+    """``{{ v|default:"—" }}`` of a value if there is one."""
+    if key not in values:
+        return ""
+    return str(values[key] or "—")
+
+
 # -- caseload -----------------------------------------------------------------------------
 
 @require_GET
@@ -69,7 +83,10 @@ def caseload_view(request: HttpRequest) -> HttpResponse:
     supervised = []
     if has_permission(user, Permission.SUPERVISE):
         supervised = caseload.rows(courses_visible_to(user).filter(status=Course.Status.ACTIVE).exclude(therapist=user))
-    return render(request, "courses/caseload.html", {"rows": own, "supervised": supervised})
+    return render(request, "courses/caseload.html", {
+        "rows": own, "rows_html": caseload.rows_html(own),
+        "supervised": supervised, "supervised_html": caseload.rows_html(supervised, show_therapist=True),
+    })
 
 
 # -- course page --------------------------------------------------------------------------
@@ -85,8 +102,17 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
     except protocols.ProtocolError:
         ranges, current = (), None
     done = {t.task_id: t for t in TaskCompletion.objects.filter(course=course)}
-    phases = [{"phase": p, "first": first, "last": last, "current": current is not None and p.id == current.id,
-               "tasks": [(t, done.get(t.id)) for t in p.tasks]} for p, first, last in ranges]
+    writable = may_write and course.is_active
+    csrf_input = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)) \
+        if writable and ranges else ""
+    task_url = reverse("courses:task", args=[course.pk])
+    phases = []
+    for p, first, last in ranges:
+        tasks = [(t, done.get(t.id)) for t in p.tasks]
+        phases.append({"phase": p, "first": first, "last": last, "current": current is not None and p.id == current.id,
+                       "tasks": tasks,
+                       "tasks_html": fragments.task_items(tasks, may_write=writable, action=task_url,
+                                                          csrf_input=csrf_input)})
     alerts = list(RiskAlert.objects.filter(course=course).select_related("measurement", "acknowledged_by")
                   .order_by("acknowledged_at", "-raised_at"))
     alert_rows = []
@@ -98,19 +124,26 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
             risk_items, abbreviation = {}, a.measurement.instrument
         alert_rows.append({"alert": a, "instrument": abbreviation,
                            "items": [f"Item {i}: {risk_items.get(i, '')}".rstrip(": ") for i in a.items]})
-    charts = [{"series": s, "spec": _spec_json(progress_spec(s.instrument, s.points, planned_sessions=course.planned_sessions))}
+    charts = [{"series": s, "spec": _spec_json(progress_spec(s.instrument, s.points, planned_sessions=course.planned_sessions)),
+               "rows_html": fragments.chart_rows(s.rows)}
               for s in summary.series]
+    outcome = summary.outcome
+    score_rows = [(s.instrument.abbreviation, _score(summary.first, s.instrument.id), _score(summary.last, s.instrument.id),
+                   _default(outcome.jacobson_truax, s.instrument.id)) for s in summary.series]
     stepped_to = courses_visible_to(user).filter(stepped_from=course).first()
     higher = [p for p in protocols.catalogue() if p.step > definition.step]
     ack_errors = forms.pop("ack_errors", {})
+    end_form = forms.pop("end_form", None) or EndCourseForm()
+    step_up_form = forms.pop("step_up_form", None) or StepUpForm(current_step=definition.step)
     context = {
         "course": course, "patient": course.patient, "definition": definition, "summary": summary,
         "current_phase": current, "phases": phases, "alert_rows": alert_rows,
         "open_alerts": sum(1 for a in alerts if a.open), "charts": charts,
-        "may_write": may_write and course.is_active, "may_ack": may_acknowledge_alerts(user, course),
+        "score_rows": score_rows, "sessions_html": fragments.session_rows(summary.sessions),
+        "may_write": writable, "may_ack": may_acknowledge_alerts(user, course),
         "stepped_to": stepped_to, "may_step_up": bool(higher),
-        "end_form": forms.pop("end_form", None) or EndCourseForm(),
-        "step_up_form": forms.pop("step_up_form", None) or StepUpForm(current_step=definition.step),
+        "end_form_html": fragments.form_fields(end_form, None),
+        "step_up_form_html": fragments.form_fields(step_up_form, definition.step),
         "ack_form": AcknowledgeForm(), "ack_errors": ack_errors, "ack_note": forms.pop("ack_note", ""), "errors": forms.pop("errors", []),
         "session_measures": [measures.get(i) for i in definition.session_measures],
         "other_measures": [i for i in measures.catalogue() if i.id not in definition.session_measures],

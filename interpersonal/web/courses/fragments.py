@@ -1,0 +1,135 @@
+"""The course page's repeated parts (chart tables, sessions, phase tasks) built in Python.
+
+Django template nodes and filters cost microseconds each; these loops ran hundreds of them
+per page. Each function returns the markup its template loop gave, every value escaped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.template.defaultfilters import floatformat
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
+from django.utils.html import conditional_escape as esc
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
+
+from interpersonal.web.assessments.charts import Point
+from interpersonal.web.assessments.models import Measurement
+from interpersonal.web.courses.summary import SessionRow
+
+PRORATED = ' <span class="muted">(prorated)</span>'
+ALERT_CLASS = ' class="row--alert"'
+RISK_YES = '<strong class="risk-text">▲ Yes</strong>'
+
+
+def one_decimal(value: Any) -> str:
+    """``|floatformat:"-1"``: whole numbers without decimals (the common case, done here), else
+    Django's filter."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**15:
+        return str(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return floatformat(value, "-1")
+
+
+def form_fields(form: Any, key: Any) -> SafeString:
+    """Each field of a form through ``includes/field.html``. An unbound form's markup does
+    not change between requests (no request state in it), so it is rendered once per key
+    and language."""
+    if form.is_bound:
+        return render_to_string("courses/_fields.html", {"form": form})
+    cache_key = (type(form), key, get_language())
+    html = _FORM_HTML.get(cache_key)
+    if html is None:
+        html = _FORM_HTML[cache_key] = mark_safe(render_to_string("courses/_fields.html", {"form": form}))  # noqa: S308
+    return html
+
+
+_FORM_HTML: dict[Any, SafeString] = {}
+
+
+def _local(value: dt.datetime) -> dt.datetime:
+    """What the ``date`` filter formats: an aware datetime in the current time zone."""
+    return timezone.localtime(value) if isinstance(value, dt.datetime) and timezone.is_aware(value) else value
+
+
+def day_month_year(value: dt.date) -> str:
+    """``|date:"j M Y"``."""
+    return f"{value.day} {MONTHS_3[value.month].title()} {value.year}"
+
+
+def day_month(value: dt.date) -> str:
+    """``|date:"j M"``."""
+    return f"{value.day} {MONTHS_3[value.month].title()}"
+
+
+def _safe(parts: Iterable[str]) -> SafeString:
+    return mark_safe("".join(parts))  # noqa: S308 - callers escape every value
+
+
+def chart_rows(rows: list[tuple[Point, Measurement]]) -> SafeString:
+    """A progress chart's table rows: session, date, total, severity, risk."""
+    out = []
+    for point, m in rows:
+        total = "not scored" if m.total is None else f"{one_decimal(m.total)}{PRORATED if m.prorated else ''}"
+        out.append(
+            f"\n      <tr{ALERT_CLASS if point.risk else ''}><th scope=\"row\">"
+            f"{esc(point.x) if point.x else 'Before'}</th><td>{esc(day_month_year(_local(m.recorded_at)))}</td>\n"
+            f"        <td>{total}</td>\n"
+            f"        <td>{esc(m.severity) if m.severity else '—'}</td><td>"
+            f"{RISK_YES if point.risk else '—'}</td></tr>\n    "
+        )
+    return _safe(out)
+
+
+def session_rows(rows: list[SessionRow]) -> SafeString:
+    """The sessions table's rows, in date order."""
+    out = []
+    for row in rows:
+        s = row.session
+        when = _local(s.scheduled_at)
+        text = (f"{WEEKDAYS_ABBR[when.weekday()]} {when.day} {MONTHS_3[when.month].title()} {when.year}, "
+                f"{when:%H:%M}")
+        attendance = esc(s.get_attendance_display()) if s.attendance else '<span class="muted">Booked</span>'
+        out.append(
+            f"\n    <tr><th scope=\"row\">{esc(row.number) if row.number else '—'}</th>\n"
+            f"      <td data-label=\"Date\"><time datetime=\"{esc(when.isoformat())}\">{esc(text)}</time></td>\n"
+            f"      <td data-label=\"Attendance\">{attendance}</td>\n"
+            f"      <td data-label=\"Medium\">{esc(s.get_medium_display())}</td>\n"
+            f"      <td data-label=\"Minutes\">{esc(s.duration_minutes) if s.duration_minutes else '—'}</td>\n"
+            f"      <td data-label=\"Home practice\">{esc(s.home_practice) if s.home_practice else '—'}</td></tr>\n  "
+        )
+    return _safe(out)
+
+
+def task_items(tasks: list[tuple[Any, Any]], *, may_write: bool, action: str, csrf_input: str) -> SafeString:
+    """A phase's task list items: a toggle form each for the course's therapist, else read only."""
+    out = []
+    for t, done in tasks:
+        label = esc(t.label)
+        tick = "✓" if done else ""
+        if may_write:
+            body = (
+                f"\n        <form method=\"post\" action=\"{esc(action)}\" class=\"inline-form\">{csrf_input}\n"
+                f"          <input type=\"hidden\" name=\"task\" value=\"{esc(t.id)}\"><input type=\"hidden\" "
+                f"name=\"done\" value=\"{'0' if done else '1'}\">\n"
+                f"          <button type=\"submit\" class=\"task__toggle\" aria-pressed=\"{'true' if done else 'false'}\">"
+                f"<span class=\"task__box\" aria-hidden=\"true\">{tick}</span> {label}</button>\n"
+                f"        </form>\n        "
+            )
+        else:
+            body = (
+                f"\n        <span class=\"task__box\" aria-hidden=\"true\">{tick}</span> {label}"
+                f"<span class=\"visually-hidden\">{' (done)' if done else ' (not done)'}</span>\n        "
+            )
+        completed = (f"<span class=\"muted\">done {esc(day_month(_local(done.completed_on)))}</span>"
+                     if done else "")
+        out.append(
+            f"\n      <li class=\"task{' task--done' if done else ''}\">\n        {body}\n        {completed}\n      </li>\n    "
+        )
+    return _safe(out)
