@@ -61,7 +61,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
-run: venv ## Migrate, load the demo data, collect static files and serve with gunicorn on 127.0.0.1:PORT (default 8000)
+run: venv ## Migrate, load the demo data, collect static files; serve with gunicorn on 127.0.0.1:PORT (default 8000) beside the task worker and the questionnaire scheduler
 	@if [ ! -f .env ]; then \
 		umask 077; \
 		key=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))'); \
@@ -70,15 +70,24 @@ run: venv ## Migrate, load the demo data, collect static files and serve with gu
 	fi
 	@set -a; . ./.env; set +a; \
 	port="$${PORT:-8000}"; \
+	export INTERPERSONAL_BASE_URL="$${INTERPERSONAL_BASE_URL:-http://127.0.0.1:$$port}"; \
 	$(BIN)/python manage.py migrate --noinput; \
 	login=$$($(BIN)/python manage.py seed_demo --base-url "http://127.0.0.1:$$port"); \
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0; \
 	echo; \
 	echo "  interpersonal is starting at  http://127.0.0.1:$$port/"; \
 	echo "$$login" | sed 's/^/  /'; \
-	echo "  Stop with Ctrl-C."; \
+	echo "  Background: the task worker (db_worker) and the questionnaire scheduler run beside the web server;"; \
+	echo "  patients' e-mail and SMS print here (console backends, see .env.example)."; \
+	echo "  Stop with Ctrl-C (stops all three)."; \
 	echo; \
-	exec $(BIN)/gunicorn interpersonal.web.wsgi --bind "127.0.0.1:$$port" --workers 2 --access-logfile -
+	pids=""; \
+	stop() { trap - EXIT INT TERM; if [ -n "$$pids" ]; then kill -TERM $$pids 2>/dev/null || true; wait $$pids 2>/dev/null || true; fi; }; \
+	trap stop EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	$(BIN)/python manage.py db_worker --no-reload --no-startup-delay & pids="$$pids $$!"; \
+	$(BIN)/python manage.py schedule_questionnaires --loop & pids="$$pids $$!"; \
+	$(BIN)/gunicorn interpersonal.web.wsgi --bind "127.0.0.1:$$port" --workers 2 --access-logfile - & pids="$$pids $$!"; \
+	wait -n
 
 test: export SECRET_KEY ?= $(TEST_SECRET_KEY)
 test: venv ## System deps, `make check`, the whole suite on SQLite, then tests/web + tests/e2e on PostgreSQL

@@ -193,3 +193,18 @@ def audit_trail(db) -> AuditTrail:
     trail = AuditTrail()
     trail.mark()
     return trail
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``postgresql`` run in the PostgreSQL pass of ``make test`` and are
+    deselected (not skipped) in the SQLite pass."""
+    from django.conf import settings
+
+    if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
+        return
+    keep, drop = [], []
+    for item in items:
+        (drop if item.get_closest_marker("postgresql") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

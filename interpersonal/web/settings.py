@@ -55,6 +55,9 @@ INSTALLED_APPS = [
     "interpersonal.web.courses",
     "interpersonal.web.assessments",
     "interpersonal.web.questionnaires",
+    # Background work (docs/adr/0006-background-work.md): the tasks framework and its database queue.
+    "django_tasks",
+    "django_tasks_db",
 ]
 AUTH_USER_MODEL = "accounts.User"
 
@@ -156,8 +159,15 @@ SECURE_HSTS_PRELOAD = False
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Questionnaire-link tokens never reach a log (django.request logs the path of 4xx/5xx).
+    "filters": {"redact_tokens": {"()": "interpersonal.web.logging.RedactTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": "INFO"},
+    # Replace Django's default handlers for its own loggers, which would bypass the filter.
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # The service, as patients see it on their questionnaire links.
@@ -174,3 +184,36 @@ INTERPERSONAL_CRISIS_MESSAGE = env.string(
 INTERPERSONAL_LINK_VALID_DAYS = env.integer("INTERPERSONAL_LINK_VALID_DAYS", 7)
 INTERPERSONAL_LINK_MAX_ATTEMPTS = env.integer("INTERPERSONAL_LINK_MAX_ATTEMPTS", 20)
 INTERPERSONAL_LINK_ATTEMPT_WINDOW_MINUTES = env.integer("INTERPERSONAL_LINK_ATTEMPT_WINDOW_MINUTES", 15)
+
+# --- Background work, e-mail and SMS (docs/adr/0006-background-work.md) ----------------------
+# Tasks wait in the database until `interpersonal db_worker` runs them; a test run executes them
+# at once (the immediate backend), so a test needs no worker.
+INTERPERSONAL_TASKS_BACKEND = env.string(
+    "INTERPERSONAL_TASKS_BACKEND",
+    "django_tasks.backends.immediate.ImmediateBackend" if TESTING else "django_tasks_db.DatabaseBackend",
+    hint="",
+)
+TASKS = {"default": {"BACKEND": INTERPERSONAL_TASKS_BACKEND}}
+
+# E-mail to patients. The console backend (the default) prints messages — links included — to the
+# worker's output: development only. In production set EMAIL_BACKEND to
+# django.core.mail.backends.smtp.EmailBackend and the EMAIL_HOST… variables.
+EMAIL_BACKEND = env.string("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend", hint="")
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "interpersonal@localhost", hint="")
+EMAIL_HOST = env.string("EMAIL_HOST", "localhost", hint="")
+EMAIL_PORT = env.integer("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env.string("EMAIL_HOST_USER", "", hint="")
+EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD", "", hint="")
+EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.boolean("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", 10)  # seconds: a send holds the session's row lock
+
+# SMS to patients without an e-mail address: a dotted path to a class with
+# send(*, to: str, body: str) -> None (interpersonal.web.questionnaires.notify.SmsGateway).
+INTERPERSONAL_SMS_BACKEND = env.string(
+    "INTERPERSONAL_SMS_BACKEND", "interpersonal.web.questionnaires.notify.ConsoleSms", hint=""
+)
+# Where patients reach this server: the start of every link in a message.
+INTERPERSONAL_BASE_URL = env.string("INTERPERSONAL_BASE_URL", "http://127.0.0.1:8000", hint="").rstrip("/")
+# The schedule sends each booked session's questionnaires this many hours before it.
+INTERPERSONAL_REMINDER_HOURS_BEFORE = env.integer("INTERPERSONAL_REMINDER_HOURS_BEFORE", 48)

@@ -9,5 +9,6 @@ urlpatterns = [
     path("patients/", include("interpersonal.web.patients.urls")),
     path("audit/", include("interpersonal.web.audit.urls")),
     path("", include("interpersonal.web.courses.urls")),
+    path("", include("interpersonal.web.questionnaires.urls")),
     path("", health.home, name="home"),
 ]

@@ -7,6 +7,7 @@ The table below must name every URL pattern in the resolver: a new URL fails
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -18,6 +19,7 @@ from interpersonal.web.assessments.models import Measurement, RiskAlert
 from interpersonal.web.audit.models import AuditEvent
 from interpersonal.web.courses.models import Course, TaskCompletion, TherapySession
 from interpersonal.web.patients.models import Patient
+from interpersonal.web.questionnaires.models import QuestionnaireLink
 
 PUBLIC = "public"
 """Anyone, signed in or not."""
@@ -25,6 +27,9 @@ GENERAL = "general"
 """Signed-in staff; shows no patient of anyone else (lists, forms, catalogue, aggregates)."""
 CASE = "case"
 """One patient's record: only the clinicians responsible for the case."""
+TOKEN = "token"
+"""A patient's questionnaire link: no login, the secret token in the path is the credential.
+Shows the patient's first name only; an unknown token gets the same kind 404 as nothing at all."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,8 @@ class Url:
     """The view accepts POST (a write)."""
     supervisor_post_ok: bool = False
     """The supervisor of the course's therapist may POST (acknowledging alerts)."""
+    more: tuple[tuple[str, str], ...] = ()
+    """Further int parameters and the object whose id fills each: (("link_pk", "link"),)."""
 
 
 URLS: dict[str, Url] = {
@@ -62,9 +69,18 @@ URLS: dict[str, Url] = {
     "courses:task": Url(CASE, obj="course", post=True),
     "courses:end": Url(CASE, obj="course", post=True),
     "courses:step_up": Url(CASE, obj="course", post=True),
+    "questionnaires:list": Url(CASE, obj="course"),
+    "questionnaires:send": Url(CASE, obj="course", post=True),
+    "questionnaires:withdraw": Url(CASE, obj="course", post=True, more=(("link_pk", "link"),)),
+    "questionnaires:start": Url(TOKEN, post=True),
+    "questionnaires:question": Url(TOKEN, post=True),
+    "questionnaires:all": Url(TOKEN, post=True),
+    "questionnaires:review": Url(TOKEN),
+    "questionnaires:submit": Url(TOKEN, post=True),
+    "questionnaires:done": Url(TOKEN),
 }
 
-STR_PARAMS = {"instrument_id": "phq9"}
+STR_PARAMS = {"instrument_id": "phq9", "instrument": "phq9", "item": "1"}
 OUTSIDERS = ["unrelated_therapist", "make_user_other_supervisor", "service_lead", "clinic_admin", "administrator"]
 """Personas who must not see or change anything of ``therapist``'s patient."""
 
@@ -104,23 +120,33 @@ def post_data(name: str, case) -> dict[str, str]:
         "assessments:acknowledge_alert": {"note": "Acknowledged by someone not responsible"},
         "assessments:score": phq9,
         "accounts:login": {"username": "nobody", "password": "wrong"},
+        "questionnaires:send": {"instruments": ["phq9", "gad7"], "valid_days": "7"},
+        "questionnaires:start": {"mode": "one"},
     }.get(name, {})
 
 
 @pytest.fixture
 def case(therapist, patient, dit_course, attended_session, risk_alert, other_patient):
-    """``therapist``'s patient with a DIT course, a session and an open risk alert; and an
-    unrelated patient so the outsiders have caseloads of their own."""
-    return {"patient": patient, "course": dit_course, "session": attended_session, "alert": risk_alert}
+    """``therapist``'s patient with a DIT course, a session, an open risk alert and an open
+    questionnaire link; and an unrelated patient so the outsiders have caseloads of their own."""
+    from interpersonal.web.questionnaires.actions import issue_link
+
+    link, token = issue_link(course=dit_course, instruments=["phq9", "gad7"], by=therapist)
+    return {"patient": patient, "course": dit_course, "session": attended_session, "alert": risk_alert,
+            "link": link, "token": token}
 
 
-def path_for(name: str, converters: dict, case) -> str:
+def path_for(name: str, converters: dict, case, *, token: str | None = None) -> str:
     url = URLS[name]
+    more = dict(url.more)
     kwargs = {}
     for param, converter in converters.items():
         if type(converter).__name__ == "IntConverter":
-            assert url.obj, f"{name}: say which object fills <int:{param}>"
-            kwargs[param] = case[url.obj].pk
+            obj = more.get(param, url.obj)
+            assert obj, f"{name}: say which object fills <int:{param}>"
+            kwargs[param] = case[obj].pk
+        elif param == "token":
+            kwargs[param] = token or case["token"]
         else:
             kwargs[param] = STR_PARAMS[param]
     return reverse(name, kwargs=kwargs)
@@ -133,6 +159,7 @@ def state() -> tuple:
         list(Course.objects.order_by("pk").values_list("pk", "status", "version")),
         TherapySession.objects.count(), Measurement.objects.count(), TaskCompletion.objects.count(),
         list(RiskAlert.objects.order_by("pk").values_list("pk", "acknowledged_at")),
+        list(QuestionnaireLink.objects.order_by("pk").values_list("pk", "submitted_at", "withdrawn_at", "draft")),
     )
 
 
@@ -146,6 +173,10 @@ def assert_no_leak(response, case, where: str) -> None:
 
 def case_patterns():
     return [(n, r, c) for n, r, c in ALL_PATTERNS if n in URLS and URLS[n].kind == CASE]
+
+
+def token_patterns():
+    return [(n, r, c) for n, r, c in ALL_PATTERNS if n in URLS and URLS[n].kind == TOKEN]
 
 
 # --- the table is complete -----------------------------------------------------------------
@@ -169,6 +200,15 @@ def test_every_case_url_says_which_object_it_takes():
     for name, _, converters in case_patterns():
         assert converters, f"{name} is classified as one patient's record but takes no id"
         assert URLS[name].obj in {"patient", "course", "session", "alert"}
+        assert {obj for _, obj in URLS[name].more} <= {"link"}
+
+
+def test_every_token_url_takes_the_token_and_no_id():
+    assert token_patterns()
+    for name, route, converters in token_patterns():
+        assert "token" in converters, f"{name} is classified as reached by token but takes none"
+        assert not any(type(c).__name__ == "IntConverter" for c in converters.values()), name
+        assert route.startswith("q/"), f"{name}: patient pages live under q/"
 
 
 # --- anonymous -----------------------------------------------------------------------------
@@ -185,10 +225,28 @@ def test_anonymous_requests_redirect_to_login_except_public_urls(case):
             where = f"anonymous {method.upper()} {path} ({name})"
             if URLS[name].kind == PUBLIC:
                 assert response.status_code in (200, 400, 405), where
+            elif URLS[name].kind == TOKEN:
+                assert response.status_code in (200, 302, 400, 405), where
+                if response.status_code == 302:
+                    assert response["Location"].startswith(f"/q/{case['token']}/"), where
             else:
                 assert response.status_code == 302, where
                 assert response["Location"].startswith(reverse("accounts:login")), where
             assert_no_leak(response, case, where)
+
+    assert state() == before
+
+
+def test_token_urls_with_an_unknown_token_are_404_and_change_nothing(case):
+    client = Client()
+    before = state()
+    for name, _, converters in token_patterns():
+        path = path_for(name, converters, case, token="x" * 43)
+        method = "get" if name not in ("questionnaires:submit",) else "post"
+        response = getattr(client, method)(path, post_data(name, case) if method == "post" else None)
+        where = f"anonymous {method.upper()} {path} ({name})"
+        assert response.status_code == 404, f"{where}: {response.status_code}"
+        assert not re.search(r"\bPat\b", response.content.decode()), where
 
     assert state() == before
 

@@ -46,13 +46,37 @@ def answerable_by_patient(instrument_id: str) -> bool:
     return inst.respondent is measures.Respondent.PATIENT and inst.licence.item_text
 
 
+class _Schedule:
+    """The audit actor of links the course schedule sends (tasks.send_questionnaire): no user.
+
+    ``is_authenticated`` makes audit.log.record snapshot the name; there is no account (pk None)."""
+
+    pk = None
+    is_authenticated = True
+    role = "system"
+
+    def get_username(self) -> str:
+        return "schedule"
+
+
+SCHEDULE = _Schedule()
+
+
 @transaction.atomic
 def issue_link(
     *, course: Course, instruments: Sequence[str], by: Any, session: TherapySession | None = None,
-    valid_for: dt.timedelta | None = None, remind_at: dt.datetime | None = None,
+    valid_for: dt.timedelta | None = None, remind_at: dt.datetime | None = None, scheduled: bool = False,
 ) -> tuple[QuestionnaireLink, str]:
-    """A new link for ``course``'s patient; returns (link, token). The token is not stored."""
-    _require_clinician(by, course)
+    """A new link for ``course``'s patient; returns (link, token). The token is not stored.
+
+    ``scheduled=True`` (with ``by=None``) is the course schedule sending a session's link: no
+    clinician acts, the audit actor is "schedule" and the link has no ``created_by``."""
+    if scheduled:
+        if by is not None or session is None:
+            raise ValueError("a scheduled link is for one session and has no user as its actor")
+        by = SCHEDULE
+    else:
+        _require_clinician(by, course)
     _require_active(course)
     wanted = list(dict.fromkeys(instruments))
     if not wanted:
@@ -74,7 +98,7 @@ def issue_link(
     token = new_token()
     link = QuestionnaireLink.objects.create(
         token_hash=hash_token(token), patient=course.patient, course=course, session=session, instruments=wanted,
-        created_at=now, created_by=by if getattr(by, "is_authenticated", False) else None,
+        created_at=now, created_by=None if scheduled or not getattr(by, "is_authenticated", False) else by,
         expires_at=now + valid_for, reminder_due_at=remind_at,
     )
     log.record("questionnaire_link.issued", actor=by, target=link, patient_id=course.patient_id, course_id=course.pk,

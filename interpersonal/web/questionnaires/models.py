@@ -39,6 +39,14 @@ class QuestionnaireLink(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["course", "created_at"]), models.Index(fields=["reminder_due_at", "reminder_sent_at"])]
+        constraints = [
+            # The schedule (no created_by) sends one link per session, however often it runs and
+            # however many workers race (docs/adr/0006-background-work.md).
+            models.UniqueConstraint(
+                fields=["session"], condition=models.Q(session__isnull=False, created_by__isnull=True),
+                name="one_scheduled_link_per_session",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"questionnaire link {self.pk} ({self.state}) for course {self.course_id}"

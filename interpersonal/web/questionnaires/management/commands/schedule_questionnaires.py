@@ -1,0 +1,64 @@
+"""``interpersonal schedule_questionnaires [--loop] [--interval 60]``: enqueue due sessions' links.
+
+Once (for cron or a systemd timer), or in a loop beside ``interpersonal db_worker`` (``make run``).
+Safe to run several at once: sending is idempotent per session (docs/adr/0006-background-work.md).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import close_old_connections
+from django.db.utils import DatabaseError
+
+from interpersonal.web.questionnaires.schedule import Scheduler, lead_time
+
+
+class Command(BaseCommand):
+    help = (
+        "Enqueue the questionnaire link of every booked session whose send time has come "
+        "(INTERPERSONAL_REMINDER_HOURS_BEFORE before it); the db_worker sends them. "
+        "Runs once, or with --loop every --interval seconds until stopped (SIGINT/SIGTERM)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--loop", action="store_true", help="keep running, checking every --interval seconds")
+        parser.add_argument("--interval", type=int, default=60, help="seconds between checks with --loop (default %(default)s)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        interval = options["interval"]
+        if interval < 1:
+            raise CommandError("--interval must be at least 1 second")
+        try:
+            lead = lead_time()
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        scheduler = Scheduler()
+        if not options["loop"]:
+            self._report(scheduler.run_once())
+            return
+        stop = threading.Event()
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        hours = int(lead.total_seconds() // 3600)
+        self.stdout.write(f"Questionnaire scheduler: sends {hours} h before each session, checks every {interval} s.")
+        while not stop.is_set():
+            close_old_connections()
+            try:
+                self._report(scheduler.run_once())
+            except DatabaseError as exc:  # a locked or restarting database: try again next round
+                self.stderr.write(f"schedule_questionnaires: {type(exc).__name__}: {exc}; retrying in {interval} s")
+            stop.wait(interval)
+        self.stdout.write("Questionnaire scheduler stopped.")
+
+    def _report(self, enqueued: list[int]) -> None:
+        if enqueued:
+            self.stdout.write(f"Enqueued questionnaire links for {len(enqueued)} session(s).")

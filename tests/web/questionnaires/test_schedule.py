@@ -1,0 +1,164 @@
+"""The course schedule: which booked sessions get their questionnaires, and never twice."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from interpersonal.core import protocols
+from interpersonal.web.courses.actions import end_course, record_session, start_course
+from interpersonal.web.courses.models import Course
+from interpersonal.web.questionnaires.actions import issue_link
+from interpersonal.web.questionnaires.models import QuestionnaireLink
+from interpersonal.web.questionnaires.schedule import Scheduler, bundle_for, due_sessions
+from interpersonal.web.questionnaires.tasks import send_for_session
+
+HOUR = dt.timedelta(hours=1)
+
+
+@pytest.fixture(autouse=True)
+def _default_lead_time(settings):
+    settings.INTERPERSONAL_REMINDER_HOURS_BEFORE = 48
+
+
+@pytest.fixture
+def book(therapist):
+    def book_session(course: Course, in_hours: float, *, attendance: int | None = None, by=therapist):
+        return record_session(course=course, by=by, attendance=attendance,
+                              scheduled_at=timezone.now() + dt.timedelta(hours=in_hours))
+    return book_session
+
+
+@pytest.fixture
+def reachable(patient):
+    patient.email = "pat@example.org"
+    patient.save(update_fields=["email"])
+    return patient
+
+
+def test_due_sessions_are_booked_ahead_within_the_lead_time(dit_course, book):
+    due = book(dit_course, 24)
+    book(dit_course, 72)   # not yet: 48 h before is still a day away
+    book(dit_course, -2)   # booked but already past
+    book(dit_course, -30, attendance=5)   # happened
+
+    assert list(due_sessions()) == [due]
+
+
+def test_sessions_of_an_ended_course_are_not_due(other_patient, unrelated_therapist, book):
+    course = other_patient.courses.get()
+    book(course, 24, by=unrelated_therapist)
+    end_course(course=course, reason="completed", by=unrelated_therapist, ended_on=timezone.localdate())
+
+    assert list(due_sessions()) == []
+
+
+def test_a_session_the_clinician_already_sent_a_link_for_is_not_due(dit_course, book, therapist):
+    session = book(dit_course, 24)
+    issue_link(course=dit_course, instruments=["phq9"], by=therapist, session=session)
+
+    assert list(due_sessions()) == []
+
+
+def test_the_lead_time_is_configurable(dit_course, book, settings):
+    session = book(dit_course, 72)
+    settings.INTERPERSONAL_REMINDER_HOURS_BEFORE = 96
+
+    assert list(due_sessions()) == [session]
+
+
+def test_running_the_schedule_twice_sends_one_link(dit_course, book, reachable, mailoutbox):
+    session = book(dit_course, 24)
+
+    first = Scheduler().run_once()
+    second = Scheduler().run_once()   # a restarted scheduler: nothing is due any more
+
+    assert first == [session.pk]
+    assert second == []
+    assert QuestionnaireLink.objects.filter(session=session).count() == 1
+    assert len(mailoutbox) == 1
+
+
+def test_a_repeated_task_for_the_same_session_sends_nothing(dit_course, book, reachable, mailoutbox):
+    session = book(dit_course, 24)
+
+    assert send_for_session(session.pk) == "sent"
+    assert send_for_session(session.pk) == "already_sent"
+    assert QuestionnaireLink.objects.filter(session=session).count() == 1
+    assert len(mailoutbox) == 1
+
+
+def test_the_database_refuses_a_second_scheduled_link_for_a_session(dit_course, book):
+    session = book(dit_course, 24)
+    issue_link(course=dit_course, instruments=["phq9"], by=None, session=session, scheduled=True)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        issue_link(course=dit_course, instruments=["phq9"], by=None, session=session, scheduled=True)
+
+
+def test_a_failed_send_is_enqueued_again_only_after_the_retry_interval(dit_course, book, reachable, monkeypatch):
+    session = book(dit_course, 24)
+    monkeypatch.setattr("interpersonal.web.questionnaires.notify.EmailNotifier.send",
+                        lambda self, **kw: (_ for _ in ()).throw(OSError("mail server down")))
+    scheduler = Scheduler(retry_after=dt.timedelta(minutes=30))
+    now = timezone.now()
+
+    assert scheduler.run_once(now) == [session.pk]
+    assert not QuestionnaireLink.objects.exists()   # rolled back with the failed send
+    assert scheduler.run_once(now + dt.timedelta(minutes=5)) == []
+    assert scheduler.run_once(now + dt.timedelta(minutes=31)) == [session.pk]
+
+
+def test_bundle_is_the_answerable_session_measures_and_wsas():
+    assert bundle_for(protocols.get("dit")) == ["phq9", "gad7", "wsas"]
+
+
+def test_bundle_leaves_out_clinician_rated_and_unlicensed_measures():
+    protocol = dataclasses.replace(protocols.get("dit"), session_measures=("hrsd17", "phq9", "core10"),
+                                   baseline_measures=("phq9",))
+
+    assert bundle_for(protocol) == ["phq9"]
+
+
+def test_the_command_enqueues_due_sessions(dit_course, book, reachable, mailoutbox, capsys):
+    book(dit_course, 24)
+
+    call_command("schedule_questionnaires")
+
+    assert "Enqueued questionnaire links for 1 session(s)." in capsys.readouterr().out
+    assert len(mailoutbox) == 1
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sends_for_one_session_issue_one_link(patient, therapist, mailoutbox):
+    patient.email = "pat@example.org"
+    patient.save(update_fields=["email"])
+    course = start_course(patient=patient, protocol="dit", therapist=therapist, by=therapist,
+                          started_on=timezone.localdate() - dt.timedelta(days=30))
+    session = record_session(course=course, by=therapist, attendance=None, scheduled_at=timezone.now() + 24 * HOUR)
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def race() -> None:
+        try:
+            barrier.wait()
+            outcomes.append(send_for_session(session.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=race) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(outcomes) == ["already_sent"] * 3 + ["sent"]
+    assert QuestionnaireLink.objects.filter(session=session).count() == 1
+    assert len(mailoutbox) == 1
