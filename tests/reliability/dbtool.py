@@ -1,0 +1,101 @@
+"""Django on the reliability test's own database, run in a subprocess (not by pytest).
+
+    DATABASE_URL=... SECRET_KEY=... python tests/reliability/dbtool.py seed --links 220
+    DATABASE_URL=... SECRET_KEY=... python tests/reliability/dbtool.py count
+
+``seed`` migrates, collects the static files, creates a therapist, a patient with an active course and N questionnaire
+links (PHQ-9 + GAD-7) through the actions, and prints JSON ``[[link id, token], ...]``.
+``count`` prints JSON: per link its state and measurements, plus the orphans and the database's
+own integrity check. The pytest process keeps its own (pytest-django) test database, so the
+server under test and these commands share a file or database that pytest never touches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+
+BUNDLE = ("phq9", "gad7")
+
+
+def seed(links: int) -> list[list[object]]:
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from interpersonal.web.accounts.models import User
+    from interpersonal.web.courses.actions import start_course
+    from interpersonal.web.patients.actions import register_patient
+    from interpersonal.web.questionnaires.actions import issue_link
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # as a deployment does (manifest storage)
+    therapist = User.objects.create_user(username="rita.reliability", password=None, role="therapist",
+                                         first_name="Rita", last_name="Reliability")
+    patient = register_patient(
+        by=therapist, given_name="Robin", family_name="Synthetic", date_of_birth=dt.date(1988, 5, 1),
+        referral_date=timezone.localdate() - dt.timedelta(days=30), referral_source="gp",
+    )
+    course = start_course(patient=patient, protocol="dit", therapist=therapist, by=therapist,
+                          started_on=timezone.localdate() - dt.timedelta(days=14))
+    out = []
+    for _ in range(links):
+        link, token = issue_link(course=course, instruments=BUNDLE, by=therapist)
+        out.append([link.pk, token])
+    return out
+
+
+def count() -> dict[str, object]:
+    from django.db import connection
+    from django.db.models import Count
+
+    from interpersonal.web.assessments.models import Measurement, RiskAlert
+    from interpersonal.web.questionnaires.models import QuestionnaireLink
+
+    links = {}
+    for link in QuestionnaireLink.objects.order_by("pk"):
+        links[str(link.pk)] = {"submitted": link.submitted_at is not None, "instruments": [], "totals": {}}
+    for m in Measurement.objects.filter(questionnaire_link__isnull=False).order_by("pk"):
+        entry = links[str(m.questionnaire_link_id)]
+        entry["instruments"].append(m.instrument)
+        entry["totals"][m.instrument] = m.total
+    by_link_instrument = (Measurement.objects.filter(questionnaire_link__isnull=False)
+                          .values("questionnaire_link", "instrument").annotate(n=Count("id")).filter(n__gt=1).count())
+    orphans = (Measurement.objects.filter(source=Measurement.Source.PATIENT, questionnaire_link__isnull=True).count()
+               + Measurement.objects.filter(questionnaire_link__submitted_at__isnull=True,
+                                            questionnaire_link__isnull=False).count())
+    integrity = "n/a"
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            integrity = cursor.execute("PRAGMA integrity_check").fetchone()[0]
+    return {
+        "links": links,
+        "measurements": Measurement.objects.count(),
+        "risk_alerts": RiskAlert.objects.count(),
+        "duplicate_link_instrument_pairs": by_link_instrument,
+        "orphan_measurements": orphans,
+        "integrity_check": integrity,
+    }
+
+
+def main(argv: list[str]) -> int:
+    if not os.environ.get("DATABASE_URL"):
+        print("dbtool: set DATABASE_URL (this tool never touches the default database)", file=sys.stderr)
+        return 2
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "interpersonal.web.settings")  # the test passes its own
+    import django
+
+    django.setup()
+    if argv[1:2] == ["seed"]:
+        print(json.dumps(seed(int(argv[argv.index("--links") + 1]) if "--links" in argv else 220)))
+    elif argv[1:2] == ["count"]:
+        print(json.dumps(count()))
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
