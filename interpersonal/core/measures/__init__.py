@@ -16,9 +16,11 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+from interpersonal.core._definitions import deep_merge
+
 from ._engine import Answers, Compiled, change_between, score_compiled, total_score
 from ._errors import DefinitionError, InvalidAnswers, MeasuresError, UnknownInstrument
-from ._loader import BUILTIN_DIR, configured_directories, deep_merge, load_directories, parse, read_toml
+from ._loader import BUILTIN_DIR, configured_directories, load_directories, parse, read_toml
 from ._model import (
     Band,
     Change,

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
-import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from interpersonal.core import _definitions
 from interpersonal.core.change import criterion_c
 
 from ._errors import DefinitionError
@@ -447,58 +446,19 @@ def _check_bands(r: _Reader, bands: list[Band], scoring: Scoring) -> None:
             raise r.fail(f"bands[{i + 1}].min", f"must be {a.max + step} (the band before ends at {a.max})")
 
 
-def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = deep_merge(dict(out[key]), value)
-        else:
-            out[key] = value
-    return out
-
-
 def read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise DefinitionError(path.name, "(file)", f"not valid TOML: {exc}") from exc
-    except OSError as exc:
-        raise DefinitionError(str(path), "(file)", f"cannot be read: {exc}") from exc
+    return _definitions.read_toml(path, DefinitionError)
 
 
 def load_directories(directories: Iterable[Path], settings: Path | None = None) -> dict[str, Instrument]:
-    """Load every ``*.toml`` definition in ``directories``, applying ``settings`` overrides."""
-    raw: dict[str, tuple[str, dict[str, Any]]] = {}
-    for directory in directories:
-        if not directory.is_dir():
-            raise DefinitionError(str(directory), "(directory)", "is not a directory")
-        for path in sorted(directory.glob("*.toml")):
-            data = read_toml(path)
-            instrument_id = data.get("id")
-            if not isinstance(instrument_id, str):
-                raise DefinitionError(path.name, "id", "is required")
-            if instrument_id in raw:
-                raise DefinitionError(path.name, "id", f"{instrument_id!r} is already defined in {raw[instrument_id][0]}")
-            raw[instrument_id] = (path.name, data)
-    if settings is not None:
-        overrides = read_toml(settings)
-        for instrument_id, table in overrides.items():
-            if instrument_id not in raw:
-                raise DefinitionError(settings.name, instrument_id, "is not a known instrument")
-            if not isinstance(table, Mapping):
-                raise DefinitionError(settings.name, instrument_id, "must be a table")
-            if {"id", "items", "schema"} & set(table):
-                raise DefinitionError(settings.name, instrument_id, "settings may not change id, schema or items")
-            name, data = raw[instrument_id]
-            raw[instrument_id] = (f"{name} + {settings.name}", deep_merge(data, table))
-    return {iid: parse(data, name) for iid, (name, data) in raw.items()}
+    """Every instrument definition in ``directories`` (ids unique), with ``settings`` overrides."""
+    return _definitions.load_directories(
+        directories, settings, kind="instrument", protected=frozenset({"id", "items", "schema"}), parse=parse, error=DefinitionError,
+    )
 
 
 def configured_directories() -> tuple[list[Path], Path | None]:
     """The built-in directory, then any from INTERPERSONAL_MEASURES_DIRS; the settings file."""
-    dirs = [BUILTIN_DIR]
-    extra = os.environ.get("INTERPERSONAL_MEASURES_DIRS", "")
-    dirs.extend(Path(p) for p in extra.split(os.pathsep) if p.strip())
-    settings = os.environ.get("INTERPERSONAL_MEASURES_SETTINGS", "").strip()
-    return dirs, (Path(settings) if settings else None)
+    return _definitions.configured_directories(
+        BUILTIN_DIR, "INTERPERSONAL_MEASURES_DIRS", "INTERPERSONAL_MEASURES_SETTINGS"
+    )

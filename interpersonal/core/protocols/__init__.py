@@ -20,6 +20,8 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+from interpersonal.core._definitions import deep_merge
+
 from ._errors import DefinitionError, ProtocolError, UnknownProtocol, UnknownTask
 from ._loader import (
     BUILTIN_DIR,
@@ -27,7 +29,6 @@ from ._loader import (
     STEPS,
     THERAPIES,
     configured_directories,
-    deep_merge,
     load_directories,
     parse,
     read_toml,

@@ -13,13 +13,11 @@ into the definition before validation (an array such as ``phases`` is replaced w
 
 from __future__ import annotations
 
-import os
-import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from interpersonal.core import measures
+from interpersonal.core import _definitions, measures
 
 from ._errors import DefinitionError
 from ._model import REST, Phase, Protocol, Sourced, Task
@@ -244,57 +242,18 @@ def parse(data: Mapping[str, Any], source: str) -> Protocol:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except tomllib.TOMLDecodeError as e:
-        raise DefinitionError(path.name, "(file)", f"is not valid TOML: {e}") from None
-    except OSError as e:
-        raise DefinitionError(path.name, "(file)", f"cannot be read: {e.strerror or e}") from None
-
-
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """``override`` merged into ``base``: tables key by key, anything else replaced."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+    return _definitions.read_toml(path, DefinitionError)
 
 
 def load_directories(directories: Iterable[Path], settings: Path | None = None) -> dict[str, Protocol]:
-    """Every protocol in ``directories``, ids unique, with ``settings`` overrides."""
-    raw: dict[str, tuple[str, dict[str, Any]]] = {}
-    for directory in directories:
-        if not directory.is_dir():
-            raise DefinitionError(str(directory), "(directory)", "is not a directory")
-        for path in sorted(directory.glob("*.toml")):
-            data = read_toml(path)
-            protocol_id = data.get("id")
-            if not isinstance(protocol_id, str):
-                raise DefinitionError(path.name, "id", "is required")
-            if protocol_id in raw:
-                raise DefinitionError(path.name, "id", f"{protocol_id!r} is already defined in {raw[protocol_id][0]}")
-            raw[protocol_id] = (path.name, data)
-    if settings is not None:
-        for protocol_id, table in read_toml(settings).items():
-            if protocol_id not in raw:
-                raise DefinitionError(settings.name, protocol_id, "is not a known protocol")
-            if not isinstance(table, Mapping):
-                raise DefinitionError(settings.name, protocol_id, "must be a table")
-            if {"id", "schema"} & set(table):
-                raise DefinitionError(settings.name, protocol_id, "settings may not change id or schema")
-            name, data = raw[protocol_id]
-            raw[protocol_id] = (f"{name} + {settings.name}", deep_merge(data, table))
-    return {pid: parse(data, name) for pid, (name, data) in raw.items()}
+    """Every protocol definition in ``directories`` (ids unique), with ``settings`` overrides."""
+    return _definitions.load_directories(
+        directories, settings, kind="protocol", protected=frozenset({"id", "schema"}), parse=parse, error=DefinitionError,
+    )
 
 
 def configured_directories() -> tuple[list[Path], Path | None]:
     """The built-in directory, then any from INTERPERSONAL_PROTOCOLS_DIRS; the settings file."""
-    dirs = [BUILTIN_DIR]
-    extra = os.environ.get("INTERPERSONAL_PROTOCOLS_DIRS", "")
-    dirs.extend(Path(p) for p in extra.split(os.pathsep) if p.strip())
-    settings = os.environ.get("INTERPERSONAL_PROTOCOLS_SETTINGS", "").strip()
-    return dirs, (Path(settings) if settings else None)
+    return _definitions.configured_directories(
+        BUILTIN_DIR, "INTERPERSONAL_PROTOCOLS_DIRS", "INTERPERSONAL_PROTOCOLS_SETTINGS"
+    )
