@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "interpersonal.web.courses",
     "interpersonal.web.assessments",
     "interpersonal.web.questionnaires",
+    "interpersonal.web.formulation",
+    "interpersonal.web.letters",
     # Background work (docs/adr/0006-background-work.md): the tasks framework and its database queue.
     "django_tasks",
     "django_tasks_db",
@@ -184,6 +186,9 @@ INTERPERSONAL_CRISIS_MESSAGE = env.string(
 INTERPERSONAL_LINK_VALID_DAYS = env.integer("INTERPERSONAL_LINK_VALID_DAYS", 7)
 INTERPERSONAL_LINK_MAX_ATTEMPTS = env.integer("INTERPERSONAL_LINK_MAX_ATTEMPTS", 20)
 INTERPERSONAL_LINK_ATTEMPT_WINDOW_MINUTES = env.integer("INTERPERSONAL_LINK_ATTEMPT_WINDOW_MINUTES", 15)
+# How many reverse proxies in front of the app append to X-Forwarded-For (0: use the socket's
+# address). Used to tell patients apart for rate limiting; never trust more hops than you run.
+INTERPERSONAL_TRUSTED_PROXIES = env.integer("INTERPERSONAL_TRUSTED_PROXIES", 0)
 
 # --- Background work, e-mail and SMS (docs/adr/0006-background-work.md) ----------------------
 # Tasks wait in the database until `interpersonal db_worker` runs them; a test run executes them
@@ -217,3 +222,14 @@ INTERPERSONAL_SMS_BACKEND = env.string(
 INTERPERSONAL_BASE_URL = env.string("INTERPERSONAL_BASE_URL", "http://127.0.0.1:8000", hint="").rstrip("/")
 # The schedule sends each booked session's questionnaires this many hours before it.
 INTERPERSONAL_REMINDER_HOURS_BEFORE = env.integer("INTERPERSONAL_REMINDER_HOURS_BEFORE", 48)
+
+# --- Letters: the service letterhead on printed letters (interpersonal.web.letters) ----------
+# The address is multi-line: separate lines with "\n" in the environment variable.
+INTERPERSONAL_LETTERHEAD_NAME = env.string(
+    "INTERPERSONAL_LETTERHEAD_NAME", "Talking Therapies (demo service)", hint="the service name printed on letters"
+)
+INTERPERSONAL_LETTERHEAD_ADDRESS = env.string(
+    "INTERPERSONAL_LETTERHEAD_ADDRESS", "1 Example Street\\nExampletown\\nEX1 2MP", hint="lines separated by \\n"
+).replace("\\n", "\n")
+INTERPERSONAL_LETTERHEAD_PHONE = env.string("INTERPERSONAL_LETTERHEAD_PHONE", "0300 000 0000", hint="")
+INTERPERSONAL_LETTERHEAD_EMAIL = env.string("INTERPERSONAL_LETTERHEAD_EMAIL", "talking.therapies@example.org", hint="")

@@ -110,25 +110,36 @@ def _client_key(client: str) -> str:
     return hash_token(f"client:{client}")
 
 
+def _window() -> dt.timedelta:
+    return dt.timedelta(minutes=settings.INTERPERSONAL_LINK_ATTEMPT_WINDOW_MINUTES)
+
+
 def too_many_attempts(client: str) -> bool:
-    window = timezone.now() - dt.timedelta(minutes=settings.INTERPERSONAL_LINK_ATTEMPT_WINDOW_MINUTES)
-    return TokenAttempt.objects.filter(client=_client_key(client), at__gte=window).count() >= settings.INTERPERSONAL_LINK_MAX_ATTEMPTS
+    since = timezone.now() - _window()
+    return TokenAttempt.objects.filter(client=_client_key(client), at__gte=since).count() >= settings.INTERPERSONAL_LINK_MAX_ATTEMPTS
 
 
 def guarded(func: Callable[..., T]) -> Callable[..., T]:
-    """Refuse a client that has guessed too often, and count each unknown token it tries.
+    """Count each unknown token a client tries, and answer a client that has guessed too
+    often with ``rate_limited`` instead of ``unknown``.
 
-    The count is written after the action's transaction has rolled back, so it survives."""
+    A valid token is always served, whoever sends it: behind a proxy many patients share one
+    address, and one person's guessing must not lock the others out of their links. Guessing
+    is slowed, not the patients. The count is written after the action's transaction has
+    rolled back, so it survives; attempts older than the window are purged as new ones come."""
 
     @functools.wraps(func)
     def wrapper(token: str, *args: Any, client: str, **kwargs: Any) -> T:
-        if too_many_attempts(client):
-            raise LinkUnavailable("rate_limited")
         try:
             return func(token, *args, client=client, **kwargs)
         except LinkUnavailable as exc:
-            if exc.reason == "unknown":
-                TokenAttempt.objects.create(client=_client_key(client))
+            if exc.reason != "unknown":
+                raise
+            limited = too_many_attempts(client)
+            TokenAttempt.objects.create(client=_client_key(client))
+            TokenAttempt.objects.filter(at__lt=timezone.now() - 4 * _window()).delete()
+            if limited:
+                raise LinkUnavailable("rate_limited") from None
             raise
 
     return wrapper

@@ -67,6 +67,14 @@ def patient_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 
 
 def _client(request: HttpRequest) -> str:
+    """The client's address for rate limiting. Behind N trusted reverse proxies
+    (INTERPERSONAL_TRUSTED_PROXIES = N), the address the Nth proxy saw, read from the right
+    of X-Forwarded-For (entries further left are the client's own claim and not trusted)."""
+    hops = settings.INTERPERSONAL_TRUSTED_PROXIES
+    if hops > 0:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
     return request.META.get("REMOTE_ADDR", "")
 
 

@@ -320,18 +320,36 @@ def test_done_page_before_submitting_goes_to_the_start(sent, patient_client):
 
 
 @override_settings(INTERPERSONAL_LINK_MAX_ATTEMPTS=3)
-def test_guessing_tokens_is_rate_limited(sent, patient_client):
+def test_guessing_tokens_is_rate_limited_without_locking_patients_out(sent, patient_client):
+    """After the limit (3 in these tests' settings) a client's further guesses get 429; a real
+    link still opens from the same address — patients behind one proxy share it."""
     _, token = sent
     for n in range(3):
         assert patient_client.get(reverse("questionnaires:start", args=[f"{n}" * 43])).status_code == 404
 
-    refused = patient_client.get(reverse("questionnaires:start", args=[token]))  # even the real one, from this client
+    guess = patient_client.get(reverse("questionnaires:start", args=["9" * 43]))
+    real = patient_client.get(reverse("questionnaires:start", args=[token]))
 
-    assert_kind_page(refused, 429)
-    assert refused["Retry-After"] == "900"
-    assert TokenAttempt.objects.count() == 3
-    other = Client(REMOTE_ADDR="198.51.100.9")
-    assert other.get(reverse("questionnaires:start", args=[token])).status_code == 200
+    assert_kind_page(guess, 429)
+    assert guess["Retry-After"] == "900"
+    assert real.status_code == 200
+    assert TokenAttempt.objects.count() == 4
+
+
+@override_settings(INTERPERSONAL_TRUSTED_PROXIES=1, INTERPERSONAL_LINK_MAX_ATTEMPTS=3)
+def test_behind_a_trusted_proxy_clients_are_told_apart_by_the_address_it_saw(sent):
+    """The proxy appends the address it saw; anything further left is the client's claim."""
+    behind = {"REMOTE_ADDR": "127.0.0.1"}
+    for n in range(3):
+        Client(**behind).get(reverse("questionnaires:start", args=[f"{n}" * 43]),
+                             HTTP_X_FORWARDED_FOR="203.0.113.7")
+    spoofing = Client(**behind).get(reverse("questionnaires:start", args=["8" * 43]),
+                                    HTTP_X_FORWARDED_FOR="10.9.9.9, 203.0.113.7")
+    someone_else = Client(**behind).get(reverse("questionnaires:start", args=["8" * 43]),
+                                        HTTP_X_FORWARDED_FOR="198.51.100.20")
+
+    assert spoofing.status_code == 429
+    assert someone_else.status_code == 404
 
 
 # --- privacy and headers -------------------------------------------------------------------
