@@ -63,10 +63,34 @@ def record_measurement(
     log.record("measurement.recorded", actor=by, target=m, patient_id=course.patient_id, course_id=course.pk,
                instrument=inst.id, source=source)
     if score.risk:
-        alert = RiskAlert.objects.create(measurement=m, course=course, items=list(score.risk), raised_at=recorded_at)
-        log.record("risk_alert.raised", actor=by, target=alert, patient_id=course.patient_id, course_id=course.pk,
-                   instrument=inst.id, items=list(score.risk))
+        early = None
+        if questionnaire_link is not None:
+            # Raised when the patient saved the answer (questionnaires.actions.save_answers): attach it.
+            early = RiskAlert.objects.filter(questionnaire_link=questionnaire_link, instrument=inst.id,
+                                             measurement__isnull=True).first()
+        if early is not None:
+            RiskAlert.objects.filter(pk=early.pk).update(measurement=m, items=list(score.risk))
+        else:
+            raise_alert(course=course, instrument=inst.id, items=score.risk, by=by, measurement=m, raised_at=recorded_at)
     return m
+
+
+def raise_alert(
+    *, course: Course, instrument: str, items: Any, by: Any, measurement: Measurement | None = None,
+    questionnaire_link: Any = None, raised_at: dt.datetime | None = None,
+) -> RiskAlert:
+    """Open a risk alert (in the caller's transaction). The audit event names the measure, not
+    the items or answers."""
+    alert = RiskAlert.objects.create(
+        measurement=measurement, course=course, instrument=instrument, items=list(items),
+        questionnaire_link=questionnaire_link, raised_at=raised_at or timezone.now(),
+    )
+    log.record("risk_alert.raised", actor=by, target=alert, patient_id=course.patient_id, course_id=course.pk,
+               instrument=instrument, before_sending=measurement is None)
+    return alert
+
+
+NOTE_MAX = 2000
 
 
 @transaction.atomic
@@ -78,6 +102,8 @@ def acknowledge_alert(*, alert: RiskAlert, by: Any, note: str) -> RiskAlert:
     note = (note or "").strip()
     if len(note) < 3:
         raise ValidationError({"note": "Say what was done about it (a note is required)."})
+    if len(note) > NOTE_MAX:
+        raise ValidationError({"note": f"Keep the note under {NOTE_MAX} characters."})
     updated = RiskAlert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
         acknowledged_at=timezone.now(), acknowledged_by=by, note=note
     )

@@ -48,8 +48,15 @@ class RiskAlert(models.Model):
     """Raised by a risk answer; stays open until a clinician acknowledges it with a note.
     Nothing closes an alert automatically."""
 
-    measurement = models.OneToOneField(Measurement, on_delete=models.PROTECT, related_name="risk_alert")
+    measurement = models.OneToOneField(
+        Measurement, null=True, blank=True, on_delete=models.PROTECT, related_name="risk_alert",
+        help_text="Empty while the risk answer is in a patient's unsent questionnaire (raised as soon as it is saved).",
+    )
     course = models.ForeignKey("courses.Course", on_delete=models.PROTECT, related_name="risk_alerts")
+    instrument = models.CharField(max_length=32)
+    questionnaire_link = models.ForeignKey(
+        "questionnaires.QuestionnaireLink", null=True, blank=True, on_delete=models.PROTECT, related_name="risk_alerts",
+    )
     items = models.JSONField()
     raised_at = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)

@@ -118,10 +118,10 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
     alert_rows = []
     for a in alerts:
         try:
-            risk_items = {r.item: r.label for r in measures.get(a.measurement.instrument).risk}
-            abbreviation = measures.get(a.measurement.instrument).abbreviation
+            risk_items = {r.item: r.label for r in measures.get(a.instrument).risk}
+            abbreviation = measures.get(a.instrument).abbreviation
         except measures.UnknownInstrument:
-            risk_items, abbreviation = {}, a.measurement.instrument
+            risk_items, abbreviation = {}, a.instrument
         alert_rows.append({"alert": a, "instrument": abbreviation,
                            "items": [f"Item {i}: {risk_items.get(i, '')}".rstrip(": ") for i in a.items]})
     charts = [{"series": s, "spec": _spec_json(progress_spec(s.instrument, s.points, planned_sessions=course.planned_sessions)),

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from interpersonal.core import measures
-from interpersonal.web.assessments.actions import record_measurement
+from interpersonal.web.assessments.actions import raise_alert, record_measurement
 from interpersonal.web.assessments.models import Measurement
 from interpersonal.web.audit import log
 from interpersonal.web.courses.actions import _require_active, _require_clinician
@@ -186,11 +186,15 @@ def save_answers(token: str, *, client: str, instrument: str, answers: Mapping[s
     merged = {**link.draft.get(instrument, {}), **answers}
     merged = {k: v for k, v in merged.items() if v is not None}
     try:
-        measures.score(instrument, merged)  # validates every item and value
+        scored = measures.score(instrument, merged)  # validates every item and value
     except measures.InvalidAnswers as exc:
         raise ValidationError({f"item_{exc.item}": str(exc)}) from None
     link.draft = {**link.draft, instrument: merged}
     QuestionnaireLink.objects.filter(pk=link.pk).update(draft=link.draft)
+    if scored.risk and not link.risk_alerts.filter(instrument=instrument).exists():
+        # Safety first: the clinician hears of a risk answer when it is saved, not only if
+        # the patient goes on to send the questionnaire. Sending attaches the measurement.
+        raise_alert(course=link.course, instrument=instrument, items=scored.risk, by=None, questionnaire_link=link)
     return link
 
 
@@ -224,13 +228,16 @@ def submit(token: str, *, client: str, answers: Mapping[str, Mapping[str, int | 
         given = {**link.draft.get(iid, {}), **dict((answers or {}).get(iid, {}))}
         given = {k: v for k, v in given.items() if v is not None}
         try:
-            scored = measures.score(iid, given)
+            measures.score(iid, given)
         except measures.InvalidAnswers as exc:
             raise ValidationError({f"{iid}_item_{exc.item}": str(exc)}) from None
-        if scored.total is None:
-            name = measures.get(iid).abbreviation
-            raise ValidationError({iid: f"Please answer the {name} questions you skipped ({', '.join(scored.missing)})."})
-        final[iid] = given
+        if given:
+            # Recorded as given: a questionnaire with items skipped is stored unscored (the
+            # measure's missing-item rule decides), and any risk answer in it still raises
+            # the clinician's alert. Refusing the whole link would lose that answer.
+            final[iid] = given
+    if not final:
+        raise ValidationError("Please answer at least one question before sending.")
     now = timezone.now()
     recorded = []
     for iid, given in final.items():
@@ -250,7 +257,8 @@ def withdraw_link(*, link: QuestionnaireLink, by: Any) -> QuestionnaireLink:
     _require_clinician(by, link.course)
     if link.submitted_at or link.withdrawn_at:
         raise ValidationError("This link is already closed.")
-    QuestionnaireLink.objects.filter(pk=link.pk).update(withdrawn_at=timezone.now())
+    # The unsent answers go with the link (any risk answer in them has already raised an alert).
+    QuestionnaireLink.objects.filter(pk=link.pk).update(withdrawn_at=timezone.now(), draft={})
     link.refresh_from_db()
     log.record("questionnaire_link.withdrawn", actor=by, target=link, patient_id=link.patient_id, course_id=link.course_id)
     return link

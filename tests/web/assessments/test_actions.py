@@ -98,7 +98,8 @@ def test_phq9_item_9_of_one_raises_an_open_risk_alert(dit_course, therapist, aud
     events = audit_trail.new()
     assert [e.type for e in events] == ["measurement.recorded", "risk_alert.raised"]
     assert events[1].target_id == str(alert.pk)
-    assert events[1].data == {"course_id": dit_course.pk, "instrument": "phq9", "items": ["9"]}
+    # The measure is named; which item, and the answer, are clinical content and stay out.
+    assert events[1].data == {"course_id": dit_course.pk, "instrument": "phq9", "before_sending": False}
 
 
 def test_hrsd17_item_3_of_two_raises_a_risk_alert(dit_course, therapist):

@@ -144,11 +144,45 @@ def test_skipped_questions_are_shown_on_review_and_submit_explains(sent, patient
     review = patient_client.get(reverse("questionnaires:review", args=[token]))
     assert body(review).count('class="missing">Not answered') == 5
 
-    refused = patient_client.post(reverse("questionnaires:submit", args=[token]))
-    assert refused.status_code == 400
-    assert "Your answers have not been sent yet" in body(refused)
-    assert 'href="#section-wsas"' in body(refused)
-    assert not Measurement.objects.filter(questionnaire_link=link).exists()
+    sent_anyway = patient_client.post(reverse("questionnaires:submit", args=[token]))
+
+    # What was answered is recorded; a questionnaire left wholly blank is not.
+    assert sent_anyway.status_code == 302
+    assert sorted(Measurement.objects.filter(questionnaire_link=link).values_list("instrument", flat=True)) == [
+        "gad7", "phq9"]
+
+
+def test_a_risk_answer_is_never_lost_when_another_questionnaire_cannot_be_scored(sent, patient_client):
+    """Clinical review finding: WSAS asks retired people to leave item 1 blank, and WSAS is
+    scored only when complete. The PHQ-9 risk answer must still reach the clinician."""
+    link, token = sent
+    answer_all_one_at_a_time(patient_client, token, {"phq9": {**PHQ9, "9": 3}, "gad7": GAD7})
+    for item in ("2", "3", "4", "5"):
+        answer(patient_client, token, "wsas", item, 4)
+
+    done = patient_client.post(reverse("questionnaires:submit", args=[token]))
+
+    recorded = {m.instrument: m for m in Measurement.objects.filter(questionnaire_link=link)}
+    assert done.status_code == 302
+    assert recorded["wsas"].total is None
+    assert recorded["wsas"].complete is False
+    assert recorded["phq9"].risk == ["9"]
+    alerts = RiskAlert.objects.filter(course=link.course)
+    assert [(a.instrument, a.measurement_id, a.open) for a in alerts] == [("phq9", recorded["phq9"].pk, True)]
+
+
+def test_a_saved_risk_answer_raises_the_alert_before_the_patient_sends(sent, patient_client):
+    link, token = sent
+
+    answer(patient_client, token, "phq9", "9", 2)
+
+    alert = RiskAlert.objects.get(course=link.course)
+    assert (alert.instrument, alert.measurement, alert.questionnaire_link, alert.open) == ("phq9", None, link, True)
+    answer_all_one_at_a_time(patient_client, token, {"phq9": {**PHQ9, "9": 2}, "gad7": GAD7, "wsas": WSAS})
+    patient_client.post(reverse("questionnaires:submit", args=[token]))
+    alert.refresh_from_db()
+    assert RiskAlert.objects.filter(course=link.course).count() == 1
+    assert alert.measurement.instrument == "phq9"
 
 
 def test_all_on_one_page_saves_then_reviews_and_submits(sent, patient_client):
