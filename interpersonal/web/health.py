@@ -26,9 +26,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError as exc:
+        # The detail (host, port, user) goes to the log, not to an unauthenticated caller.
         logger.warning("healthz: database unreachable: %s", exc)
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        return JsonResponse({"status": "error", "database": reason}, status=503)
+        return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
 
 

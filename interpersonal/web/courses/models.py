@@ -37,6 +37,11 @@ class Course(models.Model):
     class Meta:
         ordering = ["-started_on", "-id"]
         indexes = [models.Index(fields=["therapist", "status"]), models.Index(fields=["patient", "started_on"])]
+        constraints = [
+            # The action checks first (with a clear message); this closes the race between two requests.
+            models.UniqueConstraint(fields=["patient"], condition=models.Q(status="active"),
+                                    name="one_active_course_per_patient"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.definition.name} for {self.patient.local_id}"

@@ -30,6 +30,7 @@ from interpersonal.web.assessments import actions as measure_actions
 from interpersonal.web.assessments.charts import progress_spec
 from interpersonal.web.assessments.forms import ScoreForm
 from interpersonal.web.assessments.models import RiskAlert
+from interpersonal.web.audit import log
 from interpersonal.web.courses import actions, caseload, fragments
 from interpersonal.web.courses.access import (
     caseload_for,
@@ -83,6 +84,9 @@ def caseload_view(request: HttpRequest) -> HttpResponse:
     supervised = []
     if has_permission(user, Permission.SUPERVISE):
         supervised = caseload.rows(courses_visible_to(user).filter(status=Course.Status.ACTIVE).exclude(therapist=user))
+    # The caseload shows identifiable rows: its read is audited (course ids, no names).
+    log.record("caseload.viewed", actor=user, target=("user", user.pk),
+               course_ids=[r.course_id for r in own + supervised])
     return render(request, "courses/caseload.html", {
         "rows": own, "rows_html": caseload.rows_html(own),
         "supervised": supervised, "supervised_html": caseload.rows_html(supervised, show_therapist=True),

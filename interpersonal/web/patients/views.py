@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.roles import Permission
+from interpersonal.web.audit import log
 from interpersonal.web.courses.access import courses_visible_to
 from interpersonal.web.formerrors import add_action_errors
 from interpersonal.web.patients import actions
@@ -28,7 +29,11 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     if q:
         patients = patients.filter(Q(family_name__icontains=q) | Q(given_name__icontains=q) | Q(local_id__iexact=q)
                                    | Q(nhs_number=q.replace(" ", "")))
-    return render(request, "patients/list.html", {"patients": patients.select_related("therapist")[:200], "q": q})
+    shown = list(patients.select_related("therapist")[:200])
+    # Audited as the records listed, never the search text (it may be an NHS number).
+    log.record("patients.listed", actor=request.user, target=("user", request.user.pk),
+               patient_ids=[p.pk for p in shown], searched=bool(q))
+    return render(request, "patients/list.html", {"patients": shown, "q": q})
 
 
 @require_http_methods(["GET", "POST"])
