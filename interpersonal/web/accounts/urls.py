@@ -9,4 +9,10 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("me/", views.me, name="me"),
+    path("password/", auth_views.PasswordChangeView.as_view(success_url="/accounts/password/done/"), name="password_change"),
+    path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("staff/", views.staff, name="staff"),
+    path("staff/new/", views.staff_new, name="staff_new"),
+    path("staff/<int:pk>/", views.staff_edit, name="staff_edit"),
+    path("teams/", views.teams, name="teams"),
 ]

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
 
-from interpersonal.web.accounts.roles import DESCRIPTIONS, ROLES, permissions_for
+from interpersonal.web.accounts import actions
+from interpersonal.web.accounts.decorators import require_permission
+from interpersonal.web.accounts.forms import EditStaffForm, NewStaffForm, TeamForm
+from interpersonal.web.accounts.models import Team
+from interpersonal.web.accounts.roles import DESCRIPTIONS, ROLES, Permission, permissions_for
+from interpersonal.web.formerrors import add_action_errors
+
+manager = require_permission(Permission.MANAGE_ACCOUNTS)
 
 
 @require_GET
@@ -17,3 +26,62 @@ def me(request: HttpRequest) -> HttpResponse:
         "role": ROLES.get(getattr(user, "role", "")),
         "permissions": sorted(DESCRIPTIONS[p] for p in permissions_for(user)),
     })
+
+
+@require_GET
+@manager
+def staff(request: HttpRequest) -> HttpResponse:
+    """Every member of staff with role, team, supervisor and whether they may sign in."""
+    people = get_user_model().objects.select_related("team", "supervisor").order_by("-is_active", "last_name", "username")
+    return render(request, "accounts/staff.html", {"people": people, "roles": ROLES})
+
+
+@require_http_methods(["GET", "POST"])
+@manager
+def staff_new(request: HttpRequest) -> HttpResponse:
+    form = NewStaffForm(request.POST or None)
+    if form.is_bound and form.is_valid():
+        try:
+            actions.create_staff(by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_action_errors(form, exc)
+        else:
+            return redirect("accounts:staff")
+    return render(request, "accounts/staff_form.html", {"form": form, "title": "Add a member of staff"},
+                  status=400 if form.is_bound else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@manager
+def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_user_model().objects.filter(pk=pk).first()
+    if person is None:
+        raise Http404("No such member of staff")
+    initial = {"first_name": person.first_name, "last_name": person.last_name, "email": person.email,
+               "role": person.role, "team": person.team, "supervisor": person.supervisor, "is_active": person.is_active}
+    form = EditStaffForm(request.POST or None, initial=initial)
+    if form.is_bound and form.is_valid():
+        try:
+            actions.update_staff(user=person, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_action_errors(form, exc)
+        else:
+            return redirect("accounts:staff")
+    return render(request, "accounts/staff_form.html",
+                  {"form": form, "title": f"Edit {person.display_name}", "person": person},
+                  status=400 if form.is_bound else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@manager
+def teams(request: HttpRequest) -> HttpResponse:
+    form = TeamForm(request.POST or None)
+    if form.is_bound and form.is_valid():
+        try:
+            actions.create_team(name=form.cleaned_data["name"], by=request.user)
+        except ValidationError as exc:
+            add_action_errors(form, exc)
+        else:
+            return redirect("accounts:teams")
+    all_teams = Team.objects.order_by("name")
+    return render(request, "accounts/teams.html", {"form": form, "teams": all_teams}, status=400 if form.is_bound else 200)

@@ -1,0 +1,107 @@
+"""Administrators manage staff and teams (and see no clinical content); nobody else can."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+
+from interpersonal.web.accounts import actions
+from interpersonal.web.accounts.models import Team
+from interpersonal.web.audit.models import AuditEvent
+
+User = get_user_model()
+
+
+def test_administrator_adds_a_therapist_with_team_and_supervisor(client_for, clinic_admin, supervisor):
+    team = actions.create_team(name="North", by=clinic_admin)
+    client = client_for(clinic_admin)
+
+    response = client.post("/accounts/staff/new/", {
+        "username": "nina.new", "password": "a-good-long-first-password", "first_name": "Nina", "last_name": "New",
+        "role": "therapist", "team": team.pk, "supervisor": supervisor.pk,
+    })
+
+    nina = User.objects.get(username="nina.new")
+    assert response.status_code == 302
+    assert (nina.role, nina.team, nina.supervisor) == ("therapist", team, supervisor)
+    assert nina.check_password("a-good-long-first-password")
+    event = AuditEvent.objects.get(type="account.created")
+    assert event.target_id == str(nina.pk)
+    assert "password" not in str(event.data)
+
+
+def test_a_weak_password_or_taken_username_is_refused_and_nothing_is_created(client_for, clinic_admin, therapist):
+    client = client_for(clinic_admin)
+
+    weak = client.post("/accounts/staff/new/", {"username": "x.y", "password": "short", "role": "therapist"})
+    taken = client.post("/accounts/staff/new/", {"username": therapist.username, "password": "a-good-long-first-password",
+                                                 "role": "therapist"})
+
+    assert weak.status_code == 400
+    assert taken.status_code == 400
+    assert "This username is taken." in taken.content.decode()
+    assert not User.objects.filter(username="x.y").exists()
+
+
+def test_administrator_deactivates_a_member_of_staff(client_for, clinic_admin, make_user):
+    leaver = make_user("lee.leaver", "therapist")
+    client = client_for(clinic_admin)
+
+    response = client.post(f"/accounts/staff/{leaver.pk}/", {"role": "therapist", "first_name": "", "last_name": "",
+                                                             "email": ""})
+
+    leaver.refresh_from_db()
+    assert response.status_code == 302
+    assert leaver.is_active is False
+    assert AuditEvent.objects.filter(type="account.updated", target_id=str(leaver.pk)).exists()
+
+
+def test_a_therapist_with_active_courses_keeps_a_clinical_role(clinic_admin, dit_course, therapist):
+    with pytest.raises(ValidationError, match="active courses"):
+        actions.update_staff(user=therapist, by=clinic_admin, role="service_lead", first_name="", last_name="",
+                             email="", team=None, supervisor=None, is_active=True)
+
+
+def test_an_administrator_cannot_demote_or_deactivate_themselves(clinic_admin):
+    with pytest.raises(ValidationError, match="your own role"):
+        actions.update_staff(user=clinic_admin, by=clinic_admin, role="administrator", first_name="", last_name="",
+                             email="", team=None, supervisor=None, is_active=False)
+
+
+def test_a_supervisor_must_have_the_supervisor_role(clinic_admin, therapist, make_user):
+    other = make_user("t.two", "therapist")
+    with pytest.raises(ValidationError):
+        actions.update_staff(user=other, by=clinic_admin, role="therapist", first_name="", last_name="", email="",
+                             team=None, supervisor=therapist, is_active=True)
+
+
+@pytest.mark.parametrize("persona", ["therapist", "supervisor", "service_lead"])
+def test_only_administrators_manage_staff_and_teams(request, client_for, persona):
+    client = client_for(request.getfixturevalue(persona))
+
+    for url in ("/accounts/staff/", "/accounts/staff/new/", "/accounts/teams/"):
+        assert client.get(url).status_code == 403, url
+    assert client.post("/accounts/teams/", {"name": "Sneaky"}).status_code == 403
+    assert not Team.objects.filter(name="Sneaky").exists()
+    with pytest.raises(ValidationError):
+        actions.create_team(name="Sneaky", by=request.getfixturevalue(persona))
+
+
+def test_duplicate_team_names_are_refused(clinic_admin):
+    actions.create_team(name="South", by=clinic_admin)
+    with pytest.raises(ValidationError, match="exists"):
+        actions.create_team(name="south", by=clinic_admin)
+
+
+def test_anyone_signed_in_can_change_their_own_password(client_for, therapist):
+    client = client_for(therapist)
+
+    response = client.post("/accounts/password/", {
+        "old_password": "a-long-synthetic-password", "new_password1": "another-long-synthetic-pass",
+        "new_password2": "another-long-synthetic-pass",
+    })
+
+    therapist.refresh_from_db()
+    assert response.status_code == 302
+    assert therapist.check_password("another-long-synthetic-pass")
