@@ -233,3 +233,5 @@ INTERPERSONAL_LETTERHEAD_ADDRESS = env.string(
 ).replace("\\n", "\n")
 INTERPERSONAL_LETTERHEAD_PHONE = env.string("INTERPERSONAL_LETTERHEAD_PHONE", "0300 000 0000", hint="")
 INTERPERSONAL_LETTERHEAD_EMAIL = env.string("INTERPERSONAL_LETTERHEAD_EMAIL", "talking.therapies@example.org", hint="")
+# WeasyPrint logs every layout step at INFO: keep its warnings only.
+LOGGING["loggers"]["weasyprint"] = {"handlers": ["console"], "level": "WARNING", "propagate": False}

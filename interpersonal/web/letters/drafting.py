@@ -1,0 +1,300 @@
+"""First drafts of ending letters, from the course's formulation and outcomes.
+
+A draft is a starting point the therapist edits: kind, plain English for the patient
+(no statistics jargon), the measure names and NHS Talking Therapies terms for the GP.
+Reads an already-authorised course; writes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from interpersonal.core import measures
+from interpersonal.core.outcomes import ANXIETY_MEASURE, DEPRESSION_MEASURE
+from interpersonal.web.courses.models import Course
+from interpersonal.web.courses.summary import CourseSummary, summarise
+
+TABLE_MEASURES = (DEPRESSION_MEASURE, ANXIETY_MEASURE, "wsas", "hrsd17")
+"""The measures of the scores table, in this order, where recorded."""
+
+PLAIN_NAMES = {
+    DEPRESSION_MEASURE: "the questionnaire about low mood",
+    ANXIETY_MEASURE: "the questionnaire about worry and anxiety",
+    "wsas": "the questionnaire about how things affect your work and daily life",
+    "hrsd17": "the depression interview",
+}
+
+
+# -- the formulation ------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Ipaf:
+    self_representation: str
+    other_representation: str
+    affect: str
+    defensive_function: str
+    link_to_depression: str
+    agreed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Focus:
+    label: str
+    stage: str
+    goals: str
+
+
+@dataclass(frozen=True, slots=True)
+class IptFocus:
+    areas: tuple[Focus, ...]
+    formulation: str
+
+
+def _clean(text: str) -> str:
+    return " ".join((text or "").split()).rstrip(".;, ")
+
+
+def read_ipaf(course: Course) -> Ipaf | None:
+    """The latest IPAF revision of a DIT course (the agreed one if any was agreed)."""
+    from interpersonal.web.formulation.models import IpafRevision
+
+    revisions = IpafRevision.objects.filter(course=course).order_by("-number")
+    latest = revisions.filter(agreed_with_patient=True).first() or revisions.first()
+    if latest is None:
+        return None
+    return Ipaf(
+        self_representation=_clean(latest.self_representation),
+        other_representation=_clean(latest.other_representation),
+        affect=_clean(latest.affect),
+        defensive_function=_clean(latest.defensive_function),
+        link_to_depression=_clean(latest.link_to_depression),
+        agreed=latest.agreed_with_patient,
+    )
+
+
+def read_ipt_focus(course: Course) -> IptFocus | None:
+    """The focal areas (with goals) and the formulation text of an IPT course."""
+    from interpersonal.web.formulation.models import IptFormulation
+
+    formulation = IptFormulation.objects.filter(course=course).first()
+    if formulation is None:
+        return None
+    areas = tuple(
+        Focus(label=a.get_area_display(), stage=a.get_dispute_stage_display() if a.dispute_stage else "",
+              goals=_clean(a.goals))
+        for a in formulation.focal_areas.order_by("position", "id")
+    )
+    return IptFocus(areas=areas, formulation=" ".join(formulation.formulation.split()))
+
+
+# -- the outcomes ---------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ScoreRow:
+    """One line of the scores table: a measure's first and last totals."""
+
+    instrument: measures.Instrument
+    first: float
+    last: float
+    paired: bool
+    severity_first: str
+    severity_last: str
+    reliable_change: str
+    """"improved", "deteriorated", "no reliable change", or "" (no criterion, or not paired)."""
+
+    @property
+    def change(self) -> float:
+        return self.last - self.first
+
+
+def score_rows(summary: CourseSummary) -> list[ScoreRow]:
+    rows = []
+    by_id = {s.instrument.id: s for s in summary.series}
+    for instrument_id in TABLE_MEASURES:
+        series = by_id.get(instrument_id)
+        if series is None:
+            continue
+        scored = [p for p in series.points if p.total is not None]
+        if not scored:
+            continue
+        instrument, first, last = series.instrument, scored[0], scored[-1]
+        assert first.total is not None  # noqa: S101 - filtered above
+        assert last.total is not None  # noqa: S101 - filtered above
+        paired = len(scored) > 1 and last.x != first.x
+        reliable = ""
+        if paired and instrument.reliable_change:
+            reliable = measures.change_totals(instrument.id, first.total, last.total).reliable_change or ""
+        rows.append(ScoreRow(
+            instrument=instrument, first=first.total, last=last.total, paired=paired,
+            severity_first=instrument.severity(first.total) or "", severity_last=instrument.severity(last.total) or "",
+            reliable_change=reliable,
+        ))
+    return rows
+
+
+def num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def _plain_change(row: ScoreRow) -> str:
+    name = PLAIN_NAMES.get(row.instrument.id, f"the {row.instrument.abbreviation} questionnaire")
+    text = f"your score on {name} went from {num(row.first)} to {num(row.last)}"
+    if row.reliable_change == "improved":
+        text += ", a real improvement — bigger than the ups and downs scores have from week to week"
+    elif row.reliable_change == "deteriorated":
+        text += ", which tells us things have been harder lately"
+    elif row.paired and row.instrument.reliable_change:
+        text += ", a smaller change than we would count as a clear difference"
+    return text
+
+
+def _patient_outcomes(course: Course, summary: CourseSummary, rows: list[ScoreRow]) -> str:
+    lines = [f"We met for {summary.attended} session{'s' if summary.attended != 1 else ''}."]
+    key = [r for r in rows if r.instrument.id in (DEPRESSION_MEASURE, ANXIETY_MEASURE) and r.paired]
+    if key:
+        parts = [_plain_change(r) for r in key]
+        lines.append("When we look at the questionnaires you filled in along the way, " + "; and ".join(parts) + ".")
+        if summary.outcome.recovered:
+            lines.append("By the end, your scores were below the level that usually means low mood or anxiety "
+                         "is getting in the way of life. That is a real achievement, and it is yours.")
+        elif summary.outcome.reliable_deterioration:
+            lines.append("I know this has been a difficult time, and it is important that support continues "
+                         "after our sessions end.")
+    else:
+        lines.append("We did not have enough questionnaires from the start and the end to compare your scores, "
+                     "so I have written about what we noticed together instead.")
+    return " ".join(lines)
+
+
+def _gp_outcomes(summary: CourseSummary, rows: list[ScoreRow]) -> str:
+    out = []
+    for r in rows:
+        if not r.paired:
+            out.append(f"{r.instrument.abbreviation}: {num(r.first)} ({r.severity_first}), one score only.")
+            continue
+        text = (f"{r.instrument.abbreviation}: {num(r.first)} ({r.severity_first}) at the start, "
+                f"{num(r.last)} ({r.severity_last}) at the end")
+        if r.reliable_change:
+            text += f"; {r.reliable_change.replace('improved', 'reliable improvement').replace('deteriorated', 'reliable deterioration')}"
+        out.append(text + ".")
+    o = summary.outcome
+    if o.paired and summary.finished_treatment:
+        if not o.caseness_at_start:
+            out.append("NHS Talking Therapies outcome: not at caseness at the start of treatment.")
+        else:
+            terms = ["recovered" if o.recovered else "not recovered"]
+            if o.reliable_recovery:
+                terms.append("reliable recovery")
+            if o.reliable_improvement:
+                terms.append("reliable improvement")
+            if o.reliable_deterioration:
+                terms.append("reliable deterioration")
+            if o.no_reliable_change:
+                terms.append("no reliable change")
+            out.append(f"NHS Talking Therapies outcome: {', '.join(terms)}.")
+    else:
+        out.append("NHS Talking Therapies outcome: not available (no paired PHQ-9 and GAD-7 scores from "
+                   "two or more attended sessions).")
+    return "\n".join(out)
+
+
+# -- the letters ----------------------------------------------------------------------------
+
+def _therapist_name(course: Course) -> str:
+    t = course.therapist
+    return t.get_full_name() or t.get_username()
+
+
+def _goodbye(course: Course, summary: CourseSummary, rows: list[ScoreRow]) -> str:
+    patient = course.patient
+    ipaf = read_ipaf(course)
+    parts = [f"Dear {patient.given_name},",
+             "As our sessions come to an end, I wanted to put in writing some of what we have understood "
+             "together, so that you can keep it and come back to it."]
+    if ipaf is not None:
+        pattern = ["Early on we noticed a pattern that kept coming back in your relationships."]
+        if ipaf.self_representation:
+            pattern.append(f"You often found yourself feeling {ipaf.self_representation},")
+            pattern.append(f"while others seemed {ipaf.other_representation}." if ipaf.other_representation else "")
+        elif ipaf.other_representation:
+            pattern.append(f"Other people often seemed {ipaf.other_representation}.")
+        if ipaf.affect:
+            pattern.append(f"When this happened you felt {ipaf.affect}.")
+        if ipaf.defensive_function:
+            pattern.append(f"It made sense that {ipaf.defensive_function}: it protected you, but it also cost you.")
+        if ipaf.link_to_depression:
+            pattern.append(f"We came to see how this pattern was linked to your low mood: {ipaf.link_to_depression}.")
+        parts.append(" ".join(p for p in pattern if p))
+    else:
+        parts.append("[Describe the pattern in your relationships that we worked on together.]")
+    parts.append(_patient_outcomes(course, summary, rows))
+    parts.append("Endings can bring up mixed feelings, and that is all right. The pattern we worked on may still "
+                 "show itself at times, especially when you are under stress. When it does, you now know how to "
+                 "notice it, to pause and to wonder what you and the other person might be feeling.")
+    parts.append("[Add what you hope for the patient, and what they can do if things get difficult again.]")
+    parts.append(f"With warm wishes,\n{_therapist_name(course)}")
+    return "\n\n".join(parts)
+
+
+def _ending_summary(course: Course, summary: CourseSummary, rows: list[ScoreRow]) -> str:
+    patient = course.patient
+    focus = read_ipt_focus(course)
+    parts = [f"Dear {patient.given_name},",
+             "This letter sums up the work we have done together in interpersonal psychotherapy, so that you "
+             "have a record of it to look back on."]
+    if focus is not None and focus.areas:
+        for area in focus.areas:
+            text = f"We agreed to focus on {area.label.lower()}"
+            text += f" (a disagreement at the stage of {area.stage.lower()})." if area.stage else "."
+            if area.goals:
+                text += f" Your goals were: {area.goals}."
+            parts.append(text)
+    else:
+        parts.append("[Describe the focus we agreed and your goals.]")
+    if focus is not None and focus.formulation:
+        parts.append(f"How we understood what was happening: {focus.formulation}")
+    parts.append(_patient_outcomes(course, summary, rows))
+    parts.append("[Add the warning signs we agreed to look out for, and what you will do if your mood drops again.]")
+    parts.append(f"With best wishes,\n{_therapist_name(course)}")
+    return "\n\n".join(parts)
+
+
+def _gp(course: Course, summary: CourseSummary, rows: list[ScoreRow]) -> str:
+    patient = course.patient
+    definition = course.definition
+    period = f"from {course.started_on:%-d %B %Y}"
+    if course.ended_on:
+        period += f" to {course.ended_on:%-d %B %Y}"
+    reason = (f"Reason for ending: {course.end_reason_enum.label.lower()}." if course.end_reason_enum
+              else "The course is ending.")
+    parts = ["Dear Doctor,",
+             f"{patient.given_name} {patient.family_name} has had a course of {definition.name} with our service "
+             f"{period}, attending {summary.attended} session{'s' if summary.attended != 1 else ''}"
+             f" (missed {summary.missed}, cancelled {summary.cancelled}). {reason}"]
+    if definition.therapy == "dit":
+        ipaf = read_ipaf(course)
+        if ipaf is not None:
+            focus = "; ".join(f"{label}: {value}" for label, value in (
+                ("self", ipaf.self_representation), ("other", ipaf.other_representation),
+                ("affect", ipaf.affect), ("defensive function", ipaf.defensive_function)) if value)
+            parts.append(f"The work focused on an interpersonal affective focus (IPAF) — {focus}.")
+    elif definition.therapy == "ipt":
+        focus_ipt = read_ipt_focus(course)
+        if focus_ipt is not None and focus_ipt.areas:
+            areas = ", ".join(a.label.lower() + (f" ({a.stage.lower()})" if a.stage else "") for a in focus_ipt.areas)
+            parts.append(f"The agreed IPT focal area{'s were' if len(focus_ipt.areas) > 1 else ' was'} {areas}.")
+    parts.append("Outcome measures (first and last; the table and chart below show them in full):\n"
+                 + _gp_outcomes(summary, rows))
+    parts.append("[Add any risk information, medication the patient mentioned, and the plan: discharge back to "
+                 "your care, with how to re-refer.]")
+    parts.append(f"Yours sincerely,\n{_therapist_name(course)}\n{definition.name} therapist")
+    return "\n\n".join(parts)
+
+
+def draft_body(course: Course, kind: str, *, summary: CourseSummary | None = None) -> str:
+    """The first draft of a letter of ``kind`` ("goodbye", "ending_summary", "gp_discharge")."""
+    summary = summary or summarise(course)
+    rows = score_rows(summary)
+    builders: dict[str, Any] = {"goodbye": _goodbye, "ending_summary": _ending_summary, "gp_discharge": _gp}
+    return builders[kind](course, summary, rows)

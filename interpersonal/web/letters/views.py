@@ -1,0 +1,128 @@
+"""Letters: list a course's letters, draft, edit (optimistic locking), finalise, revise, and
+download as PDF. Each view: parse → access (audited) → action → respond."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from interpersonal.web.accounts.decorators import require_permission
+from interpersonal.web.accounts.roles import Permission, has_permission
+from interpersonal.web.courses.access import get_course_for_user
+from interpersonal.web.courses.models import Course
+from interpersonal.web.letters import actions, pdf
+from interpersonal.web.letters.access import get_letter_for_user
+from interpersonal.web.letters.forms import LetterForm, NewLetterForm
+from interpersonal.web.letters.models import Letter
+
+clinician = require_permission(Permission.HOLD_CASELOAD)
+
+
+def _may_write(user, course: Course) -> bool:
+    return course.therapist_id == user.pk and has_permission(user, Permission.HOLD_CASELOAD)
+
+
+def _render_list(request: HttpRequest, course: Course, *, errors: list[str] | None = None, status: int = 200) -> HttpResponse:
+    letters = list(Letter.objects.filter(course=course).select_related("created_by", "finalised_by")
+                   .order_by("kind", "-number"))
+    kinds = [(k, Letter.Kind(k).label) for k in actions.kinds_for(course)]
+    return render(request, "letters/list.html", {
+        "course": course, "patient": course.patient, "letters": letters, "kinds": kinds,
+        "may_write": _may_write(request.user, course), "errors": errors or [],
+    }, status=status)
+
+
+@require_GET
+@clinician
+def letter_list(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_list(request, get_course_for_user(request.user, pk))
+
+
+@require_POST
+@clinician
+def new(request: HttpRequest, pk: int) -> HttpResponse:
+    course = get_course_for_user(request.user, pk, write=True)
+    form = NewLetterForm(request.POST)
+    if not form.is_valid():
+        return _render_list(request, course, errors=["Choose which letter to write."], status=400)
+    try:
+        letter = actions.draft_letter(course=course, kind=form.cleaned_data["kind"], by=request.user)
+    except ValidationError as exc:
+        return _render_list(request, course, errors=exc.messages, status=400)
+    return redirect("letters:edit", letter.pk)
+
+
+def _render_letter(request: HttpRequest, letter: Letter, form: LetterForm | None = None, *,
+                   stale: actions.StaleLetter | None = None, errors: list[str] | None = None,
+                   status: int = 200) -> HttpResponse:
+    form = form or LetterForm(initial={"body": letter.body, "version": letter.version})
+    return render(request, "letters/edit.html", {
+        "letter": letter, "course": letter.course, "patient": letter.course.patient, "form": form,
+        "may_write": _may_write(request.user, letter.course) and not letter.is_final,
+        "may_revise": _may_write(request.user, letter.course) and letter.is_final
+        and not Letter.objects.filter(supersedes=letter).exists(),
+        "stale": stale, "errors": errors or [],
+    }, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@clinician
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.method == "GET":
+        return _render_letter(request, get_letter_for_user(request.user, pk))
+    letter = get_letter_for_user(request.user, pk, write=True)
+    form = LetterForm(request.POST)
+    if not form.is_valid():
+        return _render_letter(request, letter, form, errors=["The form was incomplete; reload the letter."], status=400)
+    try:
+        actions.edit_letter(letter=letter, by=request.user, expected_version=form.cleaned_data["version"],
+                            body=form.cleaned_data["body"])
+    except actions.StaleLetter as exc:
+        # Keep the user's text; the next save is made against the version they have now seen.
+        kept = LetterForm(initial={"body": form.cleaned_data["body"], "version": exc.letter.version})
+        return _render_letter(request, exc.letter, kept, stale=exc, status=409)
+    except ValidationError as exc:
+        return _render_letter(request, letter, form, errors=exc.messages, status=400)
+    return redirect("letters:edit", letter.pk)
+
+
+@require_POST
+@clinician
+def finalise(request: HttpRequest, pk: int) -> HttpResponse:
+    letter = get_letter_for_user(request.user, pk, write=True)
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = None
+    try:
+        actions.finalise_letter(letter=letter, by=request.user, expected_version=version)
+    except actions.StaleLetter as exc:
+        return _render_letter(request, exc.letter, stale=exc, status=409)
+    except ValidationError as exc:
+        return _render_letter(request, letter, errors=exc.messages, status=400)
+    return redirect("letters:edit", letter.pk)
+
+
+@require_POST
+@clinician
+def new_version(request: HttpRequest, pk: int) -> HttpResponse:
+    letter = get_letter_for_user(request.user, pk, write=True)
+    try:
+        created = actions.new_version(letter=letter, by=request.user)
+    except ValidationError as exc:
+        return _render_letter(request, letter, errors=exc.messages, status=400)
+    return redirect("letters:edit", created.pk)
+
+
+@require_GET
+@clinician
+def download_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    letter = get_letter_for_user(request.user, pk)
+    content = pdf.render_letter_pdf(letter)
+    actions.record_download(letter=letter, by=request.user)
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{pdf.pdf_filename(letter)}"'
+    response["Cache-Control"] = "no-store"
+    return response
