@@ -10,5 +10,7 @@ urlpatterns = [
     path("audit/", include("interpersonal.web.audit.urls")),
     path("", include("interpersonal.web.courses.urls")),
     path("", include("interpersonal.web.questionnaires.urls")),
+    path("", include("interpersonal.web.formulation.urls")),
+    path("", include("interpersonal.web.letters.urls")),
     path("", health.home, name="home"),
 ]
