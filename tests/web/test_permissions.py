@@ -7,6 +7,7 @@ The table below must name every URL pattern in the resolver: a new URL fails
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from django.utils import timezone
 from interpersonal.web.assessments.models import Measurement, RiskAlert
 from interpersonal.web.audit.models import AuditEvent
 from interpersonal.web.courses.models import Course, TaskCompletion, TherapySession
+from interpersonal.web.formulation.models import InventoryPerson, IpafRevision, IptFormulation, TimelineEvent
+from interpersonal.web.letters.models import Letter
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.questionnaires.models import QuestionnaireLink
 
@@ -36,13 +39,14 @@ Shows the patient's first name only; an unknown token gets the same kind 404 as 
 class Url:
     kind: str
     obj: str | None = None
-    """Which object's id fills the int parameter: patient, course, session or alert."""
+    """Which object's id fills the int parameter: patient, course (DIT), ipt_course, session, alert,
+    letter (a draft) or final_letter."""
     post: bool = False
     """The view accepts POST (a write)."""
     supervisor_post_ok: bool = False
     """The supervisor of the course's therapist may POST (acknowledging alerts)."""
     more: tuple[tuple[str, str], ...] = ()
-    """Further int parameters and the object whose id fills each: (("link_pk", "link"),)."""
+    """Further int parameters and the object whose id fills each: (("link_pk", "link"),); link, person or event."""
 
 
 URLS: dict[str, Url] = {
@@ -50,6 +54,12 @@ URLS: dict[str, Url] = {
     "accounts:login": Url(PUBLIC, post=True),
     "accounts:logout": Url(GENERAL, post=True),
     "accounts:me": Url(GENERAL),
+    "accounts:password_change": Url(GENERAL, post=True),
+    "accounts:password_change_done": Url(GENERAL),
+    "accounts:staff": Url(GENERAL),
+    "accounts:staff_new": Url(GENERAL, post=True),
+    "accounts:staff_edit": Url(GENERAL, obj="staff", post=True),
+    "accounts:teams": Url(GENERAL, post=True),
     "home": Url(GENERAL),
     "assessments:catalogue": Url(GENERAL),
     "assessments:detail": Url(GENERAL),
@@ -78,6 +88,20 @@ URLS: dict[str, Url] = {
     "questionnaires:review": Url(TOKEN),
     "questionnaires:submit": Url(TOKEN, post=True),
     "questionnaires:done": Url(TOKEN),
+    "formulation:ipaf": Url(CASE, obj="course", post=True),
+    "formulation:inventory": Url(CASE, obj="ipt_course", post=True),
+    "formulation:person": Url(CASE, obj="ipt_course", post=True, more=(("person_pk", "person"),)),
+    "formulation:person_remove": Url(CASE, obj="ipt_course", post=True, more=(("person_pk", "person"),)),
+    "formulation:timeline": Url(CASE, obj="ipt_course", post=True),
+    "formulation:event": Url(CASE, obj="ipt_course", post=True, more=(("event_pk", "event"),)),
+    "formulation:event_remove": Url(CASE, obj="ipt_course", post=True, more=(("event_pk", "event"),)),
+    "formulation:ipt": Url(CASE, obj="ipt_course", post=True),
+    "letters:list": Url(CASE, obj="course"),
+    "letters:new": Url(CASE, obj="course", post=True),
+    "letters:edit": Url(CASE, obj="letter", post=True),
+    "letters:finalise": Url(CASE, obj="letter", post=True),
+    "letters:new_version": Url(CASE, obj="final_letter", post=True),
+    "letters:pdf": Url(CASE, obj="final_letter"),
 }
 
 STR_PARAMS = {"instrument_id": "phq9", "instrument": "phq9", "item": "1"}
@@ -122,18 +146,48 @@ def post_data(name: str, case) -> dict[str, str]:
         "accounts:login": {"username": "nobody", "password": "wrong"},
         "questionnaires:send": {"instruments": ["phq9", "gad7"], "valid_days": "7"},
         "questionnaires:start": {"mode": "one"},
+        "formulation:ipaf": {"self_representation": "Hacked", "affect": "Hacked", "based_on": ""},
+        "formulation:inventory": {"label": "Hacked", "ring": "inner"},
+        "formulation:person": {"label": "Hacked", "ring": "inner", "version": "1"},
+        "formulation:person_remove": {"version": "1"},
+        "formulation:timeline": {"occurred_on": today(), "event": "Hacked", "mood": "0"},
+        "formulation:event": {"occurred_on": today(), "event": "Hacked", "mood": "0", "version": "1"},
+        "formulation:event_remove": {"version": "1"},
+        "formulation:ipt": {"formulation": "Hacked", "area_1": "grief", "version": "0"},
+        "letters:new": {"kind": "gp_discharge"},
+        "letters:edit": {"body": "Hacked", "version": "1"},
+        "letters:finalise": {"version": "1"},
     }.get(name, {})
 
 
 @pytest.fixture
 def case(therapist, patient, dit_course, attended_session, risk_alert, other_patient):
-    """``therapist``'s patient with a DIT course, a session, an open risk alert and an open
-    questionnaire link; and an unrelated patient so the outsiders have caseloads of their own."""
+    """``therapist``'s patient with a DIT course, a session, an open risk alert, an open
+    questionnaire link, a draft goodbye letter and a final GP letter; ``therapist``'s second
+    patient with an IPT course, one person in the inventory and one timeline event; and an
+    unrelated patient so the outsiders have caseloads of their own."""
+    from interpersonal.web.courses.actions import start_course
+    from interpersonal.web.formulation.actions import add_event, add_person
+    from interpersonal.web.letters.actions import draft_letter, finalise_letter
+    from interpersonal.web.patients.actions import register_patient
     from interpersonal.web.questionnaires.actions import issue_link
 
     link, token = issue_link(course=dit_course, instruments=["phq9", "gad7"], by=therapist)
+    ipt_patient = register_patient(
+        by=therapist, given_name="Ivy", family_name="Tutorial", date_of_birth=dt.date(1979, 11, 5),
+        referral_date=timezone.localdate() - dt.timedelta(days=30), referral_source="gp",
+    )
+    ipt_course = start_course(patient=ipt_patient, protocol="ipt", therapist=therapist, by=therapist,
+                              started_on=timezone.localdate() - dt.timedelta(days=14))
+    person = add_person(course=ipt_course, by=therapist, label="Sam", relationship="partner", ring="inner",
+                        quality="", support="", conflict="", expectations="", change_wanted="")
+    event = add_event(course=ipt_course, by=therapist, occurred_on=dt.date(2025, 9, 1), event="Moved out", mood=-3)
+    final_letter = finalise_letter(letter=draft_letter(course=dit_course, kind="gp_discharge", by=therapist),
+                                   by=therapist)
+    letter = draft_letter(course=dit_course, kind="goodbye", by=therapist)
     return {"patient": patient, "course": dit_course, "session": attended_session, "alert": risk_alert,
-            "link": link, "token": token}
+            "link": link, "token": token, "ipt_patient": ipt_patient, "ipt_course": ipt_course,
+            "person": person, "event": event, "letter": letter, "final_letter": final_letter, "staff": therapist}
 
 
 def path_for(name: str, converters: dict, case, *, token: str | None = None) -> str:
@@ -160,15 +214,22 @@ def state() -> tuple:
         TherapySession.objects.count(), Measurement.objects.count(), TaskCompletion.objects.count(),
         list(RiskAlert.objects.order_by("pk").values_list("pk", "acknowledged_at")),
         list(QuestionnaireLink.objects.order_by("pk").values_list("pk", "submitted_at", "withdrawn_at", "draft")),
+        IpafRevision.objects.count(),
+        list(InventoryPerson.objects.order_by("pk").values_list("pk", "label", "version", "removed_at")),
+        list(TimelineEvent.objects.order_by("pk").values_list("pk", "event", "version", "removed_at")),
+        list(IptFormulation.objects.order_by("pk").values_list("pk", "formulation", "version")),
+        list(Letter.objects.order_by("pk").values_list("pk", "status", "body", "version")),
     )
 
 
 def assert_no_leak(response, case, where: str) -> None:
+    if response.get("Content-Type", "").startswith("application/pdf"):
+        raise AssertionError(f"{where}: a letter's PDF was served")
     body = response.content.decode(errors="replace")
-    patient = case["patient"]
     # Not the NHS number or date of birth: the fixture's are the NHS's own examples, used in help texts.
-    for secret in (patient.full_name, f"{patient.family_name}, {patient.given_name}", patient.local_id):
-        assert secret not in body, f"{where}: {secret!r} leaked"
+    for patient in (case["patient"], case["ipt_patient"]):
+        for secret in (patient.full_name, f"{patient.family_name}, {patient.given_name}", patient.local_id):
+            assert secret not in body, f"{where}: {secret!r} leaked"
 
 
 def case_patterns():
@@ -199,8 +260,8 @@ def test_classification_table_has_no_stale_entries():
 def test_every_case_url_says_which_object_it_takes():
     for name, _, converters in case_patterns():
         assert converters, f"{name} is classified as one patient's record but takes no id"
-        assert URLS[name].obj in {"patient", "course", "session", "alert"}
-        assert {obj for _, obj in URLS[name].more} <= {"link"}
+        assert URLS[name].obj in {"patient", "course", "ipt_course", "session", "alert", "letter", "final_letter"}
+        assert {obj for _, obj in URLS[name].more} <= {"link", "person", "event"}
 
 
 def test_every_token_url_takes_the_token_and_no_id():
