@@ -116,7 +116,8 @@ def progress_spec(
         layers.append({
             "name": "reliable_change",
             "data": {"values": [{"from": max(lo, first - rc), "to": min(hi, first + rc),
-                                 "label": f"No reliable change: first score {_num(first)} ± {_num(rc)}"}]},
+                                 "label": f"Reliable change is {_num(rc)} points or more from the first score ({_num(first)}): "
+                                          f"on or beyond this band's edges"}]},
             "layer": [
                 # Outlined, not just tinted: over the coloured severity bands a faint fill alone
                 # reads as a band of a different extent. The outline shows both edges.
