@@ -8,6 +8,9 @@ Measures commands run on the framework-free core (no database, no Django):
     interpersonal score ID --answers 1=2,2=0,... [--json]
     interpersonal score --jsonl [--input FILE]
     interpersonal change ID --before 1=2,... --after 1=0,... [--json]
+    interpersonal report --data DIR [--json] [--by therapy|therapist|provider|month]
+                         [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--provider P] [--therapy T] [--therapist ID]
+    interpersonal synth --courses N --seed S --out DIR
 
 Any other command is a Django management command (``interpersonal migrate``,
 ``interpersonal create_admin ...``, ``interpersonal help``).
@@ -20,13 +23,15 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
 from typing import IO, Any
 
 from interpersonal.core import measures
 from interpersonal.core.measures.fhir import questionnaire
 
-CORE_COMMANDS = ("measures", "score", "change")
+CORE_COMMANDS = ("measures", "score", "change", "report", "synth")
 
 
 class UsageError(Exception):
@@ -197,6 +202,77 @@ def cmd_change(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _report_text(result: dict[str, Any]) -> str:
+    """The report as one table per section: a row per metric, a column per group."""
+    blocks = []
+    for section, groups in result.items():
+        columns = {"overall": groups} if section == "overall" else groups
+        if not columns:
+            blocks.append(f"{section}: (no groups)")
+            continue
+        metrics = list(next(iter(columns.values())))
+        table = [["metric", *columns], *([m, *(_cell(g[m]) for g in columns.values())] for m in metrics)]
+        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+        lines = [f"{section}:"] + [
+            "  " + "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+            for row in table
+        ]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def cmd_report(args: argparse.Namespace, out: IO[str]) -> int:
+    from interpersonal.core.outcomes import dataset, service
+
+    try:
+        data = dataset.read(args.data)
+    except dataset.DatasetError as exc:
+        raise UsageError(str(exc)) from None
+    result = service.report(data, by=args.by, since=args.since, until=args.until,
+                            provider=args.provider, therapy=args.therapy, therapist=args.therapist)
+    if args.json:
+        _print_json(result, out)
+    else:
+        out.write(_report_text(result) + "\n")
+    return 0
+
+
+def _progress_bar(stream: IO[str], width: int = 30) -> Callable[[int, int], None]:
+    def progress(done: int, total: int) -> None:
+        frac = done / total if total else 1.0
+        filled = int(frac * width)
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} courses")
+        if done >= total:
+            stream.write("\n")
+        stream.flush()
+
+    return progress
+
+
+def cmd_synth(args: argparse.Namespace, out: IO[str]) -> int:
+    if args.courses < 0:
+        raise UsageError("--courses must be 0 or more")
+    synth = importlib.import_module("interpersonal.core.outcomes.synth")  # written separately; imported on use
+    synth.generate(courses=args.courses, seed=args.seed, out=Path(args.out), progress=_progress_bar(sys.stderr))
+    out.write(f"wrote {args.courses} synthetic courses to {args.out}\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="interpersonal",
@@ -231,6 +307,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--after", required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_change)
+
+    p = sub.add_parser("report", help="NHS Talking Therapies outcome metrics of a data set (docs/outcomes.md)")
+    p.add_argument("--data", required=True, help="directory of referrals, contacts, scores (.parquet or .csv)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--by", choices=["therapy", "therapist", "provider", "month"])
+    p.add_argument("--since", type=_parse_date, help="first day of the period (YYYY-MM-DD)")
+    p.add_argument("--until", type=_parse_date, help="last day of the period (YYYY-MM-DD)")
+    p.add_argument("--provider")
+    p.add_argument("--therapy")
+    p.add_argument("--therapist")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("synth", help="write a synthetic outcomes data set (Parquet)")
+    p.add_argument("--courses", type=int, required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out", required=True, help="directory to write")
+    p.set_defaults(func=cmd_synth)
     return parser
 
 
