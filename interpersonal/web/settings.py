@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "interpersonal.web.questionnaires",
     "interpersonal.web.formulation",
     "interpersonal.web.letters",
+    "interpersonal.web.outcomes",
     # Background work (docs/adr/0006-background-work.md): the tasks framework and its database queue.
     "django_tasks",
     "django_tasks_db",

@@ -12,5 +12,6 @@ urlpatterns = [
     path("", include("interpersonal.web.questionnaires.urls")),
     path("", include("interpersonal.web.formulation.urls")),
     path("", include("interpersonal.web.letters.urls")),
+    path("", include("interpersonal.web.outcomes.urls")),
     path("", health.home, name="home"),
 ]

@@ -72,6 +72,8 @@ URLS: dict[str, Url] = {
     "audit:list": Url(GENERAL),
     "courses:caseload": Url(GENERAL),
     "courses:service": Url(GENERAL),
+    "outcomes:dashboard": Url(GENERAL),
+    "outcomes:csv": Url(GENERAL),
     "courses:new": Url(CASE, obj="patient", post=True),
     "courses:detail": Url(CASE, obj="course"),
     "courses:record_session": Url(CASE, obj="course", post=True),
@@ -104,7 +106,7 @@ URLS: dict[str, Url] = {
     "letters:pdf": Url(CASE, obj="final_letter"),
 }
 
-STR_PARAMS = {"instrument_id": "phq9", "instrument": "phq9", "item": "1"}
+STR_PARAMS = {"instrument_id": "phq9", "instrument": "phq9", "item": "1", "table": "metrics"}
 OUTSIDERS = ["unrelated_therapist", "make_user_other_supervisor", "service_lead", "clinic_admin", "administrator"]
 """Personas who must not see or change anything of ``therapist``'s patient."""
 
