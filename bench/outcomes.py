@@ -7,7 +7,7 @@ Run by ``make bench`` (``python bench/outcomes.py``; ``--courses N`` to change t
    reused while its ``complete`` marker is there;
 2. in one run, each in its own subprocess (ru_maxrss is per process, so each gets its own peak):
    the engine, ``service.report(dataset.read(dir))``, best of ``--repeat`` (3); and the baseline,
-   bench/outcomes_baseline.py, once. If the baseline on a 10% sample of referrals (with their
+   bench/support/outcomes_baseline.py, once. If the baseline on a 10% sample of referrals (with their
    contacts and scores) suggests the full run would exceed ~5 minutes, its full-size time is
    that sample's ×10, and the output says so;
 3. print seconds, peak MB, rows and the ratio baseline/engine. Goal: ≥ 10×, engine ≤ 5 s and
@@ -51,7 +51,7 @@ def _engine(directory: str, repeat: int) -> dict:
 
 
 def _baseline(directory: str) -> dict:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
     from outcomes_baseline import baseline_report
 
     start = time.perf_counter()

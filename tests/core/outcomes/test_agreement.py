@@ -1,6 +1,6 @@
 """The engine (service.report) agrees with an independent pandas baseline on synthetic data.
 
-bench/outcomes_baseline.py is written from the definitions alone (DOMAIN.md §4, issue 6); it is
+bench/support/outcomes_baseline.py is written from the definitions alone (DOMAIN.md §4, issue 6); it is
 imported by path, since bench/ is not a package.
 """
 
@@ -25,7 +25,7 @@ RATES = (
 
 
 def _baseline():
-    spec = importlib.util.spec_from_file_location("outcomes_baseline", ROOT / "bench" / "outcomes_baseline.py")
+    spec = importlib.util.spec_from_file_location("outcomes_baseline", ROOT / "bench" / "support" / "outcomes_baseline.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
