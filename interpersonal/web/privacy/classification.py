@@ -1,0 +1,255 @@
+"""Every model field of the project, classified (STYLE.md 8; docs/privacy.md).
+
+``FIELDS`` maps ``"app_label.Model.field"`` to a :class:`Class`. A test
+(tests/web/privacy/test_classification.py) fails on any field of a project model that is
+missing here, and on any entry naming a field that no longer exists, so a new field cannot
+reach an export before someone has decided what it is. The research export
+(:mod:`interpersonal.web.privacy.export`) is driven by this table:
+
+* ``IDENTIFYING`` - dropped. Names, NHS number, date of birth, contact details, GP practice,
+  usernames, credentials and token hashes, and every free-text field (a clinician or patient
+  may write a name, a place or an event anyone could recognise into any of them).
+* ``PSEUDONYMOUS`` - primary and foreign keys: replaced by a keyed hash.
+* ``DATE`` - dates and times: shifted by the patient's own offset (intervals preserved).
+* ``SAFE`` - codes, totals, booleans, protocol/measure ids, answers as item values: unchanged.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Class(StrEnum):
+    IDENTIFYING = "identifying"
+    PSEUDONYMOUS = "pseudonymous"
+    DATE = "date"
+    SAFE = "safe"
+
+
+ID, P, D, S = Class.IDENTIFYING, Class.PSEUDONYMOUS, Class.DATE, Class.SAFE
+
+FIELDS: dict[str, Class] = {
+    # --- accounts ------------------------------------------------------------------------
+    "accounts.Team.id": P,
+    "accounts.Team.name": ID,  # a team name can locate a service and its staff
+    "accounts.Team.created_at": D,
+    "accounts.User.id": P,
+    "accounts.User.password": ID,  # a credential: never leaves the database
+    "accounts.User.last_login": D,
+    "accounts.User.is_superuser": S,
+    "accounts.User.username": ID,
+    "accounts.User.first_name": ID,
+    "accounts.User.last_name": ID,
+    "accounts.User.email": ID,
+    "accounts.User.is_staff": S,
+    "accounts.User.is_active": S,
+    "accounts.User.date_joined": D,
+    "accounts.User.role": S,
+    "accounts.User.team": P,
+    "accounts.User.supervisor": P,
+    "accounts.User.groups": P,
+    "accounts.User.user_permissions": P,
+    # --- audit (snapshots of the actor; ids are not foreign keys but are keys all the same) -----
+    "audit.AuditEvent.id": P,
+    "audit.AuditEvent.at": D,
+    "audit.AuditEvent.type": S,
+    "audit.AuditEvent.actor_id": P,
+    "audit.AuditEvent.actor_username": ID,
+    "audit.AuditEvent.actor_role": S,
+    "audit.AuditEvent.target_type": S,
+    "audit.AuditEvent.target_id": P,
+    "audit.AuditEvent.patient_id": P,
+    "audit.AuditEvent.data": ID,  # holds raw ids and field names nested in JSON: not pseudonymisable as is
+    # The hash chain's digests are deterministic over the event (username included), so a
+    # guessed event could be confirmed against them: treated like the token hashes.
+    "audit.AuditEvent.previous_hash": ID,
+    "audit.AuditEvent.hash": ID,
+    # --- patients --------------------------------------------------------------------------
+    "patients.Patient.id": P,
+    "patients.Patient.local_id": ID,  # printed on letters and screens: an identifier in the clinic
+    "patients.Patient.given_name": ID,
+    "patients.Patient.family_name": ID,
+    "patients.Patient.date_of_birth": ID,  # exported only as age at referral in whole years
+    "patients.Patient.nhs_number": ID,
+    "patients.Patient.phone": ID,
+    "patients.Patient.email": ID,
+    "patients.Patient.address": ID,
+    "patients.Patient.gp_practice": ID,  # with age and dates, narrows to a handful of people
+    "patients.Patient.referral_date": D,
+    "patients.Patient.referral_source": S,
+    "patients.Patient.therapist": P,
+    "patients.Patient.created_at": D,
+    "patients.Patient.updated_at": D,
+    "patients.Patient.version": S,
+    # --- courses ---------------------------------------------------------------------------
+    "courses.Course.id": P,
+    "courses.Course.patient": P,
+    "courses.Course.protocol": S,
+    "courses.Course.therapist": P,
+    "courses.Course.planned_sessions": S,
+    "courses.Course.started_on": D,
+    "courses.Course.status": S,
+    "courses.Course.ended_on": D,
+    "courses.Course.end_reason": S,
+    "courses.Course.stepped_from": P,
+    "courses.Course.created_at": D,
+    "courses.Course.updated_at": D,
+    "courses.Course.version": S,
+    "courses.TherapySession.id": P,
+    "courses.TherapySession.course": P,
+    "courses.TherapySession.scheduled_at": D,
+    "courses.TherapySession.attendance": S,
+    "courses.TherapySession.duration_minutes": S,
+    "courses.TherapySession.medium": S,
+    "courses.TherapySession.notes": ID,
+    "courses.TherapySession.home_practice": ID,
+    "courses.TherapySession.recorded_by": P,
+    "courses.TherapySession.created_at": D,
+    "courses.TaskCompletion.id": P,
+    "courses.TaskCompletion.course": P,
+    "courses.TaskCompletion.task_id": S,  # a protocol task id
+    "courses.TaskCompletion.completed_on": D,
+    "courses.TaskCompletion.completed_by": P,
+    # --- assessments -----------------------------------------------------------------------
+    "assessments.Measurement.id": P,
+    "assessments.Measurement.course": P,
+    "assessments.Measurement.session": P,
+    "assessments.Measurement.instrument": S,
+    "assessments.Measurement.answers": S,  # {item: value}: numbers on the measure's scale, no text
+    "assessments.Measurement.variants": S,  # the measure's variant choices (codes)
+    "assessments.Measurement.total": S,
+    "assessments.Measurement.severity": S,
+    "assessments.Measurement.caseness": S,
+    "assessments.Measurement.complete": S,
+    "assessments.Measurement.prorated": S,
+    "assessments.Measurement.risk": S,  # the risk items answered (item ids and values)
+    "assessments.Measurement.recorded_at": D,
+    "assessments.Measurement.recorded_by": P,
+    "assessments.Measurement.source": S,
+    "assessments.Measurement.questionnaire_link": P,
+    "assessments.Measurement.created_at": D,
+    "assessments.RiskAlert.id": P,
+    "assessments.RiskAlert.measurement": P,
+    "assessments.RiskAlert.course": P,
+    "assessments.RiskAlert.instrument": S,
+    "assessments.RiskAlert.questionnaire_link": P,
+    "assessments.RiskAlert.items": S,  # item ids and values
+    "assessments.RiskAlert.raised_at": D,
+    "assessments.RiskAlert.acknowledged_at": D,
+    "assessments.RiskAlert.acknowledged_by": P,
+    "assessments.RiskAlert.note": ID,  # what the clinician did: free text
+    # --- questionnaires --------------------------------------------------------------------
+    "questionnaires.QuestionnaireLink.id": P,
+    "questionnaires.QuestionnaireLink.token_hash": ID,  # a credential's digest
+    "questionnaires.QuestionnaireLink.patient": P,
+    "questionnaires.QuestionnaireLink.course": P,
+    "questionnaires.QuestionnaireLink.session": P,
+    "questionnaires.QuestionnaireLink.instruments": S,
+    "questionnaires.QuestionnaireLink.created_at": D,
+    "questionnaires.QuestionnaireLink.created_by": P,
+    "questionnaires.QuestionnaireLink.expires_at": D,
+    "questionnaires.QuestionnaireLink.opened_at": D,
+    "questionnaires.QuestionnaireLink.submitted_at": D,
+    "questionnaires.QuestionnaireLink.withdrawn_at": D,
+    "questionnaires.QuestionnaireLink.draft": S,  # {measure: {item: value}}
+    "questionnaires.QuestionnaireLink.reminder_due_at": D,
+    "questionnaires.QuestionnaireLink.reminder_sent_at": D,
+    "questionnaires.TokenAttempt.id": P,
+    "questionnaires.TokenAttempt.client": ID,  # a hashed client address: still personal data
+    "questionnaires.TokenAttempt.at": D,
+    # --- formulation (every text the patient and therapist write is identifying) -------------
+    "formulation.IpafRevision.id": P,
+    "formulation.IpafRevision.course": P,
+    "formulation.IpafRevision.number": S,
+    "formulation.IpafRevision.self_representation": ID,
+    "formulation.IpafRevision.other_representation": ID,
+    "formulation.IpafRevision.affect": ID,
+    "formulation.IpafRevision.defensive_function": ID,
+    "formulation.IpafRevision.link_to_depression": ID,
+    "formulation.IpafRevision.agreed_with_patient": S,
+    "formulation.IpafRevision.agreed_on": D,
+    "formulation.IpafRevision.phase_id": S,
+    "formulation.IpafRevision.created_by": P,
+    "formulation.IpafRevision.created_at": D,
+    "formulation.InventoryPerson.id": P,
+    "formulation.InventoryPerson.course": P,
+    "formulation.InventoryPerson.label": ID,  # often a first name
+    "formulation.InventoryPerson.relationship": ID,  # free text ("my sister in Leeds")
+    "formulation.InventoryPerson.ring": S,
+    "formulation.InventoryPerson.quality": ID,
+    "formulation.InventoryPerson.support": ID,
+    "formulation.InventoryPerson.conflict": ID,
+    "formulation.InventoryPerson.expectations": ID,
+    "formulation.InventoryPerson.change_wanted": ID,
+    "formulation.InventoryPerson.position": S,
+    "formulation.InventoryPerson.version": S,
+    "formulation.InventoryPerson.removed_at": D,
+    "formulation.TimelineEvent.id": P,
+    "formulation.TimelineEvent.course": P,
+    "formulation.TimelineEvent.occurred_on": D,
+    "formulation.TimelineEvent.event": ID,
+    "formulation.TimelineEvent.mood": S,
+    "formulation.TimelineEvent.version": S,
+    "formulation.TimelineEvent.removed_at": D,
+    "formulation.IptFormulation.id": P,
+    "formulation.IptFormulation.course": P,
+    "formulation.IptFormulation.formulation": ID,
+    "formulation.IptFormulation.contract_sessions": S,
+    "formulation.IptFormulation.contract_start": D,
+    "formulation.IptFormulation.contract_end": D,
+    "formulation.IptFormulation.version": S,
+    "formulation.IptFormulation.updated_at": D,
+    "formulation.FocalArea.id": P,
+    "formulation.FocalArea.formulation": P,
+    "formulation.FocalArea.area": S,
+    "formulation.FocalArea.dispute_stage": S,
+    "formulation.FocalArea.goals": ID,
+    "formulation.FocalArea.position": S,
+    # --- letters ---------------------------------------------------------------------------
+    "letters.Letter.id": P,
+    "letters.Letter.course": P,
+    "letters.Letter.kind": S,
+    "letters.Letter.status": S,
+    "letters.Letter.body": ID,
+    "letters.Letter.version": S,
+    "letters.Letter.number": S,
+    "letters.Letter.supersedes": P,
+    "letters.Letter.created_by": P,
+    "letters.Letter.created_at": D,
+    "letters.Letter.updated_by": P,
+    "letters.Letter.updated_at": D,
+    "letters.Letter.finalised_by": P,
+    "letters.Letter.finalised_at": D,
+    "letters.LetterRevision.id": P,
+    "letters.LetterRevision.letter": P,
+    "letters.LetterRevision.version": S,
+    "letters.LetterRevision.body": ID,
+    "letters.LetterRevision.saved_by": P,
+    "letters.LetterRevision.saved_at": D,
+}
+
+PROJECT_APP_PREFIX = "interpersonal."
+
+
+def key(model: type, field_name: str) -> str:
+    return f"{model._meta.app_label}.{model.__name__}.{field_name}"
+
+
+def field_names(model: type) -> list[str]:
+    """The model's own stored fields: concrete columns and many-to-many relations."""
+    opts = model._meta
+    return [f.name for f in opts.concrete_fields] + [f.name for f in opts.local_many_to_many]
+
+
+def classify(model: type, field_name: str) -> Class:
+    """The field's class; a field missing from :data:`FIELDS` is an error, never a default."""
+    try:
+        return FIELDS[key(model, field_name)]
+    except KeyError:
+        raise LookupError(f"{key(model, field_name)} is not classified (interpersonal/web/privacy/classification.py)") from None
+
+
+def project_models() -> list[type]:
+    from django.apps import apps
+
+    return [m for cfg in apps.get_app_configs() if cfg.name.startswith(PROJECT_APP_PREFIX) for m in cfg.get_models()]
