@@ -71,6 +71,7 @@ run: venv ## Migrate, load the demo data, collect static files; serve with gunic
 	@set -a; . ./.env; set +a; \
 	port="$${PORT:-8000}"; \
 	export INTERPERSONAL_BASE_URL="$${INTERPERSONAL_BASE_URL:-http://127.0.0.1:$$port}"; \
+	export INTERPERSONAL_REQUIRE_MFA="$${INTERPERSONAL_REQUIRE_MFA:-0}"; \
 	$(BIN)/python manage.py migrate --noinput; \
 	login=$$($(BIN)/python manage.py seed_demo --base-url "http://127.0.0.1:$$port"); \
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0; \
@@ -79,6 +80,9 @@ run: venv ## Migrate, load the demo data, collect static files; serve with gunic
 	echo "$$login" | sed 's/^/  /'; \
 	echo "  Background: the task worker (db_worker) and the questionnaire scheduler run beside the web server;"; \
 	echo "  patients' e-mail and SMS print here (console backends, see .env.example)."; \
+	case "$$INTERPERSONAL_REQUIRE_MFA" in 0|false|no|off) \
+		echo "  Demo: staff MFA is OFF (INTERPERSONAL_REQUIRE_MFA=0); a real service must leave it on.";; \
+		*) echo "  Staff MFA is on: each role signs in with a code from an authenticator app.";; esac; \
 	echo "  Stop with Ctrl-C (stops all three)."; \
 	echo; \
 	pids=""; \

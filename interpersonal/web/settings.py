@@ -8,10 +8,14 @@ DATABASE_URL              default sqlite:///<project>/var/interpersonal.sqlite3 
                           postgres://user:password@host:5432/name for PostgreSQL (psycopg 3)
 INTERPERSONAL_SECURE_SSL_REDIRECT  1 to redirect http→https in Django (default 0: the proxy does it)
 INTERPERSONAL_HSTS_SECONDS         default 31536000 when not in debug
+INTERPERSONAL_REQUIRE_MFA          0 to let staff sign in without a TOTP code (demo only; default 1)
+INTERPERSONAL_LOGIN_FAILURE_LIMIT  failed sign-ins before a 15-minute lockout (default 5)
+INTERPERSONAL_SESSION_IDLE_MINUTES a session ends after this long without a request (default 15)
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -58,9 +62,16 @@ INSTALLED_APPS = [
     "interpersonal.web.formulation",
     "interpersonal.web.letters",
     "interpersonal.web.outcomes",
+    "interpersonal.web.privacy",
+    "interpersonal.web.operations",
     # Background work (docs/adr/0006-background-work.md): the tasks framework and its database queue.
     "django_tasks",
     "django_tasks_db",
+    # Security (issue 7): TOTP second factor, login lockout, Content Security Policy.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "csp",
 ]
 AUTH_USER_MODEL = "accounts.User"
 
@@ -71,9 +82,18 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified()
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "interpersonal.web.accounts.middleware.RequireMFAMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes documents
+]
+# Axes checks for lockout before any other backend sees the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "interpersonal.web.urls"
@@ -146,7 +166,10 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 # Security: strict by default; relaxed only for local development over http.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 60 * 60 * 8  # one working day
+# Sliding idle expiry: every request pushes the expiry on, so a session ends after this long idle.
+INTERPERSONAL_SESSION_IDLE_MINUTES = env.integer("INTERPERSONAL_SESSION_IDLE_MINUTES", 15)
+SESSION_COOKIE_AGE = INTERPERSONAL_SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -155,9 +178,44 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.boolean("INTERPERSONAL_SECURE_SSL_REDIRECT", default=False)
-SECURE_HSTS_SECONDS = 0 if DEBUG else env.integer("INTERPERSONAL_HSTS_SECONDS", 31_536_000)
+INTERPERSONAL_HSTS_MIN = 31_536_000  # one year: the least settings_production allows
+SECURE_HSTS_SECONDS = 0 if DEBUG else env.integer("INTERPERSONAL_HSTS_SECONDS", INTERPERSONAL_HSTS_MIN)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = False
+
+# Staff second factor (interpersonal.web.accounts.mfa): on unless relaxed for the demo; off in the
+# test suite, whose MFA tests turn it back on.
+INTERPERSONAL_REQUIRE_MFA = env.boolean("INTERPERSONAL_REQUIRE_MFA", default=True) and not TESTING
+OTP_TOTP_ISSUER = "interpersonal"
+OTP_TOTP_THROTTLE_FACTOR = 1  # each wrong code doubles the wait before the next try
+
+# Login lockout (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username from one
+# address, that pair is refused — even with the right password — for AXES_COOLOFF_TIME. Locking the
+# (username, address) pair, not the username alone, stops one attacker guessing while not letting
+# anyone on the internet lock a clinician out of their own account by typing wrong passwords.
+AXES_FAILURE_LIMIT = env.integer("INTERPERSONAL_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
+AXES_HTTP_RESPONSE_CODE = 403
+AXES_CLIENT_IP_CALLABLE = "interpersonal.web.accounts.middleware.client_address"
+AXES_VERBOSE = False
+
+# Content Security Policy (django-csp): only this origin's own files; no inline script or style,
+# no eval (the charts use vega-interpreter), no framing, no plugins.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LOGGING = {
     "version": 1,
@@ -236,3 +294,11 @@ INTERPERSONAL_LETTERHEAD_PHONE = env.string("INTERPERSONAL_LETTERHEAD_PHONE", "0
 INTERPERSONAL_LETTERHEAD_EMAIL = env.string("INTERPERSONAL_LETTERHEAD_EMAIL", "talking.therapies@example.org", hint="")
 # WeasyPrint logs every layout step at INFO: keep its warnings only.
 LOGGING["loggers"]["weasyprint"] = {"handlers": ["console"], "level": "WARNING", "propagate": False}
+
+# --- Research export (interpersonal.web.privacy; docs/privacy.md) ---------------------------
+# The secret for keyed pseudonyms and date shifts. Required by `manage.py research_export` only;
+# keep it apart from the exported files (whoever holds both can re-link pseudonyms to records).
+INTERPERSONAL_PSEUDONYM_KEY = (
+    "test-pseudonym-key-not-a-secret" if TESTING
+    else env.string("INTERPERSONAL_PSEUDONYM_KEY", "", hint="a long random secret, e.g. `openssl rand -hex 32`")
+)

@@ -54,6 +54,8 @@ URLS: dict[str, Url] = {
     "accounts:login": Url(PUBLIC, post=True),
     "accounts:logout": Url(GENERAL, post=True),
     "accounts:me": Url(GENERAL),
+    "accounts:mfa_setup": Url(GENERAL, post=True),
+    "accounts:mfa_verify": Url(GENERAL, post=True),
     "accounts:password_change": Url(GENERAL, post=True),
     "accounts:password_change_done": Url(GENERAL),
     "accounts:staff": Url(GENERAL),

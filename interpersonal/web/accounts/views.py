@@ -6,9 +6,13 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
+from django_otp import login as otp_login
+from django_otp import match_token
 
-from interpersonal.web.accounts import actions
+from interpersonal.web.accounts import actions, mfa
 from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.forms import EditStaffForm, NewStaffForm, TeamForm
 from interpersonal.web.accounts.models import Team
@@ -85,3 +89,49 @@ def teams(request: HttpRequest) -> HttpResponse:
             return redirect("accounts:teams")
     all_teams = Team.objects.order_by("name")
     return render(request, "accounts/teams.html", {"form": form, "teams": all_teams}, status=400 if form.is_bound else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def mfa_setup(request: HttpRequest) -> HttpResponse:
+    """Add an authenticator app: show a new TOTP secret (QR code and text), confirm it with a code.
+    Only while the user has no confirmed device — otherwise a stolen password could add one."""
+    user = request.user
+    if mfa.has_confirmed_device(user):
+        return redirect("home" if user.is_verified() else "accounts:mfa_verify")
+    device = mfa.pending_device(user)
+    form = mfa.CodeForm(request.POST or None)
+    if form.is_bound and form.is_valid():
+        if device.verify_token(form.cleaned_data["code"]):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            otp_login(request, device)
+            return redirect(_next_page(request))
+        form.add_error("code", "That code is not right. Check the time on your phone and try the newest code.")
+    return render(request, "accounts/mfa_setup.html", {
+        "form": form, "qr_svg": mfa.qr_svg(device.config_url), "secret": mfa.secret_for_display(device),
+    }, status=400 if form.is_bound else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def mfa_verify(request: HttpRequest) -> HttpResponse:
+    """Confirm this session with a code from the user's authenticator app."""
+    user = request.user
+    if not mfa.has_confirmed_device(user):
+        return redirect("accounts:mfa_setup")
+    form = mfa.CodeForm(request.POST or None)
+    if form.is_bound and form.is_valid():
+        device = match_token(user, form.cleaned_data["code"])
+        if device is not None:
+            otp_login(request, device)
+            return redirect(_next_page(request))
+        form.add_error("code", "That code is not right, or too many tries: wait a moment and use the newest code.")
+    return render(request, "accounts/mfa_verify.html", {"form": form}, status=400 if form.is_bound else 200)
+
+
+def _next_page(request: HttpRequest) -> str:
+    """Where the page that sent the user to the second factor was (a path on this site only)."""
+    target = request.GET.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return reverse("home")

@@ -10,7 +10,10 @@
     if (!target || typeof vegaEmbed === "undefined") { return; }
     var spec;
     try { spec = JSON.parse(script.textContent); } catch (e) { return; }
-    var options = { actions: false, renderer: "svg" };
+    // defaultStyle/disableDefaultStyle: vega-embed and vega-tooltip would otherwise inject a
+    // <style> element, which the policy (style-src 'self') blocks; site.css styles both instead.
+    var options = { actions: false, renderer: "svg", defaultStyle: false,
+                    tooltip: { disableDefaultStyle: true } };
     if (typeof vega !== "undefined" && vega.expressionInterpreter) {
       options.ast = true;
       options.expr = vega.expressionInterpreter;
