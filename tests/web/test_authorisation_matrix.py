@@ -1,0 +1,214 @@
+"""The authorisation matrix (issue 7a): every URL pattern × every persona, one declared outcome.
+
+ONE table (``MATRIX``) names, for every URL in the resolver, what each persona gets:
+
+* ``login``: a redirect to the sign-in page;
+* ``ok``: the page is served (200, a 302 that is not to sign-in, a 400 form refusal, a 405 for GET
+  on a POST-only view);
+* ``forbidden``: 403; ``not_found``: 404;
+* ``ok_token``: a patient page: served with the right token, a kind 404 with a wrong one.
+
+A URL missing from the table fails. Every persona GETs every URL; write URLs are POSTed too,
+with the data a real form would send when the persona must be refused (the write would succeed if
+access control were missing) and with an empty form when the persona may use the page (harmless).
+URL walking, parameter filling and post data come from ``test_permissions``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from interpersonal.web.questionnaires.actions import issue_link
+from web.test_permissions import ALL_PATTERNS, URLS, assert_no_leak, case, path_for, post_data, state  # noqa: F401
+
+LOGIN, OK, FORBIDDEN, NOT_FOUND, OK_TOKEN = "login", "ok", "forbidden", "not_found", "ok_token"
+PERSONAS = ("anonymous", "unrelated_therapist", "other_supervisor", "service_lead", "administrator", "link_holder")
+
+
+def row(anonymous, unrelated_therapist, other_supervisor, service_lead, administrator, link_holder):
+    return dict(zip(PERSONAS, (anonymous, unrelated_therapist, other_supervisor, service_lead, administrator,
+                               link_holder), strict=True))
+
+
+PUBLIC_ROW = row(OK, OK, OK, OK, OK, OK)
+SIGNED_IN = row(LOGIN, OK, OK, OK, OK, LOGIN)
+"""Any signed-in staff member: their own account, the measures catalogue, the calculator."""
+ADMIN_ONLY = row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, LOGIN)
+CLINICIANS = row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, LOGIN)
+"""Roles that hold a caseload (therapist, supervisor); shows only their own patients."""
+LEAD_ONLY = row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN, LOGIN)
+CASE_ROW = row(LOGIN, NOT_FOUND, NOT_FOUND, FORBIDDEN, FORBIDDEN, LOGIN)
+"""Someone else's patient: clinicians get a 404 indistinguishable from nothing; roles without a
+caseload are refused by role (403) before any object is looked up."""
+CASE_ROW_404 = row(LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN)
+"""As CASE_ROW, but the view looks the course up before checking the role (no leak either way)."""
+TOKEN_ROW = row(OK_TOKEN, OK_TOKEN, OK_TOKEN, OK_TOKEN, OK_TOKEN, OK_TOKEN)
+
+MATRIX: dict[str, dict[str, str]] = {
+    "healthz": PUBLIC_ROW,
+    "accounts:login": PUBLIC_ROW,
+    "accounts:logout": SIGNED_IN,
+    "accounts:me": SIGNED_IN,
+    "accounts:mfa_setup": SIGNED_IN,
+    "accounts:mfa_verify": SIGNED_IN,
+    "accounts:password_change": SIGNED_IN,
+    "accounts:password_change_done": SIGNED_IN,
+    "accounts:staff": ADMIN_ONLY,
+    "accounts:staff_new": ADMIN_ONLY,
+    "accounts:staff_edit": ADMIN_ONLY,
+    "accounts:teams": ADMIN_ONLY,
+    "home": SIGNED_IN,
+    "assessments:catalogue": SIGNED_IN,
+    "assessments:detail": SIGNED_IN,
+    "assessments:score": SIGNED_IN,
+    "assessments:acknowledge_alert": CASE_ROW,
+    "patients:list": CLINICIANS,
+    "patients:new": CLINICIANS,
+    "patients:detail": CASE_ROW,
+    "patients:edit": CASE_ROW,
+    "audit:list": ADMIN_ONLY,
+    "courses:caseload": CLINICIANS,
+    "courses:service": LEAD_ONLY,
+    "outcomes:dashboard": LEAD_ONLY,
+    "outcomes:csv": LEAD_ONLY,
+    "courses:new": CASE_ROW,
+    "courses:detail": CASE_ROW,
+    "courses:record_session": CASE_ROW,
+    "courses:record_measure": CASE_ROW,
+    "courses:task": CASE_ROW,
+    "courses:end": CASE_ROW,
+    "courses:step_up": CASE_ROW,
+    "questionnaires:list": CASE_ROW_404,
+    "questionnaires:send": CASE_ROW,
+    "questionnaires:withdraw": CASE_ROW,
+    "questionnaires:start": TOKEN_ROW,
+    "questionnaires:question": TOKEN_ROW,
+    "questionnaires:all": TOKEN_ROW,
+    "questionnaires:review": TOKEN_ROW,
+    "questionnaires:submit": TOKEN_ROW,
+    "questionnaires:done": TOKEN_ROW,
+    "formulation:ipaf": CASE_ROW,
+    "formulation:inventory": CASE_ROW,
+    "formulation:person": CASE_ROW,
+    "formulation:person_remove": CASE_ROW,
+    "formulation:timeline": CASE_ROW,
+    "formulation:event": CASE_ROW,
+    "formulation:event_remove": CASE_ROW,
+    "formulation:ipt": CASE_ROW,
+    "letters:list": CASE_ROW,
+    "letters:new": CASE_ROW,
+    "letters:edit": CASE_ROW,
+    "letters:finalise": CASE_ROW,
+    "letters:new_version": CASE_ROW,
+    "letters:pdf": CASE_ROW,
+}
+
+
+NOT_IN_PERMISSIONS_TABLE_POST = {"accounts:mfa_setup", "accounts:mfa_verify"}
+"""Write URLs that ``test_permissions.URLS`` does not (yet) describe; they take no parameters."""
+
+
+def path_of(name, converters, case, token=None) -> str:  # noqa: F811
+    if name not in URLS and not converters:
+        return reverse(name)
+    return path_for(name, converters, case, token=token)
+
+
+def is_write(name) -> bool:
+    if name in URLS:
+        return URLS[name].post or URLS[name].kind == "case"
+    return name in NOT_IN_PERMISSIONS_TABLE_POST
+
+
+def classify(response) -> str:
+    code = response.status_code
+    if code == 302 and response["Location"].startswith(reverse("accounts:login")):
+        return LOGIN
+    if code in (200, 302, 400):
+        return OK
+    return {403: FORBIDDEN, 404: NOT_FOUND}.get(code, f"status {code}")
+
+
+def test_every_url_pattern_is_in_the_matrix():
+    names = {name for name, _, _ in ALL_PATTERNS}
+    assert sorted(n for n in names if n not in MATRIX) == [], "add these URLs to MATRIX"
+    assert sorted(set(MATRIX) - names) == [], "stale MATRIX entries"
+    assert all(set(r) == set(PERSONAS) for r in MATRIX.values())
+
+
+@pytest.fixture
+def personas(request, case, unrelated_therapist, make_user_other_supervisor, service_lead, clinic_admin):  # noqa: F811
+    """persona → (client, right token for /q/ URLs)."""
+    from interpersonal.web.patients.models import Patient
+
+    other_course = Patient.objects.get(given_name="Olive").courses.get()
+    _, holder_token = issue_link(course=other_course, instruments=["phq9", "gad7"], by=unrelated_therapist)
+    holder = Client()
+    assert holder.get(f"/q/{holder_token}/").status_code in (200, 302)  # the holder's session knows its own link
+    users = {"unrelated_therapist": unrelated_therapist, "other_supervisor": make_user_other_supervisor,
+             "service_lead": service_lead, "administrator": clinic_admin}
+    out = {"anonymous": (Client(), case["token"]), "link_holder": (holder, holder_token)}
+    for persona, user in users.items():
+        client = Client()
+        client.force_login(user)
+        out[persona] = (client, case["token"])
+    return out, users
+
+
+def wrong(token: str) -> str:
+    return token[:-1] + ("A" if token[-1] != "A" else "B")
+
+
+def test_authorisation_matrix(case, personas):  # noqa: F811
+    clients, users = personas
+    before = state()
+    requests = 0
+    failures = []
+    seen: dict[str, dict[str, set]] = {}
+    for persona in PERSONAS:
+        client, right_token = clients[persona]
+        for name, _, converters in ALL_PATTERNS:
+            if name not in MATRIX:
+                failures.append(f"{name}: not in MATRIX")
+                continue
+            expected = MATRIX[name][persona]
+            if expected == OK_TOKEN:
+                tries = [(path_of(name, converters, case, token=right_token), OK)]
+                if persona == "link_holder":  # one persona probes: wrong tokens are rate limited per address
+                    tries.append((path_of(name, converters, case, token=wrong(right_token)), NOT_FOUND))
+            else:
+                tries = [(path_of(name, converters, case), expected)]
+            methods = ("get", "post") if is_write(name) else ("get",)
+            for path, want in tries:
+                for method in methods:
+                    data = None
+                    if method == "post":
+                        data = {} if want == OK else post_data(name, case)
+                    response = getattr(client, method)(path, data)
+                    requests += 1
+                    got = classify(response)
+                    if name == "accounts:logout" and method == "post" and want == OK and got == LOGIN:
+                        got = OK  # signing out lands on the sign-in page
+                    where = f"{persona} {method.upper()} {path} ({name})"
+                    seen.setdefault(name, {}).setdefault(persona, set()).add(got)
+                    if response.status_code == 405:
+                        continue  # the method is refused before anything else: reveals nothing
+                    if got != want:
+                        failures.append(f"{where}: expected {want}, got {got}")
+                    if want == OK and expected == OK_TOKEN and response.status_code == 302:
+                        assert response["Location"].startswith(f"/q/{right_token}/"), where
+                    if persona == "link_holder" or expected != OK_TOKEN:
+                        assert_no_leak(response, case, where)
+                    if name == "accounts:logout" and persona in users:
+                        client.force_login(users[persona])
+    print(f"\n[authorisation-matrix] {len(PERSONAS)} personas x {len(MATRIX)} URLs = "
+          f"{len(PERSONAS) * len(MATRIX)} cells; {requests} requests made; {len(failures)} mismatches")
+    if os.environ.get("MATRIX_DUMP"):
+        for name, by in seen.items():
+            print(f"    {name!r}: row({', '.join('/'.join(sorted(by.get(p, {'?'}))) for p in PERSONAS)}),")
+    assert failures == [], "\n".join(failures)
+    assert state() == before
