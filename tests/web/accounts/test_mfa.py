@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.test import Client
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -149,7 +151,14 @@ def test_unverified_staff_may_still_sign_out_reach_healthz_static_and_patient_pa
 
     assert client.get("/healthz").status_code == 200
     static = client.get("/static/interpersonal/site.css")
-    static.close()
+    # response.close() sends request_finished, whose close_old_connections would drop the
+    # database connection inside the test's transaction (on PostgreSQL); the test client
+    # guards its own requests the same way.
+    request_finished.disconnect(close_old_connections)
+    try:
+        static.close()
+    finally:
+        request_finished.connect(close_old_connections)
     assert static.status_code == 200
     assert client.get(f"/q/{token}/").status_code == 200
     assert client.post("/accounts/logout/")["Location"] == "/accounts/login/"
