@@ -101,7 +101,7 @@ test: venv ## System deps, `make check`, the whole suite on SQLite, then tests/w
 	@env -u DATABASE_URL $(BIN)/python -m pytest -n $(WORKERS) $(PYTEST_ARGS) || { rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests — that is a failure" >&2; fi; exit $$rc; }
 	@if $(BIN)/python scripts/pg-available "$(PG_TEST_URL)"; then \
-		dirs=""; for d in tests/web tests/e2e; do [ -d "$$d" ] && dirs="$$dirs $$d"; done; \
+		dirs=""; for d in tests/web tests/e2e tests/reliability; do [ -d "$$d" ] && dirs="$$dirs $$d"; done; \
 		if [ -z "$$dirs" ]; then echo "make test: no tests/web or tests/e2e to run on PostgreSQL" >&2; exit 1; fi; \
 		echo "== pytest on PostgreSQL ($(PG_TEST_URL)):$$dirs"; \
 		DATABASE_URL="$(PG_TEST_URL)" $(BIN)/python -m pytest -n $(WORKERS) $(PYTEST_ARGS) $$dirs || { rc=$$?; \

@@ -112,7 +112,6 @@ def test_synth_calls_generate_with_a_progress_bar(tmp_path: Path, monkeypatch: p
 
 
 def test_synth_then_report_end_to_end(tmp_path: Path) -> None:
-    pytest.importorskip("interpersonal.core.outcomes.synth")
     code, _ = run("synth", "--courses", "200", "--seed", "1", "--out", str(tmp_path))
     assert code == 0
 

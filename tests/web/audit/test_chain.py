@@ -120,14 +120,16 @@ def test_a_truncated_tail_leaves_a_valid_chain_but_changes_the_summary(trail):
     assert (summary.count, summary.last_hash) == (len(trail) - 1, trail[-2].hash)
 
 
+def _append_then_fail() -> None:
+    with transaction.atomic():
+        log.record("test.event", actor=None, target=("thing", 2))
+        raise RuntimeError
+
+
 def test_a_rolled_back_append_leaves_no_break(db):
     log.record("test.event", actor=None, target=("thing", 1))
-    try:
-        with transaction.atomic():
-            log.record("test.event", actor=None, target=("thing", 2))
-            raise RuntimeError
-    except RuntimeError:
-        pass
+    with pytest.raises(RuntimeError):
+        _append_then_fail()
     log.record("test.event", actor=None, target=("thing", 3))
 
     assert chain.verify() == []
