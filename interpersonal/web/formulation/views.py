@@ -144,27 +144,40 @@ def inventory(request: HttpRequest, pk: int) -> HttpResponse:
 def person(request: HttpRequest, pk: int, person_pk: int) -> HttpResponse:
     course = _course(request, pk, "ipt")
     item = get_object_or_404(InventoryPerson, pk=person_pk, course=course, removed_at__isnull=True)
-    current = {f: getattr(item, f) for f in InventoryPerson.FIELDS}
-    form = PersonForm(request.POST or None, initial=current | {"version": item.version})
+    return _edit_row(
+        request, course, item, form_class=PersonForm, title=f"Edit {item.label}",
+        update=lambda **kw: actions.update_person(person=item, **kw),
+        back="formulation:inventory", remove_url="formulation:person_remove",
+    )
+
+
+def _edit_row(
+    request: HttpRequest, course: Course, item: Any, *, form_class: Any, update: Any, title: str,
+    back: str, remove_url: str,
+) -> HttpResponse:
+    """Edit one versioned row (an inventory person, a timeline event): a save based on an
+    out-of-date copy re-renders (409) with the current values beside the editor's own."""
+    fields = type(item).FIELDS
+    current = {f: getattr(item, f) for f in fields}
+    form = form_class(request.POST or None, initial=current | {"version": item.version})
     status, stale, yours = 200, None, []
     if form.is_bound:
         status = 400
         if form.is_valid():
             try:
-                actions.update_person(person=item, by=request.user, expected_version=form.cleaned_data["version"] or 0,
-                                      seen=_seen_posted(request, InventoryPerson.FIELDS), **form.values())
+                update(by=request.user, expected_version=form.cleaned_data["version"] or 0,
+                       seen=_seen_posted(request, fields), **form.values())
             except actions.StaleEdit as exc:
                 status, stale, yours = STALE, exc.messages[0], _yours(form)
-                current = {f: exc.current[f] for f in InventoryPerson.FIELDS}
-                form = PersonForm(initial=current | {"version": exc.current["version"]})
+                current = {f: exc.current[f] for f in fields}
+                form = form_class(initial=current | {"version": exc.current["version"]})
             except ValidationError as exc:
                 add_action_errors(form, exc)
             else:
-                return redirect("formulation:inventory", course.pk)
+                return redirect(back, course.pk)
     return render(request, "formulation/edit.html", {
         "course": course, "patient": course.patient, "form": form, "stale": stale, "yours": yours,
-        "seen": _seen(InventoryPerson.FIELDS, current), "title": f"Edit {item.label}",
-        "back": "formulation:inventory", "remove_url": "formulation:person_remove", "item": item,
+        "seen": _seen(fields, current), "title": title, "back": back, "remove_url": remove_url, "item": item,
         "may_write": _may_write(request, course),
     }, status=status)
 
@@ -241,29 +254,11 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
 def event(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
     course = _course(request, pk, "ipt")
     item = get_object_or_404(TimelineEvent, pk=event_pk, course=course, removed_at__isnull=True)
-    current = {f: getattr(item, f) for f in TimelineEvent.FIELDS}
-    form = EventForm(request.POST or None, initial=current | {"version": item.version})
-    status, stale, yours = 200, None, []
-    if form.is_bound:
-        status = 400
-        if form.is_valid():
-            try:
-                actions.update_event(timeline_event=item, by=request.user, expected_version=form.cleaned_data["version"] or 0,
-                                     seen=_seen_posted(request, TimelineEvent.FIELDS), **form.values())
-            except actions.StaleEdit as exc:
-                status, stale, yours = STALE, exc.messages[0], _yours(form)
-                current = {f: exc.current[f] for f in TimelineEvent.FIELDS}
-                form = EventForm(initial=current | {"version": exc.current["version"]})
-            except ValidationError as exc:
-                add_action_errors(form, exc)
-            else:
-                return redirect("formulation:timeline", course.pk)
-    return render(request, "formulation/edit.html", {
-        "course": course, "patient": course.patient, "form": form, "stale": stale, "yours": yours,
-        "seen": _seen(TimelineEvent.FIELDS, current), "title": "Edit a timeline event",
-        "back": "formulation:timeline", "remove_url": "formulation:event_remove", "item": item,
-        "may_write": _may_write(request, course),
-    }, status=status)
+    return _edit_row(
+        request, course, item, form_class=EventForm, title="Edit a timeline event",
+        update=lambda **kw: actions.update_event(timeline_event=item, **kw),
+        back="formulation:timeline", remove_url="formulation:event_remove",
+    )
 
 
 @require_POST
