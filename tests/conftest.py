@@ -98,6 +98,12 @@ def clinic_admin(make_user):
 
 
 @pytest.fixture
+def records_officer(make_user):
+    """Information governance: subject access and erasure, one patient at a time."""
+    return make_user("rory.records", "records_officer", first_name="Rory", last_name="Records")
+
+
+@pytest.fixture
 def patient(therapist):
     from interpersonal.web.patients.actions import register_patient
 

@@ -1,10 +1,11 @@
 """Staff multi-factor authentication: TOTP devices (django-otp) and who must use one.
 
-Every member of staff with a role — therapist, supervisor, service lead, administrator — and
-every superuser must confirm a TOTP code once per session before any staff page opens. All four
-roles read identifiable patient records or can grant access to them (an administrator creates
-accounts and assigns roles), so the issue's "clinical roles" is read as "every role that reaches
-patient data". A user with no role sees nothing clinical and is not asked.
+Every member of staff with a role — therapist, supervisor, service lead, administrator, records
+officer — and every superuser must confirm a TOTP code once per session before any staff page
+opens. Every role reads identifiable patient records or can grant access to them (an
+administrator creates accounts and assigns roles; a records officer exports and erases whole
+records), so the issue's "clinical roles" is read as "every role that reaches patient data". A
+user with no role sees nothing clinical and is not asked.
 
 ``INTERPERSONAL_REQUIRE_MFA=0`` turns the requirement off (the demo, and the test suite).
 """
@@ -22,7 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from interpersonal.web.accounts.models import Role
 
-MFA_ROLES = frozenset({Role.THERAPIST, Role.SUPERVISOR, Role.SERVICE_LEAD, Role.ADMINISTRATOR})
+MFA_ROLES = frozenset(Role)  # every role: a new role is covered unless someone decides otherwise here
 ISSUER = "interpersonal"
 
 

@@ -11,6 +11,7 @@ class Role(models.TextChoices):
     SUPERVISOR = "supervisor", "Supervisor"
     SERVICE_LEAD = "service_lead", "Service lead"
     ADMINISTRATOR = "administrator", "Administrator"
+    RECORDS_OFFICER = "records_officer", "Records officer"
 
 
 class Team(models.Model):

@@ -26,6 +26,9 @@ class Permission(StrEnum):
     """Create users, set roles and teams; no clinical content."""
     VIEW_AUDIT = "audit.view"
     """Browse and filter the audit trail (identifiers only, no clinical text)."""
+    HANDLE_RECORDS_REQUESTS = "records.requests"
+    """Information governance: find one patient by identifier, produce their subject access
+    copy, erase a record (entered in error, past retention) — never browse caseloads."""
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -35,6 +38,10 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.VIEW_SERVICE_AGGREGATES: "See counts and rates across the service, never an identifiable record.",
     Permission.MANAGE_ACCOUNTS: "Manage staff accounts, roles and teams; no clinical content.",
     Permission.VIEW_AUDIT: "Browse and filter the audit trail (identifiers only).",
+    Permission.HANDLE_RECORDS_REQUESTS: (
+        "Handle records requests: find a patient by identifier, produce their subject access copy, "
+        "erase a record entered in error or past its retention period."
+    ),
 }
 
 
@@ -65,7 +72,14 @@ ADMINISTRATOR = RoleDefinition(
     "Manages users and teams and reviews the audit trail; no clinical content.",
     frozenset({Permission.VIEW_MEASURES, Permission.MANAGE_ACCOUNTS, Permission.VIEW_AUDIT}),
 )
-ROLES: dict[str, RoleDefinition] = {r.role.value: r for r in (THERAPIST, SUPERVISOR, SERVICE_LEAD, ADMINISTRATOR)}
+RECORDS_OFFICER = RoleDefinition(
+    Role.RECORDS_OFFICER,
+    "Information governance: subject access requests, erasure and retention, one patient at a time.",
+    frozenset({Permission.VIEW_MEASURES, Permission.HANDLE_RECORDS_REQUESTS}),
+)
+ROLES: dict[str, RoleDefinition] = {
+    r.role.value: r for r in (THERAPIST, SUPERVISOR, SERVICE_LEAD, ADMINISTRATOR, RECORDS_OFFICER)
+}
 
 
 def permissions_for(user: Any) -> frozenset[Permission]:

@@ -49,6 +49,7 @@ ACCOUNTS: tuple[tuple[str, str, str, str], ...] = (
     ("therapist4", Role.THERAPIST, "Toby", "Placeholder"),
     ("supervisor", Role.SUPERVISOR, "Sasha", "Supervisewell"),
     ("lead", Role.SERVICE_LEAD, "Lena", "Leadbetter-Demo"),
+    ("records", Role.RECORDS_OFFICER, "Rowan", "Recordkeeper-Demo"),
     (DEMO_USERNAME, Role.ADMINISTRATOR, "Ada", "Adminson"),
 )
 GIVEN = ("Alex", "Bailey", "Casey", "Devon", "Emery", "Frankie", "Harper", "Jordan", "Kit", "Logan",
@@ -265,7 +266,7 @@ def demo_patients_exist() -> bool:
 class Command(BaseCommand):
     help = (
         "Seed a demo service: the team 'Demo service', one account per role (therapist1–4, supervisor, "
-        f"lead, admin) with the password from DEMO_PASSWORD (default {DEMO_DEFAULT_PASSWORD!r}), and about "
+        f"lead, records, admin) with the password from DEMO_PASSWORD (default {DEMO_DEFAULT_PASSWORD!r}), and about "
         "40 synthetic patients with courses, sessions, measures and risk alerts, made through the actions. "
         "Idempotent: when the demo patients exist it only brings the accounts and passwords up to date. "
         "Prints how to sign in. For demonstrations only: never run it on a server holding patient data."
