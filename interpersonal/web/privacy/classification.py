@@ -1,7 +1,8 @@
-"""Every model field of the project, classified (STYLE.md 8; docs/privacy.md).
+"""Every model field in the database, classified (STYLE.md 8; docs/privacy.md).
 
-``FIELDS`` maps ``"app_label.Model.field"`` to a :class:`Class`. A test
-(tests/web/privacy/test_classification.py) fails on any field of a project model that is
+``FIELDS`` maps ``"app_label.Model.field"`` to a :class:`Class`, for the project's models and
+for every installed third-party model (auth, contenttypes, sessions, tasks, OTP, axes). A test
+(tests/web/privacy/test_classification.py) fails on any field of an installed model that is
 missing here, and on any entry naming a field that no longer exists, so a new field cannot
 reach an export before someone has decided what it is. The research export
 (:mod:`interpersonal.web.privacy.export`) is driven by this table:
@@ -226,7 +227,94 @@ FIELDS: dict[str, Class] = {
     "letters.LetterRevision.body": ID,
     "letters.LetterRevision.saved_by": P,
     "letters.LetterRevision.saved_at": D,
+    # === Installed third-party apps ========================================================
+    # Not in the research export (its TABLES are project tables only), but classified all the
+    # same: they sit in the same database, in backups and in subject access and erasure.
+    # --- django.contrib.auth (the user model is accounts.User) -----------------------------
+    "auth.Permission.id": P,
+    "auth.Permission.name": S,  # "Can add user": generated from the model, not written by anyone
+    "auth.Permission.content_type": P,
+    "auth.Permission.codename": S,
+    "auth.Group.id": P,
+    "auth.Group.name": ID,  # typed by an administrator, like a team name it can locate a service
+    "auth.Group.permissions": P,
+    # --- django.contrib.contenttypes -------------------------------------------------------
+    "contenttypes.ContentType.id": P,
+    "contenttypes.ContentType.app_label": S,
+    "contenttypes.ContentType.model": S,
+    # --- django.contrib.sessions -----------------------------------------------------------
+    # The key is a bearer credential (whoever holds it is signed in), so it is identifying
+    # even though it is the primary key; the data holds the user's id and the OTP device.
+    "sessions.Session.session_key": ID,
+    "sessions.Session.session_data": ID,
+    "sessions.Session.expire_date": D,
+    # --- django_tasks_db (background work, docs/adr/0006-background-work.md) ----------------
+    "django_tasks_database.DBTaskResult.id": P,
+    "django_tasks_database.DBTaskResult.status": S,
+    "django_tasks_database.DBTaskResult.enqueued_at": D,
+    "django_tasks_database.DBTaskResult.started_at": D,
+    "django_tasks_database.DBTaskResult.finished_at": D,
+    "django_tasks_database.DBTaskResult.args_kwargs": ID,  # a task's arguments: ids, maybe addresses
+    "django_tasks_database.DBTaskResult.priority": S,
+    "django_tasks_database.DBTaskResult.task_path": ID,  # a dotted code path, but free text by type
+    "django_tasks_database.DBTaskResult.worker_ids": S,  # random strings made by the worker
+    "django_tasks_database.DBTaskResult.queue_name": S,
+    "django_tasks_database.DBTaskResult.backend_name": S,
+    "django_tasks_database.DBTaskResult.run_after": D,
+    "django_tasks_database.DBTaskResult.return_value": ID,  # whatever the task returned
+    "django_tasks_database.DBTaskResult.exception_class_path": ID,  # free text by type
+    "django_tasks_database.DBTaskResult.traceback": ID,  # exception messages can quote values
+    # --- django_otp: TOTP devices (the staff second factor) ---------------------------------
+    "otp_totp.TOTPDevice.id": P,
+    "otp_totp.TOTPDevice.user": P,
+    "otp_totp.TOTPDevice.name": ID,  # a label the user or an administrator may choose
+    "otp_totp.TOTPDevice.confirmed": S,
+    "otp_totp.TOTPDevice.throttling_failure_timestamp": D,
+    "otp_totp.TOTPDevice.throttling_failure_count": S,
+    "otp_totp.TOTPDevice.created_at": D,
+    "otp_totp.TOTPDevice.last_used_at": D,
+    "otp_totp.TOTPDevice.key": ID,  # the shared TOTP secret: a credential
+    "otp_totp.TOTPDevice.step": S,
+    "otp_totp.TOTPDevice.t0": S,
+    "otp_totp.TOTPDevice.digits": S,
+    "otp_totp.TOTPDevice.tolerance": S,
+    "otp_totp.TOTPDevice.drift": S,
+    "otp_totp.TOTPDevice.last_t": D,  # the last code's time step: a time, counted in steps
+    # --- axes (login lockout). Usernames, client addresses, user agents and Accept headers
+    # identify or fingerprint a person; the request data and paths are free text. ------------
+    "axes.AccessAttempt.id": P,
+    "axes.AccessAttempt.user_agent": ID,
+    "axes.AccessAttempt.ip_address": ID,
+    "axes.AccessAttempt.username": ID,
+    "axes.AccessAttempt.http_accept": ID,
+    "axes.AccessAttempt.path_info": ID,
+    "axes.AccessAttempt.attempt_time": D,
+    "axes.AccessAttempt.get_data": ID,
+    "axes.AccessAttempt.post_data": ID,  # the login form without the password (axes masks it)
+    "axes.AccessAttempt.failures_since_start": S,
+    "axes.AccessAttemptExpiration.access_attempt": P,
+    "axes.AccessAttemptExpiration.expires_at": D,
+    "axes.AccessFailureLog.id": P,
+    "axes.AccessFailureLog.user_agent": ID,
+    "axes.AccessFailureLog.ip_address": ID,
+    "axes.AccessFailureLog.username": ID,
+    "axes.AccessFailureLog.http_accept": ID,
+    "axes.AccessFailureLog.path_info": ID,
+    "axes.AccessFailureLog.attempt_time": D,
+    "axes.AccessFailureLog.locked_out": S,
+    "axes.AccessLog.id": P,
+    "axes.AccessLog.user_agent": ID,
+    "axes.AccessLog.ip_address": ID,
+    "axes.AccessLog.username": ID,
+    "axes.AccessLog.http_accept": ID,
+    "axes.AccessLog.path_info": ID,
+    "axes.AccessLog.attempt_time": D,
+    "axes.AccessLog.logout_time": D,
+    "axes.AccessLog.session_hash": ID,  # a digest of the session key, a credential
 }
+
+CREDENTIAL_KEYS = frozenset({"sessions.Session.session_key"})
+"""Primary keys that are credentials, so identifying rather than pseudonymous."""
 
 PROJECT_APP_PREFIX = "interpersonal."
 
@@ -250,6 +338,15 @@ def classify(model: type, field_name: str) -> Class:
 
 
 def project_models() -> list[type]:
+    """The project's own models (apps under ``interpersonal.``): what the research export reads."""
     from django.apps import apps
 
     return [m for cfg in apps.get_app_configs() if cfg.name.startswith(PROJECT_APP_PREFIX) for m in cfg.get_models()]
+
+
+def installed_models() -> list[type]:
+    """Every installed model, third-party apps included: what the classification must cover.
+    Auto-created many-to-many tables are covered by their field on the owning model."""
+    from django.apps import apps
+
+    return list(apps.get_models())
