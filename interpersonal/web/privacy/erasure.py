@@ -1,0 +1,249 @@
+"""Erasing one patient's record (issue 7; docs/privacy.md "Erasure and retention").
+
+Health records are kept, not erased. Erasure is for a record entered in error (or a duplicate),
+a record past its retention period (:mod:`interpersonal.web.privacy.retention`), and an erasure
+request the information-governance team has upheld. A records officer
+(``Permission.HANDLE_RECORDS_REQUESTS``) erases; nobody else can.
+
+:func:`erase_patient` deletes every row of the patient in every model with a path of foreign keys
+to ``patients.Patient`` — the plan is worked out from the model graph (:func:`plan`), so a new
+model is covered without a change here — plus the background-task results that name the
+patient's sessions. It leaves every audit event untouched: events hold identifiers and codes
+only (docs/adr/0004-audit-events.md), so the trail still says what was done to the record, the
+hash chain still verifies, and one ``patient.erased`` event closes it with the reason, the
+reference of the case and the number of rows deleted per model.
+
+Exceptions: ``PermissionDenied`` (not a records officer), ``ValueError`` (a bad reason or
+reference), :class:`ErasureRefused` (the record cannot be erased now; the message says why).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import graphlib
+import operator
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import PermissionDenied
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from interpersonal.web.accounts.roles import Permission, has_permission
+from interpersonal.web.audit import log
+from interpersonal.web.patients.models import Patient
+from interpersonal.web.privacy import retention
+
+REFERENCE_MAX_LENGTH = 64
+
+
+class Reason(models.TextChoices):
+    ENTERED_IN_ERROR = "entered_in_error", "Entered in error or duplicate"
+    RETENTION_EXPIRED = "retention_expired", "Past its retention period"
+    ERASURE_REQUEST = "erasure_request", "Erasure request upheld by information governance"
+
+
+class ErasureRefused(Exception):
+    """The record cannot be erased now; ``str()`` says why, for a records officer."""
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems or (message,)
+
+
+@dataclass(frozen=True)
+class ErasureResult:
+    patient_id: int
+    reason: str
+    counts: dict[str, int] = field(default_factory=dict)  # rows deleted per "app_label.Model"
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+# --- The plan: which models hold a patient's rows, and in which order to delete them ---------
+
+
+@dataclass(frozen=True)
+class Step:
+    model: type[models.Model]
+    relations: tuple[str, ...]  # foreign keys to other models holding the patient's rows
+    self_references: tuple[str, ...]  # nullable foreign keys to the same model, cleared before deleting
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label
+
+
+def _relations(model: type[models.Model]) -> list[models.Field]:
+    return [f for f in model._meta.concrete_fields if f.is_relation and (f.many_to_one or f.one_to_one)]
+
+
+@functools.cache
+def plan() -> tuple[Step, ...]:
+    """The models with a path of foreign keys to Patient, dependents first: a model is deleted
+    before every model it points to, so no PROTECT foreign key is left dangling."""
+    holding: set[type[models.Model]] = {Patient}
+    changed = True
+    while changed:  # a fixpoint over the forward relations of every installed model
+        changed = False
+        for model in apps.get_models():
+            if model not in holding and any(r.related_model in holding and r.related_model is not model
+                                            for r in _relations(model)):
+                holding.add(model)
+                changed = True
+    sorter: graphlib.TopologicalSorter[type[models.Model]] = graphlib.TopologicalSorter()
+    for model in holding:
+        sorter.add(model)
+        for relation in _relations(model):
+            if relation.related_model in holding and relation.related_model is not model:
+                sorter.add(relation.related_model, model)  # the target comes after the model pointing to it
+    steps = []
+    for model in sorter.static_order():
+        own = tuple(f.name for f in _relations(model) if f.related_model is model)
+        for name in own:
+            if not model._meta.get_field(name).null:
+                raise TypeError(f"{model._meta.label}.{name} points to its own model and is not nullable: "
+                                "erasure cannot order such rows; make it nullable or teach erasure.plan()")
+        others = tuple(f.name for f in _relations(model) if f.related_model in holding and f.related_model is not model)
+        steps.append(Step(model, others, own))
+    return tuple(steps)
+
+
+def _ids(patient_id: int) -> dict[str, list[Any]]:
+    """The primary keys of the patient's rows per model: every row with a foreign key to a row
+    already found (a row left behind would point at a deleted row, which PROTECT forbids).
+    Targets are resolved before the models pointing to them; one indexed query per foreign key."""
+    found: dict[type[models.Model], set[Any]] = {}
+    for step in reversed(plan()):
+        manager = step.model._base_manager
+        if step.model is Patient:
+            ids = set(manager.filter(pk=patient_id).values_list("pk", flat=True))
+        else:
+            ids = set()
+            for name in step.relations:
+                target = step.model._meta.get_field(name).related_model
+                if found[target]:
+                    ids |= set(manager.filter(**{f"{name}__in": found[target]}).values_list("pk", flat=True))
+        new = ids
+        while new and step.self_references:  # rows pointing at the patient's rows of the same model
+            match = functools.reduce(operator.or_, (Q(**{f"{n}__in": new}) for n in step.self_references))
+            new = set(manager.filter(match).exclude(pk__in=ids).values_list("pk", flat=True))
+            ids |= new
+        found[step.model] = ids
+    return {model._meta.label: sorted(ids) for model, ids in found.items()}
+
+
+# Background tasks whose arguments name a patient's row: (task path, argument name, model of the id).
+TASKS_BY_ID: tuple[tuple[str, str, str], ...] = (
+    ("interpersonal.web.questionnaires.tasks.send_questionnaire", "session_id", "courses.TherapySession"),
+)
+
+
+TASK_RESULTS = DBTaskResult._meta.label
+
+
+def _task_results(ids_by_model: Mapping[str, list[Any]]) -> models.QuerySet[Any]:
+    match = Q(pk__in=[])
+    for task_path, argument, label in TASKS_BY_ID:
+        ids = ids_by_model.get(label) or []
+        if ids:
+            match |= Q(task_path=task_path) & (Q(args_kwargs__args__0__in=ids) | Q(**{f"args_kwargs__kwargs__{argument}__in": ids}))
+    return DBTaskResult._base_manager.filter(match)
+
+
+def preview(patient_id: int) -> dict[str, int]:
+    """The rows erasing the patient would delete, per model (nothing is changed)."""
+    ids = _ids(patient_id)
+    counts = {label: len(pks) for label, pks in ids.items()}
+    counts[TASK_RESULTS] = _task_results(ids).count()
+    return counts
+
+
+# --- Rules ----------------------------------------------------------------------------------
+
+
+def _reason(reason: str) -> Reason:
+    try:
+        return Reason(reason)
+    except ValueError:
+        raise ValueError(f"Unknown reason {reason!r}: choose one of {', '.join(Reason.values)}.") from None
+
+
+def clean_reference(reference: Any) -> str:
+    """The case reference, stripped: 1–64 printable characters (e.g. the IG case number)."""
+    if not isinstance(reference, str) or not reference.strip():
+        raise ValueError("Give the reference of the case (for example the information-governance case number).")
+    reference = reference.strip()
+    if len(reference) > REFERENCE_MAX_LENGTH:
+        raise ValueError(f"The reference is {len(reference)} characters long; at most {REFERENCE_MAX_LENGTH} are allowed.")
+    if not reference.isprintable():
+        raise ValueError("The reference must be on one line, without tabs or control characters.")
+    return reference
+
+
+def problems(patient: Patient, reason: str, *, today: dt.date | None = None) -> list[str]:
+    """Why ``patient`` cannot be erased for ``reason`` (empty: it can)."""
+    from interpersonal.web.assessments.models import RiskAlert
+    from interpersonal.web.courses.models import Course
+
+    why = _reason(reason)
+    today = today or timezone.localdate()
+    found = []
+    open_alerts = RiskAlert.objects.filter(course__patient=patient, acknowledged_at__isnull=True).count()
+    if open_alerts:
+        found.append(f"{patient.local_id} has {open_alerts} unacknowledged risk alert{'s' if open_alerts > 1 else ''}: "
+                     "a clinician must acknowledge it before the record can be erased.")
+    if why is not Reason.ENTERED_IN_ERROR and Course.objects.filter(patient=patient, status=Course.Status.ACTIVE).exists():
+        found.append(f"{patient.local_id} is in an active course of therapy: the course must end first "
+                     "(only a record entered in error can be erased during a course).")
+    if why is Reason.RETENTION_EXPIRED:
+        last = retention.last_contact(patient)
+        due_on = retention.retention_date(last)
+        if today < due_on:
+            found.append(f"{patient.local_id} must be kept until {due_on:%d %B %Y} "
+                         f"({retention.retention_years()} years after the last contact on {last:%d %B %Y}).")
+    return found
+
+
+# --- The action -----------------------------------------------------------------------------
+
+
+def erase_patient(
+    patient_id: int, *, by: Any, reason: str, reference: str, expected_version: int | None = None,
+    today: dt.date | None = None,
+) -> ErasureResult:
+    """Delete every row of the patient (one transaction), keep the audit trail, and append one
+    ``patient.erased`` event with the reason, the reference and the counts."""
+    if not has_permission(by, Permission.HANDLE_RECORDS_REQUESTS):
+        raise PermissionDenied("Only a records officer can erase a patient's record.")
+    why = _reason(reason)
+    reference = clean_reference(reference)
+    with transaction.atomic():
+        patient = Patient.objects.select_for_update().filter(pk=patient_id).first()
+        if patient is None:
+            raise ErasureRefused(f"There is no patient with id {patient_id}: nothing was erased.")
+        if expected_version is not None and expected_version != patient.version:
+            raise ErasureRefused(f"{patient.local_id} was changed by someone else after you opened it: "
+                                 "nothing was erased. Check the record again before erasing it.")
+        found = problems(patient, why.value, today=today)
+        if found:
+            raise ErasureRefused(" ".join(found), tuple(found))
+        ids = _ids(patient.pk)
+        counts = dict.fromkeys(ids, 0)
+        counts[TASK_RESULTS] = _task_results(ids).delete()[1].get(TASK_RESULTS, 0)
+        for step in plan():
+            rows = step.model._base_manager.filter(pk__in=ids[step.label])
+            if step.self_references:
+                rows.update(**dict.fromkeys(step.self_references))
+            for label, n in rows.delete()[1].items():
+                counts[label] = counts.get(label, 0) + n
+        log.record("patient.erased", actor=by, target=("patient", patient.pk), patient_id=patient.pk,
+                   reason=why.value, reference=reference, **counts)
+    return ErasureResult(patient_id=patient.pk, reason=why.value, counts=counts)
