@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("interpersonal.web.assessments.urls")),
     path("patients/", include("interpersonal.web.patients.urls")),
     path("audit/", include("interpersonal.web.audit.urls")),
+    path("records/", include("interpersonal.web.privacy.urls")),
     path("", include("interpersonal.web.courses.urls")),
     path("", include("interpersonal.web.questionnaires.urls")),
     path("", include("interpersonal.web.formulation.urls")),

@@ -26,27 +26,32 @@ from interpersonal.web.questionnaires.actions import issue_link
 from web.test_permissions import ALL_PATTERNS, URLS, assert_no_leak, case, path_for, post_data, state  # noqa: F401
 
 LOGIN, OK, FORBIDDEN, NOT_FOUND, OK_TOKEN = "login", "ok", "forbidden", "not_found", "ok_token"
-PERSONAS = ("anonymous", "unrelated_therapist", "other_supervisor", "service_lead", "administrator", "link_holder")
+PERSONAS = ("anonymous", "unrelated_therapist", "other_supervisor", "service_lead", "administrator", "link_holder",
+            "records_officer")
+"""The issue's six personas, and the records officer (information governance) added with issue 7's
+subject access and erasure."""
 
 
-def row(anonymous, unrelated_therapist, other_supervisor, service_lead, administrator, link_holder):
+def row(anonymous, unrelated_therapist, other_supervisor, service_lead, administrator, link_holder, records_officer):
     return dict(zip(PERSONAS, (anonymous, unrelated_therapist, other_supervisor, service_lead, administrator,
-                               link_holder), strict=True))
+                               link_holder, records_officer), strict=True))
 
 
-PUBLIC_ROW = row(OK, OK, OK, OK, OK, OK)
-SIGNED_IN = row(LOGIN, OK, OK, OK, OK, LOGIN)
+PUBLIC_ROW = row(OK, OK, OK, OK, OK, OK, OK)
+SIGNED_IN = row(LOGIN, OK, OK, OK, OK, LOGIN, OK)
 """Any signed-in staff member: their own account, the measures catalogue, the calculator."""
-ADMIN_ONLY = row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, LOGIN)
-CLINICIANS = row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, LOGIN)
+ADMIN_ONLY = row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, LOGIN, FORBIDDEN)
+CLINICIANS = row(LOGIN, OK, OK, FORBIDDEN, FORBIDDEN, LOGIN, FORBIDDEN)
 """Roles that hold a caseload (therapist, supervisor); shows only their own patients."""
-LEAD_ONLY = row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN, LOGIN)
-CASE_ROW = row(LOGIN, NOT_FOUND, NOT_FOUND, FORBIDDEN, FORBIDDEN, LOGIN)
+LEAD_ONLY = row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN, LOGIN, FORBIDDEN)
+CASE_ROW = row(LOGIN, NOT_FOUND, NOT_FOUND, FORBIDDEN, FORBIDDEN, LOGIN, FORBIDDEN)
 """Someone else's patient: clinicians get a 404 indistinguishable from nothing; roles without a
 caseload are refused by role (403) before any object is looked up."""
-CASE_ROW_404 = row(LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN)
+CASE_ROW_404 = row(LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN, NOT_FOUND)
 """As CASE_ROW, but the view looks the course up before checking the role (no leak either way)."""
-TOKEN_ROW = row(OK_TOKEN, OK_TOKEN, OK_TOKEN, OK_TOKEN, OK_TOKEN, OK_TOKEN)
+TOKEN_ROW = row(OK_TOKEN, OK_TOKEN, OK_TOKEN, OK_TOKEN, OK_TOKEN, OK_TOKEN, OK_TOKEN)
+RECORDS_ONLY = row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, OK)
+"""Information governance: subject access and erasure (the records officer only)."""
 
 MATRIX: dict[str, dict[str, str]] = {
     "healthz": PUBLIC_ROW,
@@ -71,6 +76,9 @@ MATRIX: dict[str, dict[str, str]] = {
     "patients:detail": CASE_ROW,
     "patients:edit": CASE_ROW,
     "audit:list": ADMIN_ONLY,
+    "privacy:find": RECORDS_ONLY,
+    "privacy:patient": RECORDS_ONLY,
+    "privacy:subject_access": RECORDS_ONLY,
     "courses:caseload": CLINICIANS,
     "courses:service": LEAD_ONLY,
     "outcomes:dashboard": LEAD_ONLY,
@@ -141,7 +149,8 @@ def test_every_url_pattern_is_in_the_matrix():
 
 
 @pytest.fixture
-def personas(request, case, unrelated_therapist, make_user_other_supervisor, service_lead, clinic_admin):  # noqa: F811
+def personas(request, case, unrelated_therapist, make_user_other_supervisor, service_lead, clinic_admin,  # noqa: F811
+             records_officer):
     """persona → (client, right token for /q/ URLs)."""
     from interpersonal.web.patients.models import Patient
 
@@ -150,7 +159,7 @@ def personas(request, case, unrelated_therapist, make_user_other_supervisor, ser
     holder = Client()
     assert holder.get(f"/q/{holder_token}/").status_code in (200, 302)  # the holder's session knows its own link
     users = {"unrelated_therapist": unrelated_therapist, "other_supervisor": make_user_other_supervisor,
-             "service_lead": service_lead, "administrator": clinic_admin}
+             "service_lead": service_lead, "administrator": clinic_admin, "records_officer": records_officer}
     out = {"anonymous": (Client(), case["token"]), "link_holder": (holder, holder_token)}
     for persona, user in users.items():
         client = Client()
@@ -201,7 +210,8 @@ def test_authorisation_matrix(case, personas):  # noqa: F811
                         failures.append(f"{where}: expected {want}, got {got}")
                     if want == OK and expected == OK_TOKEN and response.status_code == 302:
                         assert response["Location"].startswith(f"/q/{right_token}/"), where
-                    if persona == "link_holder" or expected != OK_TOKEN:
+                    entitled = persona == "records_officer" and MATRIX[name] is RECORDS_ONLY  # the whole record
+                    if (persona == "link_holder" or expected != OK_TOKEN) and not entitled:
                         assert_no_leak(response, case, where)
                     if name == "accounts:logout" and persona in users:
                         client.force_login(users[persona])

@@ -30,6 +30,9 @@ GENERAL = "general"
 """Signed-in staff; shows no patient of anyone else (lists, forms, catalogue, aggregates)."""
 CASE = "case"
 """One patient's record: only the clinicians responsible for the case."""
+RECORDS = "records"
+"""Information governance (records officer) only, one patient's whole record by id: everyone else
+— the patient's own clinicians included — is refused by role (403)."""
 TOKEN = "token"
 """A patient's questionnaire link: no login, the secret token in the path is the credential.
 Shows the patient's first name only; an unknown token gets the same kind 404 as nothing at all."""
@@ -72,6 +75,9 @@ URLS: dict[str, Url] = {
     "patients:detail": Url(CASE, obj="patient"),
     "patients:edit": Url(CASE, obj="patient", post=True),
     "audit:list": Url(GENERAL),
+    "privacy:find": Url(GENERAL, post=True),
+    "privacy:patient": Url(RECORDS, obj="patient"),
+    "privacy:subject_access": Url(RECORDS, obj="patient", post=True),
     "courses:caseload": Url(GENERAL),
     "courses:service": Url(GENERAL),
     "outcomes:dashboard": Url(GENERAL),
@@ -161,6 +167,8 @@ def post_data(name: str, case) -> dict[str, str]:
         "letters:new": {"kind": "gp_discharge"},
         "letters:edit": {"body": "Hacked", "version": "1"},
         "letters:finalise": {"version": "1"},
+        "privacy:find": {"identifier": case["patient"].local_id},
+        "privacy:subject_access": {"format": "json", "reference": "SAR-1"},
     }.get(name, {})
 
 
@@ -238,6 +246,10 @@ def assert_no_leak(response, case, where: str) -> None:
 
 def case_patterns():
     return [(n, r, c) for n, r, c in ALL_PATTERNS if n in URLS and URLS[n].kind == CASE]
+
+
+def records_patterns():
+    return [(n, r, c) for n, r, c in ALL_PATTERNS if n in URLS and URLS[n].kind == RECORDS]
 
 
 def token_patterns():
@@ -422,3 +434,33 @@ def test_record_measure_unknown_instrument_is_404(case, therapist, client_for):
     response = client_for(therapist).get(reverse("courses:record_measure", args=[case["course"].pk]), {"instrument": "nope"})
 
     assert response.status_code == 404
+
+
+# --- records requests: the records officer only ----------------------------------------------
+
+
+@pytest.mark.parametrize("persona", ["therapist", "supervisor", *OUTSIDERS])
+def test_only_the_records_officer_reaches_the_records_pages(request, case, persona):
+    """Even the patient's own therapist and supervisor are refused: a whole-record copy or an
+    erasure is information governance's decision, not a clinician's."""
+    client = Client()
+    client.force_login(request.getfixturevalue(persona))
+    before = state()
+    for name, _, converters in [*records_patterns(), *[(n, r, c) for n, r, c in ALL_PATTERNS if n == "privacy:find"]]:
+        path = path_for(name, converters, case)
+        for method in ("get", "post"):
+            response = getattr(client, method)(path, post_data(name, case) if method == "post" else None)
+            where = f"{persona} {method.upper()} {path} ({name})"
+            assert response.status_code in (403, 405), f"{where}: {response.status_code}"
+            assert_no_leak(response, case, where)
+    assert state() == before
+
+
+def test_every_records_url_takes_a_patient(case, records_officer, client_for):
+    client = client_for(records_officer)
+    assert records_patterns()
+    for name, _, converters in records_patterns():
+        assert URLS[name].obj == "patient", name
+        path = path_for(name, converters, case)
+        response = client.get(path)
+        assert response.status_code in (200, 405), f"records officer GET {path} ({name}): {response.status_code}"

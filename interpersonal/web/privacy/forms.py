@@ -1,0 +1,50 @@
+"""Forms of the records pages (information governance)."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+
+from interpersonal.core.identifiers import InvalidNHSNumber, normalise_nhs_number
+
+REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/:#-]{0,63}$")
+REFERENCE_HELP = "Your information-governance case number, for example SAR-2026-014 (letters, digits, spaces and . _ / : # -)."
+
+
+def clean_reference(value: str, *, required: bool) -> str:
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise forms.ValidationError("Enter the case reference.")
+        return ""
+    if not REFERENCE.match(value):
+        raise forms.ValidationError("A reference is 1 to 64 letters, digits, spaces and . _ / : # -, starting with a letter or digit.")
+    return value
+
+
+class FindPatientForm(forms.Form):
+    identifier = forms.CharField(
+        max_length=40, label="NHS number or local ID",
+        help_text="The exact NHS number (spaces allowed) or the service's local ID. There is no browsing: one record at a time.",
+    )
+
+    def clean_identifier(self) -> dict[str, str]:
+        text = self.cleaned_data["identifier"].strip()
+        digits = text.replace(" ", "").replace("-", "")
+        if digits.isdigit() and len(digits) == 10:
+            try:
+                return {"nhs_number": normalise_nhs_number(text)}
+            except InvalidNHSNumber as error:
+                raise forms.ValidationError(f"That is not a valid NHS number: {error.reason}.") from None
+        if not text:
+            raise forms.ValidationError("Enter an NHS number or a local ID.")
+        return {"local_id": text}
+
+
+class SubjectAccessForm(forms.Form):
+    format = forms.ChoiceField(choices=[("pdf", "PDF"), ("json", "JSON")])
+    reference = forms.CharField(required=False, max_length=64, label="Case reference", help_text=REFERENCE_HELP)
+
+    def clean_reference(self) -> str:
+        return clean_reference(self.cleaned_data.get("reference", ""), required=False)

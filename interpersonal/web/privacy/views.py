@@ -1,0 +1,78 @@
+"""The records pages: information governance finds one patient by identifier, makes their subject
+access copy (JSON or PDF) and — for a record entered in error, past retention or under an upheld
+erasure request — erases it. Records officers only (Permission.HANDLE_RECORDS_REQUESTS); every
+page is audited. There is no list of patients: a records officer asks for one record at a time.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from interpersonal.web.accounts.decorators import require_permission
+from interpersonal.web.accounts.roles import Permission
+from interpersonal.web.audit import log
+from interpersonal.web.patients.models import Patient
+from interpersonal.web.privacy import subject_access
+from interpersonal.web.privacy.forms import FindPatientForm, SubjectAccessForm
+
+RECORDS = require_permission(Permission.HANDLE_RECORDS_REQUESTS)
+
+
+@require_http_methods(["GET", "POST"])
+@RECORDS
+def find(request: HttpRequest) -> HttpResponse:
+    form = FindPatientForm(request.POST or None)
+    not_found = False
+    if form.is_bound and form.is_valid():
+        patient = Patient.objects.filter(**form.cleaned_data["identifier"]).first()
+        # The identifier typed is not logged (it is the patient's); whether it matched is.
+        log.record("records.searched", actor=request.user, target=("user", request.user.pk),
+                   patient_id=patient.pk if patient else None, found=patient is not None)
+        if patient is not None:
+            return redirect("privacy:patient", pk=patient.pk)
+        not_found = True
+    return render(request, "privacy/find.html", {"form": form, "not_found": not_found},
+                  status=400 if form.is_bound and not form.is_valid() else 404 if not_found else 200)
+
+
+def _counts(patient: Patient) -> list[tuple[str, int]]:
+    return [(s.title, s.model._default_manager.filter(**{s.patient_path: patient.pk}).count())
+            for s in subject_access.SOURCES[1:]]
+
+
+@require_GET
+@RECORDS
+def patient(request: HttpRequest, pk: int) -> HttpResponse:
+    record = get_object_or_404(Patient.objects.select_related("therapist"), pk=pk)
+    log.record("records.patient_viewed", actor=request.user, target=record, patient_id=record.pk)
+    return render(request, "privacy/patient.html", {
+        "patient": record, "counts": _counts(record), "courses": record.courses.select_related("therapist").order_by("-started_on"),
+        "access_form": SubjectAccessForm(initial={"format": "pdf"}),
+    })
+
+
+@require_POST
+@RECORDS
+def subject_access_copy(request: HttpRequest, pk: int) -> HttpResponse:
+    record = get_object_or_404(Patient, pk=pk)
+    form = SubjectAccessForm(request.POST)
+    if not form.is_valid():
+        return render(request, "privacy/patient.html", {
+            "patient": record, "counts": _counts(record), "courses": record.courses.select_related("therapist"),
+            "access_form": form,
+        }, status=400)
+    fmt, reference = form.cleaned_data["format"], form.cleaned_data["reference"]
+    with transaction.atomic():
+        copy = subject_access.collect(record)
+        subject_access.record_copy(record, by=request.user, fmt=fmt, reference=reference)
+    if fmt == "json":
+        body, content_type = subject_access.to_json(copy), "application/json"
+    else:
+        body, content_type = subject_access.to_pdf(record, copy, reference=reference), "application/pdf"
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{subject_access.filename(record, fmt)}"'
+    response["Cache-Control"] = "no-store"
+    return response

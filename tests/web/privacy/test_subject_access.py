@@ -1,0 +1,263 @@
+"""Subject access (UK GDPR Article 15; issue 7): everything held about one patient, as JSON and as a
+PDF, for the records officer only; every copy audited; nothing of another patient in it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+from collections import deque
+
+import pytest
+from django.apps import apps
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from interpersonal.web.audit.models import AuditEvent
+from interpersonal.web.patients.models import Patient
+from interpersonal.web.privacy import subject_access
+from interpersonal.web.privacy.classification import project_models
+from web.privacy.test_export import (  # noqa: F401 - the fixture and the values it writes
+    ALERT_NOTE,
+    FAMILY,
+    GIVEN,
+    HOME_PRACTICE,
+    INVENTORY_LABEL,
+    IPAF_TEXT,
+    LETTER_TEXT,
+    NOTES,
+    TIMELINE_TEXT,
+    clinic,
+)
+
+DRAFT_ANSWER = {"phq9": {"1": 2, "2": 3}}
+FORMULATION_TEXT = "Grief after her grandmother Winifred died in March"
+FOCAL_GOALS = "Visit Winifred's garden with Barnaby"
+OTHER_NOTES = "Unrelated notes about Octavia Nettlebridge"
+
+
+@pytest.fixture
+def full_record(clinic, therapist):  # noqa: F811
+    """``clinic``'s patient, plus a questionnaire link with a draft and an IPT formulation with a focal area."""
+    from interpersonal.web.courses.actions import set_task
+    from interpersonal.web.formulation.models import FocalArea, IptFormulation
+    from interpersonal.web.questionnaires.actions import issue_link
+    from interpersonal.web.questionnaires.models import QuestionnaireLink
+
+    course = clinic.courses.get()
+    set_task(course=course, task_id="ipaf_agreed", done=True, by=therapist)
+    link, _token = issue_link(course=course, instruments=["phq9", "gad7"], by=therapist)
+    QuestionnaireLink.objects.filter(pk=link.pk).update(draft=DRAFT_ANSWER)
+    # Stored directly (the IPT actions refuse a DIT course): only the data matters here.
+    formulation = IptFormulation.objects.create(course=course, formulation=FORMULATION_TEXT, contract_sessions=16)
+    FocalArea.objects.create(formulation=formulation, area="grief", goals=FOCAL_GOALS)
+    return clinic
+
+
+@pytest.fixture
+def other_patient_record(therapist):
+    from interpersonal.web.courses.actions import record_session, start_course
+    from interpersonal.web.patients.actions import register_patient
+
+    other = register_patient(by=therapist, given_name="Octavia", family_name="Nettlebridge",
+                             date_of_birth=dt.date(1990, 1, 1), referral_date=timezone.localdate(), referral_source="self")
+    course = start_course(patient=other, protocol="ipt", therapist=therapist, by=therapist)
+    record_session(course=course, by=therapist, attendance=5, duration_minutes=50, notes=OTHER_NOTES,
+                   home_practice="", scheduled_at=timezone.now())
+    return other
+
+
+def _paths_to_patient() -> set[str]:
+    """Every project model with a chain of foreign keys ending at Patient."""
+    patient = apps.get_model("patients.Patient")
+    reached = {patient}
+    queue = deque([patient])
+    while queue:
+        target = queue.popleft()
+        for model in project_models():
+            if model in reached:
+                continue
+            if any(f.is_relation and (f.many_to_one or f.one_to_one) and f.related_model is target
+                   for f in model._meta.concrete_fields):
+                reached.add(model)
+                queue.append(model)
+    return {m._meta.label for m in reached}
+
+
+def test_every_model_holding_patient_rows_is_a_source():
+    """A new table with a path to Patient must be added to SOURCES (or the copy would leave it out)."""
+    assert _paths_to_patient() <= {s.label for s in subject_access.SOURCES}
+    assert _paths_to_patient() == {s.label for s in subject_access.SOURCES}
+
+
+def test_the_copy_holds_every_row_and_every_field_but_the_withheld(full_record, other_patient_record):
+    copy = subject_access.collect(full_record)
+
+    for source in subject_access.SOURCES:
+        model = source.model
+        held = model._default_manager.filter(**{source.patient_path: full_record.pk})
+        records = copy["records"][source.label]
+        assert sorted(r["id"] for r in records) == sorted(held.values_list("pk", flat=True)), source.label
+        assert records, f"the fixture writes at least one {source.label}"
+        for field in model._meta.concrete_fields:
+            key = f"{model._meta.label}.{field.name}"
+            name = field.name if not field.is_relation or field.related_model._meta.label == "accounts.User" else field.attname
+            if key in subject_access.WITHHELD:
+                assert all(name not in r for r in records), key
+            else:
+                assert all(name in r for r in records), key
+    text = json.dumps(copy, ensure_ascii=False)
+    for value in (GIVEN, FAMILY, "9434765919", NOTES, HOME_PRACTICE, ALERT_NOTE, LETTER_TEXT, IPAF_TEXT,
+                  TIMELINE_TEXT, INVENTORY_LABEL, FORMULATION_TEXT, FOCAL_GOALS):
+        assert value in text, value
+    assert copy["records"]["questionnaires.QuestionnaireLink"][0]["draft"] == DRAFT_ANSWER
+    # Nothing of anyone else; no credential.
+    assert "Octavia" not in text
+    assert OTHER_NOTES not in text
+    link = full_record.questionnaire_links.get()
+    assert link.token_hash not in text
+
+
+def test_staff_are_named_and_the_access_log_lists_who_read_the_record(full_record, therapist, client_for):
+    client_for(therapist).get(reverse("patients:detail", args=[full_record.pk]))
+
+    copy = subject_access.collect(full_record)
+
+    session = copy["records"]["courses.TherapySession"][0]
+    assert session["recorded_by"] == {"id": therapist.pk, "name": "Tess Therapist", "role": "therapist"}
+    events = {(e["event"], e["by"]) for e in copy["access_log"]}
+    assert ("patient.registered", "Tess Therapist") in events
+    assert ("patient.viewed", "Tess Therapist") in events
+    assert len(copy["access_log"]) == AuditEvent.objects.filter(patient_id=full_record.pk).count()
+
+
+def test_collect_makes_the_same_number_of_queries_however_long_the_record(full_record, therapist):
+    from interpersonal.web.courses.actions import record_session
+
+    with CaptureQueriesContext(connection) as short:
+        subject_access.collect(full_record)
+    course = full_record.courses.get()
+    for days in range(1, 13):
+        record_session(course=course, by=therapist, attendance=5, duration_minutes=50, notes="", home_practice="",
+                       scheduled_at=timezone.now() - dt.timedelta(days=days, hours=1))
+    with CaptureQueriesContext(connection) as long:
+        copy = subject_access.collect(full_record)
+
+    assert len(copy["records"]["courses.TherapySession"]) == 14
+    assert len(long.captured_queries) == len(short.captured_queries) == len(subject_access.SOURCES) + 2
+
+
+# --- the records pages ---------------------------------------------------------------------
+
+
+def test_find_by_nhs_number_or_local_id_and_the_search_term_is_not_logged(full_record, records_officer, client_for):
+    client = client_for(records_officer)
+    page = reverse("privacy:patient", args=[full_record.pk])
+
+    assert client.post(reverse("privacy:find"), {"identifier": "943 476 5919"})["Location"] == page
+    assert client.post(reverse("privacy:find"), {"identifier": full_record.local_id})["Location"] == page
+    missing = client.post(reverse("privacy:find"), {"identifier": "NOPE-1"})
+    bad = client.post(reverse("privacy:find"), {"identifier": "943 476 5918"})
+
+    assert missing.status_code == 404
+    assert "No record has that NHS number or local ID" in missing.content.decode()
+    assert bad.status_code == 400
+    assert "check digit wrong" in bad.content.decode()
+    searches = AuditEvent.objects.filter(type="records.searched", actor_id=records_officer.pk)
+    assert [e.data["found"] for e in searches.order_by("id")] == [True, True, False]
+    assert not any("9434765919" in json.dumps(e.data) or full_record.local_id in json.dumps(e.data) for e in searches)
+
+
+def test_the_patient_page_counts_what_is_held(full_record, records_officer, client_for):
+    response = client_for(records_officer).get(reverse("privacy:patient", args=[full_record.pk]))
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert f"{GIVEN} {FAMILY}" in body
+    assert "Sessions" in body
+    assert "Download the PDF" in body
+    assert dict(response.context["counts"])["Sessions"] == 2
+    assert AuditEvent.objects.filter(type="records.patient_viewed", patient_id=full_record.pk).count() == 1
+
+
+def test_json_copy_is_downloaded_and_audited_with_its_reference(full_record, records_officer, client_for):
+    response = client_for(records_officer).post(reverse("privacy:subject_access", args=[full_record.pk]),
+                                                {"format": "json", "reference": "SAR-2026-014"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="subject-access-patient-{full_record.pk}-{timezone.localdate():%Y-%m-%d}.json"')
+    assert response["Cache-Control"] == "no-store"
+    copy = json.loads(response.content)
+    assert copy["records"]["patients.Patient"][0]["family_name"] == FAMILY
+    event = AuditEvent.objects.get(type="patient.subject_access")
+    assert (event.actor_id, event.patient_id, event.data) == (
+        records_officer.pk, full_record.pk, {"format": "json", "reference": "SAR-2026-014", "via": "web"})
+
+
+def test_a_bad_reference_is_refused_and_nothing_is_audited(full_record, records_officer, client_for):
+    response = client_for(records_officer).post(reverse("privacy:subject_access", args=[full_record.pk]),
+                                                {"format": "pdf", "reference": "<script>"})
+
+    assert response.status_code == 400
+    assert "A reference is 1 to 64" in response.content.decode()
+    assert not AuditEvent.objects.filter(type="patient.subject_access").exists()
+
+
+def _pdf_text(data: bytes, tmp_path) -> str:
+    path = tmp_path / "copy.pdf"
+    path.write_bytes(data)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
+
+
+def test_pdf_copy_is_a_real_pdf_with_the_whole_record(full_record, records_officer, client_for, tmp_path):
+    response = client_for(records_officer).post(reverse("privacy:subject_access", args=[full_record.pk]),
+                                                {"format": "pdf", "reference": "SAR-7"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    text = " ".join(_pdf_text(response.content, tmp_path).split())
+    for value in ("Your records: subject access copy", f"{GIVEN} {FAMILY}", "943 476 5919", "SAR-7", NOTES,
+                  ALERT_NOTE, LETTER_TEXT, IPAF_TEXT, TIMELINE_TEXT, FORMULATION_TEXT, FOCAL_GOALS,
+                  "Patient Health Questionnaire", "Who viewed or changed your record", "Tess Therapist"):
+        assert value in text, value
+    assert full_record.questionnaire_links.get().token_hash not in text
+    assert AuditEvent.objects.filter(type="patient.subject_access", data__format="pdf").count() == 1
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+def test_command_writes_both_files_and_audits_each(full_record, records_officer, tmp_path):
+    call_command("subject_access", "--nhs-number", "943 476 5919", "--by", records_officer.username,
+                 "--out", str(tmp_path), "--reference", "SAR-9")
+
+    files = sorted(p.name for p in tmp_path.iterdir())
+    stem = f"subject-access-patient-{full_record.pk}-{timezone.localdate():%Y-%m-%d}"
+    assert files == [f"{stem}.json", f"{stem}.pdf"]
+    assert json.loads((tmp_path / f"{stem}.json").read_text())["patient_id"] == full_record.pk
+    events = AuditEvent.objects.filter(type="patient.subject_access", patient_id=full_record.pk)
+    assert sorted(e.data["format"] for e in events) == ["json", "pdf"]
+    assert all(e.data["via"] == "cli" and e.actor_id == records_officer.pk for e in events)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--local-id", "NOPE"], "No patient matches"),
+    (["--nhs-number", "123"], "it must have 10 digits"),
+])
+def test_command_refuses_an_unknown_patient(full_record, records_officer, tmp_path, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("subject_access", *args, "--by", records_officer.username, "--out", str(tmp_path))
+    assert not any(tmp_path.iterdir())
+
+
+def test_command_refuses_anyone_but_a_records_officer(full_record, therapist, tmp_path):
+    with pytest.raises(CommandError, match="not a records officer"):
+        call_command("subject_access", "--id", str(full_record.pk), "--by", therapist.username, "--out", str(tmp_path))
+    assert not AuditEvent.objects.filter(type="patient.subject_access").exists()
+    assert Patient.objects.filter(pk=full_record.pk).exists()
