@@ -34,11 +34,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def home(request: HttpRequest) -> HttpResponse:
     """Each role's start page: clinicians their caseload, the service lead the service
-    overview, the administrator the audit trail; anyone else the measures catalogue."""
+    overview, the administrator the audit trail, the records officer the records requests page;
+    anyone else the measures catalogue."""
     for permission, target in (
         (Permission.HOLD_CASELOAD, "courses:caseload"),
         (Permission.VIEW_SERVICE_AGGREGATES, "courses:service"),
         (Permission.VIEW_AUDIT, "audit:list"),
+        (Permission.HANDLE_RECORDS_REQUESTS, "privacy:find"),
     ):
         if has_permission(request.user, permission):
             return redirect(target)

@@ -34,10 +34,11 @@ def attended(course, therapist, days_ago=7):
                           scheduled_at=timezone.now() - dt.timedelta(days=days_ago))
 
 
-def test_home_redirects_by_role(client_for, therapist, service_lead, clinic_admin):
+def test_home_redirects_by_role(client_for, therapist, service_lead, clinic_admin, records_officer):
     assert client_for(therapist).get("/").url == reverse("courses:caseload")
     assert client_for(service_lead).get("/").url == reverse("courses:service")
     assert client_for(clinic_admin).get("/").url == reverse("audit:list")
+    assert client_for(records_officer).get("/").url == reverse("privacy:find")
 
 
 def test_caseload_lists_open_alerts_first(client_for, therapist, dit_course):
