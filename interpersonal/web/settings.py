@@ -302,3 +302,18 @@ INTERPERSONAL_PSEUDONYM_KEY = (
     "test-pseudonym-key-not-a-secret" if TESTING
     else env.string("INTERPERSONAL_PSEUDONYM_KEY", "", hint="a long random secret, e.g. `openssl rand -hex 32`")
 )
+
+# --- Erasure and retention (interpersonal.web.privacy.erasure / .retention; docs/privacy.md) --
+# Years a patient's record is kept after their last contact before `interpersonal retention`
+# may erase it. A service setting: the default 20 is taken from the NHS England Records
+# Management Code of Practice (2021, updated 2023), retention schedule, mental health records
+# ("20 years after the last contact, or 8 years after death"; deaths are not recorded here).
+INTERPERSONAL_RETENTION_YEARS = env.integer("INTERPERSONAL_RETENTION_YEARS", 20)
+# Operational data purged by `interpersonal retention apply` (retention.purge_operational):
+# days after a questionnaire link expired or was withdrawn before its unsent answers are cleared,
+INTERPERSONAL_RETENTION_LINK_DRAFT_DAYS = env.integer("INTERPERSONAL_RETENTION_LINK_DRAFT_DAYS", 0)
+# days sign-in attempts, failures and logins (django-axes) are kept,
+INTERPERSONAL_RETENTION_LOGIN_LOG_DAYS = env.integer("INTERPERSONAL_RETENTION_LOGIN_LOG_DAYS", 90)
+# and days finished background-task results are kept. Unknown-token attempts go once older than
+# INTERPERSONAL_LINK_ATTEMPT_WINDOW_MINUTES; expired sessions go at once.
+INTERPERSONAL_RETENTION_TASK_RESULT_DAYS = env.integer("INTERPERSONAL_RETENTION_TASK_RESULT_DAYS", 30)

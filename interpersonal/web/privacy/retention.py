@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import DateField, DateTimeField, Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -41,7 +42,11 @@ DEFAULT_RETENTION_YEARS = 20
 
 
 def retention_years() -> int:
-    return int(getattr(settings, "INTERPERSONAL_RETENTION_YEARS", DEFAULT_RETENTION_YEARS))
+    years = int(getattr(settings, "INTERPERSONAL_RETENTION_YEARS", DEFAULT_RETENTION_YEARS))
+    if years < 1:
+        raise ImproperlyConfigured(f"INTERPERSONAL_RETENTION_YEARS must be at least 1, not {years} "
+                                   "(the NHS code of practice keeps mental health records 20 years).")
+    return years
 
 
 def add_years(day: dt.date, years: int) -> dt.date:
