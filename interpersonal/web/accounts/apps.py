@@ -5,3 +5,8 @@ class AccountsConfig(AppConfig):
     name = "interpersonal.web.accounts"
     label = "accounts"
     verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        from interpersonal.web.accounts import signals
+
+        signals.connect()
