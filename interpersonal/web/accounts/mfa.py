@@ -19,9 +19,12 @@ import qrcode
 import qrcode.image.svg
 from django import forms
 from django.conf import settings
+from django.db import transaction
+from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from interpersonal.web.accounts.models import Role
+from interpersonal.web.audit import log
 
 MFA_ROLES = frozenset(Role)  # every role: a new role is covered unless someone decides otherwise here
 ISSUER = "interpersonal"
@@ -43,6 +46,31 @@ def pending_device(user: Any) -> TOTPDevice:
     device = TOTPDevice.objects.devices_for_user(user, confirmed=False).first()
     if device is None:
         device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+def confirm_device(device: TOTPDevice, code: str, *, by: Any) -> bool:
+    """Enrol ``device`` if ``code`` is right: mark it confirmed and audit ``mfa.enrolled``; a wrong
+    code is audited as ``mfa.failed``. The events name the user and the device, never the code."""
+    with transaction.atomic():
+        if not device.verify_token(code):
+            log.record("mfa.failed", actor=by, target=device.user, device=device.pk, stage="setup")
+            return False
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        log.record("mfa.enrolled", actor=by, target=device.user, device=device.pk)
+    return True
+
+
+def verify(user: Any, code: str) -> TOTPDevice | None:
+    """The user's confirmed device that accepts ``code`` (audited ``mfa.verified``), or None
+    (audited ``mfa.failed``)."""
+    with transaction.atomic():
+        device = match_token(user, code)
+        if device is None:
+            log.record("mfa.failed", actor=user, target=user, stage="verify")
+            return None
+        log.record("mfa.verified", actor=user, target=user, device=device.pk)
     return device
 
 

@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 from django_otp import login as otp_login
-from django_otp import match_token
 
 from interpersonal.web.accounts import actions, mfa
 from interpersonal.web.accounts.decorators import require_permission
@@ -101,9 +100,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     device = mfa.pending_device(user)
     form = mfa.CodeForm(request.POST or None)
     if form.is_bound and form.is_valid():
-        if device.verify_token(form.cleaned_data["code"]):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
+        if mfa.confirm_device(device, form.cleaned_data["code"], by=user):
             otp_login(request, device)
             return redirect(_next_page(request))
         form.add_error("code", "That code is not right. Check the time on your phone and try the newest code.")
@@ -120,7 +117,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:mfa_setup")
     form = mfa.CodeForm(request.POST or None)
     if form.is_bound and form.is_valid():
-        device = match_token(user, form.cleaned_data["code"])
+        device = mfa.verify(user, form.cleaned_data["code"])
         if device is not None:
             otp_login(request, device)
             return redirect(_next_page(request))

@@ -169,3 +169,93 @@ def test_anonymous_visitors_still_go_to_the_login_page(db):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+# --- Audit of the second factor (issue 7) ---------------------------------------------------
+
+def stored_text(event) -> str:
+    """Every stored value of the event, as one string to search for secrets."""
+    return " ".join(str(getattr(event, f.attname)) for f in type(event)._meta.concrete_fields)
+
+
+def wrong_code_for(device: TOTPDevice) -> str:
+    return f"{(int(code_for(device)) + 1) % 1_000_000:06d}"
+
+
+def test_enrolling_a_device_is_audited_once_without_the_code_or_secret(therapist, audit_trail):
+    client = signed_in(therapist)
+    client.get("/accounts/mfa/setup/")
+    device = TOTPDevice.objects.get(user=therapist)
+    code = code_for(device)
+    audit_trail.mark()
+
+    client.post("/accounts/mfa/setup/", {"code": code})
+
+    [event] = audit_trail.new()
+    assert event.type == "mfa.enrolled"
+    assert event.actor_id == therapist.pk
+    assert (event.target_type, event.target_id) == ("user", str(therapist.pk))
+    assert event.data == {"device": device.pk}
+    assert code not in stored_text(event)
+    assert device.key not in stored_text(event)
+
+
+def test_a_wrong_code_at_setup_is_audited_once_without_the_code(therapist, audit_trail):
+    client = signed_in(therapist)
+    client.get("/accounts/mfa/setup/")
+    device = TOTPDevice.objects.get(user=therapist)
+    wrong = wrong_code_for(device)
+    audit_trail.mark()
+
+    client.post("/accounts/mfa/setup/", {"code": wrong})
+
+    [event] = audit_trail.new()
+    assert event.type == "mfa.failed"
+    assert event.actor_id == therapist.pk
+    assert (event.target_type, event.target_id) == ("user", str(therapist.pk))
+    assert event.data == {"device": device.pk, "stage": "setup"}
+    assert wrong not in stored_text(event)
+
+
+def test_a_verification_is_audited_once_without_the_code(supervisor, audit_trail):
+    device = confirmed_device(supervisor)
+    client = signed_in(supervisor)
+    code = code_for(device)
+    audit_trail.mark()
+
+    client.post("/accounts/mfa/verify/", {"code": code})
+
+    [event] = audit_trail.new()
+    assert event.type == "mfa.verified"
+    assert event.actor_id == supervisor.pk
+    assert (event.target_type, event.target_id) == ("user", str(supervisor.pk))
+    assert event.data == {"device": device.pk}
+    assert code not in stored_text(event)
+    assert device.key not in stored_text(event)
+
+
+def test_a_wrong_code_at_verify_is_audited_once_without_the_code(supervisor, audit_trail):
+    device = confirmed_device(supervisor)
+    client = signed_in(supervisor)
+    wrong = wrong_code_for(device)
+    audit_trail.mark()
+
+    client.post("/accounts/mfa/verify/", {"code": wrong})
+
+    [event] = audit_trail.new()
+    assert event.type == "mfa.failed"
+    assert event.actor_id == supervisor.pk
+    assert (event.target_type, event.target_id) == ("user", str(supervisor.pk))
+    assert event.data == {"stage": "verify"}
+    assert wrong not in stored_text(event)
+
+
+def test_a_malformed_code_is_refused_by_the_form_and_writes_nothing(supervisor, audit_trail):
+    confirmed_device(supervisor)
+    client = signed_in(supervisor)
+    audit_trail.mark()
+
+    response = client.post("/accounts/mfa/verify/", {"code": "12"})
+
+    assert response.status_code == 400
+    assert audit_trail.new() == []
