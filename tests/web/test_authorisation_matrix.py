@@ -79,6 +79,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "privacy:find": RECORDS_ONLY,
     "privacy:patient": RECORDS_ONLY,
     "privacy:subject_access": RECORDS_ONLY,
+    "privacy:erase": RECORDS_ONLY,
+    "privacy:retention": RECORDS_ONLY,
     "courses:caseload": CLINICIANS,
     "courses:service": LEAD_ONLY,
     "outcomes:dashboard": LEAD_ONLY,

@@ -78,6 +78,8 @@ URLS: dict[str, Url] = {
     "privacy:find": Url(GENERAL, post=True),
     "privacy:patient": Url(RECORDS, obj="patient"),
     "privacy:subject_access": Url(RECORDS, obj="patient", post=True),
+    "privacy:erase": Url(RECORDS, obj="patient", post=True),
+    "privacy:retention": Url(GENERAL),
     "courses:caseload": Url(GENERAL),
     "courses:service": Url(GENERAL),
     "outcomes:dashboard": Url(GENERAL),
@@ -169,6 +171,8 @@ def post_data(name: str, case) -> dict[str, str]:
         "letters:finalise": {"version": "1"},
         "privacy:find": {"identifier": case["patient"].local_id},
         "privacy:subject_access": {"format": "json", "reference": "SAR-1"},
+        "privacy:erase": {"reason": "entered_in_error", "reference": "IG-1", "confirm": case["patient"].local_id,
+                          "version": str(case["patient"].version)},
     }.get(name, {})
 
 
@@ -446,7 +450,8 @@ def test_only_the_records_officer_reaches_the_records_pages(request, case, perso
     client = Client()
     client.force_login(request.getfixturevalue(persona))
     before = state()
-    for name, _, converters in [*records_patterns(), *[(n, r, c) for n, r, c in ALL_PATTERNS if n == "privacy:find"]]:
+    general = [(n, r, c) for n, r, c in ALL_PATTERNS if n in ("privacy:find", "privacy:retention")]
+    for name, _, converters in [*records_patterns(), *general]:
         path = path_for(name, converters, case)
         for method in ("get", "post"):
             response = getattr(client, method)(path, post_data(name, case) if method == "post" else None)

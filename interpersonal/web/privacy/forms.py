@@ -48,3 +48,32 @@ class SubjectAccessForm(forms.Form):
 
     def clean_reference(self) -> str:
         return clean_reference(self.cleaned_data.get("reference", ""), required=False)
+
+
+class EraseForm(forms.Form):
+    """Erase one record: why, the case reference, and the local ID typed again to confirm."""
+
+    reason = forms.ChoiceField(widget=forms.RadioSelect, label="Why is this record being erased?",
+                               error_messages={"required": "Choose why the record is being erased."})
+    reference = forms.CharField(max_length=64, label="Case reference", help_text=REFERENCE_HELP,
+                                error_messages={"required": "Enter the case reference."})
+    confirm = forms.CharField(max_length=40, label="Type the record's local ID to confirm",
+                              error_messages={"required": "Type the record's local ID to confirm the erasure."},
+                              help_text="Erasure cannot be undone: the record is deleted everywhere but in backups.")
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: object, local_id: str, **kwargs: object) -> None:
+        from interpersonal.web.privacy.erasure import Reason
+
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.local_id = local_id
+        self.fields["reason"].choices = Reason.choices
+
+    def clean_reference(self) -> str:
+        return clean_reference(self.cleaned_data.get("reference", ""), required=True)
+
+    def clean_confirm(self) -> str:
+        typed = self.cleaned_data["confirm"].strip()
+        if typed != self.local_id:
+            raise forms.ValidationError(f"Type the local ID exactly as shown ({self.local_id}) to confirm the erasure.")
+        return typed

@@ -6,17 +6,19 @@ page is audited. There is no list of patients: a records officer asks for one re
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.roles import Permission
 from interpersonal.web.audit import log
 from interpersonal.web.patients.models import Patient
-from interpersonal.web.privacy import subject_access
-from interpersonal.web.privacy.forms import FindPatientForm, SubjectAccessForm
+from interpersonal.web.privacy import erasure, retention, subject_access
+from interpersonal.web.privacy.forms import EraseForm, FindPatientForm, SubjectAccessForm
 
 RECORDS = require_permission(Permission.HANDLE_RECORDS_REQUESTS)
 
@@ -34,7 +36,8 @@ def find(request: HttpRequest) -> HttpResponse:
         if patient is not None:
             return redirect("privacy:patient", pk=patient.pk)
         not_found = True
-    return render(request, "privacy/find.html", {"form": form, "not_found": not_found},
+    return render(request, "privacy/find.html", {"form": form, "not_found": not_found,
+                                                 "retention_url": reverse("privacy:retention")},
                   status=400 if form.is_bound and not form.is_valid() else 404 if not_found else 200)
 
 
@@ -43,15 +46,25 @@ def _counts(patient: Patient) -> list[tuple[str, int]]:
             for s in subject_access.SOURCES[1:]]
 
 
+def _retention(patient: Patient) -> dict[str, object]:
+    last = retention.last_contact(patient)
+    return {"last_contact": last, "due_on": retention.retention_date(last), "years": retention.retention_years()}
+
+
+def _patient_page(request: HttpRequest, record: Patient, form: SubjectAccessForm, status: int = 200) -> HttpResponse:
+    return render(request, "privacy/patient.html", {
+        "patient": record, "counts": _counts(record), "retention": _retention(record),
+        "courses": record.courses.order_by("-started_on"), "access_form": form,
+        "erase_url": reverse("privacy:erase", args=[record.pk]),
+    }, status=status)
+
+
 @require_GET
 @RECORDS
 def patient(request: HttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(Patient.objects.select_related("therapist"), pk=pk)
     log.record("records.patient_viewed", actor=request.user, target=record, patient_id=record.pk)
-    return render(request, "privacy/patient.html", {
-        "patient": record, "counts": _counts(record), "courses": record.courses.select_related("therapist").order_by("-started_on"),
-        "access_form": SubjectAccessForm(initial={"format": "pdf"}),
-    })
+    return _patient_page(request, record, SubjectAccessForm(initial={"format": "pdf"}))
 
 
 @require_POST
@@ -60,10 +73,7 @@ def subject_access_copy(request: HttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(Patient, pk=pk)
     form = SubjectAccessForm(request.POST)
     if not form.is_valid():
-        return render(request, "privacy/patient.html", {
-            "patient": record, "counts": _counts(record), "courses": record.courses.select_related("therapist"),
-            "access_form": form,
-        }, status=400)
+        return _patient_page(request, record, form, status=400)
     fmt, reference = form.cleaned_data["format"], form.cleaned_data["reference"]
     with transaction.atomic():
         copy = subject_access.collect(record)
@@ -76,3 +86,51 @@ def subject_access_copy(request: HttpRequest, pk: int) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{subject_access.filename(record, fmt)}"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_http_methods(["GET", "POST"])
+@RECORDS
+def erase(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm and erase one record. The page shows what would be deleted and, for each reason,
+    why the record cannot be erased now; the erasure itself re-checks everything under a lock."""
+    record = get_object_or_404(Patient, pk=pk)
+    form = EraseForm(request.POST or None, local_id=record.local_id, initial={"version": record.version})
+    refused: list[str] = []
+    if form.is_bound and form.is_valid():
+        f = form.cleaned_data
+        try:
+            result = erasure.erase_patient(record.pk, by=request.user, reason=f["reason"], reference=f["reference"],
+                                           expected_version=f["version"])
+        except erasure.ErasureRefused as error:
+            refused = list(error.problems)
+        else:
+            messages.success(request, f"Record {record.local_id} was erased: {result.total} entries deleted. "
+                                      "The audit trail keeps what was done to it, and this erasure.")
+            return redirect("privacy:find")
+    reasons = [{"value": value, "label": label, "problems": erasure.problems(record, value)}
+               for value, label in erasure.Reason.choices]
+    counts = {label: n for label, n in erasure.preview(record.pk).items() if n}
+    status = 409 if refused else 400 if form.is_bound else 200
+    return render(request, "privacy/erase.html", {
+        "patient": record, "form": form, "reasons": reasons, "counts": counts, "refused": refused,
+        "retention": _retention(record),
+    }, status=status)
+
+
+@require_GET
+@RECORDS
+def retention_due(request: HttpRequest) -> HttpResponse:
+    """Records whose retention period has lapsed (the first 200): each can be opened and erased."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    rows = retention.due(today, limit=RETENTION_PAGE + 1)
+    log.record("records.retention_listed", actor=request.user, target=("user", request.user.pk),
+               shown=min(len(rows), RETENTION_PAGE))
+    return render(request, "privacy/retention.html", {
+        "rows": rows[:RETENTION_PAGE], "more": len(rows) > RETENTION_PAGE, "today": today,
+        "years": retention.retention_years(), "page_size": RETENTION_PAGE,
+    })
+
+
+RETENTION_PAGE = 200
