@@ -29,8 +29,8 @@ from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import PermissionDenied
-from django.db import models, transaction
-from django.db.models import Q
+from django.db import IntegrityError, models, transaction
+from django.db.models import ProtectedError, Q
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -140,6 +140,20 @@ def _ids(patient_id: int) -> dict[str, list[Any]]:
     return {model._meta.label: sorted(ids) for model, ids in found.items()}
 
 
+def _entangled(ids: Mapping[str, list[Any]]) -> list[str]:
+    """Rows found for the patient that also point at a row outside the patient's record (for
+    example another patient's course stepped from one of theirs). The actions never link two
+    patients' records; if a row does, erasing would cut into the other record, so it is refused."""
+    found = []
+    for step in plan():
+        rows = step.model._base_manager.filter(pk__in=ids[step.label])
+        for name in (*step.relations, *step.self_references):
+            target = step.model._meta.get_field(name).related_model._meta.label
+            outside = rows.exclude(**{f"{name}__isnull": True}).exclude(**{f"{name}__in": ids[target]})
+            found += [f"{step.label} {pk}" for pk in outside.values_list("pk", flat=True)]
+    return found
+
+
 # Background tasks whose arguments name a patient's row: (task path, argument name, model of the id).
 TASKS_BY_ID: tuple[tuple[str, str, str], ...] = (
     ("interpersonal.web.questionnaires.tasks.send_questionnaire", "session_id", "courses.TherapySession"),
@@ -225,25 +239,38 @@ def erase_patient(
         raise PermissionDenied("Only a records officer can erase a patient's record.")
     why = _reason(reason)
     reference = clean_reference(reference)
-    with transaction.atomic():
-        patient = Patient.objects.select_for_update().filter(pk=patient_id).first()
-        if patient is None:
-            raise ErasureRefused(f"There is no patient with id {patient_id}: nothing was erased.")
-        if expected_version is not None and expected_version != patient.version:
-            raise ErasureRefused(f"{patient.local_id} was changed by someone else after you opened it: "
-                                 "nothing was erased. Check the record again before erasing it.")
-        found = problems(patient, why.value, today=today)
-        if found:
-            raise ErasureRefused(" ".join(found), tuple(found))
-        ids = _ids(patient.pk)
-        counts = dict.fromkeys(ids, 0)
-        counts[TASK_RESULTS] = _task_results(ids).delete()[1].get(TASK_RESULTS, 0)
-        for step in plan():
-            rows = step.model._base_manager.filter(pk__in=ids[step.label])
-            if step.self_references:
-                rows.update(**dict.fromkeys(step.self_references))
-            for label, n in rows.delete()[1].items():
-                counts[label] = counts.get(label, 0) + n
-        log.record("patient.erased", actor=by, target=("patient", patient.pk), patient_id=patient.pk,
-                   reason=why.value, reference=reference, **counts)
+    try:
+        return _erase(patient_id, by=by, why=why, reference=reference, expected_version=expected_version, today=today)
+    except (ProtectedError, IntegrityError):
+        raise ErasureRefused("The record changed while it was being erased (a row was added to it): nothing was "
+                             "erased. Try again.") from None
+
+
+@transaction.atomic
+def _erase(patient_id: int, *, by: Any, why: Reason, reference: str, expected_version: int | None,
+           today: dt.date | None) -> ErasureResult:
+    patient = Patient.objects.select_for_update().filter(pk=patient_id).first()
+    if patient is None:
+        raise ErasureRefused(f"There is no patient with id {patient_id}: nothing was erased.")
+    if expected_version is not None and expected_version != patient.version:
+        raise ErasureRefused(f"{patient.local_id} was changed by someone else after you opened it: "
+                             "nothing was erased. Check the record again before erasing it.")
+    found = problems(patient, why.value, today=today)
+    if found:
+        raise ErasureRefused(" ".join(found), tuple(found))
+    ids = _ids(patient.pk)
+    entangled = _entangled(ids)
+    if entangled:
+        raise ErasureRefused(f"{patient.local_id} cannot be erased: rows of another record point into it "
+                             f"({', '.join(entangled[:5])}). Ask the system administrator to untangle them first.")
+    counts = dict.fromkeys(ids, 0)
+    counts[TASK_RESULTS] = _task_results(ids).delete()[1].get(TASK_RESULTS, 0)
+    for step in plan():
+        rows = step.model._base_manager.filter(pk__in=ids[step.label])
+        if step.self_references:
+            rows.update(**dict.fromkeys(step.self_references))
+        for label, n in rows.delete()[1].items():
+            counts[label] = counts.get(label, 0) + n
+    log.record("patient.erased", actor=by, target=("patient", patient.pk), patient_id=patient.pk,
+               reason=why.value, reference=reference, **counts)
     return ErasureResult(patient_id=patient.pk, reason=why.value, counts=counts)

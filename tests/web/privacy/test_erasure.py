@@ -423,3 +423,45 @@ def test_the_command_names_the_refusal(dit_course, records_officer):
         _command("--id", str(dit_course.patient_id), "--reason", "entered_in_error", "--reference", "x" * 70,
                  "--by", records_officer.username, "--yes")
     assert Patient.objects.filter(pk=dit_course.patient_id).exists()
+
+
+def test_a_record_another_record_points_into_is_not_erased(patient, other_patient, therapist, records_officer):
+    """The actions never link two patients' records; if rows do, erasing would cut into the
+    other record, so it is refused and nothing changes."""
+    from interpersonal.web.courses.models import Course
+
+    mine = Course.objects.create(patient=patient, protocol="lit", therapist=therapist, started_on=_ago(50),
+                                 status=Course.Status.ENDED, ended_on=_ago(40), end_reason="stepped_up")
+    theirs = other_patient.courses.get()
+    Course.objects.filter(pk=theirs.pk).update(stepped_from=mine)
+
+    with pytest.raises(ErasureRefused, match=rf"rows of another record point into it \(courses.Course {theirs.pk}\)"):
+        erase_patient(patient.pk, by=records_officer, reason=Reason.ENTERED_IN_ERROR, reference=REFERENCE)
+
+    assert Course.objects.filter(pk__in=[mine.pk, theirs.pk]).count() == 2
+    assert Patient.objects.filter(pk=patient.pk).exists()
+
+
+def test_a_row_added_while_erasing_refuses_and_keeps_everything(patient, therapist, records_officer, monkeypatch):
+    """A row added after the rows were listed makes a PROTECT key refuse the delete: the whole
+    erasure rolls back and the officer is told to try again."""
+    from interpersonal.web.courses.models import Course
+
+    course = Course.objects.create(patient=patient, protocol="ipt", therapist=therapist, started_on=_ago(50),
+                                   status=Course.Status.ENDED, ended_on=_ago(40), end_reason="completed")
+    listed = erasure._ids
+
+    def list_then_add(patient_id):
+        ids = listed(patient_id)
+        from interpersonal.web.courses.models import TherapySession
+
+        TherapySession.objects.create(course=course, scheduled_at=_at(45), attendance=5)
+        return ids
+
+    monkeypatch.setattr(erasure, "_ids", list_then_add)
+    with pytest.raises(ErasureRefused, match="changed while it was being erased"):
+        erase_patient(patient.pk, by=records_officer, reason=Reason.ENTERED_IN_ERROR, reference=REFERENCE)
+
+    assert Patient.objects.filter(pk=patient.pk).exists()
+    assert course.sessions.count() == 0  # the added row rolled back with the rest
+    assert not AuditEvent.objects.filter(type="patient.erased").exists()
