@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -51,9 +52,11 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _next_local_id() -> str:
-    last = Patient.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    return f"P{last + 1:06d}"
+def _local_id_for(pk: int) -> str:
+    """The local ID a new patient gets: from the row's own id, which the database never hands out
+    twice — so an erased patient's local ID (printed on letters) never names someone else, and
+    two registrations at once cannot collide."""
+    return f"P{pk:06d}"
 
 
 @transaction.atomic
@@ -72,7 +75,12 @@ def register_patient(*, by: Any, therapist: Any = None, local_id: str | None = N
         raise ValidationError({"nhs_number": "A patient with this NHS number is already registered."})
     try:
         with transaction.atomic():
-            patient = Patient.objects.create(local_id=local_id or _next_local_id(), therapist=therapist or by, **cleaned)
+            # Without a given local ID, a unique placeholder until the row has its id.
+            patient = Patient.objects.create(local_id=local_id or f"new-{uuid.uuid4().hex[:16]}",
+                                             therapist=therapist or by, **cleaned)
+            if not local_id:
+                patient.local_id = _local_id_for(patient.pk)
+                Patient.objects.filter(pk=patient.pk).update(local_id=patient.local_id)
     except IntegrityError:
         raise ValidationError({"local_id": "This local ID is already in use."}) from None
     log.record("patient.registered", actor=by, target=patient, patient_id=patient.pk)

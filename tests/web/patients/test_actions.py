@@ -190,3 +190,23 @@ def test_audit_event_for_registration_has_no_patient_details(therapist, patient)
     assert_identifiers_only([event], "Pat", "Example", "9434765919", "1985-03-14")
     assert event.actor_username == therapist.username
     assert event.actor_role == "therapist"
+
+
+def test_a_new_patients_local_id_comes_from_its_own_row(therapist):
+    first = register_patient(by=therapist, **details())
+    second = register_patient(by=therapist, **details(given_name="Second"))
+
+    assert first.local_id == f"P{first.pk:06d}"
+    assert Patient.objects.get(pk=second.pk).local_id == f"P{second.pk:06d}"
+
+
+def test_an_erased_patients_local_id_is_never_given_to_someone_else(therapist, records_officer):
+    """Letters and screens printed the erased patient's local ID: it must not come to name another person."""
+    from interpersonal.web.privacy.erasure import erase_patient
+
+    newest = register_patient(by=therapist, **details())
+    erase_patient(newest.pk, by=records_officer, reason="entered_in_error", reference="IG-1")
+
+    successor = register_patient(by=therapist, **details(given_name="Next"))
+
+    assert successor.local_id != newest.local_id
