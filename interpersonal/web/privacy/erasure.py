@@ -37,9 +37,10 @@ from django_tasks_db.models import DBTaskResult
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.audit import log
 from interpersonal.web.patients.models import Patient
+from interpersonal.web.privacy import reference as case_reference
 from interpersonal.web.privacy import retention
 
-REFERENCE_MAX_LENGTH = 64
+REFERENCE_MAX_LENGTH = case_reference.MAX_LENGTH
 
 
 class Reason(models.TextChoices):
@@ -191,15 +192,8 @@ def _reason(reason: str) -> Reason:
 
 
 def clean_reference(reference: Any) -> str:
-    """The case reference, stripped: 1–64 printable characters (e.g. the IG case number)."""
-    if not isinstance(reference, str) or not reference.strip():
-        raise ValueError("Give the reference of the case (for example the information-governance case number).")
-    reference = reference.strip()
-    if len(reference) > REFERENCE_MAX_LENGTH:
-        raise ValueError(f"The reference is {len(reference)} characters long; at most {REFERENCE_MAX_LENGTH} are allowed.")
-    if not reference.isprintable():
-        raise ValueError("The reference must be on one line, without tabs or control characters.")
-    return reference
+    """The case reference, stripped (:mod:`interpersonal.web.privacy.reference`); required here."""
+    return case_reference.clean(reference, required=True)
 
 
 def problems(patient: Patient, reason: str, *, today: dt.date | None = None) -> list[str]:

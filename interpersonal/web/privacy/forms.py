@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import re
-
 from django import forms
 
 from interpersonal.core.identifiers import InvalidNHSNumber, normalise_nhs_number
+from interpersonal.web.privacy import reference as case_reference
 
-REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/:#-]{0,63}$")
-REFERENCE_HELP = "Your information-governance case number, for example SAR-2026-014 (letters, digits, spaces and . _ / : # -)."
+REFERENCE_HELP = case_reference.HELP
 
 
 def clean_reference(value: str, *, required: bool) -> str:
-    value = (value or "").strip()
-    if not value:
-        if required:
-            raise forms.ValidationError("Enter the case reference.")
-        return ""
-    if not REFERENCE.match(value):
-        raise forms.ValidationError("A reference is 1 to 64 letters, digits, spaces and . _ / : # -, starting with a letter or digit.")
-    return value
+    try:
+        return case_reference.clean(value, required=required)
+    except ValueError as error:
+        raise forms.ValidationError(str(error)) from None
 
 
 class FindPatientForm(forms.Form):
@@ -44,7 +38,7 @@ class FindPatientForm(forms.Form):
 
 class SubjectAccessForm(forms.Form):
     format = forms.ChoiceField(choices=[("pdf", "PDF"), ("json", "JSON")])
-    reference = forms.CharField(required=False, max_length=64, label="Case reference", help_text=REFERENCE_HELP)
+    reference = forms.CharField(required=False, max_length=case_reference.MAX_LENGTH, label="Case reference", help_text=REFERENCE_HELP)
 
     def clean_reference(self) -> str:
         return clean_reference(self.cleaned_data.get("reference", ""), required=False)
@@ -55,7 +49,7 @@ class EraseForm(forms.Form):
 
     reason = forms.ChoiceField(widget=forms.RadioSelect, label="Why is this record being erased?",
                                error_messages={"required": "Choose why the record is being erased."})
-    reference = forms.CharField(max_length=64, label="Case reference", help_text=REFERENCE_HELP,
+    reference = forms.CharField(max_length=case_reference.MAX_LENGTH, label="Case reference", help_text=REFERENCE_HELP,
                                 error_messages={"required": "Enter the case reference."})
     confirm = forms.CharField(max_length=40, label="Type the record's local ID to confirm",
                               error_messages={"required": "Type the record's local ID to confirm the erasure."},

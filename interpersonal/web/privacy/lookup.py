@@ -21,27 +21,29 @@ def add_patient_arguments(parser: CommandParser) -> None:
 
 
 def patient_from_options(options: dict[str, Any]) -> Patient:
-    if options.get("id") is not None:
-        lookup: dict[str, Any] = {"pk": options["id"]}
-    elif options.get("local_id"):
-        lookup = {"local_id": options["local_id"].strip()}
-    else:
+    """The patient named by ``--id``, ``--local-id`` or ``--nhs-number``."""
+    if options.get("nhs_number") is not None:
         try:
-            lookup = {"nhs_number": normalise_nhs_number(options.get("nhs_number") or "")}
+            lookup: dict[str, Any] = {"nhs_number": normalise_nhs_number(options["nhs_number"])}
         except InvalidNHSNumber as error:
             raise CommandError(f"--nhs-number: {error.reason}") from None
+        what = f"NHS number {options['nhs_number']}"
+    elif options.get("local_id") is not None:
+        lookup, what = {"local_id": options["local_id"].strip()}, f"local ID {options['local_id']}"
+    else:
+        lookup, what = {"pk": options["id"]}, f"id {options['id']}"
     patient = Patient.objects.filter(**lookup).first()
     if patient is None:
-        raise CommandError("No patient matches: check the identifier against the request.")
+        raise CommandError(f"There is no patient with {what}: check the identifier against the request.")
     return patient
 
 
 def records_officer(username: str) -> Any:
-    """The active user ``username``, who must hold Permission.HANDLE_RECORDS_REQUESTS."""
-    user = get_user_model()._default_manager.filter(username=username, is_active=True).first()
+    """The user ``username``, who must be active and hold Permission.HANDLE_RECORDS_REQUESTS."""
+    user = get_user_model()._default_manager.filter(username=username).first()
     if user is None:
-        raise CommandError(f"--by {username!r}: no active account has that username.")
-    if not has_permission(user, Permission.HANDLE_RECORDS_REQUESTS):
-        raise CommandError(f"--by {username!r}: the account is not a records officer "
-                           "(records requests need the records officer role).")
+        raise CommandError(f"There is no user {username!r}.")
+    if not has_permission(user, Permission.HANDLE_RECORDS_REQUESTS):  # an inactive user has no permission
+        raise CommandError(f"{username} is not an active records officer: only a records officer can handle "
+                           "records requests.")
     return user

@@ -253,6 +253,7 @@ def test_an_inactive_records_officer_may_not_erase(patient, records_officer):
 @pytest.mark.parametrize(("reference", "message"), [
     ("", "Give the reference"), ("   ", "Give the reference"), (None, "Give the reference"),
     ("x" * 65, "65 characters long; at most 64"), ("IG-1\nIG-2", "on one line"), ("IG\t7", "on one line"),
+    ("Mrs O'Brien, 12 Elm Road", "never a name or a note"), ("<script>", "starts with a letter or digit"),
 ])
 def test_a_bad_reference_is_refused_and_changes_nothing(patient, records_officer, reference, message):
     with pytest.raises(ValueError, match=message):

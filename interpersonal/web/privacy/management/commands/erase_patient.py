@@ -8,24 +8,11 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from interpersonal.core.identifiers import InvalidNHSNumber, normalise_nhs_number
-from interpersonal.web.accounts.roles import Permission, has_permission
-from interpersonal.web.patients.models import Patient
 from interpersonal.web.privacy.erasure import ErasureRefused, Reason, clean_reference, erase_patient, preview, problems
-
-
-def staff_member(username: str) -> Any:
-    """The active user ``username`` holding the records-requests permission, or CommandError."""
-    user = get_user_model().objects.filter(username=username).first()
-    if user is None:
-        raise CommandError(f"There is no user {username!r}.")
-    if not has_permission(user, Permission.HANDLE_RECORDS_REQUESTS):
-        raise CommandError(f"{username} is not an active records officer: only a records officer can erase records.")
-    return user
+from interpersonal.web.privacy.lookup import add_patient_arguments, patient_from_options, records_officer
 
 
 def confirm(stdin: Any, stdout: Any, question: str) -> bool:
@@ -46,10 +33,7 @@ class Command(BaseCommand):
     stealth_options = ("stdin",)  # tests answer the confirmation through a stand-in terminal
 
     def add_arguments(self, parser: CommandParser) -> None:
-        which = parser.add_mutually_exclusive_group(required=True)
-        which.add_argument("--id", type=int, help="The patient's id.")
-        which.add_argument("--local-id", help="The patient's local ID, e.g. P000123.")
-        which.add_argument("--nhs-number", help="The patient's NHS number.")
+        add_patient_arguments(parser)
         parser.add_argument("--reason", required=True, choices=Reason.values, help="Why the record is erased.")
         parser.add_argument("--reference", required=True, help="The case reference, e.g. the IG case number (1–64 characters).")
         parser.add_argument("--by", required=True, help="The username of the records officer erasing.")
@@ -57,12 +41,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, id: int | None, local_id: str | None, nhs_number: str | None, reason: str,
                reference: str, by: str, yes: bool, **options: Any) -> None:
-        user = staff_member(by)
+        user = records_officer(by)
         try:
             reference = clean_reference(reference)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        patient = self._patient(id, local_id, nhs_number)
+        patient = patient_from_options({"id": id, "local_id": local_id, "nhs_number": nhs_number})
         found = problems(patient, reason)
         if found:
             raise CommandError("Not erased. " + " ".join(found))
@@ -78,18 +62,3 @@ class Command(BaseCommand):
             raise CommandError(f"Not erased. {exc}") from None
         self.stdout.write(f"Erased {patient.local_id} (id {result.patient_id}): {result.total} rows deleted; "
                           "the audit trail keeps its events and one patient.erased event.")
-
-    def _patient(self, pk: int | None, local_id: str | None, nhs_number: str | None) -> Patient:
-        if nhs_number is not None:
-            try:
-                found = Patient.objects.filter(nhs_number=normalise_nhs_number(nhs_number)).first()
-            except InvalidNHSNumber as exc:
-                raise CommandError(f"--nhs-number: {exc}") from None
-            what = f"NHS number {nhs_number}"
-        elif local_id is not None:
-            found, what = Patient.objects.filter(local_id=local_id.strip()).first(), f"local ID {local_id}"
-        else:
-            found, what = Patient.objects.filter(pk=pk).first(), f"id {pk}"
-        if found is None:
-            raise CommandError(f"There is no patient with {what}: nothing was erased.")
-        return found

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from interpersonal.web.privacy import retention
 from interpersonal.web.privacy.erasure import ErasureRefused, Reason, erase_patient
-from interpersonal.web.privacy.management.commands.erase_patient import confirm, staff_member
+from interpersonal.web.privacy.lookup import records_officer
+from interpersonal.web.privacy.management.commands.erase_patient import confirm
 
 
 def _positive(text: str) -> int:
@@ -64,7 +65,7 @@ class Command(BaseCommand):
                           f"{retention.retention_years()} years after the last contact, as of {today}.")
 
     def apply(self, username: str, *, yes: bool, limit: int | None, stdin: Any) -> None:
-        user = staff_member(username)
+        user = records_officer(username)
         today = timezone.localdate()
         rows = retention.due(today, limit=limit)
         self._list(rows)

@@ -10,8 +10,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from interpersonal.web.privacy import reference as case_reference
 from interpersonal.web.privacy import subject_access
-from interpersonal.web.privacy.forms import REFERENCE
 from interpersonal.web.privacy.lookup import add_patient_arguments, patient_from_options, records_officer
 
 
@@ -28,9 +28,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         by = records_officer(options["by"])
         patient = patient_from_options(options)
-        reference = options["reference"].strip()
-        if reference and not REFERENCE.match(reference):
-            raise CommandError("--reference: 1 to 64 letters, digits, spaces and . _ / : # -, starting with a letter or digit.")
+        try:
+            reference = case_reference.clean(options["reference"], required=False)
+        except ValueError as error:
+            raise CommandError(f"--reference: {error}") from None
         formats = ("json", "pdf") if options["format"] == "both" else (options["format"],)
         out: Path = options["out"]
         out.mkdir(parents=True, exist_ok=True)
