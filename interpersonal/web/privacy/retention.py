@@ -6,8 +6,10 @@ retention schedule, "mental health records": 20 years after the last contact, or
 death. This service does not record deaths, so the 20-year rule is the only one applied; keeping
 a record longer than the death rule would is the safe side.
 
-* :func:`last_contact` — the latest of the referral date, course end dates, session dates,
-  measurement dates and questionnaire submissions (datetimes as dates in the service time zone).
+* :func:`last_contact` — the latest of the referral date, course end dates, *attended* session
+  dates, measurement dates and questionnaire submissions (datetimes as dates in the service time
+  zone). A booked session that has not happened, or was missed, is not a contact: counting it
+  would put a future date on the record and keep it longer for an appointment never kept.
 * :func:`due` — the patients whose retention has lapsed and who have no active course, computed
   in the database in one query (``NOT EXISTS`` per kind of contact, then the latest contact of the
   rows returned as correlated aggregates), so it works with millions of patients.
@@ -34,7 +36,7 @@ from django.utils import timezone
 
 from interpersonal.web.assessments.models import Measurement
 from interpersonal.web.audit import log
-from interpersonal.web.courses.models import Course, TherapySession
+from interpersonal.web.courses.models import ATTENDED, Course, TherapySession
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.questionnaires.models import QuestionnaireLink, TokenAttempt
 
@@ -81,12 +83,12 @@ class DueRecord:
     due_on: dt.date
 
 
-# The contacts, each as (model, lookup to the patient's id, date or datetime field).
-CONTACTS: tuple[tuple[type[Any], str, str], ...] = (
-    (Course, "patient_id", "ended_on"),
-    (TherapySession, "course__patient_id", "scheduled_at"),
-    (Measurement, "course__patient_id", "recorded_at"),
-    (QuestionnaireLink, "patient_id", "submitted_at"),
+# The contacts, each as (model, lookup to the patient's id, date or datetime field, which rows).
+CONTACTS: tuple[tuple[type[Any], str, str, Q], ...] = (
+    (Course, "patient_id", "ended_on", Q()),
+    (TherapySession, "course__patient_id", "scheduled_at", Q(attendance__in=ATTENDED)),
+    (Measurement, "course__patient_id", "recorded_at", Q()),
+    (QuestionnaireLink, "patient_id", "submitted_at", Q()),
 )
 
 
@@ -100,8 +102,8 @@ def _as_date(value: dt.date | dt.datetime | None) -> dt.date | None:
     return value
 
 
-def _latest(model: type[Any], path: str, field: str) -> Subquery:
-    rows = (model.objects.filter(**{path: OuterRef("pk")}).order_by().values(path)
+def _latest(model: type[Any], path: str, field: str, which: Q) -> Subquery:
+    rows = (model.objects.filter(which, **{path: OuterRef("pk")}).order_by().values(path)
             .annotate(latest=Max(field)).values("latest"))
     output = DateTimeField() if isinstance(model._meta.get_field(field), DateTimeField) else DateField()
     return Subquery(rows, output_field=output)
@@ -129,10 +131,10 @@ def due(today: dt.date, *, limit: int | None = None) -> list[DueRecord]:
     last_day = cutoff(today)
     after = _start_of_day(last_day + dt.timedelta(days=1))
     later = [
-        Exists(model.objects.filter(**{path: OuterRef("pk")}).filter(
+        Exists(model.objects.filter(which, **{path: OuterRef("pk")}).filter(
             **{f"{field}__gte": after if isinstance(model._meta.get_field(field), DateTimeField)
                else last_day + dt.timedelta(days=1)}))
-        for model, path, field in CONTACTS
+        for model, path, field, which in CONTACTS
     ]
     active = Exists(Course.objects.filter(patient_id=OuterRef("pk"), status=Course.Status.ACTIVE))
     query = Q(referral_date__lte=last_day) & ~active

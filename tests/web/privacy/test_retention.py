@@ -97,6 +97,18 @@ def test_the_latest_contact_of_any_kind_sets_the_date(therapist, kind):
     assert due(dt.date(2046, 6, 15)) == [DueRecord(patient.pk, patient.local_id, last, dt.date(2046, 6, 15))]
 
 
+@pytest.mark.parametrize("attendance", [None, 2, 3, 7], ids=["booked", "cancelled", "did-not-attend", "not-seen"])
+def test_a_session_that_was_not_attended_is_not_a_contact(therapist, attendance):
+    """A booked (even future) or missed appointment does not push the retention date on."""
+    referral, ended = dt.date(2025, 1, 10), dt.date(2025, 3, 1)
+    patient = _patient(referral)
+    course = _course(patient, therapist, started=referral, ended=ended)
+    TherapySession.objects.create(course=course, scheduled_at=_local(dt.date(2026, 6, 15), 10), attendance=attendance)
+
+    assert retention.last_contact(patient) == ended
+    assert due(retention_date(ended)) == [DueRecord(patient.pk, patient.local_id, ended, retention_date(ended))]
+
+
 def test_a_patient_in_an_active_course_is_never_due(therapist):
     patient = _patient(dt.date(2001, 1, 1))
     _course(patient, therapist, started=dt.date(2001, 2, 1), ended=None)
