@@ -222,5 +222,30 @@ def test_formulation_and_letter_forms(therapist_client, dit_course, therapist):
     run()
 
 
+def test_records_requests_forms(records_officer, dit_course):
+    """Find, subject access and erase: a malformed identifier, reference, reason, confirmation or
+    version is refused with a page, never a 500, and erases nothing."""
+    client = Client()
+    client.force_login(records_officer)
+    patient = dit_course.patient
+
+    @FUZZ
+    @given(identifier=st.one_of(nhs, nasty_text), reference=nasty_text, fmt=st.sampled_from(["pdf", "json", "x", ""]),
+           reason=st.sampled_from(["entered_in_error", "retention_expired", "erasure_request", "nonsense", ""]),
+           confirm=st.one_of(nasty_text, st.just("P999999")), version=numbers_as_text)
+    def run(identifier, reference, fmt, reason, confirm, version):
+        count("records requests")
+        assert_served(client.post(reverse("privacy:find"), {"identifier": identifier}), "privacy:find")
+        if fmt != "pdf":  # a PDF per example would be slow; the PDF path shares the form (tested elsewhere)
+            assert_served(client.post(reverse("privacy:subject_access", args=[patient.pk]),
+                                      {"format": fmt, "reference": reference}), "privacy:subject_access")
+        response = client.post(reverse("privacy:erase", args=[patient.pk]),
+                               {"reason": reason, "reference": reference, "confirm": confirm, "version": version})
+        assert_served(response, "privacy:erase")
+        assert Patient.objects.filter(pk=patient.pk).exists(), "a malformed erasure erased the record"
+
+    run()
+
+
 def test_zz_report_examples_run():
     print(f"\n[fuzz-forms] examples run per target: {RUNS} total {sum(RUNS.values())}")
