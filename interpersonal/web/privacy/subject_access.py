@@ -8,8 +8,8 @@ except those in :data:`WITHHELD` (with the reason printed in the copy). Staff ar
 people who made and read the record are part of it — and the audit trail of the patient (who
 viewed or changed what, when) is included as the access log.
 
-:func:`collect` reads (and only reads); the caller audits the copy as ``patient.subject_access``
-(:func:`record_copy`) in the same transaction, so a copy exists exactly when its event does.
+:func:`collect` reads (and only reads); the caller renders the copy and then audits it as
+``patient.subject_access`` (:func:`record_copy`), so no event claims a copy that failed to render.
 """
 
 from __future__ import annotations

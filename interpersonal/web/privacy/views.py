@@ -7,7 +7,6 @@ page is audited. There is no list of patients: a records officer asks for one re
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -75,13 +74,15 @@ def subject_access_copy(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _patient_page(request, record, form, status=400)
     fmt, reference = form.cleaned_data["format"], form.cleaned_data["reference"]
-    with transaction.atomic():
-        copy = subject_access.collect(record)
-        subject_access.record_copy(record, by=request.user, fmt=fmt, reference=reference)
+    # Rendered outside any transaction (on SQLite a transaction holds the write lock, and a long
+    # record's PDF takes a second or two); audited once it exists, so a copy that fails to render
+    # leaves no event saying it was made.
+    copy = subject_access.collect(record)
     if fmt == "json":
         body, content_type = subject_access.to_json(copy), "application/json"
     else:
         body, content_type = subject_access.to_pdf(record, copy, reference=reference), "application/pdf"
+    subject_access.record_copy(record, by=request.user, fmt=fmt, reference=reference)
     response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{subject_access.filename(record, fmt)}"'
     response["Cache-Control"] = "no-store"

@@ -35,12 +35,12 @@ class Command(BaseCommand):
         formats = ("json", "pdf") if options["format"] == "both" else (options["format"],)
         out: Path = options["out"]
         out.mkdir(parents=True, exist_ok=True)
-        with transaction.atomic():
-            copy = subject_access.collect(patient)
-            bodies = {fmt: subject_access.to_json(copy) if fmt == "json"
-                      else subject_access.to_pdf(patient, copy, reference=reference) for fmt in formats}
-            for fmt, body in bodies.items():  # a failed write rolls its event back
-                path = out / subject_access.filename(patient, fmt)
+        copy = subject_access.collect(patient)  # rendered outside a transaction: see views.subject_access_copy
+        bodies = {fmt: subject_access.to_json(copy) if fmt == "json"
+                  else subject_access.to_pdf(patient, copy, reference=reference) for fmt in formats}
+        for fmt, body in bodies.items():
+            path = out / subject_access.filename(patient, fmt)
+            with transaction.atomic():  # a failed write rolls its event back
                 subject_access.record_copy(patient, by=by, fmt=fmt, reference=reference, via="cli")
                 path.write_bytes(body)
-                self.stdout.write(f"Wrote {path}")
+            self.stdout.write(f"Wrote {path}")
