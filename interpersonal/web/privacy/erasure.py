@@ -225,16 +225,19 @@ def problems(patient: Patient, reason: str, *, today: dt.date | None = None) -> 
 
 def erase_patient(
     patient_id: int, *, by: Any, reason: str, reference: str, expected_version: int | None = None,
-    today: dt.date | None = None,
+    today: dt.date | None = None, via: str = "web", os_user: str = "",
 ) -> ErasureResult:
     """Delete every row of the patient (one transaction), keep the audit trail, and append one
-    ``patient.erased`` event with the reason, the reference and the counts."""
+    ``patient.erased`` event with the reason, the reference, the counts and how it was done
+    (``via`` "web" or "cli"; on the command line also the operating-system user who ran it, since
+    ``--by`` names a records officer without signing them in)."""
     if not has_permission(by, Permission.HANDLE_RECORDS_REQUESTS):
         raise PermissionDenied("Only a records officer can erase a patient's record.")
     why = _reason(reason)
     reference = clean_reference(reference)
     try:
-        return _erase(patient_id, by=by, why=why, reference=reference, expected_version=expected_version, today=today)
+        return _erase(patient_id, by=by, why=why, reference=reference, expected_version=expected_version, today=today,
+                      channel={"via": via, **({"os_user": os_user} if os_user else {})})
     except (ProtectedError, IntegrityError):
         raise ErasureRefused("The record changed while it was being erased (a row was added to it): nothing was "
                              "erased. Try again.") from None
@@ -242,13 +245,14 @@ def erase_patient(
 
 @transaction.atomic
 def _erase(patient_id: int, *, by: Any, why: Reason, reference: str, expected_version: int | None,
-           today: dt.date | None) -> ErasureResult:
+           today: dt.date | None, channel: dict[str, str]) -> ErasureResult:
     patient = Patient.objects.select_for_update().filter(pk=patient_id).first()
     if patient is None:
         raise ErasureRefused(f"There is no patient with id {patient_id}: nothing was erased.")
     if expected_version is not None and expected_version != patient.version:
         raise ErasureRefused(f"{patient.local_id} was changed by someone else after you opened it: "
                              "nothing was erased. Check the record again before erasing it.")
+    reference = case_reference.clean(reference, required=True, patient=patient)  # not the patient's own details
     found = problems(patient, why.value, today=today)
     if found:
         raise ErasureRefused(" ".join(found), tuple(found))
@@ -266,5 +270,5 @@ def _erase(patient_id: int, *, by: Any, why: Reason, reference: str, expected_ve
         for label, n in rows.delete()[1].items():
             counts[label] = counts.get(label, 0) + n
     log.record("patient.erased", actor=by, target=("patient", patient.pk), patient_id=patient.pk,
-               reason=why.value, reference=reference, **counts)
+               reason=why.value, reference=reference, **channel, **counts)
     return ErasureResult(patient_id=patient.pk, reason=why.value, counts=counts)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from interpersonal.core.identifiers import InvalidNHSNumber, normalise_nhs_number
@@ -10,9 +12,9 @@ from interpersonal.web.privacy import reference as case_reference
 REFERENCE_HELP = case_reference.HELP
 
 
-def clean_reference(value: str, *, required: bool) -> str:
+def clean_reference(value: str, *, required: bool, patient: object = None) -> str:
     try:
-        return case_reference.clean(value, required=required)
+        return case_reference.clean(value, required=required, patient=patient)
     except ValueError as error:
         raise forms.ValidationError(str(error)) from None
 
@@ -40,8 +42,12 @@ class SubjectAccessForm(forms.Form):
     format = forms.ChoiceField(choices=[("pdf", "PDF"), ("json", "JSON")])
     reference = forms.CharField(required=False, max_length=case_reference.MAX_LENGTH, label="Case reference", help_text=REFERENCE_HELP)
 
+    def __init__(self, *args: object, patient: object = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.patient = patient
+
     def clean_reference(self) -> str:
-        return clean_reference(self.cleaned_data.get("reference", ""), required=False)
+        return clean_reference(self.cleaned_data.get("reference", ""), required=False, patient=self.patient)
 
 
 class EraseForm(forms.Form):
@@ -56,15 +62,16 @@ class EraseForm(forms.Form):
                               help_text="Erasure cannot be undone: the record is deleted everywhere but in backups.")
     version = forms.IntegerField(widget=forms.HiddenInput)
 
-    def __init__(self, *args: object, local_id: str, **kwargs: object) -> None:
+    def __init__(self, *args: object, patient: Any, **kwargs: object) -> None:
         from interpersonal.web.privacy.erasure import Reason
 
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.local_id = local_id
+        self.patient = patient
+        self.local_id = patient.local_id
         self.fields["reason"].choices = Reason.choices
 
     def clean_reference(self) -> str:
-        return clean_reference(self.cleaned_data.get("reference", ""), required=True)
+        return clean_reference(self.cleaned_data.get("reference", ""), required=True, patient=self.patient)
 
     def clean_confirm(self) -> str:
         typed = self.cleaned_data["confirm"].strip()

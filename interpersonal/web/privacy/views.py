@@ -51,6 +51,8 @@ def _retention(patient: Patient) -> dict[str, object]:
 
 
 def _patient_page(request: HttpRequest, record: Patient, form: SubjectAccessForm, status: int = 200) -> HttpResponse:
+    """The record's page; every showing of it is audited (a refused form shows it again)."""
+    log.record("records.patient_viewed", actor=request.user, target=record, patient_id=record.pk)
     return render(request, "privacy/patient.html", {
         "patient": record, "counts": _counts(record), "retention": _retention(record),
         "courses": record.courses.order_by("-started_on"), "access_form": form,
@@ -62,7 +64,6 @@ def _patient_page(request: HttpRequest, record: Patient, form: SubjectAccessForm
 @RECORDS
 def patient(request: HttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(Patient.objects.select_related("therapist"), pk=pk)
-    log.record("records.patient_viewed", actor=request.user, target=record, patient_id=record.pk)
     return _patient_page(request, record, SubjectAccessForm(initial={"format": "pdf"}))
 
 
@@ -70,7 +71,7 @@ def patient(request: HttpRequest, pk: int) -> HttpResponse:
 @RECORDS
 def subject_access_copy(request: HttpRequest, pk: int) -> HttpResponse:
     record = get_object_or_404(Patient, pk=pk)
-    form = SubjectAccessForm(request.POST)
+    form = SubjectAccessForm(request.POST, patient=record)
     if not form.is_valid():
         return _patient_page(request, record, form, status=400)
     fmt, reference = form.cleaned_data["format"], form.cleaned_data["reference"]
@@ -95,7 +96,7 @@ def erase(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm and erase one record. The page shows what would be deleted and, for each reason,
     why the record cannot be erased now; the erasure itself re-checks everything under a lock."""
     record = get_object_or_404(Patient, pk=pk)
-    form = EraseForm(request.POST or None, local_id=record.local_id, initial={"version": record.version})
+    form = EraseForm(request.POST or None, patient=record, initial={"version": record.version})
     refused: list[str] = []
     if form.is_bound and form.is_valid():
         f = form.cleaned_data
@@ -112,6 +113,9 @@ def erase(request: HttpRequest, pk: int) -> HttpResponse:
                for value, label in erasure.Reason.choices]
     counts = {label: n for label, n in erasure.preview(record.pk).items() if n}
     status = 409 if refused else 400 if form.is_bound else 200
+    # The page names the patient: audited every time it is shown, like the record's own page.
+    log.record("records.erase_viewed", actor=request.user, target=record, patient_id=record.pk,
+               refused=bool(refused), invalid=form.is_bound and not form.is_valid())
     return render(request, "privacy/erase.html", {
         "patient": record, "form": form, "reasons": reasons, "counts": counts, "refused": refused,
         "retention": _retention(record),
@@ -127,7 +131,7 @@ def retention_due(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     rows = retention.due(today, limit=RETENTION_PAGE + 1)
     log.record("records.retention_listed", actor=request.user, target=("user", request.user.pk),
-               shown=min(len(rows), RETENTION_PAGE))
+               shown=min(len(rows), RETENTION_PAGE), patient_ids=[r.patient_id for r in rows[:RETENTION_PAGE]])
     return render(request, "privacy/retention.html", {
         "rows": rows[:RETENTION_PAGE], "more": len(rows) > RETENTION_PAGE, "today": today,
         "years": retention.retention_years(), "page_size": RETENTION_PAGE,

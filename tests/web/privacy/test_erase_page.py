@@ -43,6 +43,9 @@ def test_the_page_shows_what_would_go_and_when_each_reason_applies(dit_course, r
     assert any("active course" in p for p in problems["erasure_request"])
     assert any("must be kept until" in p for p in problems["retention_expired"])
     assert "Type the record&#x27;s local ID to confirm" in body
+    # The page names the patient, so showing it is audited like the record's own page.
+    viewed = AuditEvent.objects.get(type="records.erase_viewed")
+    assert (viewed.actor_id, viewed.patient_id) == (records_officer.pk, patient.pk)
 
 
 def test_erasing_a_record_entered_in_error(dit_course, records_officer, client_for):
@@ -77,6 +80,7 @@ def test_a_mistake_in_the_form_erases_nothing(dit_course, records_officer, clien
     assert message in response.content.decode()
     assert Patient.objects.filter(pk=patient.pk).exists()
     assert not AuditEvent.objects.filter(type="patient.erased").exists()
+    assert AuditEvent.objects.filter(type="records.erase_viewed", patient_id=patient.pk).count() == 1
 
 
 def test_a_refusal_is_explained_and_erases_nothing(dit_course, records_officer, client_for):
@@ -111,7 +115,8 @@ def test_the_retention_page_lists_records_past_retention_only(old_patient, dit_c
     body = response.content.decode()
     assert old_patient.local_id in body
     assert dit_course.patient.local_id not in body
-    assert AuditEvent.objects.filter(type="records.retention_listed", actor_id=records_officer.pk).count() == 1
+    listed = AuditEvent.objects.get(type="records.retention_listed", actor_id=records_officer.pk)
+    assert listed.data["patient_ids"] == [old_patient.pk]
 
 
 def test_a_record_past_retention_is_erased_for_that_reason(old_patient, records_officer, client_for):

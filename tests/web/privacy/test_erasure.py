@@ -193,7 +193,9 @@ def test_the_audit_trail_is_kept_and_still_verifies(full_record, records_officer
     assert (erased.actor_username, erased.data["reason"], erased.data["reference"]) == (
         records_officer.username, "erasure_request", REFERENCE)
     assert erased.data["courses.Course"] == 3
-    assert all(isinstance(v, int) for k, v in erased.data.items() if k not in ("reason", "reference"))
+    assert erased.data["via"] == "web"
+    assert "os_user" not in erased.data
+    assert all(isinstance(v, int) for k, v in erased.data.items() if k not in ("reason", "reference", "via"))
     assert after - earlier == {(erased.id, erased.hash)}
 
 
@@ -254,6 +256,7 @@ def test_an_inactive_records_officer_may_not_erase(patient, records_officer):
     ("", "Give the reference"), ("   ", "Give the reference"), (None, "Give the reference"),
     ("x" * 65, "65 characters long; at most 64"), ("IG-1\nIG-2", "on one line"), ("IG\t7", "on one line"),
     ("Mrs O'Brien, 12 Elm Road", "never a name or a note"), ("<script>", "starts with a letter or digit"),
+    ("Pat Example", "has a number in it"), ("IG 943 476 5919", "looks like an NHS number"),
 ])
 def test_a_bad_reference_is_refused_and_changes_nothing(patient, records_officer, reference, message):
     with pytest.raises(ValueError, match=message):
@@ -261,9 +264,21 @@ def test_a_bad_reference_is_refused_and_changes_nothing(patient, records_officer
     assert Patient.objects.filter(pk=patient.pk).exists()
 
 
+@pytest.mark.parametrize(("reference", "what"), [
+    ("IG-7 Example", "name"), ("IG-7 pat", "name"), ("SAR 7 P{local}", "local ID"), ("SAR 7 1985-03-14", "date of birth"),
+])
+def test_a_reference_holding_the_patients_own_details_is_refused(patient, records_officer, reference, what):
+    """The reference stays in the append-only audit trail after the record is gone."""
+    with pytest.raises(ValueError, match=f"holds the patient's {what}"):
+        erase_patient(patient.pk, by=records_officer, reason=Reason.ENTERED_IN_ERROR,
+                      reference=reference.replace("P{local}", patient.local_id))
+    assert Patient.objects.filter(pk=patient.pk).exists()
+    assert not AuditEvent.objects.filter(type="patient.erased").exists()
+
+
 def test_the_longest_reference_is_kept_stripped(patient, records_officer):
-    erase_patient(patient.pk, by=records_officer, reason=Reason.ENTERED_IN_ERROR, reference=f"  {'R' * 64} ")
-    assert AuditEvent.objects.get(type="patient.erased").data["reference"] == "R" * 64
+    erase_patient(patient.pk, by=records_officer, reason=Reason.ENTERED_IN_ERROR, reference=f"  {'R' * 63}7 ")
+    assert AuditEvent.objects.get(type="patient.erased").data["reference"] == "R" * 63 + "7"
 
 
 def test_an_unknown_reason_is_refused(patient, records_officer):
@@ -390,6 +405,9 @@ def test_the_command_asks_on_a_terminal(full_record, records_officer):
 
 def test_the_command_with_yes_erases_by_nhs_number(full_record, records_officer):
     out = _command("--nhs-number", NHS, *_by(records_officer), "--yes")
+    erased = AuditEvent.objects.get(type="patient.erased")
+    assert erased.data["via"] == "cli"
+    assert erased.data["os_user"]  # who ran it: --by names an officer without signing them in
     assert "rows deleted" in out
     assert not Patient.objects.filter(pk=full_record.pk).exists()
     assert AuditEvent.objects.filter(type="patient.erased", patient_id=full_record.pk).count() == 1

@@ -199,13 +199,20 @@ def test_json_copy_is_downloaded_and_audited_with_its_reference(full_record, rec
         records_officer.pk, full_record.pk, {"format": "json", "reference": "SAR-2026-014", "via": "web"})
 
 
-def test_a_bad_reference_is_refused_and_nothing_is_audited(full_record, records_officer, client_for):
+@pytest.mark.parametrize(("reference", "message"), [
+    ("<script>", "A reference starts with a letter or digit"),
+    ("SAR 943 476 5919", "looks like an NHS number"),
+    (f"SAR-1 {FAMILY}", "holds the patient&#x27;s name"),
+])
+def test_a_bad_reference_is_refused_and_nothing_is_audited(full_record, records_officer, client_for, reference, message):
+    """The reference goes into the append-only audit trail: never the patient's own details."""
     response = client_for(records_officer).post(reverse("privacy:subject_access", args=[full_record.pk]),
-                                                {"format": "pdf", "reference": "<script>"})
+                                                {"format": "pdf", "reference": reference})
 
     assert response.status_code == 400
-    assert "A reference starts with a letter or digit" in response.content.decode()
+    assert message in response.content.decode()
     assert not AuditEvent.objects.filter(type="patient.subject_access").exists()
+    assert AuditEvent.objects.filter(type="records.patient_viewed", patient_id=full_record.pk).count() == 1
 
 
 def _pdf_text(data: bytes, tmp_path) -> str:

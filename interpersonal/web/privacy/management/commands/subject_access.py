@@ -29,7 +29,7 @@ class Command(BaseCommand):
         by = records_officer(options["by"])
         patient = patient_from_options(options)
         try:
-            reference = case_reference.clean(options["reference"], required=False)
+            reference = case_reference.clean(options["reference"], required=False, patient=patient)
         except ValueError as error:
             raise CommandError(f"--reference: {error}") from None
         formats = ("json", "pdf") if options["format"] == "both" else (options["format"],)
