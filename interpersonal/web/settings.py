@@ -307,7 +307,8 @@ INTERPERSONAL_PSEUDONYM_KEY = (
 # Years a patient's record is kept after their last contact before `interpersonal retention`
 # may erase it. A service setting: the default 20 is taken from the NHS England Records
 # Management Code of Practice (2021, updated 2023), retention schedule, mental health records
-# ("20 years after the last contact, or 8 years after death"; deaths are not recorded here).
+# (20 years after the end of treatment, or 10 years after death; deaths are not recorded here).
+# A minimum: records are erased only after an appraisal (`retention report --csv`, `apply --approved`).
 INTERPERSONAL_RETENTION_YEARS = env.integer("INTERPERSONAL_RETENTION_YEARS", 20)
 # Operational data purged by `interpersonal retention apply` (retention.purge_operational):
 # days after a questionnaire link expired or was withdrawn before its unsent answers are cleared,

@@ -196,6 +196,31 @@ def clean_reference(reference: Any) -> str:
     return case_reference.clean(reference, required=True)
 
 
+def clinical_entries(patient: Patient) -> list[str]:
+    """What clinicians have recorded in the record, as "2 attended sessions" etc. (empty: nothing)."""
+    from interpersonal.web.assessments.models import Measurement, RiskAlert
+    from interpersonal.web.courses.models import ATTENDED, TherapySession
+    from interpersonal.web.formulation.models import InventoryPerson, IpafRevision, IptFormulation, TimelineEvent
+    from interpersonal.web.letters.models import Letter
+
+    counts = (
+        ("attended session", TherapySession.objects.filter(course__patient=patient, attendance__in=ATTENDED)),
+        ("measure", Measurement.objects.filter(course__patient=patient)),
+        ("risk alert", RiskAlert.objects.filter(course__patient=patient)),
+        ("formulation entry", IpafRevision.objects.filter(course__patient=patient)),
+        ("inventory entry", InventoryPerson.objects.filter(course__patient=patient)),
+        ("timeline entry", TimelineEvent.objects.filter(course__patient=patient)),
+        ("IPT formulation", IptFormulation.objects.filter(course__patient=patient)),
+        ("letter", Letter.objects.filter(course__patient=patient)),
+    )
+    out = []
+    for what, rows in counts:
+        n = rows.count()
+        if n:
+            out.append(f"{n} {what}{'s' if n > 1 else ''}")
+    return out
+
+
 def problems(patient: Patient, reason: str, *, today: dt.date | None = None) -> list[str]:
     """Why ``patient`` cannot be erased for ``reason`` (empty: it can)."""
     from interpersonal.web.assessments.models import RiskAlert
@@ -208,9 +233,17 @@ def problems(patient: Patient, reason: str, *, today: dt.date | None = None) -> 
     if open_alerts:
         found.append(f"{patient.local_id} has {open_alerts} unacknowledged risk alert{'s' if open_alerts > 1 else ''}: "
                      "a clinician must acknowledge it before the record can be erased.")
-    if why is not Reason.ENTERED_IN_ERROR and Course.objects.filter(patient=patient, status=Course.Status.ACTIVE).exists():
+    active = Course.objects.filter(patient=patient, status=Course.Status.ACTIVE).exists()
+    if active and why is not Reason.ENTERED_IN_ERROR:
         found.append(f"{patient.local_id} is in an active course of therapy: the course must end first "
                      "(only a record entered in error can be erased during a course).")
+    elif active:
+        entries = clinical_entries(patient)
+        if entries:
+            found.append(f"{patient.local_id} is in an active course that holds clinical entries ({', '.join(entries)}): "
+                         "its clinician must end the course first, so that the people treating the patient know "
+                         "the record is going (a record entered in error can be erased during a course only while "
+                         "nothing clinical has been recorded in it).")
     if why is Reason.RETENTION_EXPIRED:
         last = retention.last_contact(patient)
         due_on = retention.retention_date(last)

@@ -2,9 +2,11 @@
 
 Clinical records are kept for ``INTERPERSONAL_RETENTION_YEARS`` (default 20) after the patient's
 last contact — the NHS England Records Management Code of Practice (2021, updated 2023),
-retention schedule, "mental health records": 20 years after the last contact, or 8 years after
-death. This service does not record deaths, so the 20-year rule is the only one applied; keeping
-a record longer than the death rule would is the safe side.
+retention schedule, mental health records: 20 years after the end of treatment (counted here
+from the last contact), or 10 years after death (8 before the 2021 Code). This service does not
+record deaths, so the 20-year rule is the only one applied; keeping a record longer than the
+death rule would is the safe side. The periods are minimums followed by appraisal (the Code's
+section 5): ``retention apply`` erases only the records an appraisal approved.
 
 * :func:`last_contact` — the latest of the referral date, course end dates, *attended* session
   dates, measurement dates and questionnaire submissions (datetimes as dates in the service time

@@ -221,6 +221,30 @@ def test_an_active_course_refuses_unless_entered_in_error(dit_course, records_of
     assert not Patient.objects.filter(pk=patient.pk).exists()
 
 
+def test_an_active_course_with_clinical_entries_needs_its_clinician_to_end_it_first(dit_course, therapist,
+                                                                                     records_officer):
+    """A wrongly reported duplicate must not silently take a course in progress (sessions, measures,
+    an acted-on risk alert) away from the therapist: they end the course, then the record can go."""
+    from interpersonal.web.assessments.actions import acknowledge_alert, record_measurement
+    from interpersonal.web.courses.actions import end_course, record_session
+
+    session = record_session(course=dit_course, by=therapist, attendance=5, duration_minutes=50,
+                             scheduled_at=timezone.now() - dt.timedelta(days=2))
+    measurement = record_measurement(course=dit_course, instrument="phq9", answers=PHQ9_ITEM9_ONE, by=therapist,
+                                     session=session, recorded_at=session.scheduled_at)
+    acknowledge_alert(alert=measurement.risk_alert, by=therapist, note="Safety plan agreed.")
+    patient = dit_course.patient
+
+    with pytest.raises(ErasureRefused, match=r"clinical entries \(1 attended session, 1 measure, 1 risk alert\)"):
+        erase_patient(patient.pk, by=records_officer, reason=Reason.ENTERED_IN_ERROR, reference=REFERENCE)
+    assert Patient.objects.filter(pk=patient.pk).exists()
+
+    end_course(course=dit_course, reason="completed", by=therapist)
+    erase_patient(patient.pk, by=records_officer, reason=Reason.ENTERED_IN_ERROR, reference=REFERENCE)
+
+    assert not Patient.objects.filter(pk=patient.pk).exists()
+
+
 def test_retention_expired_is_refused_before_the_retention_date(patient, records_officer, settings):
     settings.INTERPERSONAL_RETENTION_YEARS = 1
     due_on = patient.referral_date.replace(year=patient.referral_date.year + 1)

@@ -255,13 +255,28 @@ def test_report_lists_the_due_patients(lapsed):
     assert "0 patients" in _run("report", "--today", "2021-08-31")
 
 
-def test_apply_erases_the_due_patients_then_purges(lapsed, records_officer):
+@pytest.fixture
+def appraised(lapsed, tmp_path):
+    """The report's CSV, approved as it stands."""
+    path = tmp_path / "due.csv"
+    _run("report", "--csv", str(path))
+    return path
+
+
+def test_report_writes_the_list_for_appraisal(lapsed, appraised):
+    old, _ = lapsed
+    lines = appraised.read_text().splitlines()
+    assert lines[0] == "patient_id,local_id,last_contact,due_on"
+    assert [line.split(",")[:3] for line in lines[1:]] == [[str(p.pk), p.local_id, "2001-09-01"] for p in old]
+
+
+def test_apply_erases_the_approved_patients_then_purges(lapsed, appraised, records_officer):
     old, recent = lapsed
     TokenAttempt.objects.create(client="x", at=timezone.now() - dt.timedelta(days=1))
 
-    out = _run("apply", "--by", records_officer.username, "--yes")
+    out = _run("apply", "--approved", str(appraised), "--by", records_officer.username, "--yes")
 
-    assert "Erased 2 of 2 records past retention. Purged 1 token attempts" in out
+    assert "Erased 2 of 2 approved records past retention (0 due but kept by the appraisal). Purged 1 token attempts" in out
     assert list(Patient.objects.values_list("pk", flat=True)) == [recent.pk]
     erased = AuditEvent.objects.filter(type="patient.erased").order_by("id")
     assert [(e.patient_id, e.data["reason"], e.data["reference"]) for e in erased] == [
@@ -270,39 +285,88 @@ def test_apply_erases_the_due_patients_then_purges(lapsed, records_officer):
     assert chain.verify() == []
 
 
-def test_apply_honours_the_limit(lapsed, records_officer):
+def test_a_due_record_the_appraisal_kept_is_not_erased(lapsed, appraised, records_officer):
+    """The Code's periods are minimums followed by appraisal: a record left out of the list stays."""
     old, _ = lapsed
-    _run("apply", "--by", records_officer.username, "--yes", "--limit", "1")
+    header, first, _second = appraised.read_text().splitlines()
+    appraised.write_text(f"{header}\n{first}\n")
+
+    out = _run("apply", "--approved", str(appraised), "--by", records_officer.username, "--yes")
+
+    assert "Erased 1 of 1 approved records past retention (1 due but kept by the appraisal)" in out
     assert not Patient.objects.filter(pk=old[0].pk).exists()
     assert Patient.objects.filter(pk=old[1].pk).exists()
 
 
-def test_apply_names_a_patient_it_could_not_erase_and_exits_non_zero(lapsed, records_officer):
+def test_a_listed_record_that_is_not_due_is_named_and_kept(lapsed, tmp_path, records_officer):
+    old, recent = lapsed
+    approved = tmp_path / "approved.csv"
+    approved.write_text(f"patient_id\n{old[0].pk}\n{recent.pk}\n")
+
+    with pytest.raises(CommandError, match=rf"id {recent.pk}: not past its retention period today"):
+        _run("apply", "--approved", str(approved), "--by", records_officer.username, "--yes")
+
+    assert Patient.objects.filter(pk=recent.pk).exists()
+    assert not Patient.objects.filter(pk=old[0].pk).exists()
+
+
+@pytest.mark.parametrize(("content", "message"), [("id\n1\n", "no patient_id column"),
+                                                  ("patient_id\nP000001\n", "line 2: patient_id 'P000001'")])
+def test_a_malformed_approved_list_is_refused_and_nothing_is_erased(lapsed, tmp_path, records_officer, content,
+                                                                   message):
+    approved = tmp_path / "approved.csv"
+    approved.write_text(content)
+    with pytest.raises(CommandError, match=message):
+        _run("apply", "--approved", str(approved), "--by", records_officer.username, "--yes")
+    with pytest.raises(CommandError, match="No such file"):
+        _run("apply", "--approved", str(tmp_path / "missing.csv"), "--by", records_officer.username, "--yes")
+    assert Patient.objects.count() == 3
+
+
+def test_purge_alone_touches_no_record(lapsed):
+    TokenAttempt.objects.create(client="x", at=timezone.now() - dt.timedelta(days=1))
+
+    out = _run("purge")
+
+    assert "Purged 1 token attempts" in out
+    assert Patient.objects.count() == 3
+    assert AuditEvent.objects.get(type="retention.purged").actor_id is None
+
+
+def test_apply_honours_the_limit(lapsed, appraised, records_officer):
+    old, _ = lapsed
+    _run("apply", "--approved", str(appraised), "--by", records_officer.username, "--yes", "--limit", "1")
+    assert not Patient.objects.filter(pk=old[0].pk).exists()
+    assert Patient.objects.filter(pk=old[1].pk).exists()
+
+
+def test_apply_names_a_patient_it_could_not_erase_and_exits_non_zero(lapsed, appraised, records_officer):
     old, _ = lapsed
     RiskAlert.objects.create(course=old[0].courses.get(), instrument="phq9", items=["9"],
                              raised_at=_local(dt.date(2001, 8, 1)))
 
     with pytest.raises(CommandError, match=rf"1 record not erased:\n  {old[0].local_id} \(id {old[0].pk}\): .*unacknowledged"):
-        _run("apply", "--by", records_officer.username, "--yes")
+        _run("apply", "--approved", str(appraised), "--by", records_officer.username, "--yes")
 
     assert Patient.objects.filter(pk=old[0].pk).exists()
     assert not Patient.objects.filter(pk=old[1].pk).exists()
 
 
-def test_apply_without_yes_asks_and_otherwise_changes_nothing(lapsed, records_officer):
+def test_apply_without_yes_asks_and_otherwise_changes_nothing(lapsed, appraised, records_officer):
     with pytest.raises(CommandError, match="Nothing erased"):
-        _run("apply", "--by", records_officer.username)
+        _run("apply", "--approved", str(appraised), "--by", records_officer.username)
     assert Patient.objects.count() == 3
     assert not AuditEvent.objects.filter(type__in=["patient.erased", "retention.purged"]).exists()
 
 
-def test_apply_needs_a_records_officer(lapsed, therapist):
+def test_apply_needs_a_records_officer(lapsed, appraised, therapist):
     with pytest.raises(CommandError, match="not an active records officer"):
-        _run("apply", "--by", therapist.username, "--yes")
+        _run("apply", "--approved", str(appraised), "--by", therapist.username, "--yes")
     assert Patient.objects.count() == 3
 
 
-@pytest.mark.parametrize("args", [["report", "--limit", "0"], ["report", "--today", "15/06/2046"], ["purge"]])
+@pytest.mark.parametrize("args", [["report", "--limit", "0"], ["report", "--today", "15/06/2046"], ["erase"],
+                                  ["apply", "--by", "someone", "--yes"]])
 def test_bad_arguments_are_refused(db, args):
     with pytest.raises(CommandError):
         _run(*args)
