@@ -22,7 +22,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db import models
+from django.db import connection, models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -117,7 +117,20 @@ def _key(model: type[models.Model], field_name: str) -> str:
 
 def collect(patient: Patient) -> dict[str, Any]:
     """Everything held about ``patient`` as plain JSON-ready data (reads only; a fixed number of
-    queries: one per source, one for staff names, one for the access log)."""
+    queries: one per source, one for staff names, one for the access log).
+
+    On PostgreSQL the queries share one read-only REPEATABLE READ snapshot, so a questionnaire
+    submitted mid-copy appears with its risk alert or not at all. SQLite reads outside a
+    transaction: ours take the write lock at BEGIN (IMMEDIATE), which would stall every save."""
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        with transaction.atomic():
+            with connection.cursor() as cursor:  # must be the transaction's first statement
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            return _collect(patient)
+    return _collect(patient)
+
+
+def _collect(patient: Patient) -> dict[str, Any]:
     user_model = apps.get_model(settings.AUTH_USER_MODEL)
     fetched: list[tuple[Source, list[dict[str, Any]]]] = []
     for source in SOURCES:

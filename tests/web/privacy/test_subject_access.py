@@ -268,3 +268,21 @@ def test_command_refuses_anyone_but_a_records_officer(full_record, therapist, tm
         call_command("subject_access", "--id", str(full_record.pk), "--by", therapist.username, "--out", str(tmp_path))
     assert not AuditEvent.objects.filter(type="patient.subject_access").exists()
     assert Patient.objects.filter(pk=full_record.pk).exists()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_copy_is_read_from_one_snapshot(therapist):
+    from interpersonal.web.patients.actions import register_patient
+
+    patient = register_patient(by=therapist, given_name="Sol", family_name="Snapshot", date_of_birth=dt.date(1980, 1, 1),
+                               referral_date=timezone.localdate(), referral_source="gp")
+    assert not connection.in_atomic_block
+
+    with CaptureQueriesContext(connection) as queries:
+        copy = subject_access.collect(patient)
+
+    assert connection.vendor == "postgresql"
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert statements[:2] == ["BEGIN", "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"]
+    assert copy["records"]["patients.Patient"][0]["family_name"] == "Snapshot"
