@@ -299,5 +299,6 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(summary))
         self.stdout.write(f"Sign in at {login_url}")
         labels = dict(Role.choices)
+        width = max(len(str(labels[role])) for _, role, *_ in ACCOUNTS)
         for username, role, *_ in ACCOUNTS:
-            self.stdout.write(f"  {labels[role]:<14} username: {username:<11} password: {password}")
+            self.stdout.write(f"  {labels[role]:<{width}}  username: {username:<11} password: {password}")
