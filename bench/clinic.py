@@ -6,7 +6,8 @@ when it answers, PostgreSQL (database ``interpersonal_bench``, created if missin
 1. migrate, and fill with ``synth_service`` (reused while var/bench/<db>.marker matches);
 2. in a subprocess with Django set up on that database: sign a therapist in by building their
    session with ``SessionStore`` (the session cookie is Secure outside debug, which only a browser
-   honours; we send the cookie header ourselves) and count the queries of each page for a
+   honours; we send the cookie header ourselves), second factor passed: the session names a
+   confirmed TOTP device, as after ``/accounts/mfa/verify/`` (staff MFA is required by default) and count the queries of each page for a
    therapist with 10 and with 40 active courses (CaptureQueriesContext; they must be equal);
 3. start the real server (gunicorn, INTERPERSONAL_DEBUG unset) and drive it with 32 client
    threads on keep-alive http.client connections, for a bounded time per page;
@@ -61,6 +62,8 @@ def prepare() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.urls import NoReverseMatch, reverse
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from interpersonal.web.courses.models import Course
 
@@ -82,10 +85,18 @@ def prepare() -> None:
             out["catalogue"] = reverse("assessments:catalogue")
         return out
 
+    def device_id(user: object) -> str:
+        """A confirmed TOTP device's id for the session: the second factor, as after verification."""
+        device, _ = TOTPDevice.objects.get_or_create(user=user, name="bench", defaults={"confirmed": True})
+        return device.persistent_id
+
     queries: dict[str, dict[str, int]] = {}
     for label, user in (("10 active courses", t10), ("40 active courses", t40)):
         client = Client()
         client.force_login(user)
+        verified = client.session
+        verified[DEVICE_ID_SESSION_KEY] = device_id(user)
+        verified.save()
         counts = {}
         for page, url in urls_for(user).items():
             with CaptureQueriesContext(connection) as ctx:
@@ -97,6 +108,7 @@ def prepare() -> None:
     session[SESSION_KEY] = str(t40.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = t40.get_session_auth_hash()
+    session[DEVICE_ID_SESSION_KEY] = device_id(t40)
     session.create()
     load_urls = urls_for(t40)
     courses = [reverse("courses:record_session", args=[c]) for c in Course.objects.filter(
@@ -114,6 +126,8 @@ class Database:
     marker: Path
     reset: object = None
     notes: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    """Pages that answered with errors: the ratios are then meaningless, and the run fails."""
 
 
 def run(args: list[str], env: dict[str, str], timeout: float, capture: bool = False) -> str:
@@ -333,6 +347,8 @@ def serve_and_measure(db: Database, env: dict[str, str], info: dict, args: argpa
                      "/accounts/me/ (signed in: session, user and the page layout, no page work)")
         lines.append(f"  {'page':<10} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} "
                      f"{'p50 ×hz':>8} {'p95 ×hz':>8} {'p50 ×me':>8} {'p95 ×me':>8}")
+        db.failures.extend(f"{page}: {errors} of {n + errors} requests failed" for page, (*_, n, errors)
+                           in results.items() if errors)
         for page, (p50, p95, n, errors) in results.items():
             lines.append(f"  {page:<10} {n:>8} {errors:>6} {p50:>8.1f} {p95:>8.1f} {p50 / base50:>8.2f} "
                          f"{p95 / base95:>8.2f} {p50 / me50:>8.2f} {p95 / me95:>8.2f}")
@@ -385,7 +401,13 @@ def main() -> int:
         counts = list(info["queries"].values())
         report.append("  query counts equal for 10 and 40 active courses: " + ("yes" if counts[0] == counts[1] else "NO"))
         report.extend(f"  {note}" for note in db.notes)
+        db.failures.extend(f"{label}: {page} answered HTTP {-n}" for label, counts in info["queries"].items()
+                           for page, n in counts.items() if n < 0)
     print("\n".join(report))
+    failures = [f"{db.name}: {failure}" for db in databases for failure in db.failures]
+    if failures:  # e.g. a page redirecting to sign-in or the second factor: nothing was measured
+        print("FAILED: " + "; ".join(failures), file=sys.stderr)
+        return 1
     return 0
 
 
