@@ -1,8 +1,12 @@
-"""Find one patient, or one member of staff, for the records commands (subject access, erasure):
-by database id, local ID or NHS number; errors are CommandErrors a person can act on."""
+"""Shared by the records commands (subject access, erasure, retention): find one patient (by
+database id, local ID or NHS number) or the records officer named by ``--by``, ask for
+confirmation on a terminal, and name the operating-system user who ran the command. Errors are
+CommandErrors a person can act on."""
 
 from __future__ import annotations
 
+import getpass
+import os
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -47,3 +51,20 @@ def records_officer(username: str) -> Any:
         raise CommandError(f"{username} is not an active records officer: only a records officer can handle "
                            "records requests.")
     return user
+
+
+def os_user() -> str:
+    """Who ran the command on this machine: ``--by`` names a records officer without signing them in."""
+    try:
+        return getpass.getuser()[:64]
+    except (KeyError, OSError):  # no user name for this uid (e.g. in some containers)
+        return f"uid {os.getuid()}"
+
+
+def confirm(stdin: Any, stdout: Any, question: str) -> bool:
+    """Ask on a terminal; refuse (False) when there is none to ask on."""
+    if not stdin.isatty():
+        return False
+    stdout.write(f"{question} Type 'yes' to go on: ", ending="")
+    stdout.flush()
+    return stdin.readline().strip().lower() == "yes"

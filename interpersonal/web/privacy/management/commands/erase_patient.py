@@ -5,8 +5,6 @@ on a terminal and refuses anywhere else. Audited as ``patient.erased``."""
 
 from __future__ import annotations
 
-import getpass
-import os
 import sys
 from typing import Any
 
@@ -14,24 +12,13 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from interpersonal.web.privacy.erasure import ErasureRefused, Reason, clean_reference, erase_patient, preview, problems
-from interpersonal.web.privacy.lookup import add_patient_arguments, patient_from_options, records_officer
-
-
-def _os_user() -> str:
-    """Who ran the command on this machine: ``--by`` names a records officer without signing them in."""
-    try:
-        return getpass.getuser()[:64]
-    except (KeyError, OSError):  # no user name for this uid (e.g. in some containers)
-        return f"uid {os.getuid()}"
-
-
-def confirm(stdin: Any, stdout: Any, question: str) -> bool:
-    """Ask on a terminal; refuse (False) when there is none to ask on."""
-    if not stdin.isatty():
-        return False
-    stdout.write(f"{question} Type 'yes' to go on: ", ending="")
-    stdout.flush()
-    return stdin.readline().strip().lower() == "yes"
+from interpersonal.web.privacy.lookup import (
+    add_patient_arguments,
+    confirm,
+    os_user,
+    patient_from_options,
+    records_officer,
+)
 
 
 def counts_text(counts: dict[str, int]) -> str:
@@ -67,7 +54,7 @@ class Command(BaseCommand):
             raise CommandError("Nothing erased: confirm on a terminal, or run again with --yes.")
         try:
             result = erase_patient(patient.pk, by=user, reason=reason, reference=reference,
-                                   expected_version=patient.version, via="cli", os_user=_os_user())
+                                   expected_version=patient.version, via="cli", os_user=os_user())
         except (ErasureRefused, ValueError, PermissionDenied) as exc:
             raise CommandError(f"Not erased. {exc}") from None
         self.stdout.write(f"Erased {patient.local_id} (id {result.patient_id}): {result.total} rows deleted; "

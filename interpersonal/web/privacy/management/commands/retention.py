@@ -27,8 +27,7 @@ from django.utils import timezone
 
 from interpersonal.web.privacy import retention
 from interpersonal.web.privacy.erasure import ErasureRefused, Reason, erase_patient
-from interpersonal.web.privacy.lookup import records_officer
-from interpersonal.web.privacy.management.commands.erase_patient import _os_user, confirm
+from interpersonal.web.privacy.lookup import confirm, os_user, records_officer
 
 
 def _positive(text: str) -> int:
@@ -120,7 +119,7 @@ class Command(BaseCommand):
         for row in rows:
             try:
                 erase_patient(row.patient_id, by=user, reason=Reason.RETENTION_EXPIRED, reference=f"retention {today}",
-                              today=today, via="cli", os_user=_os_user())
+                              today=today, via="cli", os_user=os_user())
                 erased += 1
             except (ErasureRefused, PermissionDenied) as exc:
                 refused.append(f"{row.local_id} (id {row.patient_id}): {exc}")
