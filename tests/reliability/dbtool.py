@@ -5,8 +5,10 @@
 
 ``seed`` migrates, collects the static files, creates a therapist, a patient with an active course and N questionnaire
 links (PHQ-9 + GAD-7) through the actions, and prints JSON ``[[link id, token], ...]``.
-``count`` prints JSON: per link its state and measurements, plus the orphans and the database's
-own integrity check. The pytest process keeps its own (pytest-django) test database, so the
+``count`` prints JSON: per link its state and measurements, plus the orphans, the database's
+own integrity check and the audit trail (events per link submission, events still unsealed).
+``audit`` seals what a crash left unsealed and verifies the hash chain, as ``interpersonal audit
+verify`` does, and prints JSON: how many it sealed, the events chained and the problems found. The pytest process keeps its own (pytest-django) test database, so the
 server under test and these commands share a file or database that pytest never touches.
 """
 
@@ -16,6 +18,7 @@ import datetime as dt
 import json
 import os
 import sys
+from collections import Counter
 
 BUNDLE = ("phq9", "gad7")
 
@@ -51,6 +54,7 @@ def count() -> dict[str, object]:
     from django.db.models import Count
 
     from interpersonal.web.assessments.models import Measurement, RiskAlert
+    from interpersonal.web.audit.models import AuditEvent
     from interpersonal.web.questionnaires.models import QuestionnaireLink
 
     links = {}
@@ -69,14 +73,29 @@ def count() -> dict[str, object]:
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             integrity = cursor.execute("PRAGMA integrity_check").fetchone()[0]
+    submitted_events = Counter(AuditEvent.objects.filter(type="questionnaire_link.submitted")
+                               .values_list("target_id", flat=True))
+    for link_id, entry in links.items():
+        entry["submitted_events"] = submitted_events.get(link_id, 0)
     return {
         "links": links,
+        "audit_unsealed": AuditEvent.objects.filter(seq__isnull=True).count(),
         "measurements": Measurement.objects.count(),
         "risk_alerts": RiskAlert.objects.count(),
         "duplicate_link_instrument_pairs": by_link_instrument,
         "orphan_measurements": orphans,
         "integrity_check": integrity,
     }
+
+
+def audit() -> dict[str, object]:
+    from interpersonal.web.audit import chain, log
+
+    sealed = log.seal_pending()
+    summary = chain.Summary()
+    problems = chain.verify(summary)
+    return {"sealed": sealed, "events": summary.count, "unsealed": summary.unsealed,
+            "problems": [str(p) for p in problems]}
 
 
 def main(argv: list[str]) -> int:
@@ -91,6 +110,8 @@ def main(argv: list[str]) -> int:
         print(json.dumps(seed(int(argv[argv.index("--links") + 1]) if "--links" in argv else 220)))
     elif argv[1:2] == ["count"]:
         print(json.dumps(count()))
+    elif argv[1:2] == ["audit"]:
+        print(json.dumps(audit()))
     else:
         print(__doc__, file=sys.stderr)
         return 2

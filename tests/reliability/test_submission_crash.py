@@ -15,7 +15,12 @@ For each database (a SQLite file; PostgreSQL in a fresh ``interpersonal_reliabil
    mask a loss) and once at the end: every acknowledged link is submitted with exactly
    its two measurements and the totals of the answers sent, no link holds more than one set,
    no measurement is orphaned, the risk alerts match the risk answers, and (SQLite) the file
-   passes ``PRAGMA integrity_check``.
+   passes ``PRAGMA integrity_check``;
+6. no request answered with a server error, before the kill or after it, and the server's log
+   holds no traceback (the deadlock CI once found between audited transactions answered 500);
+7. the audit trail holds one ``questionnaire_link.submitted`` event per stored submission, and
+   once the events a crash left unsealed are sealed (``interpersonal audit verify`` does it
+   first) the hash chain verifies with no problem.
 
 The counts are printed (``pytest -s`` shows them). Runs in the ordinary suite (CI).
 """
@@ -221,6 +226,7 @@ def test_acknowledged_submissions_survive_sigkill_once_each(database_url, tmp_pa
         server.stop()
 
     counts = dbtool(env, "count")
+    trail = dbtool(env, "audit")
     links = counts["links"]
     acknowledged = [s for s in subs if s.outcome == "acknowledged"]
     stored = sum(v["submitted"] for v in links.values())
@@ -248,10 +254,19 @@ def test_acknowledged_submissions_survive_sigkill_once_each(database_url, tmp_pa
         "orphan_measurements": counts["orphan_measurements"],
         "risk_alerts": counts["risk_alerts"],
         "integrity_check": counts["integrity_check"],
+        "audit_unsealed_after_kill": at_crash["audit_unsealed"],
+        "audit_events": trail["events"],
+        "audit_sealed_by_verify": trail["sealed"],
+        "audit_problems": len(trail["problems"]),
         "seconds": round(time.monotonic() - started, 1),
     }
     print(f"\nreliability {json.dumps(report)}")
 
+    # No patient met a server error: every answer before the kill was the expected redirect.
+    rejected = [(s.link_id, s.outcome, s.log) for s in subs if s.outcome.startswith("rejected")]
+    assert not rejected
+    log_text = (tmp_path / "gunicorn.log").read_text(errors="replace")
+    assert "Traceback" not in log_text, log_text[-3000:]
     # The kill happened mid-burst: some were acknowledged, some were cut off.
     assert first["acknowledged"] >= KILL_AFTER
     assert first["acknowledged"] < len(subs), "the kill came after every submission had finished"
@@ -284,3 +299,8 @@ def test_acknowledged_submissions_survive_sigkill_once_each(database_url, tmp_pa
         assert links[str(s.link_id)]["totals"] == totals(s.answers), (s.link_id, s.outcome, s.retry)
     if counts["integrity_check"] != "n/a":
         assert counts["integrity_check"] == "ok"
+    # The audit trail: one submission event per stored link, none for a link never stored, and an
+    # intact chain once what the crash left unsealed is sealed.
+    assert all(v["submitted_events"] == int(v["submitted"]) for v in links.values()), links
+    assert trail["problems"] == []
+    assert trail["unsealed"] == 0

@@ -1,13 +1,18 @@
 """The audit hash chain (docs/adr/0004-audit-events.md, issue 7).
 
-Each event stores ``previous_hash`` (the hash of the event appended before it; 64 zeros for
-the first) and ``hash`` = SHA-256 over a canonical serialisation of its own content plus
-``previous_hash``. :func:`verify` walks the trail in id order and reports
+Each event, once sealed, stores ``seq`` (its place in the chain, 1, 2, 3 …), ``previous_hash``
+(the hash of the event at the place before; 64 zeros for the first) and ``hash`` = SHA-256 over
+a canonical serialisation of its own content plus ``previous_hash``. Events are sealed right
+after their transaction commits (``log.seal_pending``: every committed, unsealed event, in id
+order), so an event's place follows its commit, not its id.
+:func:`verify` walks the sealed trail in chain order and reports
 
 - an event whose content no longer matches its hash (edited), and
 - a break in the links (an event's ``previous_hash`` is not the hash of the event before it:
   events were deleted in between, or the earlier event was rewritten together with its hash).
 
+Events not yet sealed (committed a moment ago, or left by a crash between commit and seal) are
+counted, not judged: ``interpersonal audit verify`` seals them first.
 A truncated *tail* (the newest events deleted) leaves a valid chain; only a copy of the latest
 hash and count kept elsewhere reveals it — ``interpersonal audit verify`` prints both for that.
 Gaps in ids alone are not problems: a rolled-back transaction consumes an id without an event.
@@ -61,25 +66,23 @@ def compute_hash(
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # "edited" | "broken" | "unsealed"
+    kind: str  # "edited" | "broken"
     event_id: int
     previous_id: int | None = None
-    missing_ids: tuple[int, int] | None = None  # inclusive range, when ids are consecutive
+    missing: tuple[int, int] | None = None  # places in the chain (seq), inclusive, when some are missing
 
     def __str__(self) -> str:
         if self.kind == "edited":
             return f"event {self.event_id}: content does not match its hash (edited)"
-        if self.kind == "unsealed":
-            return f"event {self.event_id}: has no hash"
         if self.previous_id is None:
             where = f"before event {self.event_id} (the first surviving event does not start at the genesis)"
-            if self.missing_ids:
-                where += f"; missing ids {_range(self.missing_ids)}"
+            if self.missing:
+                where += f"; missing chain places {_range(self.missing)}"
             return f"chain broken {where}: events deleted"
         text = (f"chain broken between events {self.previous_id} and {self.event_id}: "
                 f"event {self.event_id} does not link to event {self.previous_id}")
-        if self.missing_ids:
-            return f"{text}; missing ids {_range(self.missing_ids)} (deleted)"
+        if self.missing:
+            return f"{text}; missing chain places {_range(self.missing)} (deleted)"
         return f"{text} (event {self.previous_id} rewritten with a new hash, or events deleted)"
 
 
@@ -92,38 +95,38 @@ class Summary:
     count: int = 0
     last_id: int | None = None
     last_hash: str = GENESIS
+    unsealed: int = 0
 
 
 def check(rows: Iterable[tuple[Any, ...]], summary: Summary | None = None) -> Iterator[Problem]:
-    """Problems in ``rows`` — tuples of CONTENT_FIELDS + (previous_hash, hash), in id order."""
+    """Problems in ``rows`` — tuples of CONTENT_FIELDS + (seq, previous_hash, hash), in seq order."""
     summary = summary if summary is not None else Summary()
     previous_id: int | None = None
+    previous_seq = 0
     previous_hash = GENESIS
     for row in rows:
-        *content, stored_previous, stored_hash = row
+        *content, seq, stored_previous, stored_hash = row
         event_id = content[0]
         if stored_previous != previous_hash:
-            missing = None
-            low = 1 if previous_id is None else previous_id + 1
-            if event_id > low:
-                missing = (low, event_id - 1)
+            missing = (previous_seq + 1, seq - 1) if seq > previous_seq + 1 else None
             yield Problem("broken", event_id, previous_id, missing)
-        if not stored_hash:
-            yield Problem("unsealed", event_id)
-        elif compute_hash(*content, stored_previous) != stored_hash:
+        if compute_hash(*content, stored_previous) != stored_hash:
             yield Problem("edited", event_id)
-        previous_id, previous_hash = event_id, stored_hash
+        previous_id, previous_seq, previous_hash = event_id, seq, stored_hash
         summary.count += 1
         summary.last_id, summary.last_hash = event_id, stored_hash
 
 
 def verify(summary: Summary | None = None, *, chunk_size: int = 5000) -> list[Problem]:
-    """Walk the whole trail in id order; one streamed query, no per-row queries."""
+    """Walk the sealed trail in chain order; one streamed query, no per-row queries."""
     from interpersonal.web.audit.models import AuditEvent
 
+    summary = summary if summary is not None else Summary()
     rows = (
-        AuditEvent.objects.order_by("id")
-        .values_list(*CONTENT_FIELDS, "previous_hash", "hash")
+        AuditEvent.objects.filter(seq__isnull=False).order_by("seq")
+        .values_list(*CONTENT_FIELDS, "seq", "previous_hash", "hash")
         .iterator(chunk_size=chunk_size)
     )
-    return list(check(rows, summary))
+    problems = list(check(rows, summary))
+    summary.unsealed = AuditEvent.objects.filter(seq__isnull=True).count()
+    return problems

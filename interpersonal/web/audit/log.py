@@ -1,17 +1,26 @@
 """Write audit events. Actions call :func:`record` inside their transaction, so an
-event exists exactly when its change does; access functions call it for reads."""
+event exists exactly when its change does; access functions call it for reads.
+
+The event is inserted *unsealed* and joins the hash chain (chain.py) right after its
+transaction commits (:func:`seal_pending`, run by ``transaction.on_commit``). Sealing inside
+the caller's transaction would hold the chain's lock from the first audit event to commit,
+while the caller goes on taking row locks — two such transactions deadlock (seen on PostgreSQL
+under concurrent questionnaire submissions). The sealer holds the lock only for its own short
+transaction and never waits for any other lock, so it cannot take part in a deadlock.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 
-from interpersonal.web.audit.chain import GENESIS
+from interpersonal.web.audit.chain import CONTENT_FIELDS, GENESIS, compute_hash
 from interpersonal.web.audit.models import AuditEvent
 
-# pg_advisory_xact_lock key serialising appends to the chain ("audit" in ASCII).
-APPEND_LOCK = 0x61756469740
+# pg_advisory_xact_lock key serialising the sealer ("audit" in ASCII).
+SEAL_LOCK = 0x61756469740
+SEAL_BATCH = 500
 
 _ALLOWED_DATA = (str, int, float, bool, type(None))
 
@@ -35,29 +44,62 @@ def record(
     else:
         target_type, target_id = target
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
-    with transaction.atomic():
-        _lock_appends()
-        latest = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
-        created = AuditEvent.objects.create(
-            previous_hash=latest or GENESIS,
-            hash="",
-            type=event,
-            actor_id=actor.pk if authenticated else None,
-            actor_username=actor.get_username() if authenticated else "",
-            actor_role=getattr(actor, "role", "") if authenticated else "",
-            target_type=target_type,
-            target_id=str(target_id),
-            patient_id=patient_id,
-            data={k: list(v) if isinstance(v, tuple) else v for k, v in data.items()},
-        )
-        created._seal()
+    created = AuditEvent.objects.create(
+        type=event,
+        actor_id=actor.pk if authenticated else None,
+        actor_username=actor.get_username() if authenticated else "",
+        actor_role=getattr(actor, "role", "") if authenticated else "",
+        target_type=target_type,
+        target_id=str(target_id),
+        patient_id=patient_id,
+        data={k: list(v) if isinstance(v, tuple) else v for k, v in data.items()},
+    )
+    _seal_after_commit()
     return created
 
 
-def _lock_appends() -> None:
-    """Serialise appends until the caller's transaction ends, so no two events chain to the
-    same predecessor. SQLite needs nothing: transaction_mode=IMMEDIATE (web/env.py) already
-    takes the database's write lock at BEGIN."""
+def _seal_after_commit(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Register :func:`seal_pending` once per transaction (straight away in autocommit)."""
+    connection = connections[using]
+    if connection.in_atomic_block and any(func is seal_pending for _, func, _ in connection.run_on_commit):
+        return
+    # robust: the change is committed by then; a failed seal is logged and the next one catches up.
+    transaction.on_commit(seal_pending, using=using, robust=True)
+
+
+def seal_pending(using: str = DEFAULT_DB_ALIAS) -> int:
+    """Chain every committed, unsealed event, in id order, after the chain's last event.
+
+    Returns how many were sealed. Safe to call at any time and from any number of processes:
+    sealers queue on one lock (``pg_advisory_xact_lock`` on PostgreSQL; on SQLite the
+    ``BEGIN IMMEDIATE`` write lock, web/env.py), and hold it only for this short transaction.
+    """
+    sealed = 0
+    with transaction.atomic(using=using):
+        _lock_sealer(using)
+        rows = models.QuerySet(model=AuditEvent, using=using)
+        head = rows.filter(seq__isnull=False).order_by("-seq").values_list("seq", "hash").first()
+        seq, previous = head if head else (0, GENESIS)
+        while True:
+            # Hash what the database stored (as verify() will read it), not the Python values given.
+            pending = list(rows.filter(seq__isnull=True).order_by("id")
+                           .values_list(*CONTENT_FIELDS)[:SEAL_BATCH])
+            batch = []
+            for content in pending:
+                seq += 1
+                digest = compute_hash(*content, previous)
+                batch.append(AuditEvent(id=content[0], seq=seq, previous_hash=previous, hash=digest))
+                previous = digest
+            if batch:
+                # The one write to existing audit rows, bypassing the append-only queryset deliberately.
+                rows.bulk_update(batch, ["seq", "previous_hash", "hash"])
+                sealed += len(batch)
+            if len(pending) < SEAL_BATCH:
+                return sealed
+
+
+def _lock_sealer(using: str) -> None:
+    connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK])

@@ -34,10 +34,13 @@ class AuditEvent(models.Model):
     target_id = models.CharField(max_length=64)
     patient_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     data = models.JSONField(default=dict, blank=True)
-    # The hash chain (chain.py): written by log.record() under the append lock. previous_hash is
-    # unique, so the database itself refuses two events chaining to the same predecessor.
-    previous_hash = models.CharField(max_length=64, unique=True)
-    hash = models.CharField(max_length=64, db_index=True, editable=False)
+    # The hash chain (chain.py), written once per event by log.seal_pending() right after the
+    # event's transaction commits: ``seq`` is the event's place in the chain (NULL until sealed).
+    # Both are unique, so the database itself refuses two events at one place or chaining to the
+    # same predecessor.
+    seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    previous_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -55,24 +58,3 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("audit events are append-only")
-
-    def _seal(self) -> None:
-        """Set this new event's hash, once (the hash covers the database-assigned id).
-
-        The one write to an existing row: only while ``hash`` is still empty, bypassing the
-        append-only queryset deliberately. Called by ``log.record()`` in the inserting transaction.
-        """
-        from interpersonal.web.audit.chain import CONTENT_FIELDS, compute_hash
-
-        if self.pk is None or self.hash:
-            raise AppendOnlyError("only a new, unsealed audit event can be sealed")
-        rows = models.QuerySet(model=AuditEvent).filter(pk=self.pk, hash="")
-        # Hash what the database stored (as verify() will read it), not the Python values given.
-        stored = rows.values_list(*CONTENT_FIELDS, "previous_hash").first()
-        if stored is None:
-            raise AppendOnlyError(f"audit event {self.pk} is already sealed")
-        digest = compute_hash(*stored)
-        sealed = rows.update(hash=digest)
-        if sealed != 1:
-            raise AppendOnlyError(f"audit event {self.pk} is already sealed")
-        self.hash = digest

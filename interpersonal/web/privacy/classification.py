@@ -61,6 +61,7 @@ FIELDS: dict[str, Class] = {
     "audit.AuditEvent.target_id": P,
     "audit.AuditEvent.patient_id": P,
     "audit.AuditEvent.data": ID,  # holds raw ids and field names nested in JSON: not pseudonymisable as is
+    "audit.AuditEvent.seq": P,  # the event's place in the chain: a trail-wide counter, like the id
     # The hash chain's digests are deterministic over the event (username included), so a
     # guessed event could be confirmed against them: treated like the token hashes.
     "audit.AuditEvent.previous_hash": ID,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 
 import pytest
 from django.core.management import call_command
@@ -17,7 +18,7 @@ from interpersonal.web.patients.access import get_patient_for_user
 
 
 def _events() -> list[AuditEvent]:
-    return list(AuditEvent.objects.order_by("id"))
+    return list(AuditEvent.objects.order_by("seq"))
 
 
 def _sql(statement: str, params: list) -> None:
@@ -28,16 +29,19 @@ def _sql(statement: str, params: list) -> None:
 
 @pytest.fixture
 def trail(therapist, dit_course) -> list[AuditEvent]:
-    """Events written by real actions and reads, plus a few direct ones."""
+    """Events written by real actions and reads, plus a few direct ones, then sealed as a commit
+    would seal them (the test's own transaction never commits)."""
     get_patient_for_user(therapist, dit_course.patient_id)
     get_course_for_user(therapist, dit_course.pk)
     for n in range(3):
         log.record("test.event", actor=None, target=("thing", n), ratio=0.1 * n, codes=("a", "é"), n=n)
+    log.seal_pending()
     return _events()
 
 
 def test_every_event_links_to_the_one_before(trail):
     assert len(trail) >= 5
+    assert [e.seq for e in trail] == list(range(1, len(trail) + 1))
     assert trail[0].previous_hash == chain.GENESIS
     for before, after in itertools.pairwise(trail):
         assert after.previous_hash == before.hash
@@ -45,10 +49,37 @@ def test_every_event_links_to_the_one_before(trail):
     assert len({e.hash for e in trail}) == len(trail)
 
 
-def test_the_returned_event_carries_its_hash(db):
-    event = log.record("test.event", actor=None, target=("thing", 1))
+def test_an_event_is_sealed_once_its_transaction_commits(db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        event = log.record("test.event", actor=None, target=("thing", 1))
+        log.record("test.event", actor=None, target=("thing", 2))
+        assert AuditEvent.objects.filter(seq__isnull=True).count() == 2
 
-    assert event.hash == AuditEvent.objects.get(pk=event.pk).hash != ""
+    assert callbacks == [log.seal_pending]  # once per transaction, however many events
+    callbacks[0]()
+    event.refresh_from_db()
+    assert (event.seq, event.previous_hash, len(event.hash)) == (1, chain.GENESIS, 64)
+    assert not AuditEvent.objects.filter(seq__isnull=True).exists()
+
+
+def test_the_sealer_chains_in_commit_order_after_the_last_sealed_event(trail):
+    later = log.record("test.event", actor=None, target=("thing", "later"))
+    earlier_id_committed_last = AuditEvent.objects.filter(pk__lt=later.pk).order_by("-id").first()
+
+    assert log.seal_pending() == 1
+    assert log.seal_pending() == 0
+    later.refresh_from_db()
+    assert (later.seq, later.previous_hash) == (len(trail) + 1, trail[-1].hash)
+    assert earlier_id_committed_last.seq is not None
+    assert chain.verify() == []
+
+
+def test_verify_counts_events_waiting_to_be_sealed_without_judging_them(trail):
+    log.record("test.event", actor=None, target=("thing", "waiting"))
+    summary = chain.Summary()
+
+    assert chain.verify(summary) == []
+    assert (summary.count, summary.unsealed) == (len(trail), 1)
 
 
 def test_verify_finds_an_intact_trail(trail):
@@ -93,18 +124,26 @@ def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(trail):
 
 def test_a_deleted_event_is_named_as_a_gap(trail):
     before, victim, after = trail[1], trail[2], trail[3]
-    assert after.pk == victim.pk + 1 == before.pk + 2
     _sql("DELETE FROM {table} WHERE id = %s", [victim.pk])
 
     problems = chain.verify()
 
-    assert problems == [chain.Problem("broken", after.pk, before.pk, (victim.pk, victim.pk))]
+    assert problems == [chain.Problem("broken", after.pk, before.pk, (victim.seq, victim.seq))]
     assert f"between events {before.pk} and {after.pk}" in str(problems[0])
-    assert f"missing ids {victim.pk} (deleted)" in str(problems[0])
+    assert f"missing chain places {victim.seq} (deleted)" in str(problems[0])
+
+
+def test_an_event_unsealed_by_hand_is_resealed_at_the_end_and_its_gap_named(trail):
+    before, victim, after = trail[1], trail[2], trail[3]
+    _sql("UPDATE {table} SET seq = NULL, previous_hash = NULL, hash = '' WHERE id = %s", [victim.pk])
+
+    log.seal_pending()
+
+    assert chain.verify() == [chain.Problem("broken", after.pk, before.pk, (victim.seq, victim.seq))]
 
 
 def test_deleting_the_first_events_is_detected(trail):
-    _sql("DELETE FROM {table} WHERE id <= %s", [trail[1].pk])
+    _sql("DELETE FROM {table} WHERE id IN (%s, %s)", [trail[0].pk, trail[1].pk])
 
     problems = chain.verify()
 
@@ -126,30 +165,44 @@ def _append_then_fail() -> None:
         raise RuntimeError
 
 
-def test_a_rolled_back_append_leaves_no_break(db):
-    log.record("test.event", actor=None, target=("thing", 1))
-    with pytest.raises(RuntimeError):
-        _append_then_fail()
-    log.record("test.event", actor=None, target=("thing", 3))
+def test_a_rolled_back_append_leaves_no_break(db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        log.record("test.event", actor=None, target=("thing", 1))
+        with pytest.raises(RuntimeError):
+            _append_then_fail()
+        log.record("test.event", actor=None, target=("thing", 3))
+    summary = chain.Summary()
 
-    assert chain.verify() == []
+    assert callbacks == [log.seal_pending]  # registered once, by the first event
+    assert chain.verify(summary) == []
+    assert (summary.count, summary.unsealed) == (2, 0)
 
 
-def test_a_sealed_event_cannot_be_resealed_and_updates_stay_refused(trail):
+def test_a_sealed_event_is_never_resealed_and_updates_stay_refused(trail):
     event = trail[0]
-    with pytest.raises(AppendOnlyError):
-        event._seal()
+
+    assert log.seal_pending() == 0
+    assert AuditEvent.objects.get(pk=event.pk).hash == event.hash
     with pytest.raises(AppendOnlyError):
         AuditEvent.objects.filter(pk=event.pk).update(hash="")
+    with pytest.raises(AppendOnlyError):
+        event.save()
+
+
+_INSERT = (
+    "INSERT INTO {table} (at, type, actor_username, actor_role, target_type, target_id, data, "
+    "seq, previous_hash, hash) VALUES (%s, 'x', '', '', 'x', '1', '{{}}', %s, %s, '')"
+)
 
 
 def test_two_events_cannot_chain_to_the_same_predecessor(trail):
-    _sql_insert = (
-        "INSERT INTO {table} (at, type, actor_username, actor_role, target_type, target_id, data, "
-        "previous_hash, hash) VALUES (%s, 'x', '', '', 'x', '1', '{{}}', %s, '')"
-    )
     with pytest.raises(IntegrityError), transaction.atomic():
-        _sql(_sql_insert, [trail[0].at, trail[0].previous_hash])
+        _sql(_INSERT, [trail[0].at, None, trail[0].previous_hash])
+
+
+def test_two_events_cannot_hold_the_same_place(trail):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _sql(_INSERT, [trail[0].at, trail[0].seq, None])
 
 
 def test_the_command_reports_an_intact_trail(trail, capsys):
@@ -157,6 +210,16 @@ def test_the_command_reports_an_intact_trail(trail, capsys):
 
     out = capsys.readouterr().out
     assert f"audit trail intact: {len(trail)} events, last hash {trail[-1].hash}" in out
+
+
+def test_the_command_seals_waiting_events_first(trail, capsys):
+    log.record("test.event", actor=None, target=("thing", "left by a crash"))
+
+    call_command("audit", "verify")
+
+    out = capsys.readouterr().out
+    assert "sealed 1 event(s) that were waiting to join the chain" in out
+    assert f"audit trail intact: {len(trail) + 1} events" in out
 
 
 def test_the_command_lists_problems_and_exits_1(trail, capsys):
@@ -203,22 +266,78 @@ def test_concurrent_appends_form_one_chain():
         t.join()
 
     assert errors == []
-    previous = list(AuditEvent.objects.values_list("previous_hash", flat=True))
-    assert len(previous) == len(set(previous)) == threads_n * per_thread
-    assert chain.verify() == []
+    summary = chain.Summary()
+    assert chain.verify(summary) == []
+    assert (summary.count, summary.unsealed) == (threads_n * per_thread, 0)
+    assert list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True)) == list(
+        range(1, threads_n * per_thread + 1))
 
 
-def test_the_migration_builds_the_chain_for_existing_events(trail):
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_an_audited_transaction_waiting_for_a_row_does_not_block_the_rows_holder(patient):
+    """The deadlock seen under concurrent questionnaire submissions: T1 writes an audit event,
+    then waits for a row that T2 holds; T2 then writes its own audit event. While the chain's
+    lock was taken at the first event and held to commit, T2 waited for T1 and PostgreSQL
+    aborted one of them (a 500 for a patient). Now both commit, and both events are chained."""
+    from interpersonal.web.patients.models import Patient
+
+    holding = threading.Event()
+    errors: list[BaseException] = []
+
+    def waiter() -> None:  # T1
+        try:
+            holding.wait(10)
+            with transaction.atomic():
+                log.record("test.waiter", actor=None, target=("patient", patient.pk))
+                Patient.objects.select_for_update().get(pk=patient.pk)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def holder() -> None:  # T2
+        try:
+            with transaction.atomic():
+                Patient.objects.select_for_update().get(pk=patient.pk)
+                holding.set()
+                time.sleep(0.5)  # T1 has written its event and waits for the row by now
+                log.record("test.holder", actor=None, target=("patient", patient.pk))
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=waiter), threading.Thread(target=holder)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+    assert errors == []
+    summary = chain.Summary()
+    assert chain.verify(summary) == []
+    assert summary.unsealed == 0
+    chained = AuditEvent.objects.filter(type__startswith="test.", seq__isnull=False).values_list("type", flat=True)
+    assert sorted(chained) == ["test.holder", "test.waiter"]
+
+
+def test_the_migrations_build_the_chain_for_existing_events(trail):
     import importlib
     from types import SimpleNamespace
 
     from django.apps import apps
 
-    migration = importlib.import_module("interpersonal.web.audit.migrations.0002_hash_chain")
-    _sql("UPDATE {table} SET previous_hash = CAST(id AS VARCHAR(64)), hash = ''", [])
-    assert chain.verify() != []
+    editor = SimpleNamespace(connection=connection)
+    hashes = importlib.import_module("interpersonal.web.audit.migrations.0002_hash_chain")
+    places = importlib.import_module("interpersonal.web.audit.migrations.0003_chain_seq")
+    _sql("UPDATE {table} SET seq = NULL, previous_hash = CAST(id AS VARCHAR(64)), hash = ''", [])
+    assert chain.verify() == []  # nothing sealed: nothing checked
 
-    migration.build_chain(apps, SimpleNamespace(connection=connection))
+    hashes.build_chain(apps, editor)
+    places.number_chain(apps, editor)
 
-    assert chain.verify() == []
+    summary = chain.Summary()
+    assert chain.verify(summary) == []
+    assert (summary.count, summary.unsealed) == (len(trail), 0)
     assert [e.hash for e in _events()] == [e.hash for e in trail]
