@@ -199,13 +199,22 @@ def clean_reference(reference: Any) -> str:
 def clinical_entries(patient: Patient) -> list[str]:
     """What clinicians have recorded in the record, as "2 attended sessions" etc. (empty: nothing)."""
     from interpersonal.web.assessments.models import Measurement, RiskAlert
-    from interpersonal.web.courses.models import ATTENDED, TherapySession
+    from interpersonal.web.courses.models import ATTENDED, TaskCompletion, TherapySession
     from interpersonal.web.formulation.models import InventoryPerson, IpafRevision, IptFormulation, TimelineEvent
     from interpersonal.web.letters.models import Letter
+    from interpersonal.web.questionnaires.models import QuestionnaireLink
 
+    sessions = TherapySession.objects.filter(course__patient=patient)
     counts = (
-        ("attended session", TherapySession.objects.filter(course__patient=patient, attendance__in=ATTENDED)),
+        ("attended session", sessions.filter(attendance__in=ATTENDED)),
+        # A note on a missed or booked session (a DNA follow-up, a risk concern) is clinical too.
+        ("other session with notes", sessions.exclude(attendance__in=ATTENDED)
+         .filter(~Q(notes="") | ~Q(home_practice=""))),
+        ("treatment task completed", TaskCompletion.objects.filter(course__patient=patient)),
         ("measure", Measurement.objects.filter(course__patient=patient)),
+        # Answers a patient saved but did not send (a risk answer among them raised its alert).
+        ("unsent questionnaire answer", QuestionnaireLink.objects.filter(course__patient=patient)
+         .exclude(draft={})),
         ("risk alert", RiskAlert.objects.filter(course__patient=patient)),
         ("formulation entry", IpafRevision.objects.filter(course__patient=patient)),
         ("inventory entry", InventoryPerson.objects.filter(course__patient=patient)),
@@ -237,13 +246,14 @@ def problems(patient: Patient, reason: str, *, today: dt.date | None = None) -> 
     if active and why is not Reason.ENTERED_IN_ERROR:
         found.append(f"{patient.local_id} is in an active course of therapy: the course must end first "
                      "(only a record entered in error can be erased during a course).")
-    elif active:
+    if why is Reason.ENTERED_IN_ERROR:
         entries = clinical_entries(patient)
         if entries:
-            found.append(f"{patient.local_id} is in an active course that holds clinical entries ({', '.join(entries)}): "
-                         "its clinician must end the course first, so that the people treating the patient know "
-                         "the record is going (a record entered in error can be erased during a course only while "
-                         "nothing clinical has been recorded in it).")
+            found.append(f"{patient.local_id} holds clinical entries ({', '.join(entries)}), so it is not a record "
+                         "entered in error that can simply be deleted: if the entries belong to another patient, "
+                         "their clinician records them in that patient's record first; otherwise information "
+                         "governance decides (an upheld erasure request), or the record waits for its "
+                         "retention period.")
     if why is Reason.RETENTION_EXPIRED:
         last = retention.last_contact(patient)
         due_on = retention.retention_date(last)

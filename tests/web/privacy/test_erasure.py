@@ -221,10 +221,11 @@ def test_an_active_course_refuses_unless_entered_in_error(dit_course, records_of
     assert not Patient.objects.filter(pk=patient.pk).exists()
 
 
-def test_an_active_course_with_clinical_entries_needs_its_clinician_to_end_it_first(dit_course, therapist,
-                                                                                     records_officer):
-    """A wrongly reported duplicate must not silently take a course in progress (sessions, measures,
-    an acted-on risk alert) away from the therapist: they end the course, then the record can go."""
+def test_a_record_with_clinical_entries_is_never_erased_as_entered_in_error(dit_course, therapist,
+                                                                             records_officer):
+    """One officer choosing "entered in error" must not destroy a clinical record (sessions, measures,
+    an acted-on risk alert), during the course or after it ends: that takes an erasure request
+    upheld by information governance, once the course has ended."""
     from interpersonal.web.assessments.actions import acknowledge_alert, record_measurement
     from interpersonal.web.courses.actions import end_course, record_session
 
@@ -237,12 +238,37 @@ def test_an_active_course_with_clinical_entries_needs_its_clinician_to_end_it_fi
 
     with pytest.raises(ErasureRefused, match=r"clinical entries \(1 attended session, 1 measure, 1 risk alert\)"):
         erase_patient(patient.pk, by=records_officer, reason=Reason.ENTERED_IN_ERROR, reference=REFERENCE)
+    end_course(course=dit_course, reason="completed", by=therapist)
+    with pytest.raises(ErasureRefused, match="not a record entered in error"):
+        erase_patient(patient.pk, by=records_officer, reason=Reason.ENTERED_IN_ERROR, reference=REFERENCE)
     assert Patient.objects.filter(pk=patient.pk).exists()
 
-    end_course(course=dit_course, reason="completed", by=therapist)
-    erase_patient(patient.pk, by=records_officer, reason=Reason.ENTERED_IN_ERROR, reference=REFERENCE)
+    erase_patient(patient.pk, by=records_officer, reason=Reason.ERASURE_REQUEST, reference=REFERENCE)
 
     assert not Patient.objects.filter(pk=patient.pk).exists()
+
+
+@pytest.mark.parametrize("entry", ["note_on_a_missed_session", "task", "unsent_answers"])
+def test_less_visible_clinical_entries_also_refuse_entered_in_error(entry, dit_course, therapist, records_officer):
+    from interpersonal.web.courses.actions import record_session, set_task
+    from interpersonal.web.courses.models import TaskCompletion
+    from interpersonal.web.questionnaires.actions import issue_link, save_answers
+
+    if entry == "note_on_a_missed_session":
+        record_session(course=dit_course, by=therapist, attendance=3, notes="Did not attend; phoned, no answer.",
+                       scheduled_at=timezone.now() - dt.timedelta(days=1))
+        expected = "1 other session with notes"
+    elif entry == "task":
+        task = dit_course.definition.tasks[0]
+        set_task(course=dit_course, task_id=task.id, done=True, by=therapist)
+        assert TaskCompletion.objects.filter(course=dit_course).count() == 1
+        expected = "1 treatment task completed"
+    else:
+        _, token = issue_link(course=dit_course, instruments=("phq9",), by=therapist)
+        save_answers(token, client="test", instrument="phq9", answers={"1": 2})
+        expected = "1 unsent questionnaire answer"
+
+    assert any(expected in p for p in erasure.problems(dit_course.patient, Reason.ENTERED_IN_ERROR))
 
 
 def test_retention_expired_is_refused_before_the_retention_date(patient, records_officer, settings):
