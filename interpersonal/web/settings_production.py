@@ -16,6 +16,21 @@ if env.boolean("INTERPERSONAL_DEBUG", default=False):
         "INTERPERSONAL_DEBUG", "must not be set with the production settings",
         "unset it, or use interpersonal.web.settings for local development",
     )
+if not env.boolean("INTERPERSONAL_REQUIRE_MFA", default=True):
+    raise env.ConfigurationError(
+        "INTERPERSONAL_REQUIRE_MFA", "must not be off with the production settings",
+        "staff sign in with a second factor in production; only the demo (make run) relaxes it",
+    )
+
+# The base settings fall back to throwaway secrets and relax MFA when pytest is imported
+# (TESTING). Production reads them again, strictly, whatever is imported in the process.
+SECRET_KEY = env.string(
+    "SECRET_KEY", hint='generate one with: python -c "import secrets; print(secrets.token_urlsafe(50))"',
+)
+INTERPERSONAL_REQUIRE_MFA = True
+INTERPERSONAL_PSEUDONYM_KEY = env.string(
+    "INTERPERSONAL_PSEUDONYM_KEY", "", hint="a long random secret, e.g. `openssl rand -hex 32`",
+)
 
 DEBUG = False
 SECURE_SSL_REDIRECT = True

@@ -128,3 +128,32 @@ def test_production_settings_refuse_debug():
 
     assert result.returncode != 0
     assert "INTERPERSONAL_DEBUG: must not be set" in result.stderr
+
+
+def test_production_settings_refuse_mfa_off():
+    result = run_manage("check", "--settings", "interpersonal.web.settings_production",
+                        extra_env={"SECRET_KEY": secrets.token_urlsafe(60), "INTERPERSONAL_REQUIRE_MFA": "0"})
+
+    assert result.returncode != 0
+    assert "INTERPERSONAL_REQUIRE_MFA: must not be off" in result.stderr
+
+
+def test_production_settings_keep_no_test_fallback_even_with_pytest_imported():
+    """The base settings' throwaway secrets and relaxed MFA follow ``"pytest" in sys.modules``;
+    a production process that happened to import pytest must still get none of them."""
+    script = ("import pytest, django.conf, importlib; "
+              "s = importlib.import_module('interpersonal.web.settings_production'); "
+              "print(s.SECRET_KEY == 'from-the-environment-' + 'x' * 40, s.INTERPERSONAL_REQUIRE_MFA, "
+              "repr(s.INTERPERSONAL_PSEUDONYM_KEY))")
+    unset = {"SECRET_KEY", "INTERPERSONAL_DEBUG", "INTERPERSONAL_REQUIRE_MFA", "INTERPERSONAL_PSEUDONYM_KEY",
+             "DJANGO_SETTINGS_MODULE"}
+    clean = {k: v for k, v in os.environ.items() if k not in unset}
+
+    with_key = subprocess.run([sys.executable, "-c", script], env=clean | {"SECRET_KEY": "from-the-environment-" + "x" * 40},
+                              cwd=ROOT, capture_output=True, text=True, check=False, timeout=60)
+    without_key = subprocess.run([sys.executable, "-c", script], env=clean, cwd=ROOT, capture_output=True, text=True,
+                                 check=False, timeout=60)
+
+    assert with_key.stdout.split() == ["True", "True", "''"], with_key.stderr
+    assert without_key.returncode != 0
+    assert "SECRET_KEY: is not set" in without_key.stderr
