@@ -69,10 +69,12 @@ run: venv ## Migrate, load the demo data, collect static files; serve with gunic
 		echo "Created .env with a newly generated SECRET_KEY"; \
 	fi
 	@set -a; . ./.env; set +a; \
+	umask 077; \
 	port="$${PORT:-8000}"; \
 	export INTERPERSONAL_BASE_URL="$${INTERPERSONAL_BASE_URL:-http://127.0.0.1:$$port}"; \
 	export INTERPERSONAL_REQUIRE_MFA="$${INTERPERSONAL_REQUIRE_MFA:-0}"; \
 	$(BIN)/python manage.py migrate --noinput; \
+	if [ -d var ]; then chmod 700 var; fi; \
 	login=$$($(BIN)/python manage.py seed_demo --base-url "http://127.0.0.1:$$port"); \
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0; \
 	echo; \

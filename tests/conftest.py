@@ -195,6 +195,16 @@ class AuditTrail:
 
 
 @pytest.fixture
+def shell_umask():
+    """The usual shell umask (022: new files world-readable), restored afterwards."""
+    import os
+
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+@pytest.fixture
 def audit_trail(db) -> AuditTrail:
     trail = AuditTrail()
     trail.mark()

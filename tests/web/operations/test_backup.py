@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -112,6 +113,7 @@ def test_backup_restore_round_trip_gives_identical_data(db_url: str, tmp_path: P
     out = cli(db_url, "backup", str(backup_file)).stdout
     assert "sha256:" in out
     assert "patients_patient" in out
+    assert stat.S_IMODE(backup_file.stat().st_mode) == 0o600, "a backup is readable by its owner only"
     head = backup_file.read_bytes()[:16]
     assert head == b"SQLite format 3\x00" if db_url.startswith("sqlite") else head.startswith(b"PGDMP")
 

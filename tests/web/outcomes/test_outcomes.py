@@ -18,6 +18,7 @@ from interpersonal.web.assessments.actions import record_measurement
 from interpersonal.web.audit.models import AuditEvent
 from interpersonal.web.courses.actions import end_course, record_session
 from interpersonal.web.outcomes.dataset import from_database
+from tests.web.files import owner_only
 
 PHQ9_HIGH = {str(i): 2 for i in range(1, 10)} | {"9": 0}   # 16: at caseness
 PHQ9_LOW = {str(i): 0 for i in range(1, 10)} | {"1": 1}    # 1
@@ -82,8 +83,11 @@ def test_from_database_feeds_the_core_report(finished_course):
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
-def test_export_writes_files_that_read_back(finished_course, tmp_path, fmt):
-    call_command("export", "--out", str(tmp_path), "--format", fmt, stdout=io.StringIO())
+def test_export_writes_files_that_read_back(finished_course, tmp_path, fmt, shell_umask):
+    call_command("export", "--out", str(tmp_path / "out"), "--format", fmt, stdout=io.StringIO())
+    tmp_path = tmp_path / "out"
+
+    assert owner_only(tmp_path)  # patient-level rows: owner-only whatever the shell's umask
 
     back = core_dataset.read(tmp_path).collect()
     here = from_database().collect()

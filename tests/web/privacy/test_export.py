@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from interpersonal.web.privacy.export import Pseudonymiser, age_in_years, export
 from tests.conftest import PHQ9_ITEM9_ONE
+from tests.web.files import owner_only
 
 GIVEN, FAMILY = "Zephyrine", "Quillfeather"
 NHS = "943 476 5919"
@@ -169,9 +170,11 @@ def test_the_export_is_audited_with_counts(clinic, tmp_path, audit_trail):
     assert event.data["courses_therapysession"] == 2
 
 
-def test_the_command_writes_the_export(clinic, tmp_path):
-    call_command("research_export", "--out", str(tmp_path))
-    assert (tmp_path / "patients_patient.csv").exists()
+def test_the_command_writes_the_export_readable_by_its_owner_only(clinic, tmp_path, shell_umask):
+    call_command("research_export", "--out", str(tmp_path / "out"))
+
+    assert (tmp_path / "out" / "patients_patient.csv").exists()
+    assert owner_only(tmp_path / "out")
 
 
 def test_the_command_needs_a_key(db, tmp_path):

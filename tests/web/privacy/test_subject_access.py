@@ -20,6 +20,7 @@ from interpersonal.web.audit.models import AuditEvent
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.privacy import subject_access
 from interpersonal.web.privacy.classification import project_models
+from tests.web.files import owner_only
 from web.privacy.test_export import (  # noqa: F401 - the fixture and the values it writes
     ALERT_NOTE,
     FAMILY,
@@ -240,9 +241,11 @@ def test_pdf_copy_is_a_real_pdf_with_the_whole_record(full_record, records_offic
 # --- the command line -----------------------------------------------------------------------
 
 
-def test_command_writes_both_files_and_audits_each(full_record, records_officer, tmp_path):
+def test_command_writes_both_files_and_audits_each(full_record, records_officer, tmp_path, shell_umask):
     call_command("subject_access", "--nhs-number", "943 476 5919", "--by", records_officer.username,
-                 "--out", str(tmp_path), "--reference", "SAR-9")
+                 "--out", str(tmp_path / "copy"), "--reference", "SAR-9")
+    assert owner_only(tmp_path / "copy")
+    tmp_path = tmp_path / "copy"
 
     files = sorted(p.name for p in tmp_path.iterdir())
     stem = f"subject-access-patient-{full_record.pk}-{timezone.localdate():%Y-%m-%d}"

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from interpersonal.web.operations import backup
+from interpersonal.web.operations.files import private_files
 
 
 class Command(BaseCommand):
@@ -18,6 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
         parser.add_argument("--database", default="default", help="the database alias (default: default)")
 
+    @private_files()
     def handle(self, *args: Any, **options: Any) -> None:
         report = backup.backup(options["file"], force=options["force"], alias=options["database"])
         self.stdout.write("\n".join(report.lines("Backed up")))

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from interpersonal.web.operations import backup
+from interpersonal.web.operations.files import private_files
 
 
 class Command(BaseCommand):
@@ -21,6 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--yes", action="store_true", help="confirm: the current database contents are replaced")
         parser.add_argument("--database", default="default", help="the database alias (default: default)")
 
+    @private_files()
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["yes"]:
             raise CommandError(

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from interpersonal.core.outcomes import dataset as core_dataset
 from interpersonal.web.audit import log
+from interpersonal.web.operations.files import private_files
 from interpersonal.web.outcomes.dataset import from_database
 
 
@@ -34,6 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("--since", type=_date, help="Only courses not ended before this date.")
         parser.add_argument("--until", type=_date, help="Only courses started by this date.")
 
+    @private_files()
     def handle(self, *args, out: Path, format: str, since: dt.date | None, until: dt.date | None, **options) -> None:
         data = from_database(since=since, until=until)
         out.mkdir(parents=True, exist_ok=True)

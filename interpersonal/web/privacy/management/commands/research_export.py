@@ -9,6 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from interpersonal.web.operations.files import private_files
 from interpersonal.web.privacy.export import DEFAULT_MAX_SHIFT_DAYS, export
 
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--max-shift-days", type=int, default=DEFAULT_MAX_SHIFT_DAYS,
                             help="Dates move by a per-patient offset of 1..N days either way (default 30).")
 
+    @private_files()
     def handle(self, *args, out: Path, max_shift_days: int, **options) -> None:
         key = getattr(settings, "INTERPERSONAL_PSEUDONYM_KEY", "")
         if not key:

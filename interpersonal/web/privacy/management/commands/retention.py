@@ -25,6 +25,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from interpersonal.web.operations.files import private_files
 from interpersonal.web.privacy import retention
 from interpersonal.web.privacy.erasure import ErasureRefused, Reason, erase_patient
 from interpersonal.web.privacy.lookup import confirm, os_user, records_officer
@@ -78,6 +79,7 @@ class Command(BaseCommand):
         apply.add_argument("--limit", type=_positive, help="Erase at most N patients in this run.")
         actions.add_parser("purge", help="Purge operational data only (no clinical record is touched).")
 
+    @private_files()
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         if action == "report":
             self.report(options.get("today") or timezone.localdate(), options.get("limit"), options.get("csv"))

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from interpersonal.web.operations.files import private_files
 from interpersonal.web.privacy import reference as case_reference
 from interpersonal.web.privacy import subject_access
 from interpersonal.web.privacy.lookup import add_patient_arguments, patient_from_options, records_officer
@@ -25,6 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=("json", "pdf", "both"), default="both")
         parser.add_argument("--reference", default="", help="The information-governance case reference.")
 
+    @private_files()
     def handle(self, *args: Any, **options: Any) -> None:
         by = records_officer(options["by"])
         patient = patient_from_options(options)
