@@ -72,6 +72,19 @@ def ensure_user(
     return EnsuredUser(user=user, created=created)
 
 
+# Roles that reach any patient's record without a caseload: granting one is a superuser's
+# decision (the account made by `create_admin`), not any administrator's — otherwise an
+# administrator, who sees no clinical content, could make themselves a second account that does.
+SUPERUSER_GRANTS = frozenset({Role.RECORDS_OFFICER})
+
+
+def _check_grant(by: Any, role: str, *, current: str | None = None) -> None:
+    if role in SUPERUSER_GRANTS and role != current and not getattr(by, "is_superuser", False):
+        label = Role(role).label
+        raise ValidationError({"role": f"Only the system's superuser can make someone a {label.lower()}: the role "
+                                       "opens any patient's record. Ask them (or use `interpersonal create_admin`)."})
+
+
 def _require_manager(by: Any) -> None:
     from interpersonal.web.accounts.roles import Permission, has_permission
 
@@ -116,6 +129,7 @@ def create_staff(
         raise ValidationError({"username": "This username is taken."})
     if role not in Role.values:
         raise ValidationError({"role": f"Choose one of: {', '.join(Role.labels)}."})
+    _check_grant(by, role)
     _check_supervisor(supervisor)
     user = user_model(username=username, role=role, first_name=first_name.strip(), last_name=last_name.strip(),
                       email=email.strip(), team=team, supervisor=supervisor)
@@ -138,6 +152,7 @@ def update_staff(
         raise ValidationError({"role": f"Choose one of: {', '.join(Role.labels)}."})
     if user.pk == by.pk and (not is_active or role != user.role):
         raise ValidationError("You cannot change your own role or deactivate yourself; ask another administrator.")
+    _check_grant(by, role, current=user.role)
     _check_supervisor(supervisor, user)
     if role != Role.THERAPIST and role != Role.SUPERVISOR and (user.courses.filter(status="active").exists()):
         raise ValidationError({"role": "This person has active courses; hand them over before changing the role."})

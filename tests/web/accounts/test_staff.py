@@ -69,6 +69,35 @@ def test_an_administrator_cannot_demote_or_deactivate_themselves(clinic_admin):
                              email="", team=None, supervisor=None, is_active=False)
 
 
+def test_an_administrator_cannot_make_anyone_a_records_officer(clinic_admin, therapist):
+    """The role opens any patient's record by NHS number: an administrator (no clinical content)
+    could otherwise give a second account of their own that access."""
+    with pytest.raises(ValidationError, match="Only the system's superuser"):
+        actions.create_staff(by=clinic_admin, username="ig.officer", role="records_officer",
+                             password="a-long-enough-passphrase-2026")
+    with pytest.raises(ValidationError, match="Only the system's superuser"):
+        actions.update_staff(user=therapist, by=clinic_admin, role="records_officer", first_name="", last_name="",
+                             email="", team=None, supervisor=None, is_active=True)
+
+    assert not User.objects.filter(role="records_officer").exists()
+
+
+def test_the_superuser_can_make_a_records_officer_and_it_is_audited(administrator):
+    officer = actions.create_staff(by=administrator, username="ig.officer", role="records_officer",
+                                   password="a-long-enough-passphrase-2026")
+
+    event = AuditEvent.objects.get(type="account.created", target_id=str(officer.pk))
+    assert (event.data["role"], event.actor_id) == ("records_officer", administrator.pk)
+
+
+def test_an_administrator_may_edit_an_existing_records_officer_without_granting(clinic_admin, records_officer):
+    actions.update_staff(user=records_officer, by=clinic_admin, role="records_officer", first_name="Rae",
+                         last_name="Records", email="", team=None, supervisor=None, is_active=False)
+
+    records_officer.refresh_from_db()
+    assert (records_officer.first_name, records_officer.is_active) == ("Rae", False)
+
+
 def test_a_supervisor_must_have_the_supervisor_role(clinic_admin, therapist, make_user):
     other = make_user("t.two", "therapist")
     with pytest.raises(ValidationError):
