@@ -6,7 +6,9 @@ to the patient; a test fails when a project model with a foreign-key path to ``P
 here, so a new table cannot be left out of a copy. Every concrete field of every row is included,
 except those in :data:`WITHHELD` (with the reason printed in the copy). Staff are named — the
 people who made and read the record are part of it — and the audit trail of the patient (who
-viewed or changed what, when) is included as the access log.
+viewed or changed what, when) is included as the access log: the events about the patient, and
+the lists that showed the patient among others (:data:`LISTING_EVENTS`: a patient list, a
+caseload, the records past retention), which name the patient only inside their data.
 
 :func:`collect` reads (and only reads); the caller renders the copy and then audits it as
 ``patient.subject_access`` (:func:`record_copy`), so no event claims a copy that failed to render.
@@ -23,6 +25,8 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.db import connection, models, transaction
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -130,6 +134,37 @@ def collect(patient: Patient) -> dict[str, Any]:
     return _collect(patient)
 
 
+# Audit events of pages that list several patients at once: the ids shown are in the event's
+# data (``data[key]``), its patient_id is empty. key: "patient_ids" or "course_ids".
+LISTING_EVENTS: dict[str, str] = {
+    "patients.listed": "patient_ids",
+    "records.retention_listed": "patient_ids",
+    "caseload.viewed": "course_ids",
+}
+
+
+def _listing(patient_id: int, course_ids: list[int]) -> Q:
+    """Listing events that showed the patient (or one of their courses), as a filter for the
+    access log's one query. PostgreSQL tests jsonb containment; SQLite, which has no containment
+    lookup, looks through the list with json_each. Only events of the listing types are read
+    (the type column is indexed)."""
+    wanted = {"patient_ids": [patient_id], "course_ids": course_ids}
+    found = Q(pk__in=[])
+    for key, values in wanted.items():
+        types = [t for t, k in LISTING_EVENTS.items() if k == key]
+        if not values or not types:
+            continue
+        if connection.vendor == "postgresql":
+            for value in values:
+                found |= Q(type__in=types, **{f"data__{key}__contains": [value]})
+        else:
+            marks = ", ".join(["%s"] * len(types)), ", ".join(["%s"] * len(values))
+            found |= Q(pk__in=RawSQL(  # noqa: S611 - table and key are constants; the values are parameters
+                f"SELECT e.id FROM {AuditEvent._meta.db_table} e, json_each(e.data, '$.{key}') j "  # noqa: S608
+                f"WHERE e.type IN ({marks[0]}) AND j.value IN ({marks[1]})", [*types, *values]))
+    return found
+
+
 def _collect(patient: Patient) -> dict[str, Any]:
     user_model = apps.get_model(settings.AUTH_USER_MODEL)
     fetched: list[tuple[Source, list[dict[str, Any]]]] = []
@@ -138,8 +173,9 @@ def _collect(patient: Patient) -> dict[str, Any]:
         names = [f.attname for f in model._meta.concrete_fields if _key(model, f.name) not in WITHHELD]
         rows = list(model._default_manager.filter(**{source.patient_path: patient.pk}).order_by("pk").values(*names))
         fetched.append((source, rows))
+    course_ids = [row["id"] for source, rows in fetched if source.model._meta.label == "courses.Course" for row in rows]
     events = list(
-        AuditEvent.objects.filter(patient_id=patient.pk).order_by("id")
+        AuditEvent.objects.filter(Q(patient_id=patient.pk) | _listing(patient.pk, course_ids)).order_by("id")
         .values("id", "at", "type", "actor_id", "actor_username", "actor_role", "target_type", "target_id")
     )
     staff = _staff(_user_ids([(s.model, r) for s, rows in fetched for r in rows])

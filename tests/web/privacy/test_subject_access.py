@@ -135,6 +135,24 @@ def test_staff_are_named_and_the_access_log_lists_who_read_the_record(full_recor
     assert len(copy["access_log"]) == AuditEvent.objects.filter(patient_id=full_record.pk).count()
 
 
+def test_the_access_log_includes_the_lists_that_showed_the_patient(full_record, other_patient_record, therapist,
+                                                                   unrelated_therapist, client_for):
+    """A patient list or a caseload shows names without opening the record: those events name the
+    patient only inside their data, and the copy must still say who saw the patient listed."""
+    client_for(therapist).get(reverse("patients:list"))
+    client_for(therapist).get(reverse("courses:caseload"))
+    client_for(unrelated_therapist).get(reverse("courses:caseload"))  # lists neither patient
+    other = subject_access.collect(other_patient_record)
+
+    copy = subject_access.collect(full_record)
+
+    listed = [(e["event"], e["by"]) for e in copy["access_log"] if e["event"] in subject_access.LISTING_EVENTS]
+    assert sorted(listed) == [("caseload.viewed", "Tess Therapist"), ("patients.listed", "Tess Therapist")]
+    # The other patient's copy has the same two listings (both were on the list and the caseload).
+    assert sorted(e["event"] for e in other["access_log"] if e["event"] in subject_access.LISTING_EVENTS) == [
+        "caseload.viewed", "patients.listed"]
+
+
 def test_collect_makes_the_same_number_of_queries_however_long_the_record(full_record, therapist):
     from interpersonal.web.courses.actions import record_session
 
