@@ -98,13 +98,33 @@ def _user_ids(rows: list[tuple[type[models.Model], dict[str, Any]]]) -> set[int]
 
 
 def _staff(ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Staff by id, named by their name and role — never their username, which is half of how
+    they sign in: without a name, the role stands in ("Therapist (no name recorded)")."""
     user_model = apps.get_model(settings.AUTH_USER_MODEL)
-    found = user_model._default_manager.filter(pk__in=ids).values("id", "username", "first_name", "last_name", "role")
+    found = user_model._default_manager.filter(pk__in=ids).values("id", "first_name", "last_name", "role")
     return {
-        u["id"]: {"id": u["id"], "name": f"{u['first_name']} {u['last_name']}".strip() or u["username"],
+        u["id"]: {"id": u["id"], "name": f"{u['first_name']} {u['last_name']}".strip() or _unnamed(u["role"]),
                   "role": u["role"]}
         for u in found
     }
+
+
+def _actor(event: dict[str, Any], staff: dict[int, dict[str, Any]]) -> str:
+    """Who did it: a member of staff by name, else what the event knows without a username."""
+    if event["actor_id"] is None:  # no account: the patient's own link, or the service itself
+        if event["type"].startswith("questionnaire_link.") and not event["actor_role"]:
+            return "you, by the questionnaire link"
+        return "the service (automatic)"
+    if event["actor_id"] in staff:
+        return staff[event["actor_id"]]["name"]
+    return f"{_unnamed(event['actor_role']).split(' (')[0]} (account removed)"
+
+
+def _unnamed(role: str) -> str:
+    from interpersonal.web.accounts.models import Role
+
+    label = Role(role).label if role in Role.values else "Member of staff"
+    return f"{label} (no name recorded)"
 
 
 def _plain(value: Any) -> Any:
@@ -200,7 +220,7 @@ def _collect(patient: Patient) -> dict[str, Any]:
 
     access_log = [
         {"at": _plain(e["at"]), "event": e["type"],
-         "by": (staff.get(e["actor_id"], {}).get("name") or e["actor_username"] or "the system"),
+         "by": _actor(e, staff),
          "role": e["actor_role"], "target": f"{e['target_type']} {e['target_id']}"}
         for e in events
     ]

@@ -135,6 +135,25 @@ def test_staff_are_named_and_the_access_log_lists_who_read_the_record(full_recor
     assert len(copy["access_log"]) == AuditEvent.objects.filter(patient_id=full_record.pk).count()
 
 
+def test_staff_without_a_name_are_shown_by_role_never_by_username(full_record, make_user, client_for, therapist):
+    from django.contrib.auth import get_user_model
+
+    nameless = make_user("sv.login.7", "supervisor")
+    therapist.supervisor = nameless
+    therapist.save()
+    client_for(nameless).get(reverse("patients:detail", args=[full_record.pk]))
+    client_for(therapist).get(reverse("patients:detail", args=[full_record.pk]))
+    get_user_model().objects.filter(pk=therapist.pk).update(first_name="", last_name="")
+
+    copy = subject_access.collect(full_record)
+
+    text = json.dumps(copy)
+    assert "sv.login.7" not in text
+    assert therapist.username not in text
+    by = {e["by"] for e in copy["access_log"]}
+    assert {"Supervisor (no name recorded)", "Therapist (no name recorded)"} <= by
+
+
 def test_the_access_log_includes_the_lists_that_showed_the_patient(full_record, other_patient_record, therapist,
                                                                    unrelated_therapist, client_for):
     """A patient list or a caseload shows names without opening the record: those events name the
