@@ -310,6 +310,8 @@ INTERPERSONAL_PSEUDONYM_KEY = (
 # (20 years after the end of treatment, or 10 years after death; deaths are not recorded here).
 # A minimum: records are erased only after an appraisal (`retention report --csv`, `apply --approved`).
 INTERPERSONAL_RETENTION_YEARS = env.integer("INTERPERSONAL_RETENTION_YEARS", 20)
+# A period shorter than 20 years is refused unless this says it is meant (privacy.retention).
+INTERPERSONAL_RETENTION_SHORTER_THAN_NHS_CODE = env.boolean("INTERPERSONAL_RETENTION_SHORTER_THAN_NHS_CODE", False)
 # Operational data purged by `interpersonal retention apply` (retention.purge_operational):
 # days after a questionnaire link expired or was withdrawn before its unsent answers are cleared,
 INTERPERSONAL_RETENTION_LINK_DRAFT_DAYS = env.integer("INTERPERSONAL_RETENTION_LINK_DRAFT_DAYS", 0)

@@ -9,8 +9,9 @@ death rule would is the safe side. The periods are minimums followed by appraisa
 section 5): ``retention apply`` erases only the records an appraisal approved.
 
 * :func:`last_contact` — the latest of the referral date, course end dates, *attended* session
-  dates, measurement dates and questionnaire submissions (datetimes as dates in the service time
-  zone). A booked session that has not happened, or was missed, is not a contact: counting it
+  dates, measurement dates, questionnaire submissions, letters finalised and risk alerts
+  acknowledged (a GP letter or a risk follow-up can come after the course ended; datetimes as
+  dates in the service time zone). A booked session that has not happened, or was missed, is not a contact: counting it
   would put a future date on the record and keep it longer for an appointment never kept.
 * :func:`due` — the patients whose retention has lapsed and who have no active course, computed
   in the database in one query (``NOT EXISTS`` per kind of contact, then the latest contact of the
@@ -36,20 +37,30 @@ from django.db import transaction
 from django.db.models import DateField, DateTimeField, Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from interpersonal.web.assessments.models import Measurement
+from interpersonal.web.assessments.models import Measurement, RiskAlert
 from interpersonal.web.audit import log
 from interpersonal.web.courses.models import ATTENDED, Course, TherapySession
+from interpersonal.web.letters.models import Letter
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.questionnaires.models import QuestionnaireLink, TokenAttempt
 
 DEFAULT_RETENTION_YEARS = 20
+LISTED_EVENT = "records.retention_listed"
+"""The audit event of every list of due records shown (web page or ``retention report``)."""
 
 
 def retention_years() -> int:
+    """The period in whole years. Shorter than the NHS code's 20 only when the service also sets
+    ``INTERPERSONAL_RETENTION_SHORTER_THAN_NHS_CODE`` — so a typo ("2") cannot destroy records."""
     years = int(getattr(settings, "INTERPERSONAL_RETENTION_YEARS", DEFAULT_RETENTION_YEARS))
     if years < 1:
         raise ImproperlyConfigured(f"INTERPERSONAL_RETENTION_YEARS must be at least 1, not {years} "
                                    "(the NHS code of practice keeps mental health records 20 years).")
+    if years < DEFAULT_RETENTION_YEARS and not getattr(settings, "INTERPERSONAL_RETENTION_SHORTER_THAN_NHS_CODE", False):
+        raise ImproperlyConfigured(
+            f"INTERPERSONAL_RETENTION_YEARS is {years}, shorter than the {DEFAULT_RETENTION_YEARS} years of the NHS "
+            "Records Management Code for mental health records: if your service's schedule really is shorter, "
+            "also set INTERPERSONAL_RETENTION_SHORTER_THAN_NHS_CODE=1.")
     return years
 
 
@@ -91,6 +102,8 @@ CONTACTS: tuple[tuple[type[Any], str, str, Q], ...] = (
     (TherapySession, "course__patient_id", "scheduled_at", Q(attendance__in=ATTENDED)),
     (Measurement, "course__patient_id", "recorded_at", Q()),
     (QuestionnaireLink, "patient_id", "submitted_at", Q()),
+    (Letter, "course__patient_id", "finalised_at", Q()),
+    (RiskAlert, "course__patient_id", "acknowledged_at", Q()),
 )
 
 

@@ -35,6 +35,7 @@ from interpersonal.core.identifiers import InvalidNHSNumber, format_nhs_number
 from interpersonal.web.audit import log
 from interpersonal.web.audit.models import AuditEvent
 from interpersonal.web.patients.models import Patient
+from interpersonal.web.privacy import retention
 
 FORMAT_VERSION = 1
 
@@ -158,7 +159,7 @@ def collect(patient: Patient) -> dict[str, Any]:
 # data (``data[key]``), its patient_id is empty. key: "patient_ids" or "course_ids".
 LISTING_EVENTS: dict[str, str] = {
     "patients.listed": "patient_ids",
-    "records.retention_listed": "patient_ids",
+    retention.LISTED_EVENT: "patient_ids",
     "caseload.viewed": "course_ids",
 }
 

@@ -130,7 +130,7 @@ def retention_due(request: HttpRequest) -> HttpResponse:
 
     today = timezone.localdate()
     rows = retention.due(today, limit=RETENTION_PAGE + 1)
-    log.record("records.retention_listed", actor=request.user, target=("user", request.user.pk),
+    log.record(retention.LISTED_EVENT, actor=request.user, target=("user", request.user.pk),
                shown=min(len(rows), RETENTION_PAGE), patient_ids=[r.patient_id for r in rows[:RETENTION_PAGE]])
     return render(request, "privacy/retention.html", {
         "rows": rows[:RETENTION_PAGE], "more": len(rows) > RETENTION_PAGE, "today": today,

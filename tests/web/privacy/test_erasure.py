@@ -273,6 +273,7 @@ def test_less_visible_clinical_entries_also_refuse_entered_in_error(entry, dit_c
 
 def test_retention_expired_is_refused_before_the_retention_date(patient, records_officer, settings):
     settings.INTERPERSONAL_RETENTION_YEARS = 1
+    settings.INTERPERSONAL_RETENTION_SHORTER_THAN_NHS_CODE = True
     due_on = patient.referral_date.replace(year=patient.referral_date.year + 1)
     with pytest.raises(ErasureRefused, match="must be kept until"):
         erase_patient(patient.pk, by=records_officer, reason=Reason.RETENTION_EXPIRED, reference=REFERENCE,

@@ -19,6 +19,7 @@ from interpersonal.web.assessments.models import Measurement, RiskAlert
 from interpersonal.web.audit import chain
 from interpersonal.web.audit.models import AuditEvent
 from interpersonal.web.courses.models import Course, TherapySession
+from interpersonal.web.letters.models import Letter
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.privacy import retention
 from interpersonal.web.privacy.retention import DueRecord, add_years, cutoff, due, purge_operational, retention_date
@@ -56,8 +57,18 @@ def test_twenty_years_is_the_default(settings):
 
 def test_a_retention_period_below_one_year_is_refused(settings):
     settings.INTERPERSONAL_RETENTION_YEARS = 0
+    settings.INTERPERSONAL_RETENTION_SHORTER_THAN_NHS_CODE = True
     with pytest.raises(ImproperlyConfigured, match="at least 1"):
         retention.retention_years()
+
+
+def test_a_period_shorter_than_the_nhs_code_needs_a_second_setting(settings):
+    settings.INTERPERSONAL_RETENTION_YEARS = 2  # a typo for 20 must not make records due
+    with pytest.raises(ImproperlyConfigured, match="INTERPERSONAL_RETENTION_SHORTER_THAN_NHS_CODE"):
+        retention.retention_years()
+
+    settings.INTERPERSONAL_RETENTION_SHORTER_THAN_NHS_CODE = True
+    assert retention.retention_years() == 2
 
 
 def test_29_february_is_kept_to_28_february_of_a_common_year():
@@ -78,7 +89,7 @@ def test_a_record_is_due_on_its_retention_date_and_not_the_day_before(db):
     assert due(dt.date(2046, 6, 15)) == [DueRecord(patient.pk, patient.local_id, referral, dt.date(2046, 6, 15))]
 
 
-@pytest.mark.parametrize("kind", ["course_end", "session", "measurement", "submission"])
+@pytest.mark.parametrize("kind", ["course_end", "session", "measurement", "submission", "letter", "alert"])
 def test_the_latest_contact_of_any_kind_sets_the_date(therapist, kind):
     referral, last = dt.date(2025, 1, 10), dt.date(2026, 6, 15)
     patient = _patient(referral)
@@ -91,6 +102,16 @@ def test_the_latest_contact_of_any_kind_sets_the_date(therapist, kind):
     if kind == "submission":
         QuestionnaireLink.objects.create(token_hash=f"h{patient.pk}", patient=patient, course=course,
                                          instruments=["phq9"], expires_at=_local(last, 18), submitted_at=_local(last, 9))
+    if kind == "letter":  # a GP letter finalised after the course ended
+        Letter.objects.create(course=course, kind=Letter.Kind.values[0], status="final", body="",
+                              created_by=therapist, updated_by=therapist, finalised_by=therapist,
+                              finalised_at=_local(last, 16))
+    if kind == "alert":  # a risk answer followed up after the course ended
+        measurement = Measurement.objects.create(course=course, instrument="phq9", answers={}, complete=False,
+                                                 prorated=False, recorded_at=_local(dt.date(2025, 2, 1)))
+        RiskAlert.objects.create(course=course, measurement=measurement, instrument="phq9", items=["9"],
+                                 raised_at=measurement.recorded_at, acknowledged_at=_local(last, 11),
+                                 acknowledged_by=therapist, note="Called.")
 
     assert retention.last_contact(patient) == last
     assert due(dt.date(2046, 6, 14)) == []
@@ -246,20 +267,29 @@ def lapsed(therapist):
     return old, recent
 
 
-def test_report_lists_the_due_patients(lapsed):
+def test_report_lists_the_due_patients_and_audits_the_list(lapsed, records_officer):
     old, _ = lapsed
-    out = _run("report")
+    out = _run("report", "--by", records_officer.username)
     assert [line.split()[0] for line in out.splitlines()[:-1]] == [p.local_id for p in old]
     assert "last contact 2001-09-01" in out
     assert out.splitlines()[-1].startswith("2 patients past the retention period of 20 years")
-    assert "0 patients" in _run("report", "--today", "2021-08-31")
+    assert "0 patients" in _run("report", "--today", "2021-08-31", "--by", records_officer.username)
+    listed = AuditEvent.objects.filter(type="records.retention_listed").order_by("id")
+    assert [(e.actor_id, e.data["patient_ids"], e.data["via"]) for e in listed] == [
+        (records_officer.pk, [p.pk for p in old], "cli"), (records_officer.pk, [], "cli")]
+
+
+def test_report_needs_a_records_officer(lapsed, therapist):
+    with pytest.raises(CommandError, match="not an active records officer"):
+        _run("report", "--by", therapist.username)
+    assert not AuditEvent.objects.filter(type="records.retention_listed").exists()
 
 
 @pytest.fixture
-def appraised(lapsed, tmp_path):
+def appraised(lapsed, tmp_path, records_officer):
     """The report's CSV, approved as it stands."""
     path = tmp_path / "due.csv"
-    _run("report", "--csv", str(path))
+    _run("report", "--csv", str(path), "--by", records_officer.username)
     return path
 
 
@@ -365,7 +395,8 @@ def test_apply_needs_a_records_officer(lapsed, appraised, therapist):
     assert Patient.objects.count() == 3
 
 
-@pytest.mark.parametrize("args", [["report", "--limit", "0"], ["report", "--today", "15/06/2046"], ["erase"],
+@pytest.mark.parametrize("args", [["report", "--limit", "0", "--by", "x"], ["report", "--today", "15/06/2046", "--by", "x"],
+                                  ["report"], ["erase"],
                                   ["apply", "--by", "someone", "--yes"]])
 def test_bad_arguments_are_refused(db, args):
     with pytest.raises(CommandError):

@@ -1,6 +1,6 @@
 """Retention (interpersonal.web.privacy.retention; docs/privacy.md "Erasure and retention").
 
-* ``interpersonal retention report [--limit N] [--today YYYY-MM-DD] [--csv FILE]`` lists the
+* ``interpersonal retention report --by USERNAME [--limit N] [--today YYYY-MM-DD] [--csv FILE]`` lists the
   records whose minimum retention period has lapsed, and writes them to FILE for appraisal.
 * ``interpersonal retention apply --approved FILE --by USERNAME [--yes] [--limit N]`` erases the
   records the appraisal approved for destruction — those listed in FILE (a ``patient_id`` column,
@@ -25,6 +25,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from interpersonal.web.audit import log
 from interpersonal.web.operations.files import private_files
 from interpersonal.web.privacy import retention
 from interpersonal.web.privacy.erasure import ErasureRefused, Reason, erase_patient
@@ -71,6 +72,7 @@ class Command(BaseCommand):
         report.add_argument("--limit", type=_positive, help="At most N patients (oldest id first).")
         report.add_argument("--today", type=_day, help="As of this date (YYYY-MM-DD) instead of today, to plan ahead.")
         report.add_argument("--csv", type=Path, help="Also write the list to this CSV file, for appraisal.")
+        report.add_argument("--by", required=True, help="The username of the records officer (the list is audited).")
         apply = actions.add_parser("apply", help="Erase the appraised records, then purge operational data.")
         apply.add_argument("--approved", type=Path, required=True,
                            help="CSV with a patient_id column (from report --csv): the records approved for erasure.")
@@ -82,7 +84,8 @@ class Command(BaseCommand):
     @private_files()
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         if action == "report":
-            self.report(options.get("today") or timezone.localdate(), options.get("limit"), options.get("csv"))
+            self.report(options["by"], options.get("today") or timezone.localdate(), options.get("limit"),
+                        options.get("csv"))
         elif action == "purge":
             purged = retention.purge_operational(timezone.now())
             self.stdout.write(f"Purged {retention.summary(purged.items())}.")
@@ -95,8 +98,12 @@ class Command(BaseCommand):
             self.stdout.write(f"  {row.local_id:<12} id {row.patient_id:<8} last contact {row.last_contact}  "
                               f"retention lapsed {row.due_on}")
 
-    def report(self, today: dt.date, limit: int | None, out: Path | None) -> None:
+    def report(self, username: str, today: dt.date, limit: int | None, out: Path | None) -> None:
+        user = records_officer(username)
         rows = retention.due(today, limit=limit)
+        # The list names patients: audited like the web page's, so each patient's copy shows it.
+        log.record(retention.LISTED_EVENT, actor=user, target=("user", user.pk), shown=len(rows),
+                   patient_ids=[r.patient_id for r in rows], via="cli", csv=out is not None)
         self._list(rows)
         if out is not None:
             with out.open("w", newline="", encoding="utf-8") as handle:
