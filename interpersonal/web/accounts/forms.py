@@ -6,8 +6,33 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator
 
 from interpersonal.web.accounts.models import Role, Team
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, with the username's length checked before anyone is asked about it.
+
+    ``AuthenticationForm`` sets the field's ``max_length`` after the field is built, so no
+    validator enforces it: a long username (or one NFKC normalisation lengthens: "\ufdfa" becomes
+    18 characters) went on to ``authenticate``, whose failure django-axes records in a 255-character
+    column — a 500 on PostgreSQL. No account has a longer name than the model allows, so it is
+    refused as a form error, and audited as a failed sign-in for no account, as an unknown username
+    is (axes has no attempt to count: no account has that name)."""
+
+    def __init__(self, request: Any = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(request, *args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length or 150))
+
+    def clean(self) -> dict[str, Any]:
+        if self.has_error("username", "max_length"):
+            from interpersonal.web.accounts import signals
+
+            signals.login_failed(sender=type(self), credentials={}, request=self.request)
+        return super().clean()
 
 
 def _supervisors() -> Any:

@@ -131,3 +131,19 @@ def test_a_refused_attempt_while_locked_out_is_audited_and_the_right_password_is
     assert sorted(e.type for e in events) == ["login.failed", "login.locked_out"]
     assert "login.succeeded" not in [e.type for e in events]
     assert all(administrator_credentials["password"] not in stored_text(e) for e in events)
+
+
+@pytest.mark.parametrize("username", ["x" * 256, "\ufdfa" * 20])  # U+FDFA is 18 characters after NFKC
+def test_a_username_longer_than_any_account_is_refused_and_audited(administrator, username, audit_trail):
+    """Found by tests/web/test_fuzz_forms.py on PostgreSQL: Django's sign-in form does not enforce
+    the username's length, so django-axes stored the failure in a 255-character column: a 500.
+    It is a form error now, audited as a failed sign-in for no account, without what was typed."""
+    response = Client().post("/accounts/login/", {"username": username, "password": WRONG_PASSWORD})
+
+    assert response.status_code == 200
+    assert "at most 150 characters" in response.content.decode()
+    [event] = audit_trail.new()
+    assert event.type == "login.failed"
+    assert (event.actor_id, event.target_type, event.target_id) == (None, "user", "")
+    assert username[:20] not in stored_text(event)
+    assert WRONG_PASSWORD not in stored_text(event)
