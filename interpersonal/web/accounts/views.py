@@ -126,9 +126,10 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
 
 
 def _next_page(request: HttpRequest) -> str:
-    """Where the page that sent the user to the second factor was (a path on this site only)."""
+    """Where the page that sent the user to the second factor was: a path on this site only (one
+    that starts with "/"; anything else, ``x`` say, would reach ``redirect()`` as a URL name)."""
     target = request.GET.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                                   require_https=request.is_secure()):
         return target
     return reverse("home")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 from django.core.signals import request_finished
 from django.db import close_old_connections
@@ -114,6 +116,20 @@ def test_verify_returns_to_the_page_asked_for_and_never_off_site(supervisor, the
 
     assert response["Location"] == "/accounts/me/"
     assert elsewhere["Location"] == "/"
+
+
+@pytest.mark.parametrize("next_", ["x", "home2", "a:b", "patients:list"])
+def test_verify_with_a_next_that_is_not_a_path_goes_home(therapist, next_):
+    """Found by tests/web/test_fuzz_forms.py: after the right code, a ``?next`` that is not a path
+    (no "/" or ".") reached ``redirect()``, which tried it as a URL pattern name: NoReverseMatch, a
+    500 (or, for a real name, a page the user did not ask for). Only a path on this site is followed."""
+    device = confirmed_device(therapist)
+
+    response = signed_in(therapist).post(f"/accounts/mfa/verify/?{urlencode({'next': next_})}",
+                                         {"code": code_for(device)})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
 
 
 def test_verify_refuses_a_wrong_code(supervisor):
