@@ -211,6 +211,24 @@ def audit_trail(db) -> AuditTrail:
     return trail
 
 
+@pytest.fixture
+def nul_refused_as_postgresql_does(db):
+    """Fail where PostgreSQL would: a NUL byte in a query parameter (psycopg refuses it, a 500).
+    Django's form fields refuse NUL; a value a view reads straight from the request must not carry
+    one to the database, and the SQLite pass would otherwise store or search with it."""
+    from django.db import connection
+
+    def guard(execute, sql, params, many, context):
+        for row in (params or []) if many else [params or []]:
+            for value in row.values() if isinstance(row, dict) else row:
+                if isinstance(value, str) and "\x00" in value:
+                    raise AssertionError(f"a NUL reaches the database (PostgreSQL refuses it): {sql[:100]}")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(guard):
+        yield
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``postgresql`` run in the PostgreSQL pass of ``make test`` and are
     deselected (not skipped) in the SQLite pass."""

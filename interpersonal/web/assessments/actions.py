@@ -104,6 +104,8 @@ def acknowledge_alert(*, alert: RiskAlert, by: Any, note: str) -> RiskAlert:
         raise ValidationError({"note": "Say what was done about it (a note is required)."})
     if len(note) > NOTE_MAX:
         raise ValidationError({"note": f"Keep the note under {NOTE_MAX} characters."})
+    if "\x00" in note:  # as Django's form fields refuse it: PostgreSQL cannot store it (a 500)
+        raise ValidationError({"note": "Null characters are not allowed."})
     updated = RiskAlert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
         acknowledged_at=timezone.now(), acknowledged_by=by, note=note
     )

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from interpersonal.core import measures
@@ -197,6 +198,22 @@ def test_acknowledge_alert_without_a_note_refused(risk_alert, therapist, note, a
     risk_alert.refresh_from_db()
     assert risk_alert.open
     assert audit_trail.new() == []
+
+
+def test_acknowledge_alert_with_a_nul_in_the_note_refused(risk_alert, therapist, client_for, audit_trail):
+    """Found by tests/web/test_fuzz_endpoints.py: the note is read straight from the request, so
+    a NUL reached the database, which PostgreSQL refuses (a 500). Refused as Django's form fields do."""
+    with pytest.raises(ValidationError) as exc:
+        acknowledge_alert(alert=risk_alert, by=therapist, note="Phoned\x00 the GP")
+
+    assert "note" in exc.value.message_dict
+    response = client_for(therapist).post(reverse("assessments:acknowledge_alert", args=[risk_alert.pk]),
+                                          {"note": "Phoned\x00 the GP"})
+    assert response.status_code == 400
+    risk_alert.refresh_from_db()
+    assert risk_alert.open
+    assert risk_alert.note == ""
+    assert "risk_alert.acknowledged" not in audit_trail.new_types()
 
 
 def test_acknowledge_alert_twice_refused_and_first_acknowledgement_kept(risk_alert, therapist, supervisor, audit_trail):
