@@ -24,7 +24,7 @@ clinician = require_permission(Permission.HOLD_CASELOAD)
 @require_GET
 @clinician
 def patient_list(request: HttpRequest) -> HttpResponse:
-    q = request.GET.get("q", "").strip()[:100]
+    q = request.GET.get("q", "").replace("\x00", "").strip()[:100]  # PostgreSQL refuses a NUL
     patients = patients_visible_to(request.user)
     if q:
         patients = patients.filter(Q(family_name__icontains=q) | Q(given_name__icontains=q) | Q(local_id__iexact=q)

@@ -22,6 +22,15 @@ def test_list_shows_own_patients(client_for, therapist, patient):
     assert "Example, Pat" in response.content.decode()
 
 
+def test_search_with_a_nul_finds_without_it(client_for, therapist, patient, nul_refused_as_postgresql_does):
+    """Found by tests/web/test_fuzz_endpoints.py: ``?q`` went to the database with its NUL, which
+    PostgreSQL refuses (a 500). The NUL is dropped from the search."""
+    response = client_for(therapist).get(reverse("patients:list"), {"q": "Exa\x00mple"})
+
+    assert response.status_code == 200
+    assert [p.pk for p in response.context["patients"]] == [patient.pk]
+
+
 def test_register_redirects_to_the_new_record(client_for, therapist):
     response = client_for(therapist).post(reverse("patients:new"), NEW)
     created = Patient.objects.get(family_name="Sample")
