@@ -123,6 +123,19 @@ def dit_course(patient, therapist):
 
 
 @pytest.fixture
+def ipt_course(therapist):
+    """An active 16-session IPT course of ``therapist`` for a second synthetic patient."""
+    from interpersonal.web.courses.actions import start_course
+    from interpersonal.web.patients.actions import register_patient
+
+    other = register_patient(by=therapist, given_name="Robin", family_name="Sample", date_of_birth=dt.date(1990, 7, 2),
+                             nhs_number="943 476 5870", referral_date=timezone.localdate() - dt.timedelta(days=40),
+                             referral_source="gp")
+    return start_course(patient=other, protocol="ipt", therapist=therapist, by=therapist,
+                        started_on=timezone.localdate() - dt.timedelta(days=30))
+
+
+@pytest.fixture
 def client_for(client):
     """``client_for(user)``: a test client signed in as ``user``."""
     def sign_in(user):

@@ -188,18 +188,20 @@ def person_remove(request: HttpRequest, pk: int, person_pk: int) -> HttpResponse
     course = _course(request, pk, "ipt")
     item = get_object_or_404(InventoryPerson, pk=person_pk, course=course, removed_at__isnull=True)
     try:
-        actions.remove_person(person=item, by=request.user, expected_version=_int(request.POST.get("version")))
+        actions.remove_person(person=item, by=request.user, expected_version=_version(request.POST.get("version")))
     except ValidationError as exc:
         return render(request, "formulation/inventory.html", _inventory_context(request, course) | {
             "form": PersonForm(), "errors": exc.messages}, status=STALE if isinstance(exc, actions.StaleEdit) else 400)
     return redirect("formulation:inventory", course.pk)
 
 
-def _int(value: str | None) -> int | None:
+def _version(value: str | None) -> int | None:
+    """The version a remove button was shown (None when not sent); one that is not a whole number
+    is refused, not taken as "no check"."""
     try:
-        return int(value) if value not in (None, "") else None
+        return int(value) if value is not None and value.strip() else None
     except ValueError:
-        return None
+        raise ValidationError("The form was incomplete; reload the page and try again.") from None
 
 
 # -- IPT: timeline -----------------------------------------------------------------------------
@@ -267,7 +269,7 @@ def event_remove(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
     course = _course(request, pk, "ipt")
     item = get_object_or_404(TimelineEvent, pk=event_pk, course=course, removed_at__isnull=True)
     try:
-        actions.remove_event(timeline_event=item, by=request.user, expected_version=_int(request.POST.get("version")))
+        actions.remove_event(timeline_event=item, by=request.user, expected_version=_version(request.POST.get("version")))
     except ValidationError as exc:
         return render(request, "formulation/timeline.html", _timeline_context(request, course) | {
             "form": EventForm(), "errors": exc.messages}, status=STALE if isinstance(exc, actions.StaleEdit) else 400)

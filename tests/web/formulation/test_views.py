@@ -4,6 +4,7 @@ spec, and 409 on a stale save."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -102,6 +103,22 @@ def test_person_remove(client_for, therapist, ipt_course):
     response = client_for(therapist).post(reverse("formulation:person_remove", args=[ipt_course.pk, p.pk]), {"version": "1"})
     assert response.status_code == 302
     assert InventoryPerson.objects.get(pk=p.pk).removed_at is not None
+
+
+@pytest.mark.parametrize("version", ["one", "0.0", "1e0", "9" * 5000])
+def test_remove_with_a_version_that_is_not_a_number_is_refused(client_for, therapist, ipt_course, version):
+    """Found by tests/web/test_fuzz_forms.py: a garbled ``version`` was taken as "no version sent"
+    and removed the row without the stale-copy check. It is refused (400); nothing is removed."""
+    p = actions.add_person(course=ipt_course, by=therapist, label="Mum", ring="inner")
+    e = actions.add_event(course=ipt_course, by=therapist, occurred_on=dt.date(2025, 9, 1), event="Moved", mood=-2)
+    client = client_for(therapist)
+
+    person = client.post(reverse("formulation:person_remove", args=[ipt_course.pk, p.pk]), {"version": version})
+    event = client.post(reverse("formulation:event_remove", args=[ipt_course.pk, e.pk]), {"version": version})
+
+    assert (person.status_code, event.status_code) == (400, 400)
+    assert InventoryPerson.objects.get(pk=p.pk).removed_at is None
+    assert TimelineEvent.objects.get(pk=e.pk).removed_at is None
 
 
 def test_timeline_spec_has_the_events(client_for, therapist, ipt_course):
