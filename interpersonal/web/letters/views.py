@@ -92,10 +92,11 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 @clinician
 def finalise(request: HttpRequest, pk: int) -> HttpResponse:
     letter = get_letter_for_user(request.user, pk, write=True)
+    posted = request.POST.get("version", "")
     try:
-        version = int(request.POST.get("version", ""))
-    except ValueError:
-        version = None
+        version = int(posted) if posted.strip() else None
+    except ValueError:  # not the version the page showed: refused, not finalised unchecked
+        return _render_letter(request, letter, errors=["The form was incomplete; reload the letter."], status=400)
     try:
         actions.finalise_letter(letter=letter, by=request.user, expected_version=version)
     except actions.StaleLetter as exc:

@@ -68,6 +68,17 @@ def test_finalise_then_new_version(client_for, therapist, gp_letter):
     assert second.number == 2
 
 
+@pytest.mark.parametrize("version", ["one", "1.0", "1e0", "9" * 5000])
+def test_finalise_with_a_version_that_is_not_a_number_is_refused(client_for, therapist, gp_letter, version):
+    """Found by tests/web/test_fuzz_forms.py: a garbled ``version`` was taken as "no version sent"
+    and finalised the letter without the stale-copy check. It is refused (400); the letter stays a draft."""
+    response = client_for(therapist).post(reverse("letters:finalise", args=[gp_letter.pk]), {"version": version})
+
+    assert response.status_code == 400
+    gp_letter.refresh_from_db()
+    assert not gp_letter.is_final
+
+
 def test_pdf_download_is_an_audited_attachment_without_the_patients_name(client_for, therapist, gp_letter, audit_trail):
     response = client_for(therapist).get(reverse("letters:pdf", args=[gp_letter.pk]))
 
