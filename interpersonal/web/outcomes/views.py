@@ -22,8 +22,18 @@ from interpersonal.web.outcomes.dataset import from_database, providers, therapi
 from interpersonal.web.outcomes.forms import FilterForm
 
 
-def _compute(request: HttpRequest) -> tuple[FilterForm, dict[str, Any]]:
-    form = FilterForm(request.GET or None, providers=providers(), therapists=therapists())
+def _filter_form(request: HttpRequest) -> FilterForm:
+    return FilterForm(request.GET or None, providers=providers(), therapists=therapists())
+
+
+def _refused(form: FilterForm) -> bool:
+    """Filters were given but are not valid: none is applied, and the answer must say so (a
+    whole-service number must never stand for the filtered one asked for)."""
+    return form.is_bound and not form.is_valid()
+
+
+def _compute(request: HttpRequest, form: FilterForm | None = None) -> tuple[FilterForm, dict[str, Any]]:
+    form = _filter_form(request) if form is None else form
     filters = form.filters() if request.GET else {}
     data = from_database(since=filters.get("since"), until=filters.get("until"))
     report = service.report(data, by="month", **filters)
@@ -38,13 +48,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     form, r = _compute(request)
     report = r["report"]
     return render(request, "outcomes/dashboard.html", {
-        "form": form, "overall": report["overall"], "metrics": tables.metric_rows(report["overall"]),
+        "form": form, "refused": _refused(form), "overall": report["overall"],
+        "metrics": tables.metric_rows(report["overall"]),
         "by_therapy": [(t, tables.protocol_name(t), g) for t, g in report["by_therapy"].items()],
         "by_month": report["by_month"], "funnel": r["funnel"], "benchmark": tables.benchmark(report["by_therapy"]),
         "trial": tables.DIT_TRIAL, "query": request.GET.urlencode(), "filtered": bool(r["filters"]),
         "trend_spec": tables.spec_json(tables.trend_spec(report["by_month"])),
         "funnel_spec": tables.spec_json(tables.funnel_spec(r["funnel"])),
-    })
+    }, status=400 if _refused(form) else 200)
 
 
 @require_GET
@@ -52,7 +63,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def csv_download(request: HttpRequest, table: str) -> HttpResponse:
     if table not in tables.NAMES:
         raise Http404("No such table.")
-    _, r = _compute(request)
+    form = _filter_form(request)
+    if _refused(form):
+        return HttpResponse(f"These filters are not valid ({', '.join(form.errors)}): nothing was downloaded.\n",
+                            status=400, content_type="text/plain; charset=utf-8")
+    _, r = _compute(request, form)
     built = tables.build(r["report"], r["report"]["by_month"], r["funnel"])[table]
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="outcomes-{table}.csv"'

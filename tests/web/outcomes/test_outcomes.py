@@ -146,3 +146,19 @@ def test_filters_narrow_the_report(finished_course, service_lead, client_for):
 
     assert response.status_code == 200
     assert response.context["overall"]["finished"] == 0
+
+
+@pytest.mark.parametrize("query", [{"since": "2026-02-30"}, {"therapist": "T999"}, {"therapy": "dit", "until": "soon"}])
+def test_filters_that_are_not_valid_are_refused_not_ignored(finished_course, service_lead, client_for, query):
+    """Found by tests/web/test_fuzz_forms.py: filters that were not valid were dropped silently, so
+    the CSV (and the dashboard, with no word of it) gave the whole service's numbers for a request
+    that asked for some of them. The CSV is refused (400); the dashboard says nothing was applied."""
+    client = client_for(service_lead)
+
+    download = client.get(reverse("outcomes:csv", args=["metrics"]), query)
+    dashboard = client.get(reverse("outcomes:dashboard"), query)
+
+    assert download.status_code == 400
+    assert not download["Content-Type"].startswith("text/csv")
+    assert dashboard.status_code == 400
+    assert "were not applied: the figures below are for the whole service" in dashboard.content.decode()
