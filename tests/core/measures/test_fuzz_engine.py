@@ -15,6 +15,15 @@ from interpersonal.core import measures
 
 INSTRUMENTS = [i.id for i in measures.catalogue()]
 RUNS: dict[str, int] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_examples_run():
+    """How many examples each target ran, printed when the module's tests are done (``-s``)."""
+    yield
+    print(f"\n[fuzz-engine] {len(INSTRUMENTS)} instruments; examples run: {RUNS} total {sum(RUNS.values())}")
+
+
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 
 scalars = st.one_of(
@@ -157,7 +166,3 @@ def test_cli_parse_answers_then_score(instrument_id):
         check_score(instrument_id, answers)
 
     run()
-
-
-def test_zz_report_examples_run():
-    print(f"\n[fuzz-engine] {len(INSTRUMENTS)} instruments; examples run: {RUNS} total {sum(RUNS.values())}")
