@@ -12,6 +12,10 @@ A URL missing from the table fails. Every persona GETs every URL; write URLs are
 with the data a real form would send when the persona must be refused (the write would succeed if
 access control were missing) and with an empty form when the persona may use the page (harmless).
 URL walking, parameter filling and post data come from ``test_permissions``.
+
+The matrix runs with the second factor relaxed (tests sign in with ``force_login``). A second pass
+requires it and walks every URL again as each staff persona signed in but not verified: outside
+``MFA_OPEN`` every request must be sent to the second factor and change nothing.
 """
 
 from __future__ import annotations
@@ -224,3 +228,62 @@ def test_authorisation_matrix(case, personas):  # noqa: F811
             print(f"    {name!r}: row({', '.join('/'.join(sorted(by.get(p, {'?'}))) for p in PERSONAS)}),")
     assert failures == [], "\n".join(failures)
     assert state() == before
+
+
+MFA_OPEN = {"healthz", "accounts:mfa_setup", "accounts:mfa_verify", "accounts:logout",
+            "questionnaires:start", "questionnaires:question", "questionnaires:all", "questionnaires:review",
+            "questionnaires:submit", "questionnaires:done"}
+"""The URLs a member of staff who is signed in but has not passed the second factor may still
+reach (``RequireMFAMiddleware``): setting up or giving the code, signing out, the health check,
+and the patient's questionnaire pages (a token, not a staff session, opens those). For them the
+MATRIX row stands; every other URL sends such a person to the second factor."""
+
+
+def test_mfa_open_urls_are_in_the_matrix():
+    assert sorted(MFA_OPEN - set(MATRIX)) == []
+
+
+def test_every_other_page_waits_for_the_second_factor(settings, case, personas, therapist):  # noqa: F811
+    """With the second factor required, each staff persona signed in but not verified — the
+    case's own therapist too, whose writes would otherwise succeed — GETs every URL, and POSTs
+    every write URL with the data a real form sends: outside MFA_OPEN, each is sent to set up or
+    give the code (a device or not) and nothing changes; inside it, the MATRIX row holds."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.INTERPERSONAL_REQUIRE_MFA = True
+    _, users = personas
+    users = {**users, "therapist": therapist}
+    TOTPDevice.objects.create(user=users["administrator"], name="phone", confirmed=True)
+    TOTPDevice.objects.create(user=therapist, name="phone", confirmed=True)
+    setup, verify = reverse("accounts:mfa_setup"), reverse("accounts:mfa_verify")
+    before = state()
+    requests, failures = 0, []
+    for persona, user in users.items():
+        client = Client()
+        client.force_login(user)
+        gate = verify if persona in ("administrator", "therapist") else setup
+        for name, _, converters in ALL_PATTERNS:
+            path = path_of(name, converters, case)
+            for method in ("get", "post") if is_write(name) else ("get",):
+                response = getattr(client, method)(path, post_data(name, case) if method == "post" else None)
+                requests += 1
+                where = f"{persona} (not verified) {method.upper()} {path} ({name})"
+                if name in MFA_OPEN:
+                    want = MATRIX[name]["unrelated_therapist" if persona == "therapist" else persona]
+                    got = classify(response)
+                    if name == "accounts:logout" and got == LOGIN:
+                        got = OK  # signing out lands on the sign-in page
+                        client.force_login(user)
+                    if want == OK_TOKEN:
+                        want = OK
+                    if got != want and response.status_code != 405:
+                        failures.append(f"{where}: expected {want}, got {got}")
+                elif response.status_code != 302 or not response["Location"].startswith(gate):
+                    failures.append(f"{where}: expected a redirect to {gate}, got {response.status_code} "
+                                    f"{response.get('Location', '')}")
+                if state() != before:
+                    failures.append(f"{where}: changed a record")
+                    before = state()
+    print(f"\n[authorisation-matrix-mfa] {len(users)} staff personas x {len(MATRIX)} URLs, not verified: "
+          f"{requests} requests made; {len(failures)} mismatches")
+    assert failures == [], "\n".join(failures)
