@@ -15,6 +15,13 @@ ADMIN_USERNAME = "ada.admin"
 ADMIN_PASSWORD = "correct-horse-battery-staple"
 
 
+@pytest.fixture(autouse=True)
+def erasure_register(settings, tmp_path):
+    """Every test has its own erasure register (privacy.register), never the project's var/."""
+    settings.INTERPERSONAL_ERASURE_REGISTER = str(tmp_path / "erasure-register.jsonl")
+    return tmp_path / "erasure-register.jsonl"
+
+
 @pytest.fixture
 def administrator_credentials() -> dict[str, str]:
     return {"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD}

@@ -312,6 +312,12 @@ INTERPERSONAL_PSEUDONYM_KEY = (
 INTERPERSONAL_RETENTION_YEARS = env.integer("INTERPERSONAL_RETENTION_YEARS", 20)
 # A period shorter than 20 years is refused unless this says it is meant (privacy.retention).
 INTERPERSONAL_RETENTION_SHORTER_THAN_NHS_CODE = env.boolean("INTERPERSONAL_RETENTION_SHORTER_THAN_NHS_CODE", False)
+# The erasure register (privacy.register): a line per erasure, outside the database, from which
+# `interpersonal restore` erases again the records a backup taken before their erasure brings
+# back. Keep it on durable storage that a restore does not replace, and back it up apart from the
+# database (it holds ids, dates, reasons and case references only).
+INTERPERSONAL_ERASURE_REGISTER = env.string("INTERPERSONAL_ERASURE_REGISTER", str(VAR_DIR / "erasure-register.jsonl"),
+                                            hint="")
 # Operational data purged by `interpersonal retention apply` (retention.purge_operational):
 # days after a questionnaire link expired or was withdrawn before its unsent answers are cleared,
 INTERPERSONAL_RETENTION_LINK_DRAFT_DAYS = env.integer("INTERPERSONAL_RETENTION_LINK_DRAFT_DAYS", 0)

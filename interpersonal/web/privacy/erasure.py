@@ -11,7 +11,9 @@ model is covered without a change here — plus the background-task results that
 patient's sessions. It leaves every audit event untouched: events hold identifiers and codes
 only (docs/adr/0004-audit-events.md), so the trail still says what was done to the record, the
 hash chain still verifies, and one ``patient.erased`` event closes it with the reason, the
-reference of the case and the number of rows deleted per model.
+reference of the case and the number of rows deleted per model. Each erasure is also written to
+the erasure register outside the database (:mod:`interpersonal.web.privacy.register`), from which
+:func:`reapply` erases the record again after a backup taken before the erasure is restored.
 
 Exceptions: ``PermissionDenied`` (not a records officer), ``ValueError`` (a bad reason or
 reference), :class:`ErasureRefused` (the record cannot be erased now; the message says why).
@@ -36,9 +38,10 @@ from django_tasks_db.models import DBTaskResult
 
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.audit import log
+from interpersonal.web.audit.models import AuditEvent
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.privacy import reference as case_reference
-from interpersonal.web.privacy import retention
+from interpersonal.web.privacy import register, retention
 
 REFERENCE_MAX_LENGTH = case_reference.MAX_LENGTH
 
@@ -304,6 +307,21 @@ def _erase(patient_id: int, *, by: Any, why: Reason, reference: str, expected_ve
     if entangled:
         raise ErasureRefused(f"{patient.local_id} cannot be erased: rows of another record point into it "
                              f"({', '.join(entangled[:5])}). Ask the system administrator to untangle them first.")
+    counts = _delete(ids)
+    fingerprint = register.fingerprint(patient.pk, patient.created_at)
+    event = log.record("patient.erased", actor=by, target=("patient", patient.pk), patient_id=patient.pk,
+                       reason=why.value, reference=reference, fingerprint=fingerprint, **channel, **counts)
+    entry = register.Entry(patient_id=patient.pk, fingerprint=fingerprint, erased_at=event.at.isoformat(),
+                           reason=why.value, reference=reference)
+    # After the commit, never before: a line for an erasure that was rolled back would erase the
+    # record at the next restore. A failure to write is logged (robust); `restore` also reads the
+    # trail of the database it replaces (sync_register), so the line is not lost with it.
+    transaction.on_commit(functools.partial(register.append, entry), robust=True)
+    return ErasureResult(patient_id=patient.pk, reason=why.value, counts=counts)
+
+
+def _delete(ids: Mapping[str, list[Any]]) -> dict[str, int]:
+    """Delete the rows :func:`_ids` found (and the task results naming them); rows per model."""
     counts = dict.fromkeys(ids, 0)
     counts[TASK_RESULTS] = _task_results(ids).delete()[1].get(TASK_RESULTS, 0)
     for step in plan():
@@ -312,6 +330,82 @@ def _erase(patient_id: int, *, by: Any, why: Reason, reference: str, expected_ve
             rows.update(**dict.fromkeys(step.self_references))
         for label, n in rows.delete()[1].items():
             counts[label] = counts.get(label, 0) + n
-    log.record("patient.erased", actor=by, target=("patient", patient.pk), patient_id=patient.pk,
-               reason=why.value, reference=reference, **channel, **counts)
-    return ErasureResult(patient_id=patient.pk, reason=why.value, counts=counts)
+    return counts
+
+
+# --- After a restore: the erasures made since the backup, made again --------------------------
+
+
+def sync_register() -> int:
+    """Append to the register every erasure this database's audit trail records and the register
+    lacks (a line whose write failed, or a register started after the erasure). Run by ``restore``
+    on the database it is about to replace, whose trail holds the erasures made since the backup.
+    Returns how many lines were added."""
+    entries, _ = register.read()
+    known = {(e.patient_id, e.fingerprint) for e in entries}
+    added = 0
+    for event in AuditEvent.objects.filter(type="patient.erased").order_by("at", "pk"):
+        data = event.data or {}
+        entry = register.Entry(patient_id=int(event.patient_id or 0), fingerprint=str(data.get("fingerprint", "")),
+                               erased_at=event.at.isoformat(), reason=str(data.get("reason", "")),
+                               reference=str(data.get("reference", "")))
+        if entry.patient_id and (entry.patient_id, entry.fingerprint) not in known:
+            register.append(entry)
+            known.add((entry.patient_id, entry.fingerprint))
+            added += 1
+    return added
+
+
+@dataclass
+class Reapplied:
+    """What :func:`reapply` did with each erasure in the register."""
+
+    erased: list[ErasureResult] = field(default_factory=list)  # back after the restore: erased again
+    absent: int = 0  # not in the restored database (erased before the backup, or created after it)
+    other_record: list[int] = field(default_factory=list)  # same id, another record: left alone
+    refused: list[str] = field(default_factory=list)  # could not be erased: the reason, per patient
+    unreadable_lines: int = 0
+
+
+def reapply(*, restored_from: str, os_user: str = "") -> Reapplied:
+    """Erase again every record of the register that the database holds (after ``restore``).
+
+    The decision was made and carried out before; it is not asked again (no rule of
+    :func:`problems` applies), only checked to be about this very record (the fingerprint). Each
+    is one transaction and one ``patient.erased`` event, by no one (``via`` "restore", the
+    operating-system user, the original erasure's moment and the backup's SHA-256)."""
+    entries, unreadable = register.read()
+    done = Reapplied(unreadable_lines=unreadable)
+    seen: set[int] = set()
+    for entry in entries:
+        if entry.patient_id in seen:
+            continue
+        seen.add(entry.patient_id)
+        patient = Patient.objects.filter(pk=entry.patient_id).only("pk", "created_at", "local_id").first()
+        if patient is None:
+            done.absent += 1
+            continue
+        if not entry.fingerprint or entry.fingerprint != register.fingerprint(patient.pk, patient.created_at):
+            done.other_record.append(patient.pk)
+            continue
+        try:
+            done.erased.append(_erase_again(patient.pk, entry, restored_from=restored_from, os_user=os_user))
+        except ErasureRefused as exc:
+            done.refused.append(f"id {entry.patient_id}: {exc}")
+    return done
+
+
+@transaction.atomic
+def _erase_again(patient_id: int, entry: register.Entry, *, restored_from: str, os_user: str) -> ErasureResult:
+    patient = Patient.objects.select_for_update().get(pk=patient_id)
+    ids = _ids(patient.pk)
+    entangled = _entangled(ids)
+    if entangled:
+        raise ErasureRefused(f"rows of another record point into it ({', '.join(entangled[:5])}); untangle them, "
+                             "then erase it with erase_patient")
+    counts = _delete(ids)
+    log.record("patient.erased", actor=None, target=("patient", patient.pk), patient_id=patient.pk,
+               reason=entry.reason, reference=entry.reference, fingerprint=entry.fingerprint, via="restore",
+               erased_at=entry.erased_at, **({"restored_from": restored_from} if restored_from else {}),
+               **({"os_user": os_user} if os_user else {}), **counts)
+    return ErasureResult(patient_id=patient.pk, reason=entry.reason, counts=counts)

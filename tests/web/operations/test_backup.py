@@ -51,6 +51,14 @@ User.objects.create_user("mutant", password="x")
 """
 
 
+@pytest.fixture(autouse=True)
+def erasure_register_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The commands' erasure register: this test's own file, never the project's var/."""
+    path = tmp_path / "erasure-register.jsonl"
+    monkeypatch.setenv("INTERPERSONAL_ERASURE_REGISTER", str(path))
+    return path
+
+
 def run(db_url: str, *argv: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": db_url, "INTERPERSONAL_DEBUG": "1", "DEMO_PASSWORD": "demo-password-1"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -132,6 +140,52 @@ def test_backup_restore_round_trip_gives_identical_data(db_url: str, tmp_path: P
         f"\n{db_url.split(':', 1)[0]} round trip: {time.monotonic() - started:.1f} s, "
         f"{sum(len(rows) - 1 for rows in before.values())} rows in {len(before)} tables"
     )
+
+
+ERASABLE = r"""
+from interpersonal.web.patients.models import Patient
+from interpersonal.web.privacy.erasure import problems
+print(" ".join(str(p.pk) for p in Patient.objects.order_by("pk") if not problems(p, "erasure_request")))
+"""
+
+AFTER = r"""
+import json
+from interpersonal.web.audit.models import AuditEvent
+from interpersonal.web.patients.models import Patient
+ids = [int(i) for i in "{ids}".split()]
+events = AuditEvent.objects.filter(type="patient.erased", patient_id__in=ids)
+print(json.dumps({{"present": list(Patient.objects.filter(pk__in=ids).values_list("pk", flat=True)),
+                   "via": sorted(e.data["via"] for e in events),
+                   "references": sorted({{e.data["reference"] for e in events}})}}))
+"""
+
+
+def test_restore_erases_again_what_was_erased_after_the_backup(db_url: str, tmp_path: Path,
+                                                              erasure_register_file: Path) -> None:
+    """An erasure after the backup is not undone by restoring it: the register (and, for a line
+    it lacks, the audit trail of the database being replaced) names the records to erase again."""
+    manage(db_url, "migrate", "-v0")
+    manage(db_url, "seed_demo")
+    backup_file = tmp_path / "backup.bin"
+    cli(db_url, "backup", str(backup_file))
+    first, second = manage(db_url, "shell", "--no-imports", "-c", ERASABLE).stdout.split()[:2]
+    for pk in (first, second):
+        cli(db_url, "erase_patient", "--id", pk, "--reason", "erasure_request", "--reference", "IG-2026-041",
+            "--by", "records", "--yes")
+    lines = erasure_register_file.read_text().splitlines()
+    assert [json.loads(line)["patient_id"] for line in lines] == [int(first), int(second)]
+    assert stat.S_IMODE(erasure_register_file.stat().st_mode) == 0o600
+    erasure_register_file.write_text(lines[0] + "\n")  # the second line lost: the trail still has it
+
+    out = cli(db_url, "restore", str(backup_file), "--yes").stdout
+
+    assert "1 erasure(s) found in the audit trail of the database being replaced" in out
+    assert f"2 record(s) erased again (ids {first}, {second})" in out
+    after = json.loads(manage(db_url, "shell", "--no-imports", "-c", AFTER.format(ids=f"{first} {second}")).stdout)
+    assert after == {"present": [], "via": ["restore", "restore"], "references": ["IG-2026-041"]}
+    assert "audit trail intact" in cli(db_url, "audit", "verify").stdout
+    again = cli(db_url, "reapply_erasures").stdout
+    assert "0 record(s) erased again; 2 not in this database" in again
 
 
 def test_refusals(sqlite_url: str, tmp_path: Path) -> None:

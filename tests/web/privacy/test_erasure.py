@@ -195,7 +195,9 @@ def test_the_audit_trail_is_kept_and_still_verifies(full_record, records_officer
     assert erased.data["courses.Course"] == 3
     assert erased.data["via"] == "web"
     assert "os_user" not in erased.data
-    assert all(isinstance(v, int) for k, v in erased.data.items() if k not in ("reason", "reference", "via"))
+    assert erased.data["fingerprint"] == erasure.register.fingerprint(full_record.pk, full_record.created_at)
+    assert all(isinstance(v, int) for k, v in erased.data.items()
+               if k not in ("reason", "reference", "via", "fingerprint"))
     assert after - earlier == {(erased.id, erased.hash)}
 
 

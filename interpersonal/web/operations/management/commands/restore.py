@@ -1,4 +1,6 @@
-"""``interpersonal restore FILE --yes``: replace the configured database with a backup (see ``operations.backup``)."""
+"""``interpersonal restore FILE --yes``: replace the configured database with a backup (see
+``operations.backup``), then erase again the records erased since the backup was taken (the
+erasure register, ``privacy.register``; docs/privacy.md "Backups")."""
 
 from __future__ import annotations
 
@@ -6,15 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError, connections
+from django.db.migrations.executor import MigrationExecutor
 
 from interpersonal.web.operations import backup
 from interpersonal.web.operations.files import private_files
+from interpersonal.web.privacy import erasure, register
+from interpersonal.web.privacy.management.commands.reapply_erasures import reapply_and_report
 
 
 class Command(BaseCommand):
     help = (
         "Restore the database from FILE made by `backup`, replacing everything in it. Stop the server first. "
-        "The file's kind (SQLite or pg_dump) must match DATABASE_URL."
+        "The file's kind (SQLite or pg_dump) must match DATABASE_URL. Records erased since the backup was taken "
+        "(the erasure register, INTERPERSONAL_ERASURE_REGISTER) are erased again."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -29,8 +36,31 @@ class Command(BaseCommand):
                 f"restore replaces everything in the configured database with {options['file']}; "
                 "stop the server, take a backup of the current state if you may need it, then re-run with --yes"
             )
-        report = backup.restore(options["file"], alias=options["database"])
+        alias = options["database"]
+        if alias != "default":
+            raise CommandError("restore erases again from the default database only; use --database default")
+        self._keep_erasures_of_the_database_being_replaced()
+        report = backup.restore(options["file"], alias=alias)
         self.stdout.write("\n".join(report.lines("Restored")))
-        self.stdout.write(
-            "  django_migrations table present; run `interpersonal migrate` if this backup predates the code"
-        )
+        executor = MigrationExecutor(connections[alias])
+        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            raise CommandError(
+                "Restored, but the backup predates this version of interpersonal, so the records erased since it "
+                "was taken are NOT yet erased again. Run `interpersonal migrate`, then "
+                "`interpersonal reapply_erasures` (the erasure register is "
+                f"{register.location()}). Keep the server stopped until then."
+            )
+        reapply_and_report(self, restored_from=report.sha256)
+
+    def _keep_erasures_of_the_database_being_replaced(self) -> None:
+        try:
+            added = erasure.sync_register()
+        except DatabaseError as exc:
+            self.stderr.write(f"  The database being replaced could not be read ({exc.__class__.__name__}); the "
+                              "erasure register alone says which records to erase again.")
+            return
+        finally:
+            connections.close_all()
+        if added:
+            self.stdout.write(f"  {added} erasure(s) found in the audit trail of the database being replaced were "
+                              f"missing from the erasure register {register.location()}: added")
