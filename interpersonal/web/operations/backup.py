@@ -197,7 +197,13 @@ def restore(source: Path, *, alias: str = "default") -> Report:
             _integrity_check(backup_conn, str(source))
             live_conn = sqlite3.connect(live, timeout=20)
             try:
-                backup_conn.backup(live_conn)
+                try:
+                    backup_conn.backup(live_conn)
+                except sqlite3.DatabaseError as exc:  # the file being replaced is not a database
+                    raise CommandError(
+                        f"could not write over {live} ({exc}): if it is damaged, move it (and any -wal and -shm "
+                        "files beside it) aside, then restore again; nothing was restored"
+                    ) from None
                 live_conn.execute("PRAGMA journal_mode=WAL")
                 _integrity_check(live_conn, "the restored database")
             finally:

@@ -263,6 +263,9 @@ def problems(patient: Patient, reason: str, *, today: dt.date | None = None) -> 
         if today < due_on:
             found.append(f"{patient.local_id} must be kept until {due_on:%d %B %Y} "
                          f"({retention.retention_years()} years after the last contact on {last:%d %B %Y}).")
+    if not register.writable():
+        found.append("The erasure register cannot be written, so restoring a backup could bring the record back: "
+                     "the system administrator must fix INTERPERSONAL_ERASURE_REGISTER first.")
     return found
 
 
@@ -340,14 +343,16 @@ def sync_register() -> int:
     """Append to the register every erasure this database's audit trail records and the register
     lacks (a line whose write failed, or a register started after the erasure). Run by ``restore``
     on the database it is about to replace, whose trail holds the erasures made since the backup.
+    Reads three columns only, so a trail a migration or two behind the code is still read.
     Returns how many lines were added."""
     entries, _ = register.read()
     known = {(e.patient_id, e.fingerprint) for e in entries}
     added = 0
-    for event in AuditEvent.objects.filter(type="patient.erased").order_by("at", "pk"):
-        data = event.data or {}
-        entry = register.Entry(patient_id=int(event.patient_id or 0), fingerprint=str(data.get("fingerprint", "")),
-                               erased_at=event.at.isoformat(), reason=str(data.get("reason", "")),
+    rows = AuditEvent.objects.filter(type="patient.erased").order_by("at", "pk").values_list("patient_id", "at", "data")
+    for patient_id, at, data in rows:
+        data = data or {}
+        entry = register.Entry(patient_id=int(patient_id or 0), fingerprint=str(data.get("fingerprint", "")),
+                               erased_at=at.isoformat(), reason=str(data.get("reason", "")),
                                reference=str(data.get("reference", "")))
         if entry.patient_id and (entry.patient_id, entry.fingerprint) not in known:
             register.append(entry)
@@ -358,11 +363,12 @@ def sync_register() -> int:
 
 @dataclass
 class Reapplied:
-    """What :func:`reapply` did with each erasure in the register."""
+    """What :func:`reapply` did with the erasures in the register."""
 
     erased: list[ErasureResult] = field(default_factory=list)  # back after the restore: erased again
-    absent: int = 0  # not in the restored database (erased before the backup, or created after it)
-    other_record: list[int] = field(default_factory=list)  # same id, another record: left alone
+    absent: int = 0  # ids not in the restored database (erased before the backup, or created after it)
+    other_record: list[int] = field(default_factory=list)  # the id is another record's now: left alone
+    unverified: list[int] = field(default_factory=list)  # erased before fingerprints were kept: check by hand
     refused: list[str] = field(default_factory=list)  # could not be erased: the reason, per patient
     unreadable_lines: int = 0
 
@@ -371,27 +377,34 @@ def reapply(*, restored_from: str, os_user: str = "") -> Reapplied:
     """Erase again every record of the register that the database holds (after ``restore``).
 
     The decision was made and carried out before; it is not asked again (no rule of
-    :func:`problems` applies), only checked to be about this very record (the fingerprint). Each
-    is one transaction and one ``patient.erased`` event, by no one (``via`` "restore", the
-    operating-system user, the original erasure's moment and the backup's SHA-256)."""
+    :func:`problems` applies), only checked to be about this very record: one of the register's
+    fingerprints for the id must match (an id can appear more than once: a restore puts the id
+    counter back, so a later patient may get the id of one created after the backup). Each is one
+    transaction and one ``patient.erased`` event, by no one (``via`` "restore", the operating-
+    system user, the original erasure's moment and the backup's SHA-256). A line without a
+    fingerprint (an erasure made before they were kept) is never acted on: it is reported."""
     entries, unreadable = register.read()
     done = Reapplied(unreadable_lines=unreadable)
-    seen: set[int] = set()
+    by_id: dict[int, list[register.Entry]] = {}
     for entry in entries:
-        if entry.patient_id in seen:
-            continue
-        seen.add(entry.patient_id)
-        patient = Patient.objects.filter(pk=entry.patient_id).only("pk", "created_at", "local_id").first()
+        by_id.setdefault(entry.patient_id, []).append(entry)
+    for patient_id, lines in by_id.items():
+        patient = Patient.objects.filter(pk=patient_id).only("pk", "created_at").first()
         if patient is None:
             done.absent += 1
             continue
-        if not entry.fingerprint or entry.fingerprint != register.fingerprint(patient.pk, patient.created_at):
-            done.other_record.append(patient.pk)
+        fingerprint = register.fingerprint(patient.pk, patient.created_at)
+        match = next((e for e in lines if e.fingerprint == fingerprint), None)
+        if match is None:
+            (done.other_record if all(e.fingerprint for e in lines) else done.unverified).append(patient.pk)
             continue
         try:
-            done.erased.append(_erase_again(patient.pk, entry, restored_from=restored_from, os_user=os_user))
+            done.erased.append(_erase_again(patient.pk, match, restored_from=restored_from, os_user=os_user))
         except ErasureRefused as exc:
-            done.refused.append(f"id {entry.patient_id}: {exc}")
+            done.refused.append(f"id {patient_id}: {exc}")
+        except (ProtectedError, IntegrityError) as exc:
+            done.refused.append(f"id {patient_id}: the database refused ({exc.__class__.__name__}); nothing of it "
+                                "was erased")
     return done
 
 

@@ -9,8 +9,13 @@ A line holds no one's details: the patient's database id, a fingerprint of the r
 the id and the moment the record was created, so that a backup of another installation, whose
 patient 7 is someone else, is never erased by this installation's register), when it was erased,
 the reason and the case reference (checked not to hold the patient's details). The file is
-created owner-only; each line is written with ``O_APPEND`` and flushed to disk before the
-erasure is reported done. A line cut short by a crash is skipped and counted by :func:`read`.
+created owner-only; each line is written with ``O_APPEND`` and flushed to disk (fsync) once the
+erasure has committed, never before (a line for an erasure that was rolled back would erase a
+kept record at the next restore). An erasure is refused while the register cannot be written
+(:func:`writable`; also a system check). Should the write still fail after the commit (a full
+disk), the error is logged and ``restore`` recovers the line from the audit trail of the
+database it replaces. A line cut short by a crash is skipped and counted by :func:`read`; the
+next line starts on a line of its own.
 """
 
 from __future__ import annotations
@@ -47,13 +52,29 @@ def location() -> Path:
     return Path(settings.INTERPERSONAL_ERASURE_REGISTER).expanduser()
 
 
+def writable(path: Path | None = None) -> bool:
+    """Whether :func:`append` can write the register: the file, or the nearest existing directory
+    it would be created in, is writable by this process."""
+    path = path or location()
+    if path.exists():
+        return path.is_file() and os.access(path, os.W_OK)
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    return parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)
+
+
 def append(entry: Entry, path: Path | None = None) -> None:
-    """Add one line, durably (fsync), creating the file owner-only and its directory if need be."""
+    """Add one line, durably (fsync), creating the file owner-only and its directory if need be.
+    After a line cut short by a crash (no newline at the end), the new line starts on its own."""
     path = path or location()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     line = (json.dumps(asdict(entry), sort_keys=True, ensure_ascii=True) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
     try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = b"\n" + line
         os.write(fd, line)
         os.fsync(fd)
     finally:

@@ -188,6 +188,53 @@ def test_restore_erases_again_what_was_erased_after_the_backup(db_url: str, tmp_
     assert "0 record(s) erased again; 2 not in this database" in again
 
 
+def test_a_backup_older_than_the_code_stops_before_erasing_again_and_says_what_to_run(
+        sqlite_url: str, tmp_path: Path) -> None:
+    """The restored schema is behind the models until `migrate`: erasing then could fail half way,
+    so restore stops with the two commands to run, and they finish the job."""
+    manage(sqlite_url, "migrate", "-v0")
+    manage(sqlite_url, "seed_demo")
+    manage(sqlite_url, "migrate", "courses", "0001", "-v0")  # as an older version left it
+    old = tmp_path / "old.sqlite3"
+    cli(sqlite_url, "backup", str(old))
+    manage(sqlite_url, "migrate", "-v0")
+    pk = manage(sqlite_url, "shell", "--no-imports", "-c", ERASABLE).stdout.split()[0]
+    cli(sqlite_url, "erase_patient", "--id", pk, "--reason", "erasure_request", "--reference", "IG-2026-042",
+        "--by", "records", "--yes")
+
+    result = cli(sqlite_url, "restore", str(old), "--yes", ok=False)
+
+    assert result.returncode == 1
+    assert "the records erased since it was taken are NOT yet erased again" in result.stderr
+    assert "`interpersonal migrate`, then `interpersonal reapply_erasures`" in result.stderr
+    present = AFTER.format(ids=pk)
+    assert json.loads(manage(sqlite_url, "shell", "--no-imports", "-c", present).stdout)["present"] == [int(pk)]
+    manage(sqlite_url, "migrate", "-v0")
+    assert f"1 record(s) erased again (ids {pk})" in cli(sqlite_url, "reapply_erasures").stdout
+    assert json.loads(manage(sqlite_url, "shell", "--no-imports", "-c", present).stdout)["present"] == []
+
+
+def test_restore_over_a_new_or_a_damaged_database(sqlite_url: str, tmp_path: Path) -> None:
+    """A new machine (no database yet): restored from the register alone. A damaged database: its
+    audit trail cannot be read, so restore refuses unless told it is lost, and changes nothing."""
+    manage(sqlite_url, "migrate", "-v0")
+    backup_file = tmp_path / "backup.sqlite3"
+    cli(sqlite_url, "backup", str(backup_file))
+
+    fresh = f"sqlite:///{tmp_path / 'new-machine.sqlite3'}"
+    out = cli(fresh, "restore", str(backup_file), "--yes").stdout
+    assert "has no audit trail (a new database)" in out
+    assert "0 record(s) erased again; 0 not in this database" in out
+
+    damaged = tmp_path / "damaged.sqlite3"
+    damaged.write_bytes(b"not a database " * 400)
+    result = cli(f"sqlite:///{damaged}", "restore", str(backup_file), "--yes", ok=False)
+    assert result.returncode == 1
+    assert "Nothing was restored: the database being replaced could not be read" in result.stderr
+    assert "--current-database-unreadable" in result.stderr
+    assert damaged.read_bytes() == b"not a database " * 400
+
+
 def test_refusals(sqlite_url: str, tmp_path: Path) -> None:
     """Checked before the database is touched: overwriting, restoring without --yes, the wrong kind of file."""
     existing = tmp_path / "existing.sqlite3"

@@ -14,13 +14,14 @@ import json
 import stat
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.db import IntegrityError
 from django.utils import timezone
 
 from interpersonal.web.audit import chain
 from interpersonal.web.audit.models import AuditEvent
 from interpersonal.web.patients.models import Patient
-from interpersonal.web.privacy import erasure, register
+from interpersonal.web.privacy import checks, erasure, register
 from interpersonal.web.privacy.erasure import ErasureRefused, erase_patient
 
 REFERENCE = "IG-2026-0077"
@@ -124,14 +125,81 @@ def test_another_record_with_the_same_id_is_left_alone(patient, records_officer,
     assert Patient.objects.filter(pk=stranger.pk).exists()
 
 
-def test_a_line_without_a_fingerprint_is_never_acted_on(patient, erasure_register):
+def test_a_line_without_a_fingerprint_is_never_acted_on_and_is_reported_loudly(patient, erasure_register):
+    """An erasure made before fingerprints were kept (its line added from the audit trail): the
+    record may be the erased one or another; a person must look, so the command fails."""
     register.append(register.Entry(patient_id=patient.pk, fingerprint="", erased_at=timezone.now().isoformat(),
                                    reason="erasure_request", reference=REFERENCE))
 
     done = erasure.reapply(restored_from="")
+    with pytest.raises(CommandError) as exc:
+        call_command("reapply_erasures", stdout=io.StringIO())
 
-    assert done.other_record == [patient.pk]
+    assert (done.unverified, done.other_record) == ([patient.pk], [])
     assert Patient.objects.filter(pk=patient.pk).exists()
+    assert f"ids {patient.pk} were erased before the register kept fingerprints" in str(exc.value)
+
+
+def test_an_id_in_the_register_twice_is_matched_on_either_line(patient, records_officer, erasure_register,
+                                                               django_capture_on_commit_callbacks):
+    """A restore puts the id counter back, so a patient created after the backup and erased can
+    share its id with a later one also erased: each line is checked, not only the first."""
+    register.append(register.Entry(patient_id=patient.pk, fingerprint="0" * 32, erased_at=timezone.now().isoformat(),
+                                   reason="erasure_request", reference="IG-2026-0001"))
+    erased(patient, records_officer, django_capture_on_commit_callbacks)
+    back_from_a_backup(patient)
+
+    done = erasure.reapply(restored_from="")
+
+    assert [r.patient_id for r in done.erased] == [patient.pk]
+    assert done.other_record == []
+    assert not Patient.objects.filter(pk=patient.pk).exists()
+
+
+def test_a_database_refusal_on_one_record_does_not_stop_the_others(
+        patient, therapist, records_officer, django_capture_on_commit_callbacks, monkeypatch):
+    from interpersonal.web.patients.actions import register_patient
+
+    other_patient = register_patient(by=therapist, given_name="Robin", family_name="Sample",
+                                     date_of_birth=dt.date(1990, 7, 2), referral_date=timezone.localdate(),
+                                     referral_source="gp")
+    erased(patient, records_officer, django_capture_on_commit_callbacks)
+    erased(other_patient, records_officer, django_capture_on_commit_callbacks)
+    back_from_a_backup(patient)
+    back_from_a_backup(other_patient)
+    delete = erasure._delete
+
+    def refuse_the_first(ids):
+        if ids["patients.Patient"] == [patient.pk]:
+            raise IntegrityError("a row was added meanwhile")
+        return delete(ids)
+
+    monkeypatch.setattr(erasure, "_delete", refuse_the_first)
+
+    done = erasure.reapply(restored_from="")
+
+    assert [r.patient_id for r in done.erased] == [other_patient.pk]
+    [refused] = done.refused
+    assert refused.startswith(f"id {patient.pk}: the database refused (IntegrityError)")
+    assert Patient.objects.filter(pk=patient.pk).exists()
+
+
+def test_no_erasure_while_the_register_cannot_be_written(patient, records_officer, settings, tmp_path):
+    """Else the officer would be told it is done while a restore could bring the record back."""
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    settings.INTERPERSONAL_ERASURE_REGISTER = str(blocked / "erasure-register.jsonl")
+
+    with pytest.raises(ErasureRefused) as exc:
+        erase_patient(patient.pk, by=records_officer, reason="erasure_request", reference=REFERENCE)
+
+    assert "The erasure register cannot be written" in str(exc.value)
+    assert Patient.objects.filter(pk=patient.pk).exists()
+    assert [m.id for m in checks.erasure_register_writable()] == ["privacy.E001"]
+
+
+def test_the_system_check_passes_when_the_register_can_be_written(erasure_register):
+    assert checks.erasure_register_writable() == []
 
 
 def test_a_line_cut_short_by_a_crash_is_counted_not_guessed(patient, records_officer, erasure_register,
@@ -139,10 +207,14 @@ def test_a_line_cut_short_by_a_crash_is_counted_not_guessed(patient, records_off
     erased(patient, records_officer, django_capture_on_commit_callbacks)
     with erasure_register.open("a") as f:
         f.write('{"patient_id": 9')  # the write a crash interrupted
+    later = register.Entry(patient_id=patient.pk + 1, fingerprint="f" * 32, erased_at=timezone.now().isoformat(),
+                           reason="erasure_request", reference=REFERENCE)
+    register.append(later)  # starts on a line of its own: not lost with the cut one
 
     entries, unreadable = register.read()
 
-    assert ([e.patient_id for e in entries], unreadable) == ([patient.pk], 1)
+    assert ([e.patient_id for e in entries], unreadable) == ([patient.pk, patient.pk + 1], 1)
+    assert entries[-1] == later
     assert erasure.reapply(restored_from="").unreadable_lines == 1
 
 

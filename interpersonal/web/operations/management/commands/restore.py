@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 
+from interpersonal.web.audit.models import AuditEvent
 from interpersonal.web.operations import backup
 from interpersonal.web.operations.files import private_files
 from interpersonal.web.privacy import erasure, register
@@ -28,6 +29,9 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path, help="a backup made by `interpersonal backup`")
         parser.add_argument("--yes", action="store_true", help="confirm: the current database contents are replaced")
         parser.add_argument("--database", default="default", help="the database alias (default: default)")
+        parser.add_argument("--current-database-unreadable", action="store_true",
+                            help="restore even though the database being replaced cannot be read (lost or corrupt): "
+                                 "erasures recorded only in its audit trail cannot then be carried over")
 
     @private_files()
     def handle(self, *args: Any, **options: Any) -> None:
@@ -39,7 +43,7 @@ class Command(BaseCommand):
         alias = options["database"]
         if alias != "default":
             raise CommandError("restore erases again from the default database only; use --database default")
-        self._keep_erasures_of_the_database_being_replaced()
+        self._keep_erasures_of_the_database_being_replaced(options["current_database_unreadable"])
         report = backup.restore(options["file"], alias=alias)
         self.stdout.write("\n".join(report.lines("Restored")))
         executor = MigrationExecutor(connections[alias])
@@ -52,13 +56,27 @@ class Command(BaseCommand):
             )
         reapply_and_report(self, restored_from=report.sha256)
 
-    def _keep_erasures_of_the_database_being_replaced(self) -> None:
+    def _keep_erasures_of_the_database_being_replaced(self, unreadable_ok: bool) -> None:
+        """Carry the erasures of the trail about to be replaced into the register (sync_register)."""
         try:
-            added = erasure.sync_register()
-        except DatabaseError as exc:
-            self.stderr.write(f"  The database being replaced could not be read ({exc.__class__.__name__}); the "
-                              "erasure register alone says which records to erase again.")
-            return
+            try:
+                tables = connections["default"].introspection.table_names()
+                if AuditEvent._meta.db_table not in tables:
+                    self.stdout.write("  The database being replaced has no audit trail (a new database): the "
+                                      "erasure register alone says which records to erase again.")
+                    return
+                added = erasure.sync_register()
+            except DatabaseError as exc:
+                if not unreadable_ok:
+                    raise CommandError(
+                        f"Nothing was restored: the database being replaced could not be read ({exc}), so the "
+                        "erasures recorded in its audit trail but missing from the erasure register could not be "
+                        "carried over. If it is lost or corrupt, run again with --current-database-unreadable to "
+                        "restore with the erasure register alone."
+                    ) from None
+                self.stderr.write(f"  The database being replaced could not be read ({exc.__class__.__name__}): the "
+                                  "erasure register alone says which records to erase again.")
+                return
         finally:
             connections.close_all()
         if added:

@@ -31,5 +31,12 @@ def reapply_and_report(command: BaseCommand, *, restored_from: str = "") -> None
                   "erased (another installation's backup, or a rebuilt database)")
     if done.unreadable_lines:
         command.stderr.write(f"  {done.unreadable_lines} line(s) of the register could not be read: check the file")
+    failed = []
+    if done.unverified:
+        failed.append(f"ids {', '.join(map(str, done.unverified))} were erased before the register kept fingerprints, "
+                      "so whether these are the same records cannot be told: check each by hand and erase it with "
+                      "`interpersonal erase_patient` if it is")
     if done.refused:
-        raise CommandError("Not erased again: " + "; ".join(done.refused))
+        failed.append("not erased again: " + "; ".join(done.refused))
+    if failed:
+        raise CommandError("Records may be back that were erased. " + ". ".join(failed) + ".")
