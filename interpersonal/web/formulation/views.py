@@ -22,7 +22,7 @@ from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.courses.access import get_course_for_user
 from interpersonal.web.courses.models import Course
-from interpersonal.web.formerrors import add_action_errors
+from interpersonal.web.formerrors import add_action_errors, posted_version
 from interpersonal.web.formulation import access, actions, diagram
 from interpersonal.web.formulation.forms import EventForm, IpafForm, IptFormulationForm, PersonForm
 from interpersonal.web.formulation.models import MOOD_SCALE_HELP, InventoryPerson, IpafRevision, TimelineEvent
@@ -188,20 +188,11 @@ def person_remove(request: HttpRequest, pk: int, person_pk: int) -> HttpResponse
     course = _course(request, pk, "ipt")
     item = get_object_or_404(InventoryPerson, pk=person_pk, course=course, removed_at__isnull=True)
     try:
-        actions.remove_person(person=item, by=request.user, expected_version=_version(request.POST.get("version")))
+        actions.remove_person(person=item, by=request.user, expected_version=posted_version(request.POST.get("version")))
     except ValidationError as exc:
         return render(request, "formulation/inventory.html", _inventory_context(request, course) | {
             "form": PersonForm(), "errors": exc.messages}, status=STALE if isinstance(exc, actions.StaleEdit) else 400)
     return redirect("formulation:inventory", course.pk)
-
-
-def _version(value: str | None) -> int | None:
-    """The version a remove button was shown (None when not sent); one that is not a whole number
-    is refused, not taken as "no check"."""
-    try:
-        return int(value) if value is not None and value.strip() else None
-    except ValueError:
-        raise ValidationError("The form was incomplete; reload the page and try again.") from None
 
 
 # -- IPT: timeline -----------------------------------------------------------------------------
@@ -269,7 +260,7 @@ def event_remove(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
     course = _course(request, pk, "ipt")
     item = get_object_or_404(TimelineEvent, pk=event_pk, course=course, removed_at__isnull=True)
     try:
-        actions.remove_event(timeline_event=item, by=request.user, expected_version=_version(request.POST.get("version")))
+        actions.remove_event(timeline_event=item, by=request.user, expected_version=posted_version(request.POST.get("version")))
     except ValidationError as exc:
         return render(request, "formulation/timeline.html", _timeline_context(request, course) | {
             "form": EventForm(), "errors": exc.messages}, status=STALE if isinstance(exc, actions.StaleEdit) else 400)

@@ -12,6 +12,7 @@ from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.courses.access import get_course_for_user
 from interpersonal.web.courses.models import Course
+from interpersonal.web.formerrors import posted_version
 from interpersonal.web.letters import actions, pdf
 from interpersonal.web.letters.access import get_letter_for_user
 from interpersonal.web.letters.forms import LetterForm, NewLetterForm
@@ -92,13 +93,9 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 @clinician
 def finalise(request: HttpRequest, pk: int) -> HttpResponse:
     letter = get_letter_for_user(request.user, pk, write=True)
-    posted = request.POST.get("version", "")
     try:
-        version = int(posted) if posted.strip() else None
-    except ValueError:  # not the version the page showed: refused, not finalised unchecked
-        return _render_letter(request, letter, errors=["The form was incomplete; reload the letter."], status=400)
-    try:
-        actions.finalise_letter(letter=letter, by=request.user, expected_version=version)
+        actions.finalise_letter(letter=letter, by=request.user,
+                                expected_version=posted_version(request.POST.get("version")))
     except actions.StaleLetter as exc:
         return _render_letter(request, exc.letter, stale=exc, status=409)
     except ValidationError as exc:
