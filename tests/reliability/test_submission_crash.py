@@ -19,8 +19,8 @@ For each database (a SQLite file; PostgreSQL in a fresh ``interpersonal_reliabil
 6. no request answered with a server error, before the kill or after it, and the server's log
    holds no traceback (the deadlock CI once found between audited transactions answered 500);
 7. the audit trail holds one ``questionnaire_link.submitted`` event per stored submission, and
-   once the events a crash left unsealed are sealed (``interpersonal audit verify`` does it
-   first) the hash chain verifies with no problem.
+   once the events a crash left unsealed are sealed (``interpersonal audit seal``, as
+   ``dbtool.py`` does; ``verify`` only reads) the hash chain verifies with no problem.
 
 The counts are printed (``pytest -s`` shows them). Runs in the ordinary suite (CI).
 """

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from interpersonal.core import measures
 from interpersonal.web.assessments.models import Measurement
 from interpersonal.web.patients.models import Patient
+from interpersonal.web.privacy.access import record_link
 from interpersonal.web.questionnaires.models import QuestionnaireLink
 
 RUNS: dict[str, int] = {}
@@ -333,6 +334,7 @@ def test_records_requests_forms(records_officer, dit_course):
     client = Client()
     client.force_login(records_officer)
     patient = dit_course.patient
+    link = record_link(records_officer, patient.pk)
 
     @FUZZ
     @given(identifier=st.one_of(nhs, nasty_text), reference=nasty_text, fmt=st.sampled_from(["pdf", "json", "x", ""]),
@@ -342,9 +344,9 @@ def test_records_requests_forms(records_officer, dit_course):
         count("records requests")
         assert_served(client.post(reverse("privacy:find"), {"identifier": identifier}), "privacy:find")
         if fmt != "pdf":  # a PDF per example would be slow; the PDF path shares the form (tested elsewhere)
-            assert_served(client.post(reverse("privacy:subject_access", args=[patient.pk]),
+            assert_served(client.post(reverse("privacy:subject_access", args=[link]),
                                       {"format": fmt, "reference": reference}), "privacy:subject_access")
-        response = client.post(reverse("privacy:erase", args=[patient.pk]),
+        response = client.post(reverse("privacy:erase", args=[link]),
                                {"reason": reason, "reference": reference, "confirm": confirm, "version": version})
         assert_served(response, "privacy:erase")
         assert Patient.objects.filter(pk=patient.pk).exists(), "a malformed erasure erased the record"

@@ -22,6 +22,7 @@ from interpersonal.web.courses.models import Course, TaskCompletion, TherapySess
 from interpersonal.web.formulation.models import InventoryPerson, IpafRevision, IptFormulation, TimelineEvent
 from interpersonal.web.letters.models import Letter
 from interpersonal.web.patients.models import Patient
+from interpersonal.web.privacy.access import record_link
 from interpersonal.web.questionnaires.models import QuestionnaireLink
 
 PUBLIC = "public"
@@ -31,8 +32,9 @@ GENERAL = "general"
 CASE = "case"
 """One patient's record: only the clinicians responsible for the case."""
 RECORDS = "records"
-"""Information governance (records officer) only, one patient's whole record by id: everyone else
-— the patient's own clinicians included — is refused by role (403)."""
+"""Information governance (records officer) only, one patient's whole record by a record link that
+an audited search made for that officer (``ref``; never the bare id): everyone else — the
+patient's own clinicians included — is refused by role (403)."""
 TOKEN = "token"
 """A patient's questionnaire link: no login, the secret token in the path is the credential.
 Shows the patient's first name only; an unknown token gets the same kind 404 as nothing at all."""
@@ -177,7 +179,7 @@ def post_data(name: str, case) -> dict[str, str]:
 
 
 @pytest.fixture
-def case(therapist, patient, dit_course, attended_session, risk_alert, other_patient):
+def case(therapist, patient, dit_course, attended_session, risk_alert, other_patient, records_officer):
     """``therapist``'s patient with a DIT course, a session, an open risk alert, an open
     questionnaire link, a draft goodbye letter and a final GP letter; ``therapist``'s second
     patient with an IPT course, one person in the inventory and one timeline event; and an
@@ -203,7 +205,8 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
     letter = draft_letter(course=dit_course, kind="goodbye", by=therapist)
     return {"patient": patient, "course": dit_course, "session": attended_session, "alert": risk_alert,
             "link": link, "token": token, "ipt_patient": ipt_patient, "ipt_course": ipt_course,
-            "person": person, "event": event, "letter": letter, "final_letter": final_letter, "staff": therapist}
+            "person": person, "event": event, "letter": letter, "final_letter": final_letter, "staff": therapist,
+            "records_officer": records_officer}
 
 
 def path_for(name: str, converters: dict, case, *, token: str | None = None) -> str:
@@ -217,6 +220,9 @@ def path_for(name: str, converters: dict, case, *, token: str | None = None) -> 
             kwargs[param] = case[obj].pk
         elif param == "token":
             kwargs[param] = token or case["token"]
+        elif param == "ref":  # a records page: the link a search made for the case's records officer
+            assert url.obj, f"{name}: say which object <str:ref> links to"
+            kwargs[param] = record_link(case["records_officer"], case[url.obj].pk)
         else:
             kwargs[param] = STR_PARAMS[param]
     return reverse(name, kwargs=kwargs)

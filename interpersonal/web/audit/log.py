@@ -7,6 +7,10 @@ the caller's transaction would hold the chain's lock from the first audit event 
 while the caller goes on taking row locks — two such transactions deadlock (seen on PostgreSQL
 under concurrent questionnaire submissions). The sealer holds the lock only for its own short
 transaction and never waits for any other lock, so it cannot take part in a deadlock.
+
+The sealer takes only events dated within ``chain.SEALING_DELAY`` before now (and at most
+``chain.CLOCK_SKEW`` after): a row inserted directly into the table, back-dated, stays unsealed
+and ``interpersonal audit verify`` reports it, instead of being chained as if it were genuine.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.utils import timezone
 
-from interpersonal.web.audit.chain import CONTENT_FIELDS, GENESIS, compute_hash
+from interpersonal.web.audit.chain import CLOCK_SKEW, CONTENT_FIELDS, GENESIS, SEALING_DELAY, compute_hash
 from interpersonal.web.audit.models import AuditEvent
 
 # pg_advisory_xact_lock key serialising the sealer ("audit" in ASCII).
@@ -68,7 +73,9 @@ def _seal_after_commit(using: str = DEFAULT_DB_ALIAS) -> None:
 
 
 def seal_pending(using: str = DEFAULT_DB_ALIAS) -> int:
-    """Chain every committed, unsealed event, in id order, after the chain's last event.
+    """Chain every committed, unsealed event dated within ``SEALING_DELAY`` of now, in id order,
+    after the chain's last event. Older (or future-dated) unsealed events are left out, for
+    ``chain.verify`` to report: the sealer never vouches for a row it cannot place in time.
 
     Returns how many were sealed. Safe to call at any time and from any number of processes:
     sealers queue on one lock (``pg_advisory_xact_lock`` on PostgreSQL; on SQLite the
@@ -80,9 +87,11 @@ def seal_pending(using: str = DEFAULT_DB_ALIAS) -> int:
         rows = models.QuerySet(model=AuditEvent, using=using)
         head = rows.filter(seq__isnull=False).order_by("-seq").values_list("seq", "hash").first()
         seq, previous = head if head else (0, GENESIS)
+        now = timezone.now()
+        waiting = rows.filter(seq__isnull=True, at__gte=now - SEALING_DELAY, at__lte=now + CLOCK_SKEW)
         while True:
             # Hash what the database stored (as verify() will read it), not the Python values given.
-            pending = list(rows.filter(seq__isnull=True).order_by("id")
+            pending = list(waiting.order_by("id")
                            .values_list(*CONTENT_FIELDS)[:SEAL_BATCH])
             batch = []
             for content in pending:

@@ -1,14 +1,19 @@
 """The records pages: information governance finds one patient by identifier, makes their subject
 access copy (JSON or PDF) and — for a record entered in error, past retention or under an upheld
 erasure request — erases it. Records officers only (Permission.HANDLE_RECORDS_REQUESTS); every
-page is audited. There is no list of patients: a records officer asks for one record at a time.
+page is audited. There is no list of patients: a records officer asks for one record at a time,
+and reaches it only through that audited search (or the audited retention list), which gives a
+short-lived link made for them (privacy/access.py) — never by the record's id.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -17,9 +22,24 @@ from interpersonal.web.accounts.roles import Permission
 from interpersonal.web.audit import log
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.privacy import erasure, retention, subject_access
+from interpersonal.web.privacy.access import RECORD_LINK_MAX_AGE, RecordLinkGone, get_record_for_officer, record_link
 from interpersonal.web.privacy.forms import EraseForm, FindPatientForm, SubjectAccessForm
 
 RECORDS = require_permission(Permission.HANDLE_RECORDS_REQUESTS)
+
+
+def _link_gone_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A records page whose link is bare, altered, expired, another officer's or names no record:
+    one page, 404, that says how to get back to the record (search again)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except RecordLinkGone:
+            return render(request, "privacy/link_gone.html", {"minutes": RECORD_LINK_MAX_AGE // 60}, status=404)
+
+    return wrapped
 
 
 @require_http_methods(["GET", "POST"])
@@ -33,7 +53,7 @@ def find(request: HttpRequest) -> HttpResponse:
         log.record("records.searched", actor=request.user, target=("user", request.user.pk),
                    patient_id=patient.pk if patient else None, found=patient is not None)
         if patient is not None:
-            return redirect("privacy:patient", pk=patient.pk)
+            return redirect("privacy:patient", ref=record_link(request.user, patient.pk))
         not_found = True
     return render(request, "privacy/find.html", {"form": form, "not_found": not_found,
                                                  "retention_url": reverse("privacy:retention")},
@@ -50,30 +70,33 @@ def _retention(patient: Patient) -> dict[str, object]:
     return {"last_contact": last, "due_on": retention.retention_date(last), "years": retention.retention_years()}
 
 
-def _patient_page(request: HttpRequest, record: Patient, form: SubjectAccessForm, status: int = 200) -> HttpResponse:
+def _patient_page(request: HttpRequest, record: Patient, ref: str, form: SubjectAccessForm,
+                  status: int = 200) -> HttpResponse:
     """The record's page; every showing of it is audited (a refused form shows it again)."""
     log.record("records.patient_viewed", actor=request.user, target=record, patient_id=record.pk)
     return render(request, "privacy/patient.html", {
-        "patient": record, "counts": _counts(record), "retention": _retention(record),
+        "patient": record, "ref": ref, "counts": _counts(record), "retention": _retention(record),
         "courses": record.courses.order_by("-started_on"), "access_form": form,
-        "erase_url": reverse("privacy:erase", args=[record.pk]),
+        "erase_url": reverse("privacy:erase", args=[ref]),
     }, status=status)
 
 
 @require_GET
 @RECORDS
-def patient(request: HttpRequest, pk: int) -> HttpResponse:
-    record = get_object_or_404(Patient.objects.select_related("therapist"), pk=pk)
-    return _patient_page(request, record, SubjectAccessForm(initial={"format": "pdf"}))
+@_link_gone_page
+def patient(request: HttpRequest, ref: str) -> HttpResponse:
+    record = get_record_for_officer(request.user, ref, Patient.objects.select_related("therapist"))
+    return _patient_page(request, record, ref, SubjectAccessForm(initial={"format": "pdf"}))
 
 
 @require_POST
 @RECORDS
-def subject_access_copy(request: HttpRequest, pk: int) -> HttpResponse:
-    record = get_object_or_404(Patient, pk=pk)
+@_link_gone_page
+def subject_access_copy(request: HttpRequest, ref: str) -> HttpResponse:
+    record = get_record_for_officer(request.user, ref)
     form = SubjectAccessForm(request.POST, patient=record)
     if not form.is_valid():
-        return _patient_page(request, record, form, status=400)
+        return _patient_page(request, record, ref, form, status=400)
     fmt, reference = form.cleaned_data["format"], form.cleaned_data["reference"]
     # Rendered outside any transaction (on SQLite a transaction holds the write lock, and a long
     # record's PDF takes a second or two); audited once it exists, so a copy that fails to render
@@ -92,10 +115,11 @@ def subject_access_copy(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @RECORDS
-def erase(request: HttpRequest, pk: int) -> HttpResponse:
+@_link_gone_page
+def erase(request: HttpRequest, ref: str) -> HttpResponse:
     """Confirm and erase one record. The page shows what would be deleted and, for each reason,
     why the record cannot be erased now; the erasure itself re-checks everything under a lock."""
-    record = get_object_or_404(Patient, pk=pk)
+    record = get_record_for_officer(request.user, ref)
     form = EraseForm(request.POST or None, patient=record, initial={"version": record.version})
     refused: list[str] = []
     if form.is_bound and form.is_valid():
@@ -117,7 +141,7 @@ def erase(request: HttpRequest, pk: int) -> HttpResponse:
     log.record("records.erase_viewed", actor=request.user, target=record, patient_id=record.pk,
                refused=bool(refused), invalid=form.is_bound and not form.is_valid())
     return render(request, "privacy/erase.html", {
-        "patient": record, "form": form, "reasons": reasons, "counts": counts, "refused": refused,
+        "patient": record, "ref": ref, "form": form, "reasons": reasons, "counts": counts, "refused": refused,
         "retention": _retention(record),
     }, status=status)
 
@@ -132,8 +156,9 @@ def retention_due(request: HttpRequest) -> HttpResponse:
     rows = retention.due(today, limit=RETENTION_PAGE + 1)
     log.record(retention.LISTED_EVENT, actor=request.user, target=("user", request.user.pk),
                shown=min(len(rows), RETENTION_PAGE), patient_ids=[r.patient_id for r in rows[:RETENTION_PAGE]])
+    # The list is the audited look-up here: each row links to its record for this officer.
     return render(request, "privacy/retention.html", {
-        "rows": rows[:RETENTION_PAGE], "more": len(rows) > RETENTION_PAGE, "today": today,
+        "rows": [(r, record_link(request.user, r.patient_id)) for r in rows[:RETENTION_PAGE]], "more": len(rows) > RETENTION_PAGE, "today": today,
         "years": retention.retention_years(), "page_size": RETENTION_PAGE,
     })
 

@@ -1,7 +1,9 @@
-"""The audit trail is a hash chain; ``interpersonal audit verify`` finds edits and deletions (issue 7)."""
+"""The audit trail is a hash chain; ``interpersonal audit verify`` finds edits, deletions, forged
+rows and events out of time order, and changes nothing (issues 7 and 12)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import threading
 import time
@@ -9,7 +11,8 @@ import time
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.utils import timezone
 
 from interpersonal.web.audit import chain, log
 from interpersonal.web.audit.models import AppendOnlyError, AuditEvent
@@ -212,14 +215,126 @@ def test_the_command_reports_an_intact_trail(trail, capsys):
     assert f"audit trail intact: {len(trail)} events, last hash {trail[-1].hash}" in out
 
 
-def test_the_command_seals_waiting_events_first(trail, capsys):
-    log.record("test.event", actor=None, target=("thing", "left by a crash"))
+def test_the_command_counts_waiting_events_without_sealing_them(trail, capsys):
+    waiting = log.record("test.event", actor=None, target=("thing", "left by a crash"))
 
     call_command("audit", "verify")
 
     out = capsys.readouterr().out
-    assert "sealed 1 event(s) that were waiting to join the chain" in out
-    assert f"audit trail intact: {len(trail) + 1} events" in out
+    assert f"audit trail intact: {len(trail)} events" in out
+    assert "1 event(s) dated within the last 1 hour waiting for their seal, not checked yet" in out
+    waiting.refresh_from_db()
+    assert waiting.seq is None
+
+
+def test_the_seal_command_chains_waiting_events(trail, capsys):
+    waiting = log.record("test.event", actor=None, target=("thing", "left by a crash"))
+
+    call_command("audit", "seal")
+
+    assert "sealed 1 event(s) that were waiting to join the chain" in capsys.readouterr().out
+    waiting.refresh_from_db()
+    assert waiting.seq == len(trail) + 1
+    assert chain.verify() == []
+
+
+_FORGE = (
+    "INSERT INTO {table} (at, type, actor_id, actor_username, actor_role, target_type, target_id, patient_id, "
+    "data, hash) VALUES (%s, 'patient.viewed', NULL, 'someone', 'therapist', 'patient', '7', 7, '{{}}', '')"
+)
+
+
+def _forge(at: dt.datetime) -> int:
+    """A row inserted straight into the table, with no hash — what someone with database access can do."""
+    _sql(_FORGE, [at])
+    return AuditEvent.objects.filter(actor_username="someone").values_list("pk", flat=True).get()
+
+
+def _table() -> list[tuple]:
+    return list(AuditEvent.objects.order_by("id").values_list(*[f.attname for f in AuditEvent._meta.fields]))
+
+
+def test_a_forged_back_dated_event_is_reported_and_never_sealed(trail, capsys):
+    """Regression (issue 12): verify sealed a hashless row back-dated a month and called the trail intact."""
+    forged = _forge(timezone.now() - dt.timedelta(days=30))
+
+    with pytest.raises(CommandError) as raised:
+        call_command("audit", "verify")
+    log.seal_pending()
+    log.record("test.event", actor=None, target=("thing", "after the forgery"))  # seals on commit
+
+    assert raised.value.returncode == 1
+    out = capsys.readouterr().out
+    assert f"event {forged}: dated " in out
+    assert "still not sealed, more than 1 hour later" in out
+    assert "audit trail intact" not in out
+    assert AuditEvent.objects.get(pk=forged).seq is None
+    assert [(p.kind, p.event_id) for p in chain.verify()] == [("unsealed", forged)]
+
+
+def test_verify_writes_nothing(trail):
+    log.record("test.event", actor=None, target=("thing", "waiting"))
+    _forge(timezone.now() - dt.timedelta(days=30))
+    before = _table()
+
+    with pytest.raises(CommandError):
+        call_command("audit", "verify")
+    chain.verify()
+
+    assert _table() == before
+    assert AuditEvent.objects.filter(seq__isnull=True).count() == 2  # both still unsealed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_verify_reads_in_a_transaction_that_refuses_writes():
+    with pytest.raises(DatabaseError), chain.read_only():
+        AuditEvent.objects.create(type="test.event", target_type="thing", target_id="1")
+
+    assert not AuditEvent.objects.exists()
+    log.record("test.event", actor=None, target=("thing", 2))  # writes work again after the block
+    assert AuditEvent.objects.count() == 1
+
+
+def test_a_future_dated_unsealed_event_is_reported(trail):
+    forged = _forge(timezone.now() + dt.timedelta(days=1))
+
+    assert log.seal_pending() == 0
+    assert [(p.kind, p.event_id) for p in chain.verify()] == [("future", forged)]
+    assert "in the future" in str(chain.verify()[0])
+
+
+def test_an_event_waiting_less_than_the_sealing_delay_is_sealed_and_not_reported(trail):
+    recent = _forge(timezone.now() - chain.SEALING_DELAY + dt.timedelta(minutes=1))
+    summary = chain.Summary()
+
+    assert chain.verify(summary) == []
+    assert summary.unsealed == 1
+    assert log.seal_pending() == 1
+    assert AuditEvent.objects.get(pk=recent).seq == len(trail) + 1
+
+
+def test_a_back_dated_event_sealed_behind_the_sealers_back_is_out_of_time_order(trail):
+    """A forger who also chains their row correctly at the end: the hashes agree, the time does not."""
+    forged = _forge(timezone.now() - dt.timedelta(days=30))
+    content = AuditEvent.objects.filter(pk=forged).values_list(*chain.CONTENT_FIELDS).get()
+    digest = chain.compute_hash(*content, trail[-1].hash)
+    _sql("UPDATE {table} SET seq = %s, previous_hash = %s, hash = %s WHERE id = %s",
+         [trail[-1].seq + 1, trail[-1].hash, digest, forged])
+
+    problems = chain.verify()
+
+    assert [(p.kind, p.event_id, p.previous_id) for p in problems] == [("out_of_order", forged, trail[-1].pk)]
+    assert f"before event {trail[-1].pk}, which the chain holds before it" in str(problems[0])
+
+
+def test_events_sealed_within_the_tolerance_of_each_other_are_in_order(trail):
+    """A long transaction commits after a shorter one that started later: its event is sealed after
+    one dated later than itself — normal, within the sealing delay."""
+    earlier = _forge(timezone.now() - dt.timedelta(minutes=50))
+
+    assert log.seal_pending() == 1
+    assert AuditEvent.objects.get(pk=earlier).seq == len(trail) + 1
+    assert chain.verify() == []
 
 
 def test_the_command_lists_problems_and_exits_1(trail, capsys):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from interpersonal.web.audit import chain
 from interpersonal.web.audit.models import AuditEvent
 from interpersonal.web.patients.models import Patient
+from interpersonal.web.privacy.access import record_link
 
 
 @pytest.fixture
@@ -23,16 +24,16 @@ def old_patient(therapist):
                             referral_date=timezone.localdate() - dt.timedelta(days=365 * 25 + 7), referral_source="gp")
 
 
-def _erase(client, patient, **overrides):
+def _erase(client, officer, patient, **overrides):
     data = {"reason": "entered_in_error", "reference": "IG-2026-3", "confirm": patient.local_id,
             "version": str(patient.version), **overrides}
-    return client.post(reverse("privacy:erase", args=[patient.pk]), data)
+    return client.post(reverse("privacy:erase", args=[record_link(officer, patient.pk)]), data)
 
 
 def test_the_page_shows_what_would_go_and_when_each_reason_applies(dit_course, records_officer, client_for):
     patient = dit_course.patient
 
-    response = client_for(records_officer).get(reverse("privacy:erase", args=[patient.pk]))
+    response = client_for(records_officer).get(reverse("privacy:erase", args=[record_link(records_officer, patient.pk)]))
 
     body = response.content.decode()
     assert response.status_code == 200
@@ -52,7 +53,7 @@ def test_erasing_a_record_entered_in_error(dit_course, records_officer, client_f
     patient = dit_course.patient
     client = client_for(records_officer)
 
-    response = _erase(client, patient)
+    response = _erase(client, records_officer, patient)
 
     assert response.status_code == 302
     assert response["Location"] == reverse("privacy:find")
@@ -74,7 +75,7 @@ def test_erasing_a_record_entered_in_error(dit_course, records_officer, client_f
 def test_a_mistake_in_the_form_erases_nothing(dit_course, records_officer, client_for, overrides, message):
     patient = dit_course.patient
 
-    response = _erase(client_for(records_officer), patient, **overrides)
+    response = _erase(client_for(records_officer), records_officer, patient, **overrides)
 
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -86,7 +87,7 @@ def test_a_mistake_in_the_form_erases_nothing(dit_course, records_officer, clien
 def test_a_refusal_is_explained_and_erases_nothing(dit_course, records_officer, client_for):
     patient = dit_course.patient
 
-    response = _erase(client_for(records_officer), patient, reason="retention_expired")
+    response = _erase(client_for(records_officer), records_officer, patient, reason="retention_expired")
 
     assert response.status_code == 409
     body = response.content.decode()
@@ -100,7 +101,7 @@ def test_a_record_changed_meanwhile_is_not_erased(dit_course, records_officer, c
     stale = patient.version
     Patient.objects.filter(pk=patient.pk).update(version=stale + 1)
 
-    response = _erase(client_for(records_officer), patient, version=str(stale))
+    response = _erase(client_for(records_officer), records_officer, patient, version=str(stale))
 
     assert response.status_code == 409
     assert "changed by someone else" in response.content.decode()
@@ -111,16 +112,20 @@ def test_the_retention_page_lists_records_past_retention_only(old_patient, dit_c
     response = client_for(records_officer).get(reverse("privacy:retention"))
 
     assert response.status_code == 200
-    assert [r.patient_id for r in response.context["rows"]] == [old_patient.pk]
+    assert [r.patient_id for r, _ in response.context["rows"]] == [old_patient.pk]
     body = response.content.decode()
     assert old_patient.local_id in body
     assert dit_course.patient.local_id not in body
     listed = AuditEvent.objects.get(type="records.retention_listed", actor_id=records_officer.pk)
     assert listed.data["patient_ids"] == [old_patient.pk]
+    # Each row links to its record with a link made for this officer by this audited list.
+    (_, ref), = response.context["rows"]
+    assert reverse("privacy:patient", args=[ref]) in body
+    assert client_for(records_officer).get(reverse("privacy:patient", args=[ref])).status_code == 200
 
 
 def test_a_record_past_retention_is_erased_for_that_reason(old_patient, records_officer, client_for):
-    response = _erase(client_for(records_officer), old_patient, reason="retention_expired")
+    response = _erase(client_for(records_officer), records_officer, old_patient, reason="retention_expired")
 
     assert response.status_code == 302
     assert not Patient.objects.filter(pk=old_patient.pk).exists()

@@ -13,12 +13,13 @@ from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django.utils import timezone
 
 from interpersonal.web.audit.models import AuditEvent
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.privacy import subject_access
+from interpersonal.web.privacy.access import get_record_for_officer, record_link
 from interpersonal.web.privacy.classification import project_models
 from tests.web.files import owner_only
 from web.privacy.test_export import (  # noqa: F401 - the fixture and the values it writes
@@ -193,10 +194,14 @@ def test_collect_makes_the_same_number_of_queries_however_long_the_record(full_r
 
 def test_find_by_nhs_number_or_local_id_and_the_search_term_is_not_logged(full_record, records_officer, client_for):
     client = client_for(records_officer)
-    page = reverse("privacy:patient", args=[full_record.pk])
 
-    assert client.post(reverse("privacy:find"), {"identifier": "943 476 5919"})["Location"] == page
-    assert client.post(reverse("privacy:find"), {"identifier": full_record.local_id})["Location"] == page
+    by_nhs_number = client.post(reverse("privacy:find"), {"identifier": "943 476 5919"})["Location"]
+    by_local_id = client.post(reverse("privacy:find"), {"identifier": full_record.local_id})["Location"]
+
+    for location in (by_nhs_number, by_local_id):
+        match = resolve(location)
+        assert match.view_name == "privacy:patient"
+        assert get_record_for_officer(records_officer, match.kwargs["ref"]) == full_record
     missing = client.post(reverse("privacy:find"), {"identifier": "NOPE-1"})
     bad = client.post(reverse("privacy:find"), {"identifier": "943 476 5918"})
 
@@ -210,7 +215,7 @@ def test_find_by_nhs_number_or_local_id_and_the_search_term_is_not_logged(full_r
 
 
 def test_the_patient_page_counts_what_is_held(full_record, records_officer, client_for):
-    response = client_for(records_officer).get(reverse("privacy:patient", args=[full_record.pk]))
+    response = client_for(records_officer).get(reverse("privacy:patient", args=[record_link(records_officer, full_record.pk)]))
 
     body = response.content.decode()
     assert response.status_code == 200
@@ -222,7 +227,7 @@ def test_the_patient_page_counts_what_is_held(full_record, records_officer, clie
 
 
 def test_json_copy_is_downloaded_and_audited_with_its_reference(full_record, records_officer, client_for):
-    response = client_for(records_officer).post(reverse("privacy:subject_access", args=[full_record.pk]),
+    response = client_for(records_officer).post(reverse("privacy:subject_access", args=[record_link(records_officer, full_record.pk)]),
                                                 {"format": "json", "reference": "SAR-2026-014"})
 
     assert response.status_code == 200
@@ -244,7 +249,7 @@ def test_json_copy_is_downloaded_and_audited_with_its_reference(full_record, rec
 ])
 def test_a_bad_reference_is_refused_and_nothing_is_audited(full_record, records_officer, client_for, reference, message):
     """The reference goes into the append-only audit trail: never the patient's own details."""
-    response = client_for(records_officer).post(reverse("privacy:subject_access", args=[full_record.pk]),
+    response = client_for(records_officer).post(reverse("privacy:subject_access", args=[record_link(records_officer, full_record.pk)]),
                                                 {"format": "pdf", "reference": reference})
 
     assert response.status_code == 400
@@ -260,7 +265,7 @@ def _pdf_text(data: bytes, tmp_path) -> str:
 
 
 def test_pdf_copy_is_a_real_pdf_with_the_whole_record(full_record, records_officer, client_for, tmp_path):
-    response = client_for(records_officer).post(reverse("privacy:subject_access", args=[full_record.pk]),
+    response = client_for(records_officer).post(reverse("privacy:subject_access", args=[record_link(records_officer, full_record.pk)]),
                                                 {"format": "pdf", "reference": "SAR-7"})
 
     assert response.status_code == 200
