@@ -256,8 +256,9 @@ def test_a_later_clean_phq9_leaves_the_alert_open(risk_alert, dit_course, therap
     assert list(RiskAlert.objects.filter(acknowledged_at__isnull=True)) == [risk_alert]
 
 
-def test_ending_or_stepping_the_course_leaves_the_alert_open(risk_alert, dit_course, therapist, patient):
-    end_course(course=dit_course, reason="completed", by=therapist)
+def test_ending_with_the_alert_left_open_then_starting_another_leaves_it_open(risk_alert, dit_course, therapist, patient):
+    end_course(course=dit_course, reason="completed", by=therapist,
+               alerts_left_open="followed_up_elsewhere", alerts_seen=[risk_alert.pk])
     start_course(patient=patient, protocol="ipt", therapist=therapist, by=therapist)
 
     risk_alert.refresh_from_db()
@@ -265,7 +266,8 @@ def test_ending_or_stepping_the_course_leaves_the_alert_open(risk_alert, dit_cou
 
 
 def test_alert_on_an_ended_course_can_still_be_acknowledged(risk_alert, dit_course, therapist):
-    end_course(course=dit_course, reason="dropped_out", by=therapist)
+    end_course(course=dit_course, reason="dropped_out", by=therapist,
+               alerts_left_open="following_up", alerts_seen=[risk_alert.pk])
 
     acknowledge_alert(alert=risk_alert, by=therapist, note=NOTE)
 
