@@ -75,6 +75,7 @@ def score_compiled(compiled: Compiled, answers: Answers) -> Score:
     given = validate(compiled, answers)
 
     risk = tuple(r.item for r in inst.risk if given.get(r.item, -1) >= r.at_or_above)
+    risk_unanswered = inst.unanswered_risk(given)
 
     values: dict[str, int] = {}
     missing: list[str] = []
@@ -107,6 +108,7 @@ def score_compiled(compiled: Compiled, answers: Answers) -> Score:
             instrument=inst.id, total=None, severity=None, caseness=None, complete=False, prorated=False,
             risk=risk, subscales=subscales, answered=answered, missing=tuple(missing),
             reason=f"{n_missing} of {compiled.n_components} items missing; {inst.abbreviation} allows {allowed}",
+            risk_unanswered=risk_unanswered,
         )
 
     raw = sum(values[c] for c, _ in compiled.components if c in values)
@@ -130,6 +132,7 @@ def score_compiled(compiled: Compiled, answers: Answers) -> Score:
         subscales=subscales,
         answered=answered,
         missing=tuple(missing),
+        risk_unanswered=risk_unanswered,
     )
 
 

@@ -6,7 +6,7 @@ validates it; the constructors here check only what a value must hold on its own
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -255,6 +255,13 @@ class Instrument:
                 found = band
         return found.label
 
+    def unanswered_risk(self, answered: Iterable[str]) -> tuple[str, ...]:
+        """Ids of the risk items not among ``answered`` (item ids with a value). An
+        unanswered risk item is unknown risk, never "no risk": wherever a score is shown,
+        this is shown with it and the clinician is asked to enquire."""
+        given = set(answered)
+        return tuple(r.item for r in self.risk if r.item not in given)
+
     def unconfirmed(self) -> tuple[str, ...]:
         """Names of the values whose source is unconfirmed: service settings."""
         names = []
@@ -282,7 +289,9 @@ class Score:
     ``complete`` is True when every scored component was answered; ``prorated`` when
     the total was scaled up for missing components under the instrument's missing rule.
     ``risk`` holds the ids of risk items at or above their threshold — reported even
-    when the total cannot be computed.
+    when the total cannot be computed. ``risk_unanswered`` holds the ids of risk items
+    left unanswered (:meth:`Instrument.unanswered_risk`): the risk is unknown, and the
+    total (prorated or not) says nothing about it.
     """
 
     instrument: str
@@ -296,6 +305,7 @@ class Score:
     answered: int = 0
     missing: tuple[str, ...] = ()
     reason: str | None = None
+    risk_unanswered: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -310,6 +320,7 @@ class Score:
             "answered": self.answered,
             "missing": list(self.missing),
             "reason": self.reason,
+            "risk_unanswered": list(self.risk_unanswered),
         }
 
 

@@ -25,7 +25,8 @@ def record_measurement(
     recorded_at: dt.datetime | None = None, source: str = Measurement.Source.CLINICIAN,
     questionnaire_link: Any = None,
 ) -> Measurement:
-    """Score and store one answer set; a risk answer raises an alert in the same transaction."""
+    """Score and store one answer set; a risk answer, or a risk item left unanswered, raises an
+    alert in the same transaction."""
     if source not in Measurement.Source.values:
         raise ValidationError({"source": f"Unknown source {source!r}."})
     if source == Measurement.Source.PATIENT and questionnaire_link is None and not getattr(by, "is_authenticated", False):
@@ -62,16 +63,19 @@ def record_measurement(
     )
     log.record("measurement.recorded", actor=by, target=m, patient_id=course.patient_id, course_id=course.pk,
                instrument=inst.id, source=source)
-    if score.risk:
+    # A risk item left unanswered is unknown risk, not "no risk": it raises an alert too, so that
+    # someone asks about it and acknowledges what they found, as for a risk answer.
+    alert_items = [*score.risk, *score.risk_unanswered]
+    if alert_items:
         early = None
         if questionnaire_link is not None:
             # Raised when the patient saved the answer (questionnaires.actions.save_answers): attach it.
             early = RiskAlert.objects.filter(questionnaire_link=questionnaire_link, instrument=inst.id,
                                              measurement__isnull=True).first()
         if early is not None:
-            RiskAlert.objects.filter(pk=early.pk).update(measurement=m, items=list(score.risk))
+            RiskAlert.objects.filter(pk=early.pk).update(measurement=m, items=alert_items)
         else:
-            raise_alert(course=course, instrument=inst.id, items=score.risk, by=by, measurement=m, raised_at=recorded_at)
+            raise_alert(course=course, instrument=inst.id, items=alert_items, by=by, measurement=m, raised_at=recorded_at)
     return m
 
 

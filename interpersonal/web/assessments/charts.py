@@ -3,8 +3,9 @@ and for paper (vl-convert, later). Pure functions of an instrument and its point
 
 A chart shows, bottom to top: the instrument's severity bands shaded across the plot, the
 reliable-change band (first total ± the instrument's reliable-change points), the
-caseness cut-off as a dashed rule, the totals as a line with points, and a red triangle
-at every point whose answers flagged risk. The y scale is fixed to the instrument's score
+caseness cut-off as a dashed rule, the totals as a line with points, a red triangle
+at every point whose answers flagged risk, and an outlined red triangle at every point
+where a risk item was left unanswered (unknown risk: the clinician should ask). The y scale is fixed to the instrument's score
 range so charts of one measure compare at a glance.
 """
 
@@ -36,6 +37,8 @@ class Point:
     date: dt.date | None = None
     severity: str = ""
     risk: bool = False
+    risk_unanswered: tuple[str, ...] = ()
+    """Ids of risk items left unanswered: the risk is unknown, not absent."""
 
 
 def _num(value: float | None) -> str:
@@ -74,6 +77,10 @@ def describe(instrument: measures.Instrument, points: Sequence[Point]) -> str:
     risky = [p.x for p in points if p.risk]
     if risky:
         text += f" Risk flagged at session{'s' if len(risky) > 1 else ''} {', '.join(map(str, risky))}."
+    unknown = [p.x for p in points if p.risk_unanswered]
+    if unknown:
+        text += (f" Risk item not answered at session{'s' if len(unknown) > 1 else ''} "
+                 f"{', '.join(map(str, unknown))}: ask about it.")
     return text
 
 
@@ -148,7 +155,8 @@ def progress_spec(
         })
     values = [
         {"session": p.x, "total": p.total, "date": p.date.isoformat() if p.date else None,
-         "severity": p.severity, "risk": p.risk}
+         "severity": p.severity, "risk": p.risk,
+         "risk_unanswered": ", ".join(f"item {i}" for i in p.risk_unanswered)}
         for p in points
     ]
     tooltip = [
@@ -179,6 +187,21 @@ def progress_spec(
                 "x": {"field": "session", "type": "quantitative", "scale": x_scale, "axis": x_axis},
                 "y": {"field": "marker", "type": "quantitative", "scale": y_scale},
                 "tooltip": [{"value": "Risk flagged"}, *tooltip],
+            },
+        })
+    unknown_values = [v | {"marker": v["total"] if v["total"] is not None else hi} for v in values
+                      if v["risk_unanswered"] and not v["risk"]]
+    if unknown_values:
+        layers.append({
+            "name": "risk_unanswered",
+            "data": {"values": unknown_values},
+            "mark": {"type": "point", "shape": "triangle-up", "filled": False, "color": RISK_COLOUR, "size": 220,
+                     "yOffset": -14, "strokeWidth": 2},
+            "encoding": {
+                "x": {"field": "session", "type": "quantitative", "scale": x_scale, "axis": x_axis},
+                "y": {"field": "marker", "type": "quantitative", "scale": y_scale},
+                "tooltip": [{"value": "Risk item not answered: ask about it"},
+                            {"field": "risk_unanswered", "title": "Not answered"}, *tooltip],
             },
         })
     return {

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from interpersonal.core import measures
+
 
 class Measurement(models.Model):
     """One scored answer set. The score fields are the core engine's output, stored so that
@@ -42,6 +44,15 @@ class Measurement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument} {self.total} for course {self.course_id} at {self.recorded_at:%Y-%m-%d}"
+
+    @property
+    def risk_unanswered(self) -> tuple[str, ...]:
+        """The risk items left unanswered (the core's rule, read from the stored answers)."""
+        try:
+            instrument = measures.get(self.instrument)
+        except measures.UnknownInstrument:
+            return ()
+        return instrument.unanswered_risk(k for k, v in (self.answers or {}).items() if v is not None)
 
 
 class RiskAlert(models.Model):

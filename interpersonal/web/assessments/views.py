@@ -10,6 +10,7 @@ from interpersonal.core import measures
 from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.roles import Permission
 from interpersonal.web.assessments import actions
+from interpersonal.web.assessments.alerts import unanswered_risk_prompts
 from interpersonal.web.assessments.models import RiskAlert
 from interpersonal.web.courses.access import courses_visible_to, get_course_for_user
 
@@ -58,6 +59,7 @@ def score(request: HttpRequest, instrument_id: str) -> HttpResponse:
         "form": form,
         "result": result,
         "missing": describe.components(instrument, result.missing) if result else [],
+        "risk_unanswered": unanswered_risk_prompts(instrument, result.risk_unanswered) if result else [],
         "variants": form.variants() if result else {},
     }
     return render(request, "assessments/score.html", context, status=status)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from interpersonal.web.accounts.roles import Permission, has_permission
@@ -22,11 +22,28 @@ def courses_visible_to(user: Any, *, write: bool = False) -> QuerySet[Course]:
     return Course.objects.filter(rule)
 
 
+def _active_or_open_alert() -> Q:
+    """Active, or (ended, stepped up, whatever its state) with a risk alert still open: an open
+    alert stays in front of the clinicians responsible until one of them acknowledges it."""
+    from interpersonal.web.assessments.models import RiskAlert
+
+    open_alert = RiskAlert.objects.filter(course=OuterRef("pk"), acknowledged_at__isnull=True)
+    return Q(status=Course.Status.ACTIVE) | Q(Exists(open_alert))
+
+
 def caseload_for(user: Any) -> QuerySet[Course]:
-    """The active courses ``user`` delivers (empty for roles without a caseload)."""
+    """The courses ``user`` delivers that are active or have an open risk alert (empty for
+    roles without a caseload)."""
     if not has_permission(user, Permission.HOLD_CASELOAD):
         return Course.objects.none()
-    return Course.objects.filter(therapist=user, status=Course.Status.ACTIVE)
+    return Course.objects.filter(_active_or_open_alert(), therapist=user)
+
+
+def supervised_caseload_for(user: Any) -> QuerySet[Course]:
+    """Their supervisees' courses that are active or have an open risk alert (read only)."""
+    if not has_permission(user, Permission.SUPERVISE):
+        return Course.objects.none()
+    return courses_visible_to(user).filter(_active_or_open_alert()).exclude(therapist=user)
 
 
 def get_course_for_user(user: Any, pk: Any, *, write: bool = False) -> Course:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Mapping
+from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -70,8 +72,80 @@ def start_course(
     return course
 
 
+class AlertsLeftOpen(StrEnum):
+    """Why a course ends with risk alerts still open (they stay open, and on the caseload and
+    the patient's page, until acknowledged). A code, so the audit trail holds no free text."""
+
+    FOLLOWED_UP_ELSEWHERE = "followed_up_elsewhere"
+    SUPERVISOR_TO_REVIEW = "supervisor_to_review"
+    FOLLOWING_UP = "following_up"
+
+    @property
+    def label(self) -> str:
+        return _ALERTS_LEFT_OPEN[self]
+
+
+_ALERTS_LEFT_OPEN = {
+    AlertsLeftOpen.FOLLOWED_UP_ELSEWHERE: "Another service is following up the risk (for example the crisis team or the GP)",
+    AlertsLeftOpen.SUPERVISOR_TO_REVIEW: "My supervisor will review the alerts with me before they are acknowledged",
+    AlertsLeftOpen.FOLLOWING_UP: "I am still following up the risk and will acknowledge the alerts when I have",
+}
+
+
+def _alerts_decision(
+    course: Course, *, by: Any, notes: Mapping[int, str] | None, left_open: str | None, seen: Collection[int] | None,
+) -> dict[str, Any]:
+    """Apply the clinician's decision about the course's open risk alerts; what to audit.
+
+    Ending a course with alerts open needs an explicit decision: acknowledge each one here
+    (``notes``: alert id → what was done, through assessments.actions.acknowledge_alert), or
+    leave them open for a coded reason (``left_open``, with ``seen``: the alert ids the
+    clinician was shown). Either way the alerts decided on must be exactly those open now."""
+    from interpersonal.web.assessments.actions import acknowledge_alert  # assessments.actions imports this module
+    from interpersonal.web.assessments.models import RiskAlert
+
+    open_alerts = {a.pk: a for a in RiskAlert.objects.filter(course=course, acknowledged_at__isnull=True)
+                   .select_related("course__therapist").order_by("raised_at", "id")}
+    if not open_alerts:
+        return {}
+    n = len(open_alerts)
+    if notes is None and left_open is None:
+        raise ValidationError({"alerts": f"This course has {n} open risk alert{'' if n == 1 else 's'}. Acknowledge "
+                                         f"{'it' if n == 1 else 'each one'}, saying what was done, or choose why the "
+                                         f"course ends with {'it' if n == 1 else 'them'} still open."})
+    if notes is not None and left_open is not None:
+        raise ValidationError({"alerts": "Either acknowledge the open risk alerts or leave them open, not both."})
+    shown = set(notes) if notes is not None else set(seen or ())
+    if shown != set(open_alerts):
+        raise ValidationError({"alerts": "The open risk alerts changed while you were ending the course (one was raised "
+                                         "or acknowledged). Nothing was saved: review them below and try again."})
+    ids = sorted(open_alerts)
+    if left_open is not None:
+        try:
+            code = AlertsLeftOpen(left_open)
+        except ValueError:
+            raise ValidationError({"alerts_left_open": "Choose why the course ends with the risk alerts still open."}) from None
+        return {"open_alert_ids": ids, "open_alerts_decision": "left_open", "open_alerts_left_open_reason": code.value}
+    errors: dict[str, list[str]] = {}
+    for pk, alert in open_alerts.items():
+        try:
+            acknowledge_alert(alert=alert, by=by, note=(notes or {}).get(pk, ""))
+        except ValidationError as exc:
+            errors[f"note_{pk}"] = exc.messages
+    if errors:
+        raise ValidationError(errors)  # the whole ending, acknowledgements included, is rolled back
+    return {"open_alert_ids": ids, "open_alerts_decision": "acknowledged"}
+
+
 @transaction.atomic
-def end_course(*, course: Course, reason: str, by: Any, ended_on: dt.date | None = None) -> Course:
+def end_course(
+    *, course: Course, reason: str, by: Any, ended_on: dt.date | None = None,
+    alert_notes: Mapping[int, str] | None = None, alerts_left_open: str | None = None,
+    alerts_seen: Collection[int] | None = None,
+) -> Course:
+    """End an active course. Open risk alerts need an explicit decision (see
+    :func:`_alerts_decision`); stepping up or down keeps them open (the patient stays in care
+    and the alerts stay on the caseload until acknowledged)."""
     _require_clinician(by, course)
     locked = Course.objects.select_for_update().get(pk=course.pk)
     _require_active(locked)
@@ -82,14 +156,25 @@ def end_course(*, course: Course, reason: str, by: Any, ended_on: dt.date | None
     ended_on = ended_on or timezone.localdate()
     if ended_on < locked.started_on or ended_on > timezone.localdate():
         raise ValidationError({"ended_on": "The end date must be between the start of the course and today."})
+    if end_reason in (EndReason.STEPPED_UP, EndReason.STEPPED_DOWN):
+        decision = _stepped_alerts(locked)
+    else:
+        decision = _alerts_decision(locked, by=by, notes=alert_notes, left_open=alerts_left_open, seen=alerts_seen)
     Course.objects.filter(pk=locked.pk).update(
         status=Course.Status.ENDED, ended_on=ended_on, end_reason=end_reason.value,
         version=locked.version + 1, updated_at=timezone.now(),
     )
     course.refresh_from_db()
     log.record("course.ended", actor=by, target=course, patient_id=course.patient_id, reason=end_reason.value,
-               nhs_end_code=end_reason.nhs_code)
+               nhs_end_code=end_reason.nhs_code, **decision)
     return course
+
+
+def _stepped_alerts(course: Course) -> dict[str, Any]:
+    from interpersonal.web.assessments.models import RiskAlert
+
+    ids = sorted(RiskAlert.objects.filter(course=course, acknowledged_at__isnull=True).values_list("pk", flat=True))
+    return {"open_alert_ids": ids, "open_alerts_decision": "left_open_on_stepping"} if ids else {}
 
 
 @transaction.atomic

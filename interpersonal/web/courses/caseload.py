@@ -1,14 +1,17 @@
 """The caseload dashboard's rows: one query for any number of courses.
 
-Attended count, open alerts, the last two PHQ-9 and GAD-7 totals and the next booked
-session are correlated subqueries annotated on the course queryset (no per-row queries);
-phase and trend are worked out in Python from those values.
+Attended count, open alerts, the last two PHQ-9 and GAD-7 totals (and the answers of the
+last, for its unanswered risk items) and the next booked session are correlated subqueries
+annotated on the course queryset (no per-row queries); phase and trend are worked out in
+Python from those values. An ended course is listed only while it has an open risk alert
+(courses.access.caseload_for).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -18,15 +21,15 @@ from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.html import conditional_escape as esc
 from django.utils.safestring import SafeString, mark_safe
 
-from interpersonal.core import protocols
+from interpersonal.core import measures, protocols
 from interpersonal.web.accounts.models import User
 from interpersonal.web.assessments.models import Measurement, RiskAlert
-from interpersonal.web.courses.fragments import one_decimal
+from interpersonal.web.courses.fragments import one_decimal, risk_unanswered_text
 from interpersonal.web.courses.models import ATTENDED, Course, TherapySession
 from interpersonal.web.patients.models import Patient
 
@@ -65,6 +68,8 @@ def annotate(courses: QuerySet[Course]) -> QuerySet[Course]:
 class Trend:
     last: float | None
     previous: float | None
+    risk_unanswered: tuple[str, ...] = ()
+    """Risk items left unanswered in the measure that gave ``last``."""
 
     @property
     def arrow(self) -> str:
@@ -97,9 +102,13 @@ class CaseloadRow:
     open_alerts: int
     next_session: dt.datetime | None
     trends: dict[str, Trend]
+    ended_on: dt.date | None = field(default=None)
+    """Set for an ended course, listed because a risk alert of it is still open."""
 
     @property
     def session_label(self) -> str:
+        if self.ended_on is not None:
+            return "Course ended"
         upcoming = self.attended + 1
         if self.planned is None:
             return f"{upcoming}"
@@ -128,17 +137,24 @@ def _rows_sql(connection: Any, base: str) -> str:
         f" AND m.{mc['total']} IS NOT NULL ORDER BY m.{mc['recorded_at']} DESC, m.{mc['id']} DESC LIMIT 1 OFFSET {offset})"
         for _ in TREND_MEASURES for offset in (0, 1)
     )
+    answers = ",\n".join(
+        f"(SELECT m.{_q(connection, Measurement, 'answers')} FROM {measurement} m WHERE m.{mc['course']} = c.{q('id')}"  # noqa: S608
+        f" AND m.{mc['instrument']} = %s AND m.{mc['total']} IS NOT NULL"
+        f" ORDER BY m.{mc['recorded_at']} DESC, m.{mc['id']} DESC LIMIT 1)"
+        for _ in TREND_MEASURES
+    )
     return (  # identifiers from the models' metadata; every value is a parameter
         f"SELECT c.{q('id')}, c.{_q(connection, Course, 'protocol')}, c.{_q(connection, Course, 'planned_sessions')}, "  # noqa: S608
         f"p.{_q(connection, Patient, 'family_name')}, p.{_q(connection, Patient, 'given_name')}, "
         f"p.{_q(connection, Patient, 'local_id')}, t.{_q(connection, User, 'username')}, "
-        f"t.{_q(connection, User, 'first_name')}, t.{_q(connection, User, 'last_name')},\n"
+        f"t.{_q(connection, User, 'first_name')}, t.{_q(connection, User, 'last_name')}, "
+        f"c.{_q(connection, Course, 'status')}, c.{_q(connection, Course, 'ended_on')},\n"
         f"(SELECT COUNT(*) FROM {session} s WHERE s.{sc['course']} = c.{q('id')} AND s.{sc['attendance']} IN ({attended})),\n"
         f"(SELECT COUNT(*) FROM {alert} a WHERE a.{_q(connection, RiskAlert, 'course')} = c.{q('id')}"
         f" AND a.{_q(connection, RiskAlert, 'acknowledged_at')} IS NULL) AS open_alerts,\n"
         f"(SELECT s.{sc['scheduled_at']} FROM {session} s WHERE s.{sc['course']} = c.{q('id')} AND s.{sc['attendance']} IS NULL"
         f" AND s.{sc['scheduled_at']} >= %s ORDER BY s.{sc['scheduled_at']} LIMIT 1) AS next_session,\n"
-        f"{totals}\n"
+        f"{totals},\n{answers}\n"
         f"FROM {course} c INNER JOIN {patient} p ON p.{q('id')} = c.{_q(connection, Course, 'patient')}"
         f" INNER JOIN {user} t ON t.{q('id')} = c.{_q(connection, Course, 'therapist')}\n"
         f"WHERE c.{q('id')} IN ({base})\n"
@@ -156,6 +172,24 @@ def _datetime(value: Any) -> dt.datetime | None:
     return parsed
 
 
+def _date(value: Any) -> dt.date | None:
+    """A fetched DateField value (SQLite returns text)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return parse_date(value)
+
+
+def _unanswered_risk(instrument_id: str, answers: Any) -> tuple[str, ...]:
+    """The risk items missing from fetched answers (JSON text on SQLite, decoded on PostgreSQL)."""
+    if answers is None:
+        return ()
+    if isinstance(answers, str | bytes):
+        answers = json.loads(answers)
+    if not isinstance(answers, dict):
+        return ()
+    return measures.get(instrument_id).unanswered_risk(k for k, v in answers.items() if v is not None)
+
+
 def rows(courses: QuerySet[Course]) -> list[CaseloadRow]:
     """The caseload rows of ``courses`` in one query, open alerts first, then the next session."""
     connection = connections[courses.db]
@@ -164,13 +198,15 @@ def rows(courses: QuerySet[Course]) -> list[CaseloadRow]:
     except EmptyResultSet:
         return []
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    params = [*ATTENDED, now, *(m for m in TREND_MEASURES for _ in (0, 1)), *base_params]
+    params = [*ATTENDED, now, *(m for m in TREND_MEASURES for _ in (0, 1)), *TREND_MEASURES, *base_params]
     with connection.cursor() as cursor:
         cursor.execute(_rows_sql(connection, base), params)
         fetched = cursor.fetchall()
     out = []
-    for (pk, protocol, planned, family, given, local_id, username, first, last,
-         attended, open_alerts, next_session, *totals) in fetched:
+    n_totals = 2 * len(TREND_MEASURES)
+    for (pk, protocol, planned, family, given, local_id, username, first, last, status, ended_on,
+         attended, open_alerts, next_session, *values) in fetched:
+        totals, last_answers = values[:n_totals], values[n_totals:]
         try:
             definition = protocols.get(protocol)
         except protocols.UnknownProtocol:
@@ -179,11 +215,13 @@ def rows(courses: QuerySet[Course]) -> list[CaseloadRow]:
             phase = definition.phase_for(attended, planned) if definition is not None else None
         except protocols.ProtocolError:
             phase = None
-        trends = {m: Trend(totals[2 * n], totals[2 * n + 1]) for n, m in enumerate(TREND_MEASURES)}
+        trends = {m: Trend(totals[2 * n], totals[2 * n + 1], _unanswered_risk(m, last_answers[n]))
+                  for n, m in enumerate(TREND_MEASURES)}
         out.append(CaseloadRow(
             course_id=pk, protocol=protocol, family_name=family, given_name=given, local_id=local_id,
             therapist_name=f"{first} {last}".strip() or username, attended=attended, planned=planned, phase=phase,
             open_alerts=open_alerts, next_session=_datetime(next_session), trends=trends,
+            ended_on=_date(ended_on) if status != Course.Status.ACTIVE else None,
         ))
     return out
 
@@ -207,8 +245,9 @@ def _trend_cell(key: str, trend: Trend) -> str:
     if trend.last is None:
         return f'\n    <td data-label="{label}">—</td>\n    '
     words = esc(trend.words)
+    unanswered = f"<br>{risk_unanswered_text(trend.risk_unanswered)}" if trend.risk_unanswered else ""
     return (f'\n    <td data-label="{label}">{one_decimal(trend.last)} <span class="trend" aria-hidden="true" '
-            f'title="{words}">{esc(trend.arrow)}</span><span class="visually-hidden"> ({words})</span></td>\n    ')
+            f'title="{words}">{esc(trend.arrow)}</span><span class="visually-hidden"> ({words})</span>{unanswered}</td>\n    ')
 
 
 def row_html(row: CaseloadRow, detail_url: str, *, show_therapist: bool = False) -> str:
@@ -217,6 +256,9 @@ def row_html(row: CaseloadRow, detail_url: str, *, show_therapist: bool = False)
         badge = f'<br><span class="badge badge--risk">Risk: {alerts} open alert{"" if alerts == 1 else "s"}</span>'
     else:
         badge = ""
+    if row.ended_on is not None:
+        badge += (f'<br><span class="badge">Course ended {row.ended_on.day} {MONTHS_3[row.ended_on.month].title()} '
+                  f'{row.ended_on.year}: acknowledge the open alert{"" if alerts == 1 else "s"}</span>')
     if row.next_session:
         iso, text = _when(row.next_session)
         nxt = f'<time datetime="{esc(iso)}">{esc(text)}</time>'
@@ -231,7 +273,7 @@ def row_html(row: CaseloadRow, detail_url: str, *, show_therapist: bool = False)
         f'{esc(row.given_name)}</a>\n      <span class="muted">{esc(row.local_id)}</span>\n      {badge}\n    </th>\n'
         f'    <td data-label="Protocol">{esc(str(protocols.get(row.protocol).therapy).upper())}</td>\n'
         f'    <td data-label="Session">{esc(row.session_label)} <span class="muted">({row.attended} attended)</span></td>\n'
-        f'    <td data-label="Phase">{esc(phase) if phase else "—"}</td>\n    ',
+        f'    <td data-label="Phase">{esc(phase) if phase and row.ended_on is None else "—"}</td>\n    ',
         *(_trend_cell(k, t) for k, t in row.trends.items()),
         f'\n    <td data-label="Next session">{nxt}</td>\n    {therapist}\n  </tr>\n  ',
     ))

@@ -27,6 +27,24 @@ ALERT_CLASS = ' class="row--alert"'
 RISK_YES = '<strong class="risk-text">▲ Yes</strong>'
 
 
+def risk_unanswered_text(items: Iterable[str]) -> str:
+    """Markup for risk items left unanswered: unknown risk, to be asked about (escaped)."""
+    ids = list(items)
+    if not ids:
+        return ""
+    which = esc(", ".join(ids))
+    return (f'<strong class="risk-text">△ Item{"s" if len(ids) > 1 else ""} {which} not answered: '
+            f'ask about {"them" if len(ids) > 1 else "it"}</strong>')
+
+
+def score_cell(total: Any, point: Point | None) -> SafeString:
+    """A total for the score tables, with any unanswered risk item beside it."""
+    text = esc(one_decimal(total)) if total is not None else ""
+    if point is not None and point.risk_unanswered:
+        text = f"{text} {risk_unanswered_text(point.risk_unanswered)}"
+    return mark_safe(text)  # noqa: S308 - escaped above
+
+
 def one_decimal(value: Any) -> str:
     """``|floatformat:"-1"``: whole numbers without decimals (the common case, done here), else
     Django's filter."""
@@ -78,13 +96,20 @@ def chart_rows(rows: list[tuple[Point, Measurement]]) -> SafeString:
     for point, m in rows:
         total = "not scored" if m.total is None else f"{one_decimal(m.total)}{PRORATED if m.prorated else ''}"
         out.append(
-            f"\n      <tr{ALERT_CLASS if point.risk else ''}><th scope=\"row\">"
+            f"\n      <tr{ALERT_CLASS if point.risk or point.risk_unanswered else ''}><th scope=\"row\">"
             f"{esc(point.x) if point.x else 'Before'}</th><td>{esc(day_month_year(_local(m.recorded_at)))}</td>\n"
             f"        <td>{total}</td>\n"
             f"        <td>{esc(m.severity) if m.severity else '—'}</td><td>"
-            f"{RISK_YES if point.risk else '—'}</td></tr>\n    "
+            f"{_risk_cell(point)}</td></tr>\n    "
         )
     return _safe(out)
+
+
+def _risk_cell(point: Point) -> str:
+    cells = [RISK_YES] if point.risk else []
+    if point.risk_unanswered:
+        cells.append(risk_unanswered_text(point.risk_unanswered))
+    return "<br>".join(cells) or "—"
 
 
 def session_rows(rows: list[SessionRow]) -> SafeString:

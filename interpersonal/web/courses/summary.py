@@ -81,12 +81,12 @@ def summarise(course: Course) -> CourseSummary:
     rows, numbers = _session_rows(sessions)
     attended = [s for s in sessions if s.attendance in ATTENDED]
     counts = Counter(s.attendance for s in sessions)
-    # The answers are not shown here: leave their JSON undecoded.
-    found = list(Measurement.objects.filter(course=course).defer("answers", "variants").order_by("recorded_at", "id"))
+    # The answers say which risk items were left unanswered; the variants are not shown here.
+    found = list(Measurement.objects.filter(course=course).defer("variants").order_by("recorded_at", "id"))
     by_instrument: dict[str, list[tuple[Point, Measurement]]] = {}
     for m in found:
         point = Point(x=_x_for(m, numbers, attended), total=m.total, date=m.recorded_at.date(),
-                      severity=m.severity, risk=bool(m.risk))
+                      severity=m.severity, risk=bool(m.risk), risk_unanswered=m.risk_unanswered)
         by_instrument.setdefault(m.instrument, []).append((point, m))
     series = []
     for instrument_id, pairs in by_instrument.items():

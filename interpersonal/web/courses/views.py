@@ -27,6 +27,7 @@ from interpersonal.core import measures, protocols
 from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.assessments import actions as measure_actions
+from interpersonal.web.assessments.alerts import describe_alert, open_alerts
 from interpersonal.web.assessments.charts import progress_spec
 from interpersonal.web.assessments.forms import ScoreForm
 from interpersonal.web.assessments.models import RiskAlert
@@ -37,6 +38,7 @@ from interpersonal.web.courses.access import (
     courses_visible_to,
     get_course_for_user,
     may_acknowledge_alerts,
+    supervised_caseload_for,
 )
 from interpersonal.web.courses.forms import (
     AcknowledgeForm,
@@ -54,17 +56,13 @@ from interpersonal.web.patients.access import get_patient_for_user
 
 clinician = require_permission(Permission.HOLD_CASELOAD)
 SESSION_FIELDS = {"scheduled_at": "date"}
+END_FIELDS = {"alerts": "alerts_decision", "alerts_left_open": "alerts_decision"}
 
 
 def _spec_json(spec: dict[str, Any]) -> SafeString:
     """JSON safe inside <script type="application/json"> (as Django's json_script escapes it)."""
     text = json.dumps(spec, ensure_ascii=False, separators=(",", ":"))
     return mark_safe(text.replace("<", "\\u003C").replace(">", "\\u003E").replace("&", "\\u0026"))  # noqa: S308
-
-
-def _score(scores: dict[str, float | None], key: str) -> str:
-    """``{{ v|floatformat:"-1" }}`` of a score if there is one."""
-    return fragments.one_decimal(scores[key]) if key in scores else ""
 
 
 def _default(values: dict[str, Any], key: str) -> str:
@@ -81,14 +79,13 @@ def _default(values: dict[str, Any], key: str) -> str:
 def caseload_view(request: HttpRequest) -> HttpResponse:
     user = request.user
     own = caseload.rows(caseload_for(user))
-    supervised = []
-    if has_permission(user, Permission.SUPERVISE):
-        supervised = caseload.rows(courses_visible_to(user).filter(status=Course.Status.ACTIVE).exclude(therapist=user))
+    supervised = caseload.rows(supervised_caseload_for(user))
     # The caseload shows identifiable rows: its read is audited (course ids, no names).
     log.record("caseload.viewed", actor=user, target=("user", user.pk),
                course_ids=[r.course_id for r in own + supervised])
     return render(request, "courses/caseload.html", {
         "rows": own, "rows_html": caseload.rows_html(own),
+        "active_count": sum(1 for r in own if r.ended_on is None), "ended_count": sum(1 for r in own if r.ended_on),
         "supervised": supervised, "supervised_html": caseload.rows_html(supervised, show_therapist=True),
     })
 
@@ -119,21 +116,18 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
                                                           csrf_input=csrf_input)})
     alerts = list(RiskAlert.objects.filter(course=course).select_related("measurement", "acknowledged_by")
                   .order_by("acknowledged_at", "-raised_at"))
-    alert_rows = []
-    for a in alerts:
-        try:
-            risk_items = {r.item: r.label for r in measures.get(a.instrument).risk}
-            abbreviation = measures.get(a.instrument).abbreviation
-        except measures.UnknownInstrument:
-            risk_items, abbreviation = {}, a.instrument
-        alert_rows.append({"alert": a, "instrument": abbreviation,
-                           "items": [f"Item {i}: {risk_items.get(i, '')}".rstrip(": ") for i in a.items]})
+    alert_rows = [describe_alert(a) for a in alerts]
     charts = [{"series": s, "spec": _spec_json(progress_spec(s.instrument, s.points, planned_sessions=course.planned_sessions)),
                "rows_html": fragments.chart_rows(s.rows)}
               for s in summary.series]
     outcome = summary.outcome
-    score_rows = [(s.instrument.abbreviation, _score(summary.first, s.instrument.id), _score(summary.last, s.instrument.id),
-                   _default(outcome.jacobson_truax, s.instrument.id)) for s in summary.series]
+    score_rows = []
+    for s in summary.series:
+        scored = [p for p in s.points if p.total is not None]
+        score_rows.append((s.instrument.abbreviation,
+                           fragments.score_cell(summary.first.get(s.instrument.id), scored[0] if scored else None),
+                           fragments.score_cell(summary.last.get(s.instrument.id), scored[-1] if scored else None),
+                           _default(outcome.jacobson_truax, s.instrument.id)))
     stepped_to = courses_visible_to(user).filter(stepped_from=course).first()
     higher = [p for p in protocols.catalogue() if p.step > definition.step]
     ack_errors = forms.pop("ack_errors", {})
@@ -296,17 +290,23 @@ def task(request: HttpRequest, pk: int) -> HttpResponse:
 @clinician
 def end(request: HttpRequest, pk: int) -> HttpResponse:
     course = get_course_for_user(request.user, pk, write=True)
-    form = EndCourseForm(request.POST or None)
+    alerts = open_alerts(Course.objects.filter(pk=course.pk))
+    attended = TherapySession.objects.filter(course=course, attendance__in=ATTENDED).count()
+    form = EndCourseForm(request.POST or None, alert_ids=[r.alert.pk for r in alerts], attended=attended,
+                         planned=course.planned_sessions or course.definition.default_sessions)
     if form.is_bound and form.is_valid():
         try:
             actions.end_course(course=course, reason=form.cleaned_data["reason"], by=request.user,
-                               ended_on=form.cleaned_data["ended_on"])
+                               ended_on=form.cleaned_data["ended_on"], **form.alert_decision())
         except ValidationError as exc:
-            add_action_errors(form, exc)
+            add_action_errors(form, exc, rename=END_FIELDS)
         else:
             return redirect(reverse("courses:detail", args=[course.pk]) + "#summary")
-    return render(request, "courses/end.html", {"course": course, "patient": course.patient, "form": form},
-                  status=400 if form.is_bound else 200)
+    return render(request, "courses/end.html", {
+        "course": course, "patient": course.patient, "form": form, "alerts": alerts,
+        "notes": [(row, form[f"note_{row.alert.pk}"]) for row in alerts],
+        "alerts_seen": ",".join(str(r.alert.pk) for r in alerts),
+    }, status=400 if form.is_bound else 200)
 
 
 @require_http_methods(["GET", "POST"])

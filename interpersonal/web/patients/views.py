@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.roles import Permission
+from interpersonal.web.assessments.alerts import open_alerts
 from interpersonal.web.audit import log
 from interpersonal.web.courses.access import courses_visible_to
 from interpersonal.web.formerrors import add_action_errors
@@ -60,6 +61,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "patients/detail.html", {
         "patient": patient, "courses": courses, "may_change": may_change,
         "has_active": any(c.is_active for c in courses),
+        # Whatever happened to the course since (ended, stepped up), until acknowledged.
+        "open_alerts": open_alerts(courses),
     })
 
 

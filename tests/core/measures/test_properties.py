@@ -240,3 +240,16 @@ def test_risk_flag_depends_only_on_risk_item(instrument_id: str, data: st.DataOb
 
     expected = tuple(r.item for r in inst.risk if answers.get(r.item) is not None and answers[r.item] >= r.at_or_above)
     assert score.risk == expected
+
+
+@pytest.mark.parametrize("instrument_id", INSTRUMENT_IDS)
+@PROPERTY
+@given(data=st.data())
+def test_every_risk_item_is_either_answered_or_reported_unanswered(instrument_id: str, data: st.DataObject) -> None:
+    inst = measures.get(instrument_id)
+    answers = data.draw(any_answers(inst))
+
+    score = measures.score(instrument_id, answers)
+
+    for r in inst.risk:
+        assert (answers.get(r.item) is None) == (r.item in score.risk_unanswered)

@@ -512,3 +512,50 @@ def test_risk_reported_when_only_the_risk_item_is_answered(instrument_id: str, i
 
     assert score.total is None
     assert score.risk == (item,)
+
+
+# --- unanswered risk items: unknown risk, never "no risk" ------------------------------------------
+
+
+@pytest.mark.parametrize(("instrument_id", "item"), RISK_ITEMS)
+def test_unanswered_risk_item_is_reported(instrument_id: str, item: str) -> None:
+    answers = {k: v for k, v in answers_with_total(instrument_id, 0).items() if k != item}
+
+    score = measures.score(instrument_id, answers)
+
+    assert score.risk == ()
+    assert score.risk_unanswered == (item,)
+    assert score.to_dict()["risk_unanswered"] == [item]
+
+
+@pytest.mark.parametrize(("instrument_id", "item"), RISK_ITEMS)
+def test_risk_item_answered_0_is_not_reported_unanswered(instrument_id: str, item: str) -> None:
+    score = measures.score(instrument_id, answers_with_total(instrument_id, 0) | {item: 0})
+
+    assert score.risk_unanswered == ()
+
+
+def test_phq9_item_9_missing_is_prorated_and_reported_unanswered() -> None:
+    """The case of issue #12: eight items answered, item 9 left blank. The total is prorated
+    under the NHS rule, and the score says the risk item was not answered."""
+    answers = {str(i): 1 for i in range(1, 9)} | {"9": None}
+
+    score = measures.score("phq9", answers)
+
+    assert score.total == 9
+    assert score.prorated is True
+    assert score.risk_unanswered == ("9",)
+
+
+def test_unanswered_risk_item_reported_when_total_not_scorable() -> None:
+    score = measures.score("phq9", {"1": 1})
+
+    assert score.total is None
+    assert score.risk_unanswered == ("9",)
+
+
+@pytest.mark.parametrize("instrument_id", ["gad7", "wsas"])
+def test_instrument_without_risk_item_never_reports_one_unanswered(instrument_id: str) -> None:
+    score = measures.score(instrument_id, {})
+
+    assert score.risk_unanswered == ()

@@ -256,8 +256,9 @@ def test_a_later_clean_phq9_leaves_the_alert_open(risk_alert, dit_course, therap
     assert list(RiskAlert.objects.filter(acknowledged_at__isnull=True)) == [risk_alert]
 
 
-def test_ending_or_stepping_the_course_leaves_the_alert_open(risk_alert, dit_course, therapist, patient):
-    end_course(course=dit_course, reason="completed", by=therapist)
+def test_ending_with_the_alert_left_open_then_starting_another_leaves_it_open(risk_alert, dit_course, therapist, patient):
+    end_course(course=dit_course, reason="completed", by=therapist,
+               alerts_left_open="followed_up_elsewhere", alerts_seen=[risk_alert.pk])
     start_course(patient=patient, protocol="ipt", therapist=therapist, by=therapist)
 
     risk_alert.refresh_from_db()
@@ -265,9 +266,42 @@ def test_ending_or_stepping_the_course_leaves_the_alert_open(risk_alert, dit_cou
 
 
 def test_alert_on_an_ended_course_can_still_be_acknowledged(risk_alert, dit_course, therapist):
-    end_course(course=dit_course, reason="dropped_out", by=therapist)
+    end_course(course=dit_course, reason="dropped_out", by=therapist,
+               alerts_left_open="following_up", alerts_seen=[risk_alert.pk])
 
     acknowledge_alert(alert=risk_alert, by=therapist, note=NOTE)
 
     risk_alert.refresh_from_db()
     assert not risk_alert.open
+
+
+# --- a risk item left unanswered -------------------------------------------------------------
+
+
+def test_phq9_item_9_unanswered_raises_an_open_alert_for_the_unknown_risk(dit_course, therapist, audit_trail):
+    answers = PHQ9_CLEAN | {"9": None}
+
+    m = record_measurement(course=dit_course, instrument="phq9", answers=answers, by=therapist)
+
+    assert (m.prorated, m.risk, m.risk_unanswered) == (True, [], ("9",))
+    alert = RiskAlert.objects.get()
+    assert (alert.measurement, alert.items, alert.open) == (m, ["9"], True)
+    assert audit_trail.new_types() == ["measurement.recorded", "risk_alert.raised"]
+
+
+def test_phq9_item_9_answered_0_raises_no_alert_and_is_not_unanswered(dit_course, therapist):
+    m = record_measurement(course=dit_course, instrument="phq9", answers=PHQ9_CLEAN, by=therapist)
+
+    assert m.risk_unanswered == ()
+    assert not RiskAlert.objects.exists()
+
+
+def test_unanswered_risk_alert_says_the_item_was_not_answered_and_to_ask(dit_course, therapist):
+    from interpersonal.web.assessments.alerts import describe_alert
+
+    record_measurement(course=dit_course, instrument="phq9", answers=PHQ9_CLEAN | {"9": None}, by=therapist)
+
+    row = describe_alert(RiskAlert.objects.select_related("measurement").get())
+    assert row.unanswered is True
+    assert row.items == ["PHQ-9 item 9 (thoughts of being better off dead or of self-harm) was not answered: "
+                         "ask about it at the next contact."]

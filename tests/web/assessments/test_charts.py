@@ -88,3 +88,22 @@ def test_instrument_without_caseness_has_no_rule():
     wsas = measures.get("wsas")
     names = {layer.get("name") for layer in progress_spec(wsas, [Point(x=1, total=20)])["layer"]}
     assert ("caseness" in names) == (wsas.caseness is not None)
+
+
+def test_unanswered_risk_item_gets_its_own_outlined_marker_and_tooltip():
+    points = [*POINTS, Point(x=4, total=9, risk_unanswered=("9",))]
+
+    spec = progress_spec(PHQ9, points)
+
+    unknown = layer(spec, "risk_unanswered")
+    assert [v["session"] for v in unknown["data"]["values"]] == [4]
+    assert unknown["mark"]["filled"] is False
+    assert unknown["encoding"]["tooltip"][0] == {"value": "Risk item not answered: ask about it"}
+    assert "Risk item not answered at session 4: ask about it." in spec["description"]
+    assert [v["session"] for v in layer(spec, "risk")["data"]["values"]] == [1]
+
+
+def test_no_unanswered_risk_layer_when_every_risk_item_was_answered():
+    names = {layer.get("name") for layer in progress_spec(PHQ9, POINTS)["layer"]}
+
+    assert "risk_unanswered" not in names

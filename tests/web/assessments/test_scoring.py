@@ -169,3 +169,18 @@ def test_item_rated_in_variants_records_the_variant_used(signed_in_client, instr
     assert response.status_code == 200
     assert f"<dt>Item {item.id} rated</dt><dd>Variant {item.variants[-1].id}</dd>" in response.content.decode()
     assert response.context["result"] == measures.score(instrument.id, answers)
+
+
+def test_phq9_item_9_unanswered_is_prorated_and_tells_the_clinician_to_ask(signed_in_client):
+    html = signed_in_client.post("/measures/phq9/score/", as_post(measures.get("phq9"), phq9(i9=None))).content.decode()
+
+    assert "Prorated" in html
+    assert "Risk item not answered: the risk is unknown" in html
+    assert escape("PHQ-9 item 9 (thoughts of being better off dead or of self-harm) was not answered: "
+                  "ask about it at the next contact.") in html
+
+
+def test_phq9_item_9_answered_0_shows_no_unanswered_prompt(signed_in_client):
+    html = signed_in_client.post("/measures/phq9/score/", as_post(measures.get("phq9"), phq9(i9=0))).content.decode()
+
+    assert "was not answered" not in html

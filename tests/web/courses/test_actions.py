@@ -192,6 +192,102 @@ def test_end_course_by_anyone_but_its_therapist_refused(request, dit_course, per
     assert snapshot(dit_course) == ("active", None, "", 1)
 
 
+# --- end_course with open risk alerts -------------------------------------------------------
+
+ACK = "Phoned the patient; safety plan reviewed."
+
+
+def test_ending_course_with_open_alert_needs_a_recorded_decision(risk_alert, dit_course, therapist, audit_trail):
+    audit_trail.mark()
+
+    with pytest.raises(ValidationError) as exc:
+        end_course(course=dit_course, reason="dropped_out", by=therapist)
+
+    assert "1 open risk alert" in exc.value.message_dict["alerts"][0]
+    assert snapshot(dit_course)[0] == "active"
+    assert audit_trail.new() == []
+
+
+def test_ending_course_acknowledging_each_open_alert_audits_ids_without_the_note(risk_alert, dit_course, therapist,
+                                                                                 audit_trail):
+    audit_trail.mark()
+
+    end_course(course=dit_course, reason="dropped_out", by=therapist, alert_notes={risk_alert.pk: ACK})
+
+    risk_alert.refresh_from_db()
+    assert (risk_alert.open, risk_alert.note, risk_alert.acknowledged_by) == (False, ACK, therapist)
+    assert snapshot(dit_course)[0] == "ended"
+    events = audit_trail.new()
+    assert [e.type for e in events] == ["risk_alert.acknowledged", "course.ended"]
+    assert events[1].data == {"reason": "dropped_out", "nhs_end_code": 47, "open_alert_ids": [risk_alert.pk],
+                              "open_alerts_decision": "acknowledged"}
+    assert ACK not in str([e.data for e in events])
+
+
+def test_ending_course_with_alert_left_open_keeps_it_open_and_audits_the_reason_code(risk_alert, dit_course, therapist,
+                                                                                     audit_trail):
+    audit_trail.mark()
+
+    end_course(course=dit_course, reason="dropped_out", by=therapist,
+               alerts_left_open="followed_up_elsewhere", alerts_seen=[risk_alert.pk])
+
+    risk_alert.refresh_from_db()
+    assert risk_alert.open
+    assert audit_trail.new()[-1].data == {
+        "reason": "dropped_out", "nhs_end_code": 47, "open_alert_ids": [risk_alert.pk],
+        "open_alerts_decision": "left_open", "open_alerts_left_open_reason": "followed_up_elsewhere"}
+
+
+def test_ending_course_with_an_empty_acknowledgement_note_ends_nothing(risk_alert, dit_course, therapist):
+    with pytest.raises(ValidationError) as exc:
+        end_course(course=dit_course, reason="dropped_out", by=therapist, alert_notes={risk_alert.pk: "  "})
+
+    assert f"note_{risk_alert.pk}" in exc.value.message_dict
+    risk_alert.refresh_from_db()
+    assert risk_alert.open
+    assert snapshot(dit_course)[0] == "active"
+
+
+def test_ending_course_with_an_unknown_left_open_reason_refused(risk_alert, dit_course, therapist):
+    with pytest.raises(ValidationError) as exc:
+        end_course(course=dit_course, reason="dropped_out", by=therapist, alerts_left_open="fine",
+                   alerts_seen=[risk_alert.pk])
+
+    assert "alerts_left_open" in exc.value.message_dict
+    assert snapshot(dit_course)[0] == "active"
+
+
+def test_ending_course_refused_when_an_alert_was_raised_after_the_form_was_shown(risk_alert, dit_course, therapist):
+    from interpersonal.web.assessments.actions import record_measurement
+
+    record_measurement(course=dit_course, instrument="phq9", by=therapist,
+                       answers={str(i): 1 for i in range(1, 10)})  # item 9 = 1: a second alert
+
+    with pytest.raises(ValidationError, match="changed while you were ending"):
+        end_course(course=dit_course, reason="dropped_out", by=therapist,
+                   alerts_left_open="following_up", alerts_seen=[risk_alert.pk])
+
+    assert snapshot(dit_course)[0] == "active"
+
+
+def test_ending_course_both_acknowledging_and_leaving_open_refused(risk_alert, dit_course, therapist):
+    with pytest.raises(ValidationError, match="not both"):
+        end_course(course=dit_course, reason="dropped_out", by=therapist, alert_notes={risk_alert.pk: ACK},
+                   alerts_left_open="following_up", alerts_seen=[risk_alert.pk])
+
+    assert snapshot(dit_course)[0] == "active"
+
+
+def test_stepping_up_keeps_open_alerts_open_and_names_them_in_the_audit(risk_alert, dit_course, therapist, audit_trail):
+    audit_trail.mark()
+
+    end_course(course=dit_course, reason="stepped_up", by=therapist)
+
+    risk_alert.refresh_from_db()
+    assert risk_alert.open
+    assert audit_trail.new()[-1].data["open_alert_ids"] == [risk_alert.pk]
+
+
 # --- step_up --------------------------------------------------------------------------------
 
 

@@ -194,7 +194,7 @@ def test_task_toggle(client_for, therapist, dit_course):
 def test_end_course_then_ending_twice_and_recording_are_refused(client_for, therapist, dit_course):
     client = client_for(therapist)
     url = reverse("courses:end", args=[dit_course.pk])
-    assert client.post(url, {"reason": "completed"}).status_code == 302
+    assert client.post(url, {"reason": "completed", "confirm_completed": "on"}).status_code == 302
     assert Course.objects.get(pk=dit_course.pk).status == Course.Status.ENDED
     again = client.post(url, {"reason": "dropped_out"})
     assert again.status_code == 400
@@ -205,6 +205,138 @@ def test_end_course_then_ending_twice_and_recording_are_refused(client_for, ther
     assert not TherapySession.objects.exists()
     html = client.get(reverse("courses:detail", args=[dit_course.pk])).content.decode()
     assert "End-of-course summary" in html
+
+
+def test_end_reason_is_never_preselected_and_must_be_chosen(client_for, therapist, dit_course):
+    client = client_for(therapist)
+    url = reverse("courses:end", args=[dit_course.pk])
+
+    for page in (url, reverse("courses:detail", args=[dit_course.pk])):
+        html = client.get(page).content.decode()
+        assert '<option value="" selected>Choose…</option>' in html
+        assert "selected>Completed" not in html
+    response = client.post(url, {"reason": ""})
+
+    assert response.status_code == 400
+    assert "Choose why the course ended." in response.content.decode()
+    assert Course.objects.get(pk=dit_course.pk).is_active
+
+
+def test_completed_after_2_of_16_sessions_needs_a_confirmation(client_for, therapist, dit_course):
+    client = client_for(therapist)
+    attended(dit_course, therapist, 14)
+    attended(dit_course, therapist, 7)
+    url = reverse("courses:end", args=[dit_course.pk])
+
+    response = client.post(url, {"reason": "completed"})
+
+    assert response.status_code == 400
+    assert "Only 2 of 16 planned sessions were attended" in response.content.decode()
+    assert Course.objects.get(pk=dit_course.pk).is_active
+    assert client.post(url, {"reason": "completed", "confirm_completed": "on"}).status_code == 302
+    assert Course.objects.get(pk=dit_course.pk).end_reason == "completed"
+
+
+def test_dropping_out_after_2_sessions_needs_no_confirmation(client_for, therapist, dit_course):
+    attended(dit_course, therapist, 7)
+
+    response = client_for(therapist).post(reverse("courses:end", args=[dit_course.pk]), {"reason": "dropped_out"})
+
+    assert response.status_code == 302
+
+
+def test_ending_course_with_open_alert_needs_recorded_decision(client_for, therapist, dit_course, risk_alert):
+    client = client_for(therapist)
+    url = reverse("courses:end", args=[dit_course.pk])
+    detail = client.get(reverse("courses:detail", args=[dit_course.pk])).content.decode()
+    assert "This course has 1 open risk alert" in detail
+    assert f'action="{url}"' not in detail  # no one-click ending from the course page
+    page = client.get(url).content.decode()
+    assert "1 open risk alert" in page
+    assert "Item 9: Thoughts of being better off dead or of self-harm" in page
+
+    response = client.post(url, {"reason": "dropped_out", "alerts_seen": str(risk_alert.pk)})
+
+    assert response.status_code == 400
+    assert "Choose what to do about the open risk alerts." in response.content.decode()
+    assert Course.objects.get(pk=dit_course.pk).is_active
+
+
+def test_ending_course_acknowledging_the_open_alert_on_the_end_page(client_for, therapist, dit_course, risk_alert):
+    url = reverse("courses:end", args=[dit_course.pk])
+    data = {"reason": "dropped_out", "alerts_seen": str(risk_alert.pk), "alerts_decision": "acknowledge"}
+    client = client_for(therapist)
+
+    refused = client.post(url, data)
+    done = client.post(url, data | {f"note_{risk_alert.pk}": "Phoned; safety plan reviewed."})
+
+    assert refused.status_code == 400
+    assert "Say what was done" in refused.content.decode()
+    assert done.status_code == 302
+    risk_alert.refresh_from_db()
+    assert (risk_alert.open, risk_alert.note) == (False, "Phoned; safety plan reviewed.")
+
+
+def test_acknowledgement_note_over_the_bound_refused(client_for, therapist, dit_course, risk_alert):
+    response = client_for(therapist).post(reverse("courses:end", args=[dit_course.pk]), {
+        "reason": "dropped_out", "alerts_seen": str(risk_alert.pk), "alerts_decision": "acknowledge",
+        f"note_{risk_alert.pk}": "x" * 2001})
+
+    assert response.status_code == 400
+    risk_alert.refresh_from_db()
+    assert risk_alert.open
+
+
+def test_alert_left_open_at_the_end_stays_on_caseloads_and_patient_page(client_for, therapist, supervisor, dit_course,
+                                                                        risk_alert):
+    response = client_for(therapist).post(reverse("courses:end", args=[dit_course.pk]), {
+        "reason": "dropped_out", "alerts_seen": str(risk_alert.pk), "alerts_decision": "supervisor_to_review"})
+    assert response.status_code == 302
+
+    own = client_for(therapist).get(reverse("courses:caseload")).content.decode()
+    supervised = client_for(supervisor).get(reverse("courses:caseload")).content.decode()
+    patient_page = client_for(therapist).get(reverse("patients:detail", args=[dit_course.patient_id])).content.decode()
+
+    for html in (own, supervised):
+        assert "Example, Pat" in html
+        assert "Risk: 1 open alert" in html
+        assert "Course ended" in html
+    assert "Open risk alerts" in patient_page
+    assert "Item 9: Thoughts of being better off dead or of self-harm" in patient_page
+    risk_alert.refresh_from_db()
+    assert risk_alert.open
+
+
+def test_ended_course_leaves_the_caseload_once_its_alert_is_acknowledged(client_for, therapist, dit_course, risk_alert):
+    from interpersonal.web.assessments.actions import acknowledge_alert
+    from interpersonal.web.courses.actions import end_course
+
+    end_course(course=dit_course, reason="dropped_out", by=therapist, alerts_left_open="following_up",
+               alerts_seen=[risk_alert.pk])
+    acknowledge_alert(alert=risk_alert, by=therapist, note="Phoned; no current thoughts of self-harm.")
+
+    html = client_for(therapist).get(reverse("courses:caseload")).content.decode()
+    patient_page = client_for(therapist).get(reverse("patients:detail", args=[dit_course.patient_id])).content.decode()
+
+    assert "Example, Pat" not in html
+    assert "Open risk alerts" not in patient_page
+
+
+def test_phq9_with_item_9_unanswered_says_so_wherever_the_score_is_shown(client_for, therapist, dit_course):
+    s = attended(dit_course, therapist)
+    record_measurement(course=dit_course, instrument="phq9", session=s, by=therapist, recorded_at=s.scheduled_at,
+                       answers={str(i): 1 for i in range(1, 9)} | {"9": None})
+    client = client_for(therapist)
+
+    course_page = client.get(reverse("courses:detail", args=[dit_course.pk])).content.decode()
+    caseload_page = client.get(reverse("courses:caseload")).content.decode()
+
+    prompt = "PHQ-9 item 9 (thoughts of being better off dead or of self-harm) was not answered: ask about it"
+    assert prompt in course_page  # the open alert
+    assert course_page.count("Item 9 not answered: ask about it") >= 2  # chart table and score table
+    assert "Risk item not answered at session 1: ask about it." in course_page  # the chart's description
+    assert "Item 9 not answered: ask about it" in caseload_page
+    assert "Risk: 1 open alert" in caseload_page
 
 
 def test_step_up_from_guided_self_help_keeps_history(client_for, therapist, patient):

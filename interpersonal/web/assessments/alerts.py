@@ -1,0 +1,65 @@
+"""Risk alerts as people read them: what each one is about, and which are still open.
+
+An open alert stays in front of the clinicians responsible (the course's therapist and their
+supervisor) until one of them acknowledges it, whatever happened to the course since.
+Callers pass courses already filtered by courses.access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from interpersonal.core import measures
+from interpersonal.web.assessments.models import RiskAlert
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def unanswered_risk_prompts(instrument: measures.Instrument, items: Iterable[str]) -> list[str]:
+    """One sentence per unanswered risk item, telling the clinician to ask about it."""
+    labels = {r.item: r.label for r in instrument.risk}
+    return [
+        f"{instrument.abbreviation} item {i} ({_lower_first(labels.get(i, 'risk item'))}) was not answered: "
+        "ask about it at the next contact."
+        for i in items
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    alert: RiskAlert
+    instrument: str
+    """The instrument's abbreviation."""
+    items: list[str]
+    """What raised it, one line per risk item (answered at or above its threshold, or not answered)."""
+    unanswered: bool
+    """True when a risk item was left unanswered (the risk is unknown)."""
+
+
+def describe_alert(alert: RiskAlert) -> AlertRow:
+    """``alert`` in words. Reads ``alert.measurement`` (select it with the alert)."""
+    try:
+        instrument = measures.get(alert.instrument)
+    except measures.UnknownInstrument:
+        return AlertRow(alert, alert.instrument, [f"Item {i}" for i in alert.items], False)
+    labels = {r.item: r.label for r in instrument.risk}
+    unanswered = set(alert.measurement.risk_unanswered) if alert.measurement is not None else set()
+    lines = []
+    for item in alert.items:
+        if item in unanswered:
+            lines.extend(unanswered_risk_prompts(instrument, [item]))
+        else:
+            lines.append(f"Item {item}: {labels.get(item, '')}".rstrip(": "))
+    return AlertRow(alert, instrument.abbreviation, lines, bool(unanswered & set(alert.items)))
+
+
+def open_alerts(courses: QuerySet[object]) -> list[AlertRow]:
+    """The open alerts of ``courses`` (any state: active, ended, stepped up), oldest first."""
+    found = (RiskAlert.objects.filter(course__in=courses, acknowledged_at__isnull=True)
+             .select_related("measurement", "course").order_by("raised_at", "id"))
+    return [describe_alert(a) for a in found]
