@@ -27,7 +27,9 @@ def coverage_and_bias(n: int, delta: float, rho: float, seed: int) -> tuple[floa
     hits, ds = 0, []
     for mean_change, sd, corr in zip(change.mean(axis=1), sd_first, r, strict=True):
         es = service.effect_size(n, float(mean_change), float(sd), float(corr))
-        assert es.d is not None and es.ci_low is not None and es.ci_high is not None
+        assert es.d is not None
+        assert es.ci_low is not None
+        assert es.ci_high is not None
         hits += es.ci_low <= delta <= es.ci_high
         ds.append(es.d)
     return hits / SAMPLES, float(np.mean(ds)) - delta
