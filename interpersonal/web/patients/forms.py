@@ -19,7 +19,7 @@ class PatientForm(forms.Form):
         help_text="Optional. 10 digits; spaces are fine (943 476 5919).",
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
-    phone = forms.CharField(max_length=30, required=False, widget=forms.TextInput(attrs={"type": "tel"}))
+    phone = bounds.PhoneField(required=False, help_text="Optional. A UK mobile for text reminders, e.g. 07700 900123.")
     email = forms.EmailField(required=False)
     address = forms.CharField(max_length=bounds.ADDRESS, required=False, widget=forms.Textarea(attrs={"rows": 3}))
     gp_practice = forms.CharField(label="GP practice", max_length=bounds.SHORT_TEXT, required=False)
