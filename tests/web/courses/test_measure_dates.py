@@ -45,3 +45,16 @@ def test_a_stand_alone_measure_dated_last_week_is_stored_on_that_date(client_for
 
     assert response.status_code == 302
     assert timezone.localdate(Measurement.objects.get(course=dit_course).recorded_at) == last_week
+
+
+def test_a_stand_alone_measure_dated_before_the_course_started_is_refused_not_made_the_baseline(
+        client_for, therapist, dit_course):
+    before_start = dit_course.started_on - dt.timedelta(days=1)
+
+    response = post_measure(client_for(therapist), dit_course, before_start.isoformat())
+
+    assert response.status_code == 400
+    assert response.context["meta"].errors["date"] == [
+        f"The course started on {dit_course.started_on:%d %b %Y}; a measure in it cannot be dated earlier. "
+        "Check the date."]
+    assert not Measurement.objects.filter(course=dit_course).exists()
