@@ -1,7 +1,8 @@
 """Logging that never writes a questionnaire-link token (they are keys to patients' answers).
 
 ``RedactTokens`` filters Django's log records (django.request logs the path of every 4xx/5xx);
-``RedactingGunicornLogger`` does the same for gunicorn's access log (gunicorn.conf.py)."""
+``RedactingGunicornLogger`` does the same for gunicorn's access log (gunicorn.conf.py).
+``NoClientErrorTracebacks`` keeps a refused request (403, 404, 400) to its one line."""
 
 from __future__ import annotations
 
@@ -22,6 +23,19 @@ class RedactTokens(logging.Filter):
         request = getattr(record, "request", None)
         if request is not None and hasattr(request, "path"):
             record.request = None  # the request object carries the path too; handlers don't need it
+        return True
+
+
+class NoClientErrorTracebacks(logging.Filter):
+    """django.request logs a 403 (PermissionDenied) or a 404 (Http404) with the exception's
+    traceback. A refusal is the service working as designed: one line (status and path) is
+    enough, and a traceback per refusal buries the faults that need one. 5xx keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if isinstance(status, int) and 400 <= status < 500:
+            record.exc_info = None
+            record.exc_text = None
         return True
 
 

@@ -78,6 +78,7 @@ AUTH_USER_MODEL = "accounts.User"
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "interpersonal.web.nocache.NoStoreMiddleware",  # below WhiteNoise: static files keep their caching
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -221,8 +222,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # Questionnaire-link tokens never reach a log (django.request logs the path of 4xx/5xx).
-    "filters": {"redact_tokens": {"()": "interpersonal.web.logging.RedactTokens"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"]}},
+    # A refused request (403, 404) is one line: its traceback is the service working, not a fault.
+    "filters": {"redact_tokens": {"()": "interpersonal.web.logging.RedactTokens"},
+                "no_client_error_tracebacks": {"()": "interpersonal.web.logging.NoClientErrorTracebacks"}},
+    "handlers": {"console": {"class": "logging.StreamHandler",
+                             "filters": ["redact_tokens", "no_client_error_tracebacks"]}},
     "root": {"handlers": ["console"], "level": "INFO"},
     # Replace Django's default handlers for its own loggers, which would bypass the filter.
     "loggers": {

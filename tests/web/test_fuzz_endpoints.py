@@ -37,6 +37,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from interpersonal.web import bounds
 from interpersonal.web.accounts.models import Team
 from web.test_authorisation_matrix import MATRIX, OK, OK_TOKEN, PERSONAS, is_write, path_of, personas  # noqa: F401
 from web.test_fuzz_forms import FUZZ, nasty_text, numbers_as_text, odd_dates
@@ -61,7 +62,10 @@ out_of_range_dates = st.sampled_from(["0001-01-01", "9999-12-31", "10000-01-01",
 with_nul = st.one_of(st.sampled_from(["\x00", "a\x00b", "1\x00"]), nasty_text.map(lambda s: s + "\x00"))
 """NUL: Django's form fields refuse it; a value read straight from the request must not carry it
 to the database (PostgreSQL refuses it: a 500 there; ``nul_refused_as_postgresql_does``)."""
-junk = st.one_of(nasty_text, numbers_as_text, huge_numbers, negative_numbers, odd_dates, out_of_range_dates, with_nul)
+oversized = st.sampled_from([bounds.NAME, bounds.SHORT_TEXT, bounds.NOTE, bounds.LONG_TEXT]).map(lambda n: "x" * (n + 1))
+"""Text one character over a bound of interpersonal.web.bounds."""
+junk = st.one_of(nasty_text, numbers_as_text, huge_numbers, negative_numbers, odd_dates, out_of_range_dates, with_nul,
+                 oversized)
 """Anything a browser, a script or a tampered form could send as one value."""
 extra_names = st.one_of(st.sampled_from(["next", "page", "q", "version", "pk", "id", "instrument", "format", "token",
                                          "csrfmiddlewaretoken", "items", "__proto__", "seen-label", "go", "answer"]),
@@ -98,6 +102,8 @@ class Forms(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.forms: list[tuple[str, str, dict[str, set[str]]]] = []
+        self.limits: list[dict[str, int]] = []
+        """Per form, the ``maxlength`` of each text field that has one."""
         self.links: list[str] = []
         self._fields: dict[str, set[str]] | None = None
         self._select: str | None = None
@@ -109,10 +115,13 @@ class Forms(HTMLParser):
         elif tag == "form":
             self._fields = {}
             self.forms.append(((a.get("method") or "get").lower(), a.get("action", ""), self._fields))
+            self.limits.append({})
         elif self._fields is None:
             return
         elif tag in ("input", "button", "textarea", "select") and a.get("name"):
             offered = self._fields.setdefault(a["name"], set())
+            if a.get("maxlength", "").isdigit():
+                self.limits[-1][a["name"]] = int(a["maxlength"])
             if tag in ("input", "button") and "value" in a:
                 offered.add(a["value"])
             elif tag == "input" and a.get("type") == "checkbox":
@@ -134,6 +143,8 @@ class Inputs:
     def __init__(self) -> None:
         self.found: dict[str, dict[str, dict[str, set[str]]]] = {}
         self.linked: dict[str, str] = {}
+        self.limits: dict[str, dict[str, int]] = {}
+        """URL name -> text field -> the ``maxlength`` its POST form gives it."""
         """URL name -> a link to it with a query string (a page that needs one: ?instrument=)."""
 
     def add(self, url: str, method: str, fields: dict[str, set[str]]) -> None:
@@ -148,9 +159,12 @@ class Inputs:
     def read(self, page: str, html: str) -> None:
         parser = Forms()
         parser.feed(html)
-        for method, action, fields in parser.forms:
+        for (method, action, fields), limits in zip(parser.forms, parser.limits, strict=True):
             target = urljoin(page, action)
             self.add(target, method, fields)
+            if method == "post" and limits:
+                with suppress(Resolver404):
+                    self.limits.setdefault(resolve(urlsplit(target).path).view_name, {}).update(limits)
             self.add(target, "get", query_fields(target))  # an action's own query (?instrument=phq9)
         for href in parser.links:
             url = urljoin(page, href)
@@ -305,11 +319,30 @@ def test_every_endpoint_survives_junk(case, personas, therapist, supervisor,  # 
                  query_fields_ if get_status != 405 else None, examples=n, before=before, counts=counts,
                  signed_in_again=signed_in_again)
 
+    # 3. every text field one character over its maxlength, the rest as the form offers them: refused
+    over = 0
+    for name, limits in sorted(inputs.limits.items()):
+        persona = "anonymous" if "anonymous" in allowed(name) else allowed(name)[-1]  # the sign-in page
+        path, client = page[name, persona][0], clients[persona][0]
+        offered = {k: sorted(v)[:1] or [""] for k, v in inputs.fields(name, "post").items()}
+        before = records()
+        for field, limit in sorted(limits.items()):
+            where = f"{persona} POST {path} {field}: {limit + 1} characters"
+            with transaction.atomic():
+                response = client.post(path, {**offered, field: ["7" * (limit + 1)]})
+                assert refused(response), f"{where}: not refused ({response.status_code})"
+                assert records() == before, f"{where}: refused but wrote"
+                transaction.set_rollback(True)
+            signed_in_again(persona)
+            over += 1
+    assert over, "the crawl found text fields with a maxlength"
+
     urls = {name for name, _ in patterns}
     assert urls - fuzzed == set(), "every URL is fuzzed by someone allowed to use it"
     print(f"\n[fuzz-endpoints] {len(urls)} URLs x personas = {counts['pairs']} pairs, {crawled} pages crawled, "
           f"{counts['post'] + counts['get']} requests ({counts['post']} POST, {counts['get']} GET; "
-          f"{counts['refused']} refused POSTs left every record unchanged), {time.monotonic() - started:.1f}s")
+          f"{counts['refused']} refused POSTs left every record unchanged; {over} text fields refused one "
+          f"character over their maxlength), {time.monotonic() - started:.1f}s")
     assert counts["post"]
     assert counts["get"]
     assert counts["refused"]

@@ -34,7 +34,8 @@ def record_measurement(
     if source == Measurement.Source.CLINICIAN or getattr(by, "is_authenticated", False):
         # A member of staff records only in their own course, whatever the source says.
         _require_clinician(by, course)
-    _require_active(Course.objects.select_for_update().get(pk=course.pk))
+    locked = Course.objects.select_for_update().get(pk=course.pk)
+    _require_active(locked)
     if session is not None and session.course_id != course.pk:
         raise ValidationError({"session": "That session belongs to another course."})
     try:
@@ -54,6 +55,10 @@ def record_measurement(
     recorded_at = recorded_at or timezone.now()
     if recorded_at > timezone.now() + CLOCK_SKEW:
         raise ValidationError({"recorded_at": "A measure cannot be dated in the future."})
+    if timezone.localdate(recorded_at) < locked.started_on:
+        # Else it would silently become the course's baseline (its first score by date).
+        raise ValidationError({"recorded_at": f"The course started on {locked.started_on:%d %b %Y}; a measure in it "
+                                              "cannot be dated earlier. Check the date."})
     m = Measurement.objects.create(
         course=course, session=session, instrument=inst.id, answers={k: v for k, v in answers.items() if v is not None},
         variants=variants, total=score.total, severity=score.severity or "", caseness=score.caseness,

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from interpersonal.core import protocols
 from interpersonal.core.codes import Attendance, EndReason, Medium
+from interpersonal.web import bounds
 from interpersonal.web.courses.actions import AlertsLeftOpen
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -22,14 +23,14 @@ def protocol_choices(min_step: int = 0) -> list[tuple[str, str]]:
 
 class StartCourseForm(forms.Form):
     protocol = forms.ChoiceField(choices=protocol_choices)
-    planned_sessions = forms.IntegerField(required=False, min_value=1, max_value=500,
+    planned_sessions = forms.IntegerField(required=False, min_value=1, max_value=bounds.SESSIONS_MAX,
                                           help_text="Leave blank for the protocol's usual number.")
-    started_on = forms.DateField(widget=DATE, required=False, help_text="Leave blank for today.")
+    started_on = bounds.DateField(window=bounds.CLINICAL, widget=DATE, required=False, help_text="Leave blank for today.")
 
 
 class StepUpForm(forms.Form):
     protocol = forms.ChoiceField(label="High-intensity protocol")
-    planned_sessions = forms.IntegerField(required=False, min_value=1, max_value=500,
+    planned_sessions = forms.IntegerField(required=False, min_value=1, max_value=bounds.SESSIONS_MAX,
                                           help_text="Leave blank for the protocol's usual number.")
 
     def __init__(self, *args: Any, current_step: int = 0, **kwargs: Any) -> None:
@@ -54,7 +55,7 @@ class EndCourseForm(forms.Form):
     reason = forms.ChoiceField(label="Why the course ended", choices=[("", "Choose…"), *END_CHOICES],
                                error_messages={"required": "Choose why the course ended."},
                                help_text="NHS Talking Therapies end code. To step up, use “Step up” instead.")
-    ended_on = forms.DateField(widget=DATE, required=False, help_text="Leave blank for today.")
+    ended_on = bounds.DateField(window=bounds.PAST_CLINICAL, widget=DATE, required=False, help_text="Leave blank for today.")
     alerts_seen = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, alert_ids: list[int] = (), attended: int | None = None,  # type: ignore[assignment]
@@ -116,14 +117,15 @@ ATTENDANCE_CHOICES = [("", "Not yet: book this session")] + [(str(a.value), f"{a
 
 
 class SessionForm(forms.Form):
-    date = forms.DateField(widget=DATE)
+    date = bounds.DateField(window=bounds.CLINICAL, widget=DATE)
     time = forms.TimeField(widget=TIME)
     attendance = forms.TypedChoiceField(choices=ATTENDANCE_CHOICES, coerce=int, empty_value=None, required=False,
                                         help_text="NHS Talking Therapies attendance code.")
-    duration_minutes = forms.IntegerField(label="Duration (minutes)", required=False)
+    duration_minutes = forms.IntegerField(label="Duration (minutes)", required=False,
+                                          min_value=bounds.SESSION_MINUTES[0], max_value=bounds.SESSION_MINUTES[1])
     medium = forms.ChoiceField(choices=[(m.value, m.label) for m in Medium], initial=Medium.FACE_TO_FACE.value)
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
-    home_practice = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(max_length=bounds.NOTE, required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    home_practice = forms.CharField(max_length=bounds.NOTE, required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def scheduled_at(self) -> dt.datetime:
         naive = dt.datetime.combine(self.cleaned_data["date"], self.cleaned_data["time"])
@@ -134,7 +136,9 @@ class MeasureMetaForm(forms.Form):
     """Where a stand-alone measure belongs: a session of the course, or a date."""
 
     session = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, label="Session")
-    date = forms.DateField(widget=DATE, required=False, help_text="Leave blank for today.")
+    # A measure has been taken: never ahead, never before the service kept records (a year-1
+    # date would otherwise become the course's baseline, the first score by date).
+    date = bounds.DateField(window=bounds.PAST_CLINICAL, widget=DATE, required=False, help_text="Leave blank for today.")
 
     def __init__(self, *args: Any, sessions: list[tuple[int, str]] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
         super().__init__(*args, **kwargs)

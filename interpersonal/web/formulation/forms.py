@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from interpersonal.web import bounds
 from interpersonal.web.formulation.models import MOOD_MAX, MOOD_MIN, MOOD_SCALE_HELP, FocalArea, InventoryPerson
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -14,18 +15,18 @@ LONG = forms.Textarea(attrs={"rows": 4})
 
 
 class IpafForm(forms.Form):
-    self_representation = forms.CharField(label="(a) Representation of self", required=False, widget=LONG,
+    self_representation = forms.CharField(label="(a) Representation of self", max_length=bounds.NOTE, required=False, widget=LONG,
                                           help_text="How the patient experiences themselves in the pattern.")
-    other_representation = forms.CharField(label="(b) Representation of the other", required=False, widget=LONG,
+    other_representation = forms.CharField(label="(b) Representation of the other", max_length=bounds.NOTE, required=False, widget=LONG,
                                            help_text="How the other person is experienced.")
-    affect = forms.CharField(label="(c) Affect linking them", required=False, widget=LONG)
-    defensive_function = forms.CharField(label="(d) Defensive function", required=False, widget=LONG,
+    affect = forms.CharField(label="(c) Affect linking them", max_length=bounds.NOTE, required=False, widget=LONG)
+    defensive_function = forms.CharField(label="(d) Defensive function", max_length=bounds.NOTE, required=False, widget=LONG,
                                          help_text="What the pattern protects the patient from.")
-    link_to_depression = forms.CharField(label="Link to the depression", required=False, widget=LONG)
+    link_to_depression = forms.CharField(label="Link to the depression", max_length=bounds.NOTE, required=False, widget=LONG)
     agreed_with_patient = forms.BooleanField(label="Agreed with the patient", required=False)
-    agreed_on = forms.DateField(label="Agreed on", required=False, widget=DATE,
+    agreed_on = bounds.DateField(window=bounds.PAST_CLINICAL, label="Agreed on", required=False, widget=DATE,
                                 help_text="Leave blank for today when ticking “agreed”.")
-    based_on = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    based_on = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=0, max_value=bounds.INT_MAX)
 
 
 class PersonForm(forms.Form):
@@ -38,7 +39,7 @@ class PersonForm(forms.Form):
     conflict = forms.CharField(max_length=300, required=False, widget=SHORT)
     expectations = forms.CharField(max_length=300, required=False, widget=SHORT)
     change_wanted = forms.CharField(label="Change wanted", max_length=300, required=False, widget=SHORT)
-    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=0, max_value=bounds.INT_MAX)
 
     def values(self) -> dict[str, Any]:
         return {f: self.cleaned_data[f] for f in InventoryPerson.FIELDS}
@@ -48,10 +49,10 @@ MOOD_CHOICES = [(m, f"{m:+d}" if m else "0") for m in range(MOOD_MAX, MOOD_MIN -
 
 
 class EventForm(forms.Form):
-    occurred_on = forms.DateField(label="Date", widget=DATE)
+    occurred_on = bounds.DateField(window=bounds.LIFE_EVENT, label="Date", widget=DATE)
     event = forms.CharField(max_length=1000, widget=SHORT)
     mood = forms.TypedChoiceField(choices=MOOD_CHOICES, coerce=int, initial=0, help_text=MOOD_SCALE_HELP)
-    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=0, max_value=bounds.INT_MAX)
 
     def values(self) -> dict[str, Any]:
         return {f: self.cleaned_data[f] for f in ("occurred_on", "event", "mood")}
@@ -62,19 +63,19 @@ STAGE_CHOICES = [("", "Not a role dispute"), *list(FocalArea.DisputeStage.choice
 
 
 class IptFormulationForm(forms.Form):
-    formulation = forms.CharField(label="Interpersonal formulation", required=False, widget=forms.Textarea(attrs={"rows": 6}),
+    formulation = forms.CharField(label="Interpersonal formulation", max_length=bounds.LONG_TEXT, required=False, widget=forms.Textarea(attrs={"rows": 6}),
                                   help_text="Links the depression to what is happening in the patient's relationships.")
     area_1 = forms.ChoiceField(label="Focal area 1", choices=AREA_CHOICES, required=False)
     stage_1 = forms.ChoiceField(label="Role dispute stage (area 1)", choices=STAGE_CHOICES, required=False)
-    goals_1 = forms.CharField(label="Goals (area 1)", required=False, widget=LONG)
+    goals_1 = forms.CharField(label="Goals (area 1)", max_length=bounds.NOTE, required=False, widget=LONG)
     area_2 = forms.ChoiceField(label="Focal area 2", choices=AREA_CHOICES, required=False,
                                help_text="IPT works on one focal area, at most two.")
     stage_2 = forms.ChoiceField(label="Role dispute stage (area 2)", choices=STAGE_CHOICES, required=False)
-    goals_2 = forms.CharField(label="Goals (area 2)", required=False, widget=LONG)
+    goals_2 = forms.CharField(label="Goals (area 2)", max_length=bounds.NOTE, required=False, widget=LONG)
     contract_sessions = forms.IntegerField(label="Sessions agreed", required=False, min_value=1, max_value=500)
-    contract_start = forms.DateField(label="Expected first session", required=False, widget=DATE)
-    contract_end = forms.DateField(label="Expected last session", required=False, widget=DATE)
-    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    contract_start = bounds.DateField(window=bounds.CLINICAL, label="Expected first session", required=False, widget=DATE)
+    contract_end = bounds.DateField(window=bounds.CLINICAL, label="Expected last session", required=False, widget=DATE)
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=0, max_value=bounds.INT_MAX)
 
     def focal_areas(self) -> list[dict[str, str]]:
         d = self.cleaned_data

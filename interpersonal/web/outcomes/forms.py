@@ -6,14 +6,15 @@ from typing import Any
 
 from django import forms
 
+from interpersonal.web import bounds
 from interpersonal.web.courses.forms import DATE, protocol_choices
 
 ANY = [("", "All")]
 
 
 class FilterForm(forms.Form):
-    since = forms.DateField(widget=DATE, required=False, label="From")
-    until = forms.DateField(widget=DATE, required=False, label="To")
+    since = bounds.DateField(window=bounds.CLINICAL, widget=DATE, required=False, label="From")
+    until = bounds.DateField(window=bounds.CLINICAL, widget=DATE, required=False, label="To")
     provider = forms.ChoiceField(required=False)
     therapy = forms.ChoiceField(required=False)
     therapist = forms.ChoiceField(required=False, help_text="Pseudonymous staff id, e.g. T12.")

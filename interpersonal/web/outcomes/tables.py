@@ -65,6 +65,7 @@ def metric_rows(overall: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({"key": f"{m}_effect_size", "label": f"Pre–post effect size d, {name}",
                      "value": overall.get(f"{m}_effect_size"), "ci": (overall.get(f"{m}_effect_size_ci_low"),
                                                                      overall.get(f"{m}_effect_size_ci_high")),
+                     "withheld": overall.get(f"{m}_effect_size_withheld"),
                      "standard": None, "over": "finished, paired", "met": None, "kind": "d"})
     return rows
 
@@ -87,7 +88,8 @@ def benchmark(by_therapy: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"therapy": t, "name": protocol_name(t), "n": by_therapy.get(t, {}).get("finished_paired", 0),
              "recovery_rate": by_therapy.get(t, {}).get("recovery_rate"),
              "phq9_d": by_therapy.get(t, {}).get("phq9_effect_size"),
-             "ci": (by_therapy.get(t, {}).get("phq9_effect_size_ci_low"), by_therapy.get(t, {}).get("phq9_effect_size_ci_high"))}
+             "ci": (by_therapy.get(t, {}).get("phq9_effect_size_ci_low"), by_therapy.get(t, {}).get("phq9_effect_size_ci_high")),
+             "withheld": by_therapy.get(t, {}).get("phq9_effect_size_withheld")}
             for t in BENCHMARK_THERAPIES]
 
 

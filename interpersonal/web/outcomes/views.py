@@ -52,7 +52,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "metrics": tables.metric_rows(report["overall"]),
         "by_therapy": [(t, tables.protocol_name(t), g) for t, g in report["by_therapy"].items()],
         "by_month": report["by_month"], "funnel": r["funnel"], "benchmark": tables.benchmark(report["by_therapy"]),
-        "trial": tables.DIT_TRIAL, "query": request.GET.urlencode(), "filtered": bool(r["filters"]),
+        "trial": tables.DIT_TRIAL, "min_paired_for_effect_size": service.MIN_PAIRED_FOR_EFFECT_SIZE, "query": request.GET.urlencode(), "filtered": bool(r["filters"]),
         "trend_spec": tables.spec_json(tables.trend_spec(report["by_month"])),
         "funnel_spec": tables.spec_json(tables.funnel_spec(r["funnel"])),
     }, status=400 if _refused(form) else 200)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from interpersonal.core.identifiers import InvalidNHSNumber, normalise_nhs_number
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.audit import log
+from interpersonal.web.bounds import InvalidPhoneNumber, normalise_phone
 from interpersonal.web.patients.models import Patient, ReferralSource
 
 EDITABLE = (
@@ -37,6 +38,11 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
             errors["nhs_number"] = str(exc)
     elif "nhs_number" in out:
         out["nhs_number"] = None
+    if out.get("phone"):  # the SMS gateway's address: E.164 or nothing (bounds.normalise_phone)
+        try:
+            out["phone"] = normalise_phone(out["phone"])
+        except InvalidPhoneNumber as exc:
+            errors["phone"] = str(exc)
     dob = out.get("date_of_birth")
     if "date_of_birth" in out and (not isinstance(dob, dt.date) or dob > today or dob.year < 1900):
         errors["date_of_birth"] = "Give a date of birth between 1900 and today."

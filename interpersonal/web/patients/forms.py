@@ -4,27 +4,28 @@ from __future__ import annotations
 
 from django import forms
 
+from interpersonal.web import bounds
 from interpersonal.web.patients.models import ReferralSource
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class PatientForm(forms.Form):
-    given_name = forms.CharField(max_length=100)
-    family_name = forms.CharField(max_length=100)
-    date_of_birth = forms.DateField(widget=DATE, help_text="For example 1985-03-14.")
+    given_name = forms.CharField(max_length=bounds.NAME)
+    family_name = forms.CharField(max_length=bounds.NAME)
+    date_of_birth = bounds.DateField(window=bounds.BIRTH, widget=DATE, help_text="For example 1985-03-14.")
     nhs_number = forms.CharField(
         label="NHS number", max_length=14, required=False,
         help_text="Optional. 10 digits; spaces are fine (943 476 5919).",
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
-    phone = forms.CharField(max_length=30, required=False, widget=forms.TextInput(attrs={"type": "tel"}))
+    phone = bounds.PhoneField(required=False, help_text="Optional. A UK mobile for text reminders, e.g. 07700 900123.")
     email = forms.EmailField(required=False)
-    address = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    gp_practice = forms.CharField(label="GP practice", max_length=200, required=False)
-    referral_date = forms.DateField(widget=DATE)
+    address = forms.CharField(max_length=bounds.ADDRESS, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    gp_practice = forms.CharField(label="GP practice", max_length=bounds.SHORT_TEXT, required=False)
+    referral_date = bounds.DateField(window=bounds.PAST_CLINICAL, widget=DATE)
     referral_source = forms.ChoiceField(choices=ReferralSource.choices)
 
 
 class EditPatientForm(PatientForm):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=bounds.INT_MAX)

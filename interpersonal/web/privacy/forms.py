@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from interpersonal.core.identifiers import InvalidNHSNumber, normalise_nhs_number
+from interpersonal.web import bounds
 from interpersonal.web.privacy import reference as case_reference
 
 REFERENCE_HELP = case_reference.HELP
@@ -60,7 +61,7 @@ class EraseForm(forms.Form):
     confirm = forms.CharField(max_length=40, label="Type the record's local ID to confirm",
                               error_messages={"required": "Type the record's local ID to confirm the erasure."},
                               help_text="Erasure cannot be undone: the record is deleted everywhere but in backups.")
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=bounds.INT_MAX)
 
     def __init__(self, *args: object, patient: Any, **kwargs: object) -> None:
         from interpersonal.web.privacy.erasure import Reason

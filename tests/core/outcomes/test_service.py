@@ -203,7 +203,7 @@ def test_empty_cohort_has_null_rates() -> None:
 
 
 def test_effect_size_is_mean_change_over_sd_first_with_beckers_paired_ci() -> None:
-    phq = [(20, 8), (15, 9), (18, 12), (12, 10)]
+    phq = [(20, 8), (15, 9), (18, 12), (12, 10)] * 5  # 20 courses: the fewest with an effect size
     o = overall(*(Course(f"r{i}", phq9=p) for i, p in enumerate(phq)))
 
     first = pl.Series([float(f) for f, _ in phq])
@@ -216,11 +216,29 @@ def test_effect_size_is_mean_change_over_sd_first_with_beckers_paired_ci() -> No
     se = math.sqrt(2 * (1 - r) / n + d * d / (2 * n))
     assert o["phq9_effect_size"] == pytest.approx(d)
     assert (o["phq9_effect_size_ci_low"], o["phq9_effect_size_ci_high"]) == (pytest.approx(d - 1.96 * se), pytest.approx(d + 1.96 * se))
+    assert o["phq9_effect_size_withheld"] is None
     assert o["gad7_effect_size"] is None  # every GAD-7 fell 12 → 5: SD of first is 0
+    assert o["gad7_effect_size_withheld"] == "The first scores do not vary, so an effect size cannot be worked out."
 
 
 def test_effect_size_needs_two_courses() -> None:
     assert overall(Course("r1"))["phq9_effect_size"] is None
+
+
+def test_three_paired_courses_get_no_effect_size_but_the_reason() -> None:
+    o = overall(*(Course(f"r{i}", phq9=p) for i, p in enumerate([(20, 8), (15, 9), (18, 12)])))
+
+    assert (o["phq9_effect_size"], o["phq9_effect_size_ci_low"], o["phq9_effect_size_ci_high"]) == (None, None, None)
+    assert o["phq9_effect_size_withheld"] == (
+        "Too few finished, paired courses (3) for an effect size: at least 20 are needed for its confidence "
+        "interval to be trusted.")
+
+
+def test_nineteen_paired_courses_get_no_effect_size_and_twenty_do() -> None:
+    phq = [(20, 8), (15, 9), (18, 12), (12, 10)] * 5
+
+    assert overall(*(Course(f"r{i}", phq9=p) for i, p in enumerate(phq[:19])))["phq9_effect_size"] is None
+    assert overall(*(Course(f"r{i}", phq9=p) for i, p in enumerate(phq)))["phq9_effect_size"] is not None
 
 
 def test_by_therapy_and_by_therapist_provider_month() -> None:

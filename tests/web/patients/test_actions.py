@@ -115,7 +115,7 @@ def test_update_patient_changes_fields_bumps_version_and_audits_field_names(ther
     update_patient(patient=patient, by=therapist, expected_version=1, phone="07700 900123", family_name="Renamed")
 
     patient.refresh_from_db()
-    assert (patient.phone, patient.family_name, patient.version) == ("07700 900123", "Renamed", 2)
+    assert (patient.phone, patient.family_name, patient.version) == ("+447700900123", "Renamed", 2)  # stored as E.164 for the SMS gateway
     events = audit_trail.new()
     assert [e.type for e in events] == ["patient.updated"]
     assert sorted(events[0].data["fields"]) == ["family_name", "phone"]
@@ -130,7 +130,7 @@ def test_update_patient_with_stale_version_is_refused_and_changes_nothing(therap
         update_patient(patient=patient, by=therapist, expected_version=1, phone="07700 900999", family_name="Stale")
 
     patient.refresh_from_db()
-    assert (patient.phone, patient.family_name, patient.version) == ("07700 900001", "Example", 2)
+    assert (patient.phone, patient.family_name, patient.version) == ("+447700900001", "Example", 2)
     assert audit_trail.new() == []
 
 

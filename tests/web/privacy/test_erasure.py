@@ -44,7 +44,8 @@ CLIENT = "198.51.100.23"
 REFERENCE = "IG-2026-0042"
 
 IDENTIFYING = [
-    GIVEN, FAMILY, LOCAL_ID, NHS, NHS.replace(" ", ""), EMAIL, PHONE, PHONE.replace(" ", ""), GP, DOB.isoformat(),
+    GIVEN, FAMILY, LOCAL_ID, NHS, NHS.replace(" ", ""), EMAIL, PHONE, PHONE.replace(" ", ""), "+447700900583", GP,
+    DOB.isoformat(),
     *ADDRESS.split("\n"), NOTES, HOME_PRACTICE, ALERT_NOTE, DRAFT_ALERT_NOTE, IPAF_TEXT, IPAF_TEXT_2, LETTER_TEXT,
     LETTER_TEXT_2, TIMELINE_TEXT, INVENTORY_LABEL, FORMULATION_TEXT, GOALS_TEXT, "Ottoline", "Quistbridge",
 ]
@@ -140,7 +141,8 @@ def _leaks(dump: dict[str, list[str]]) -> dict[str, list[str]]:
 
 
 def test_erasure_leaves_no_identifying_value_in_any_table(full_record, records_officer):
-    stored = set(IDENTIFYING) - {NHS, PHONE.replace(" ", "")}  # the NHS number is stored as ten digits
+    # The NHS number is stored as ten digits, the phone number as E.164 (+447700900583).
+    stored = set(IDENTIFYING) - {NHS, PHONE, PHONE.replace(" ", "")}
     before = _leaks(_dump())
     assert set(before) == stored, f"the fixture should store every value: missing {stored - set(before)}"
 

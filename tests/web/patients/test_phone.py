@@ -1,0 +1,48 @@
+"""Patient phone numbers (issue #12): the SMS path's address, so digits only, stored as E.164."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from interpersonal.web.patients.actions import register_patient
+from interpersonal.web.patients.models import Patient
+from interpersonal.web.questionnaires.notify import contact_for
+
+
+def registration(phone: str) -> dict[str, str]:
+    return {"given_name": "Ada", "family_name": "Phone", "date_of_birth": "1980-02-03", "phone": phone,
+            "referral_date": (timezone.localdate() - dt.timedelta(days=3)).isoformat(), "referral_source": "gp"}
+
+
+@pytest.mark.parametrize("phone", ["<b>01234</b>", "1e308", "ring me", "01234"])
+def test_a_phone_number_that_is_not_one_is_a_form_error(client_for, therapist, phone):
+    response = client_for(therapist).post(reverse("patients:new"), registration(phone))
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["phone"] == [
+        "Enter a phone number of digits only, such as 07700 900123 or +44 7700 900123."]
+    assert not Patient.objects.filter(family_name="Phone").exists()
+
+
+def test_a_uk_mobile_is_stored_in_e164_and_is_the_sms_address(client_for, therapist):
+    response = client_for(therapist).post(reverse("patients:new"), registration("07700 900123"))
+
+    assert response.status_code == 302
+    patient = Patient.objects.get(family_name="Phone")
+    assert patient.phone == "+447700900123"
+    contact = contact_for(patient)
+    assert contact is not None
+    assert (contact.channel, contact.to) == ("sms", "+447700900123")
+
+
+def test_the_action_refuses_a_phone_number_that_is_not_one(therapist):
+    with pytest.raises(ValidationError) as refused:
+        register_patient(by=therapist, given_name="Ada", family_name="Phone", date_of_birth=dt.date(1980, 2, 3),
+                         phone="1e308", referral_date=timezone.localdate(), referral_source="gp")
+
+    assert "phone" in refused.value.error_dict
