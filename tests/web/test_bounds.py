@@ -34,7 +34,6 @@ TEMPORARILY_UNBOUNDED = {
     "interpersonal.web.accounts.forms.EditStaffForm",
     "interpersonal.web.accounts.forms.TeamForm",
     "interpersonal.web.accounts.mfa.CodeForm",
-    "interpersonal.web.audit.forms.AuditFilterForm",
     "interpersonal.web.letters.forms.LetterForm",
     "interpersonal.web.letters.forms.NewLetterForm",
 }
