@@ -17,6 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from interpersonal.web.audit.models import AuditEvent
+from interpersonal.web.documents.actions import request_letter_pdf
+from interpersonal.web.documents.models import Document
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.privacy import subject_access
 from interpersonal.web.privacy.classification import project_models
@@ -55,7 +57,25 @@ def full_record(clinic, therapist):  # noqa: F811
     # Stored directly (the IPT actions refuse a DIT course): only the data matters here.
     formulation = IptFormulation.objects.create(course=course, formulation=FORMULATION_TEXT, contract_sessions=16)
     FocalArea.objects.create(formulation=formulation, area="grief", goals=FOCAL_GOALS)
+    # A letter's PDF made for download is held about the patient too (documents.Document).
+    request_letter_pdf(letter=course.letters.first(), by=therapist)
     return clinic
+
+
+def ask_for_copy(client, patient, data):
+    """POST the subject access form; the progress page it leads to, and the document."""
+    asked = client.post(reverse("privacy:subject_access", args=[patient.pk]), data)
+    assert asked.status_code == 302
+    document = Document.objects.filter(patient=patient, kind__startswith="subject_access").latest("pk")
+    assert asked["Location"] == reverse("privacy:subject_access_progress", args=[patient.pk, document.pk])
+    return client.get(asked["Location"]), document
+
+
+def download_copy(client, patient, data):
+    _page, document = ask_for_copy(client, patient, data)
+    response = client.get(reverse("privacy:subject_access_download", args=[patient.pk, document.pk]))
+    assert response.status_code == 200
+    return response, b"".join(response.streaming_content)
 
 
 @pytest.fixture
@@ -222,15 +242,15 @@ def test_the_patient_page_counts_what_is_held(full_record, records_officer, clie
 
 
 def test_json_copy_is_downloaded_and_audited_with_its_reference(full_record, records_officer, client_for):
-    response = client_for(records_officer).post(reverse("privacy:subject_access", args=[full_record.pk]),
-                                                {"format": "json", "reference": "SAR-2026-014"})
+    response, body = download_copy(client_for(records_officer), full_record,
+                                   {"format": "json", "reference": "SAR-2026-014"})
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert response["Content-Disposition"] == (
         f'attachment; filename="subject-access-patient-{full_record.pk}-{timezone.localdate():%Y-%m-%d}.json"')
     assert response["Cache-Control"] == "no-store"
-    copy = json.loads(response.content)
+    copy = json.loads(body)
     assert copy["records"]["patients.Patient"][0]["family_name"] == FAMILY
     event = AuditEvent.objects.get(type="patient.subject_access")
     assert (event.actor_id, event.patient_id, event.data) == (
@@ -260,13 +280,12 @@ def _pdf_text(data: bytes, tmp_path) -> str:
 
 
 def test_pdf_copy_is_a_real_pdf_with_the_whole_record(full_record, records_officer, client_for, tmp_path):
-    response = client_for(records_officer).post(reverse("privacy:subject_access", args=[full_record.pk]),
-                                                {"format": "pdf", "reference": "SAR-7"})
+    response, body = download_copy(client_for(records_officer), full_record, {"format": "pdf", "reference": "SAR-7"})
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
-    assert response.content.startswith(b"%PDF-")
-    text = " ".join(_pdf_text(response.content, tmp_path).split())
+    assert body.startswith(b"%PDF-")
+    text = " ".join(_pdf_text(body, tmp_path).split())
     for value in ("Your records: subject access copy", f"{GIVEN} {FAMILY}", "943 476 5919", "SAR-7", NOTES,
                   ALERT_NOTE, LETTER_TEXT, IPAF_TEXT, TIMELINE_TEXT, FORMULATION_TEXT, FOCAL_GOALS,
                   "Patient Health Questionnaire", "Who viewed or changed your record", "Tess Therapist"):
