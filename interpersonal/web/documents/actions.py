@@ -48,7 +48,7 @@ def request_letter_pdf(*, letter: Letter, by: Any) -> Document:
     background. The caller has checked that ``by`` may read the letter."""
     from interpersonal.web.letters.pdf import pdf_filename
 
-    locked = Letter.objects.select_for_update().select_related("course").get(pk=letter.pk)
+    locked = Letter.objects.select_for_update(of=("self",)).select_related("course").get(pk=letter.pk)
     existing = _reusable(Document.objects.filter(kind=Document.Kind.LETTER_PDF, letter=locked,
                                                  letter_version=locked.version, letter_final=locked.is_final),
                          timezone.now())

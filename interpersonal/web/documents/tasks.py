@@ -44,7 +44,7 @@ def make_document(document_id: int) -> str:
 
 def _claim(document_id: int) -> Document | None:
     with transaction.atomic():
-        document = (Document.objects.select_for_update().select_related("patient", "letter")
+        document = (Document.objects.select_for_update(of=("self",)).select_related("patient", "letter")
                     .filter(pk=document_id, state=Document.State.QUEUED).first())
         if document is None:  # made already, asked again, or erased meanwhile
             return None
