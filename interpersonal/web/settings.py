@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import tempfile
 from pathlib import Path
 
 from interpersonal.web import env
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
     "interpersonal.web.questionnaires",
     "interpersonal.web.formulation",
     "interpersonal.web.letters",
+    "interpersonal.web.documents",
     "interpersonal.web.outcomes",
     "interpersonal.web.privacy",
     "interpersonal.web.operations",
@@ -150,8 +152,21 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = PROJECT_ROOT / "staticfiles"
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+# Generated documents (letters and subject access copies as PDF/JSON, made by the task worker):
+# patient data, so owner-only files in an owner-only folder; deleted once they expire. A test run
+# writes them to a temporary folder, never to var/.
+INTERPERSONAL_DOCUMENTS_DIR = env.string(
+    "INTERPERSONAL_DOCUMENTS_DIR",
+    tempfile.mkdtemp(prefix="interpersonal-documents-") if TESTING else str(VAR_DIR / "documents"), hint="",
+)
+INTERPERSONAL_DOCUMENT_HOURS = env.integer("INTERPERSONAL_DOCUMENT_HOURS", 24)  # a ready file is kept this long
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "documents": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": INTERPERSONAL_DOCUMENTS_DIR,
+                    "file_permissions_mode": 0o600, "directory_permissions_mode": 0o700},
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

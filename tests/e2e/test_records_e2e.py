@@ -60,8 +60,13 @@ def test_records_officer_copies_one_record_and_erases_a_duplicate(
 
     # -- the subject access PDF
     page.get_by_label("Case reference").fill("SAR-2026-014")
+    # Made by the task worker (the live server's immediate backend runs it at once), then downloaded
+    page.get_by_role("button", name="Make the PDF copy").click()
+    page.wait_for_url(re.compile(rf"{re.escape(record_url)}subject-access/\d+/$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Subject access copy (PDF), reference SAR-2026-014")
+    problems["copy"] = axe.violations(page)
     with page.expect_download() as download_info:
-        page.get_by_role("button", name="Download the PDF").click()
+        page.get_by_role("link", name=re.compile("^Download subject-access-")).click()
     download = download_info.value
     assert download.suggested_filename == f"subject-access-patient-{patient.pk}-{timezone.localdate():%Y-%m-%d}.pdf"
     pdf = tmp_path / "copy.pdf"

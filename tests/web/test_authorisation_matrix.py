@@ -83,6 +83,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "privacy:find": RECORDS_ONLY,
     "privacy:patient": RECORDS_ONLY,
     "privacy:subject_access": RECORDS_ONLY,
+    "privacy:subject_access_progress": RECORDS_ONLY,
+    "privacy:subject_access_download": RECORDS_ONLY,
     "privacy:erase": RECORDS_ONLY,
     "privacy:retention": RECORDS_ONLY,
     "courses:caseload": CLINICIANS,
@@ -119,6 +121,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "letters:finalise": CASE_ROW,
     "letters:new_version": CASE_ROW,
     "letters:pdf": CASE_ROW,
+    "letters:pdf_progress": CASE_ROW,
+    "letters:pdf_download": CASE_ROW,
 }
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from interpersonal.web.assessments.models import Measurement, RiskAlert
 from interpersonal.web.audit.models import AuditEvent
 from interpersonal.web.courses.models import Course, TaskCompletion, TherapySession
+from interpersonal.web.documents.models import Document
 from interpersonal.web.formulation.models import InventoryPerson, IpafRevision, IptFormulation, TimelineEvent
 from interpersonal.web.letters.models import Letter
 from interpersonal.web.patients.models import Patient
@@ -80,6 +81,8 @@ URLS: dict[str, Url] = {
     "privacy:find": Url(GENERAL, post=True),
     "privacy:patient": Url(RECORDS, obj="patient"),
     "privacy:subject_access": Url(RECORDS, obj="patient", post=True),
+    "privacy:subject_access_progress": Url(RECORDS, obj="patient", more=(("document_pk", "sar_document"),)),
+    "privacy:subject_access_download": Url(RECORDS, obj="patient", more=(("document_pk", "sar_document"),)),
     "privacy:erase": Url(RECORDS, obj="patient", post=True),
     "privacy:retention": Url(GENERAL),
     "courses:caseload": Url(GENERAL),
@@ -115,7 +118,9 @@ URLS: dict[str, Url] = {
     "letters:edit": Url(CASE, obj="letter", post=True),
     "letters:finalise": Url(CASE, obj="letter", post=True),
     "letters:new_version": Url(CASE, obj="final_letter", post=True),
-    "letters:pdf": Url(CASE, obj="final_letter"),
+    "letters:pdf": Url(CASE, obj="final_letter", post=True, supervisor_post_ok=True),  # asks for a PDF: a read
+    "letters:pdf_progress": Url(CASE, obj="final_letter", more=(("document_pk", "letter_document"),)),
+    "letters:pdf_download": Url(CASE, obj="final_letter", more=(("document_pk", "letter_document"),)),
 }
 
 STR_PARAMS = {"instrument_id": "phq9", "instrument": "phq9", "item": "1", "table": "metrics"}
@@ -185,6 +190,7 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
     patient with an IPT course, one person in the inventory and one timeline event; and an
     unrelated patient so the outsiders have caseloads of their own."""
     from interpersonal.web.courses.actions import start_course
+    from interpersonal.web.documents.actions import request_letter_pdf, request_subject_access
     from interpersonal.web.formulation.actions import add_event, add_person
     from interpersonal.web.letters.actions import draft_letter, finalise_letter
     from interpersonal.web.patients.actions import register_patient
@@ -203,10 +209,12 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
     final_letter = finalise_letter(letter=draft_letter(course=dit_course, kind="gp_discharge", by=therapist),
                                    by=therapist)
     letter = draft_letter(course=dit_course, kind="goodbye", by=therapist)
+    letter_document = request_letter_pdf(letter=final_letter, by=therapist)
+    sar_document = request_subject_access(patient=patient, fmt="json", reference="", by=therapist)
     return {"patient": patient, "course": dit_course, "session": attended_session, "alert": risk_alert,
             "link": link, "token": token, "ipt_patient": ipt_patient, "ipt_course": ipt_course,
             "person": person, "event": event, "letter": letter, "final_letter": final_letter, "staff": therapist,
-            "records_officer": records_officer}
+            "records_officer": records_officer, "letter_document": letter_document, "sar_document": sar_document}
 
 
 def path_for(name: str, converters: dict, case, *, token: str | None = None) -> str:
@@ -241,6 +249,7 @@ def state() -> tuple:
         list(TimelineEvent.objects.order_by("pk").values_list("pk", "event", "version", "removed_at")),
         list(IptFormulation.objects.order_by("pk").values_list("pk", "formulation", "version")),
         list(Letter.objects.order_by("pk").values_list("pk", "status", "body", "version")),
+        list(Document.objects.order_by("pk").values_list("pk", "kind", "state")),
     )
 
 
@@ -287,7 +296,7 @@ def test_every_case_url_says_which_object_it_takes():
     for name, _, converters in case_patterns():
         assert converters, f"{name} is classified as one patient's record but takes no id"
         assert URLS[name].obj in {"patient", "course", "ipt_course", "session", "alert", "letter", "final_letter"}
-        assert {obj for _, obj in URLS[name].more} <= {"link", "person", "event"}
+        assert {obj for _, obj in URLS[name].more} <= {"link", "person", "event", "letter_document"}
 
 
 def test_every_token_url_takes_the_token_and_no_id():

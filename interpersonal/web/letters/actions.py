@@ -14,7 +14,7 @@ from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.audit import log
 from interpersonal.web.courses.models import Course
 from interpersonal.web.letters import drafting
-from interpersonal.web.letters.models import Letter, LetterRevision
+from interpersonal.web.letters.models import Letter, LetterRevision, too_long
 
 KINDS_FOR_THERAPY = {
     "dit": (Letter.Kind.GOODBYE, Letter.Kind.GP_DISCHARGE),
@@ -106,6 +106,9 @@ def edit_letter(*, letter: Letter, by: Any, expected_version: int, body: str) ->
     if locked.version != expected_version:
         seen = LetterRevision.objects.filter(letter=locked, version=expected_version).first()
         raise StaleLetter(locked, changes_between(seen.body if seen else "", locked.body))
+    problem = too_long(body)
+    if problem:
+        raise ValidationError({"body": problem})
     body = _normalise(body)
     if body == locked.body:
         return locked
@@ -161,6 +164,10 @@ def new_version(*, letter: Letter, by: Any) -> Letter:
     return created
 
 
-def record_download(*, letter: Letter, by: Any) -> None:
-    """Audit that ``by`` generated and downloaded the letter's PDF (reads need no transaction)."""
-    _audit("letter.downloaded", letter, by, status=letter.status)
+def record_download(*, letter: Letter, by: Any, final: bool | None = None, document_id: int | None = None) -> None:
+    """Audit that ``by`` downloaded a PDF of the letter — made while it was ``final`` (or a draft),
+    as generated document ``document_id``; the letter as it is now if not given. Reads need no
+    transaction."""
+    final = letter.is_final if final is None else final
+    extra = {} if document_id is None else {"document_id": document_id}
+    _audit("letter.downloaded", letter, by, status=Letter.Status.FINAL if final else Letter.Status.DRAFT, **extra)

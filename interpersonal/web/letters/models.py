@@ -15,6 +15,20 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+MAX_BODY_CHARS = 20_000
+"""The longest letter text (docs/bounds.md): a long clinical letter is a few thousand characters;
+this leaves room for five times that while keeping a PDF to a few seconds of the worker's time."""
+
+
+def too_long(body: str) -> str | None:
+    """Why ``body`` is too long to save, or None. Counted as saved (line breaks as one character,
+    as the browser's own limit counts them)."""
+    length = len(body.replace("\r\n", "\n"))
+    if length <= MAX_BODY_CHARS:
+        return None
+    return (f"The letter is {length:,} characters long; a letter can hold at most {MAX_BODY_CHARS:,}. "
+            "Shorten it and save again.")
+
 
 class Letter(models.Model):
     class Kind(models.TextChoices):

@@ -1,19 +1,25 @@
 """Letters: list a course's letters, draft, edit (optimistic locking), finalise, revise, and
-download as PDF. Each view: parse → access (audited) → action → respond."""
+ask for a PDF — made by the task worker, followed on a progress page and downloaded when ready
+(documents app). Each view: parse → access (audited) → action → respond."""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.courses.access import get_course_for_user
 from interpersonal.web.courses.models import Course
+from interpersonal.web.documents import actions as documents
+from interpersonal.web.documents import views as document_pages
+from interpersonal.web.documents.models import Document
 from interpersonal.web.formerrors import posted_version
-from interpersonal.web.letters import actions, pdf
+from interpersonal.web.letters import actions
 from interpersonal.web.letters.access import get_letter_for_user
 from interpersonal.web.letters.forms import LetterForm, NewLetterForm
 from interpersonal.web.letters.models import Letter
@@ -76,7 +82,8 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     letter = get_letter_for_user(request.user, pk, write=True)
     form = LetterForm(request.POST)
     if not form.is_valid():
-        return _render_letter(request, letter, form, errors=["The form was incomplete; reload the letter."], status=400)
+        errors = list(form.errors.get("body", [])) or ["The form was incomplete; reload the letter."]
+        return _render_letter(request, letter, form, errors=errors, status=400)
     try:
         actions.edit_letter(letter=letter, by=request.user, expected_version=form.cleaned_data["version"],
                             body=form.cleaned_data["body"])
@@ -114,13 +121,39 @@ def new_version(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("letters:edit", created.pk)
 
 
+@require_POST
+@clinician
+def request_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask for the letter's PDF as it is now; the worker makes it (or an earlier request's is reused)."""
+    letter = get_letter_for_user(request.user, pk)
+    document = documents.request_letter_pdf(letter=letter, by=request.user)
+    return redirect("letters:pdf_progress", letter.pk, document.pk)
+
+
+def _letter_document(request: HttpRequest, pk: int, document_pk: int) -> tuple[Letter, Document]:
+    letter = get_letter_for_user(request.user, pk)
+    return letter, get_object_or_404(Document, pk=document_pk, letter=letter, kind=Document.Kind.LETTER_PDF)
+
+
 @require_GET
 @clinician
-def download_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    letter = get_letter_for_user(request.user, pk)
-    content = pdf.render_letter_pdf(letter)
-    actions.record_download(letter=letter, by=request.user)
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{pdf.pdf_filename(letter)}"'
-    response["Cache-Control"] = "no-store"
+def pdf_progress(request: HttpRequest, pk: int, document_pk: int) -> HttpResponse:
+    letter, document = _letter_document(request, pk, document_pk)
+    return document_pages.progress(
+        request, document, title=f"PDF: {letter.get_kind_display()} (version {letter.number}"
+        f"{', draft' if not document.letter_final else ''})",
+        download_url=reverse("letters:pdf_download", args=[letter.pk, document.pk]),
+        again_url=reverse("letters:pdf", args=[letter.pk]), again_fields={},
+        back_url=reverse("letters:edit", args=[letter.pk]), back_label="Back to the letter",
+    )
+
+
+@require_GET
+@clinician
+def pdf_download(request: HttpRequest, pk: int, document_pk: int) -> HttpResponseBase:
+    letter, document = _letter_document(request, pk, document_pk)
+    response = document_pages.download(document, progress_url=reverse("letters:pdf_progress",
+                                                                      args=[letter.pk, document.pk]))
+    if response.status_code == 200:
+        actions.record_download(letter=letter, by=request.user, final=document.letter_final, document_id=document.pk)
     return response

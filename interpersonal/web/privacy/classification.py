@@ -249,6 +249,25 @@ FIELDS: dict[str, Class] = {
     "sessions.Session.session_key": ID,
     "sessions.Session.session_data": ID,
     "sessions.Session.expire_date": D,
+    # --- documents (files made by the task worker: letters' PDFs, subject access copies) ---------
+    "documents.Document.id": P,
+    "documents.Document.kind": S,
+    "documents.Document.patient": P,
+    "documents.Document.letter": P,
+    "documents.Document.letter_version": S,
+    "documents.Document.letter_final": S,
+    "documents.Document.reference": ID,  # a case reference typed by staff: free text
+    "documents.Document.state": S,
+    "documents.Document.requested_by": P,
+    "documents.Document.requested_at": D,
+    "documents.Document.started_at": D,
+    "documents.Document.finished_at": D,
+    "documents.Document.expires_at": D,
+    "documents.Document.error": ID,  # free text by type (our own message; kept out all the same)
+    "documents.Document.file_name": ID,  # where the patient's file is stored
+    "documents.Document.download_name": ID,  # names the record number
+    "documents.Document.size": S,
+    "documents.Document.sha256": ID,  # the digest of a file of patient data
     # --- django_tasks_db (background work, docs/adr/0006-background-work.md) ----------------
     "django_tasks_database.DBTaskResult.id": P,
     "django_tasks_database.DBTaskResult.status": S,

@@ -67,6 +67,7 @@ SOURCES: tuple[Source, ...] = (
     Source("formulation.FocalArea", "formulation__course__patient_id", "Focal areas (IPT)", "Focal area"),
     Source("letters.Letter", "course__patient_id", "Letters", "Letter"),
     Source("letters.LetterRevision", "letter__course__patient_id", "Earlier drafts of letters", "Letter draft"),
+    Source("documents.Document", "patient_id", "Copies of letters and of your record made as files", "File"),
 )
 
 WITHHELD: dict[str, str] = {

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.roles import Permission
 from interpersonal.web.audit import log
+from interpersonal.web.documents import actions as documents
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.privacy import erasure, retention, subject_access
 from interpersonal.web.privacy.access import RECORD_LINK_MAX_AGE, RecordLinkGone, get_record_for_officer, record_link
@@ -97,20 +98,11 @@ def subject_access_copy(request: HttpRequest, ref: str) -> HttpResponse:
     form = SubjectAccessForm(request.POST, patient=record)
     if not form.is_valid():
         return _patient_page(request, record, ref, form, status=400)
-    fmt, reference = form.cleaned_data["format"], form.cleaned_data["reference"]
-    # Rendered outside any transaction (on SQLite a transaction holds the write lock, and a long
-    # record's PDF takes a second or two); audited once it exists, so a copy that fails to render
-    # leaves no event saying it was made.
-    copy = subject_access.collect(record)
-    if fmt == "json":
-        body, content_type = subject_access.to_json(copy), "application/json"
-    else:
-        body, content_type = subject_access.to_pdf(record, copy, reference=reference), "application/pdf"
-    subject_access.record_copy(record, by=request.user, fmt=fmt, reference=reference)
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{subject_access.filename(record, fmt)}"'
-    response["Cache-Control"] = "no-store"
-    return response
+    # Made by the task worker, never here (a whole record takes seconds of CPU): the next page
+    # follows it and offers the download, which is audited as the copy (subject_access_pages).
+    document = documents.request_subject_access(patient=record, fmt=form.cleaned_data["format"],
+                                                reference=form.cleaned_data["reference"], by=request.user)
+    return redirect("privacy:subject_access_progress", ref, document.pk)
 
 
 @require_http_methods(["GET", "POST"])

@@ -166,4 +166,17 @@ def test_audit_events_hold_identifiers_never_the_letter_text(ended_dit_course, t
         assert "Dear" not in text
         assert "private" not in text
         assert "ashamed" not in text
-        assert set(e.data) <= {"course_id", "kind", "number", "version", "status", "supersedes"}
+        assert set(e.data) <= {"course_id", "kind", "number", "version", "status", "supersedes", "document_id"}
+
+
+def test_edit_refuses_a_body_over_the_bound_and_saves_nothing(ended_dit_course, therapist):
+    from interpersonal.web.letters.models import MAX_BODY_CHARS
+
+    letter = actions.draft_letter(course=ended_dit_course, kind="goodbye", by=therapist)
+
+    with pytest.raises(ValidationError, match="a letter can hold at most 20,000"):
+        actions.edit_letter(letter=letter, by=therapist, expected_version=1, body="x" * (MAX_BODY_CHARS + 1))
+
+    letter.refresh_from_db()
+    assert letter.version == 1
+    assert LetterRevision.objects.filter(letter=letter).count() == 1

@@ -71,6 +71,7 @@ def full_record(therapist):
     from interpersonal.web.assessments.actions import acknowledge_alert, record_measurement
     from interpersonal.web.assessments.models import RiskAlert
     from interpersonal.web.courses.actions import end_course, record_session, set_task, start_course, step_up
+    from interpersonal.web.documents.actions import request_letter_pdf
     from interpersonal.web.formulation.actions import add_event, add_person, revise_ipaf, save_formulation
     from interpersonal.web.letters.actions import draft_letter, edit_letter, finalise_letter, new_version
     from interpersonal.web.patients.actions import register_patient
@@ -94,6 +95,7 @@ def full_record(therapist):
     letter = draft_letter(course=dit, kind="goodbye", by=therapist)
     letter = edit_letter(letter=letter, by=therapist, expected_version=letter.version, body=LETTER_TEXT)
     letter = finalise_letter(letter=letter, by=therapist, expected_version=letter.version)
+    request_letter_pdf(letter=letter, by=therapist)  # a generated document (its file goes with its row)
     second = new_version(letter=letter, by=therapist)
     edit_letter(letter=second, by=therapist, expected_version=second.version, body=LETTER_TEXT_2)
     end_course(course=dit, reason="completed", by=therapist, ended_on=_ago(200))
@@ -539,3 +541,4 @@ def test_a_row_added_while_erasing_refuses_and_keeps_everything(patient, therapi
     assert Patient.objects.filter(pk=patient.pk).exists()
     assert course.sessions.count() == 0  # the added row rolled back with the rest
     assert not AuditEvent.objects.filter(type="patient.erased").exists()
+

@@ -17,6 +17,8 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 
 from interpersonal.web.audit.models import AuditEvent
+from interpersonal.web.documents.actions import request_letter_pdf
+from interpersonal.web.documents.models import Document
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.privacy import subject_access
 from interpersonal.web.privacy.access import get_record_for_officer, record_link
@@ -56,7 +58,26 @@ def full_record(clinic, therapist):  # noqa: F811
     # Stored directly (the IPT actions refuse a DIT course): only the data matters here.
     formulation = IptFormulation.objects.create(course=course, formulation=FORMULATION_TEXT, contract_sessions=16)
     FocalArea.objects.create(formulation=formulation, area="grief", goals=FOCAL_GOALS)
+    # A letter's PDF made for download is held about the patient too (documents.Document).
+    request_letter_pdf(letter=course.letters.first(), by=therapist)
     return clinic
+
+
+def ask_for_copy(officer, client, patient, data):
+    """POST the subject access form as ``officer``; the progress page it leads to, and the document."""
+    ref = record_link(officer, patient.pk)
+    asked = client.post(reverse("privacy:subject_access", args=[ref]), data)
+    assert asked.status_code == 302
+    document = Document.objects.filter(patient=patient, kind__startswith="subject_access").latest("pk")
+    assert asked["Location"] == reverse("privacy:subject_access_progress", args=[ref, document.pk])
+    return client.get(asked["Location"]), document
+
+
+def download_copy(officer, client, patient, data):
+    _page, document = ask_for_copy(officer, client, patient, data)
+    response = client.get(reverse("privacy:subject_access_download", args=[record_link(officer, patient.pk), document.pk]))
+    assert response.status_code == 200
+    return response, b"".join(response.streaming_content)
 
 
 @pytest.fixture
@@ -221,21 +242,21 @@ def test_the_patient_page_counts_what_is_held(full_record, records_officer, clie
     assert response.status_code == 200
     assert f"{GIVEN} {FAMILY}" in body
     assert "Sessions" in body
-    assert "Download the PDF" in body
+    assert "Make the PDF copy" in body
     assert dict(response.context["counts"])["Sessions"] == 2
     assert AuditEvent.objects.filter(type="records.patient_viewed", patient_id=full_record.pk).count() == 1
 
 
 def test_json_copy_is_downloaded_and_audited_with_its_reference(full_record, records_officer, client_for):
-    response = client_for(records_officer).post(reverse("privacy:subject_access", args=[record_link(records_officer, full_record.pk)]),
-                                                {"format": "json", "reference": "SAR-2026-014"})
+    response, body = download_copy(records_officer, client_for(records_officer), full_record,
+                                   {"format": "json", "reference": "SAR-2026-014"})
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert response["Content-Disposition"] == (
         f'attachment; filename="subject-access-patient-{full_record.pk}-{timezone.localdate():%Y-%m-%d}.json"')
     assert response["Cache-Control"] == "no-store"
-    copy = json.loads(response.content)
+    copy = json.loads(body)
     assert copy["records"]["patients.Patient"][0]["family_name"] == FAMILY
     event = AuditEvent.objects.get(type="patient.subject_access")
     assert (event.actor_id, event.patient_id, event.data) == (
@@ -265,13 +286,12 @@ def _pdf_text(data: bytes, tmp_path) -> str:
 
 
 def test_pdf_copy_is_a_real_pdf_with_the_whole_record(full_record, records_officer, client_for, tmp_path):
-    response = client_for(records_officer).post(reverse("privacy:subject_access", args=[record_link(records_officer, full_record.pk)]),
-                                                {"format": "pdf", "reference": "SAR-7"})
+    response, body = download_copy(records_officer, client_for(records_officer), full_record, {"format": "pdf", "reference": "SAR-7"})
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
-    assert response.content.startswith(b"%PDF-")
-    text = " ".join(_pdf_text(response.content, tmp_path).split())
+    assert body.startswith(b"%PDF-")
+    text = " ".join(_pdf_text(body, tmp_path).split())
     for value in ("Your records: subject access copy", f"{GIVEN} {FAMILY}", "943 476 5919", "SAR-7", NOTES,
                   ALERT_NOTE, LETTER_TEXT, IPAF_TEXT, TIMELINE_TEXT, FORMULATION_TEXT, FOCAL_GOALS,
                   "Patient Health Questionnaire", "Who viewed or changed your record", "Tess Therapist"):
