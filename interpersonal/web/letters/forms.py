@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
+from interpersonal.web import bounds
 from interpersonal.web.letters.models import MAX_BODY_CHARS, Letter, too_long
 
 
@@ -11,7 +12,7 @@ class LetterForm(forms.Form):
                                      "maxlength": str(MAX_BODY_CHARS)}),
         strip=False, required=False, label="Letter",
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=bounds.INT_MAX)
 
     def clean_body(self) -> str:
         body = self.cleaned_data.get("body", "")
