@@ -46,8 +46,10 @@ def supervised_caseload_for(user: Any) -> QuerySet[Course]:
     return courses_visible_to(user).filter(_active_or_open_alert()).exclude(therapist=user)
 
 
-def get_course_for_user(user: Any, pk: Any, *, write: bool = False) -> Course:
-    """The course, read by ``user`` (audited); 404 if not visible, 403 if read-only for them."""
+def get_course_for_user(user: Any, pk: Any, *, write: bool = False, audited: bool = True) -> Course:
+    """The course, read by ``user`` (audited unless ``audited=False``, for a page that shows
+    nothing of the course, such as a letter PDF's progress page); 404 if not visible, 403 if
+    read-only for them."""
     try:
         pk = int(pk)
     except (TypeError, ValueError):
@@ -57,7 +59,8 @@ def get_course_for_user(user: Any, pk: Any, *, write: bool = False) -> Course:
         raise Http404("No such course")
     if write and course.therapist_id != user.pk:
         raise PermissionDenied("Only the course's therapist may change it.")
-    log.record("course.viewed", actor=user, target=course, patient_id=course.patient_id)
+    if audited:
+        log.record("course.viewed", actor=user, target=course, patient_id=course.patient_id)
     return course
 
 

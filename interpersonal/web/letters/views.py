@@ -131,7 +131,7 @@ def request_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _letter_document(request: HttpRequest, pk: int, document_pk: int) -> tuple[Letter, Document]:
-    letter = get_letter_for_user(request.user, pk)
+    letter = get_letter_for_user(request.user, pk, audited=False)
     return letter, get_object_or_404(Document, pk=document_pk, letter=letter, kind=Document.Kind.LETTER_PDF)
 
 

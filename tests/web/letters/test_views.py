@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from interpersonal.web.audit.models import AuditEvent
 from interpersonal.web.documents import actions as actions_documents
+from interpersonal.web.documents import tasks
 from interpersonal.web.documents.models import Document
 from interpersonal.web.letters import actions
 from interpersonal.web.letters.models import MAX_BODY_CHARS, Letter, LetterRevision
@@ -162,6 +164,26 @@ def test_asking_for_a_pdf_shows_progress_then_a_download_link(client_for, therap
     assert document.state == Document.State.READY
     assert reverse("letters:pdf_download", args=[gp_letter.pk, document.pk]).encode() in page.content
     assert document.sha256.encode() in page.content
+
+
+def test_polling_the_progress_page_is_not_a_read_of_the_letter_and_the_download_is(
+        client_for, therapist, gp_letter, settings):
+    """The page polls every 2 s while the worker runs; an audited read per poll would bury the
+    patient's access log. It shows no letter text; the download, which hands the letter over, is audited."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}  # nobody runs the task
+    client = client_for(therapist)
+    _page, document = ask_for_pdf(client, gp_letter)
+    progress = reverse("letters:pdf_progress", args=[gp_letter.pk, document.pk])
+    reads = AuditEvent.objects.filter(type__in=("letter.viewed", "course.viewed"))
+    before = reads.count()
+
+    polls = [client.get(progress) for _ in range(5)]
+
+    assert [p.status_code for p in polls] == [200] * 5
+    assert reads.count() == before
+    tasks.make_document.call(document.pk)
+    assert client.get(reverse("letters:pdf_download", args=[gp_letter.pk, document.pk])).status_code == 200
+    assert AuditEvent.objects.filter(type="letter.downloaded", target_id=str(gp_letter.pk)).count() == 1
 
 
 def test_asking_again_for_the_same_version_reuses_the_pdf(client_for, therapist, gp_letter):
