@@ -542,3 +542,23 @@ def test_a_row_added_while_erasing_refuses_and_keeps_everything(patient, therapi
     assert course.sessions.count() == 0  # the added row rolled back with the rest
     assert not AuditEvent.objects.filter(type="patient.erased").exists()
 
+
+def test_every_background_task_is_known_to_erasure():
+    """A task's stored arguments can name a patient's row: erasure deletes the task results that
+    do (``erasure.TASKS_BY_ID``). A task added later without an entry there would leave its
+    results behind after an erasure; this fails first."""
+    import importlib
+    import pkgutil
+
+    from django_tasks.base import Task
+
+    import interpersonal.web
+
+    tasks = set()
+    for info in pkgutil.walk_packages(interpersonal.web.__path__, "interpersonal.web."):
+        if info.name.rsplit(".", 1)[-1] == "tasks":
+            module = importlib.import_module(info.name)
+            tasks |= {value.module_path for value in vars(module).values() if isinstance(value, Task)}
+
+    assert "interpersonal.web.documents.tasks.make_document" in tasks
+    assert tasks == {task_path for task_path, _argument, _label in erasure.TASKS_BY_ID}
