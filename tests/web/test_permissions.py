@@ -65,6 +65,10 @@ URLS: dict[str, Url] = {
     "accounts:staff_new": Url(GENERAL, post=True),
     "accounts:staff_edit": Url(GENERAL, obj="staff", post=True),
     "accounts:teams": Url(GENERAL, post=True),
+    "accounts:staff_reset": Url(GENERAL, obj="staff", post=True),
+    "accounts:grants": Url(GENERAL),
+    "accounts:grant": Url(GENERAL, obj="grant", post=True),
+    "accounts:enrol": Url(PUBLIC, post=True),
     "home": Url(GENERAL),
     "assessments:catalogue": Url(GENERAL),
     "assessments:detail": Url(GENERAL),
@@ -156,6 +160,8 @@ def post_data(name: str, case) -> dict[str, str]:
         "assessments:acknowledge_alert": {"note": "Acknowledged by someone not responsible"},
         "assessments:score": phq9,
         "accounts:login": {"username": "nobody", "password": "wrong"},
+        "accounts:staff_reset": {"confirm": "on"},
+        "accounts:grant": {"decision": "confirm"},
         "questionnaires:send": {"instruments": ["phq9", "gad7"], "valid_days": "7"},
         "questionnaires:start": {"mode": "one"},
         "formulation:ipaf": {"self_representation": "Hacked", "affect": "Hacked", "based_on": ""},
@@ -177,11 +183,12 @@ def post_data(name: str, case) -> dict[str, str]:
 
 
 @pytest.fixture
-def case(therapist, patient, dit_course, attended_session, risk_alert, other_patient):
+def case(therapist, patient, dit_course, attended_session, risk_alert, other_patient, clinic_admin):
     """``therapist``'s patient with a DIT course, a session, an open risk alert, an open
     questionnaire link, a draft goodbye letter and a final GP letter; ``therapist``'s second
     patient with an IPT course, one person in the inventory and one timeline event; and an
     unrelated patient so the outsiders have caseloads of their own."""
+    from interpersonal.web.accounts.actions import create_staff
     from interpersonal.web.courses.actions import start_course
     from interpersonal.web.formulation.actions import add_event, add_person
     from interpersonal.web.letters.actions import draft_letter, finalise_letter
@@ -201,9 +208,13 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
     final_letter = finalise_letter(letter=draft_letter(course=dit_course, kind="gp_discharge", by=therapist),
                                    by=therapist)
     letter = draft_letter(course=dit_course, kind="goodbye", by=therapist)
+    # Account pages: a new therapist's access waiting for a clinician, and a new service lead's link.
+    grant = create_staff(by=clinic_admin, username="nell.newcomer", role="therapist").grant
+    enrolment_key = create_staff(by=clinic_admin, username="ned.newlead", role="service_lead").token
     return {"patient": patient, "course": dit_course, "session": attended_session, "alert": risk_alert,
             "link": link, "token": token, "ipt_patient": ipt_patient, "ipt_course": ipt_course,
-            "person": person, "event": event, "letter": letter, "final_letter": final_letter, "staff": therapist}
+            "person": person, "event": event, "letter": letter, "final_letter": final_letter, "staff": therapist,
+            "grant": grant, "enrolment_key": enrolment_key}
 
 
 def path_for(name: str, converters: dict, case, *, token: str | None = None) -> str:
@@ -217,6 +228,8 @@ def path_for(name: str, converters: dict, case, *, token: str | None = None) -> 
             kwargs[param] = case[obj].pk
         elif param == "token":
             kwargs[param] = token or case["token"]
+        elif param == "key":  # a staff enrolment link's one-time key
+            kwargs[param] = case["enrolment_key"]
         else:
             kwargs[param] = STR_PARAMS[param]
     return reverse(name, kwargs=kwargs)
