@@ -148,13 +148,12 @@ def _reach(role: str) -> frozenset[Any]:
 def _widens(user: Any, *, role: str, supervisor: Any, is_active: bool) -> bool:
     """Whether giving ``user`` this role, supervisor and sign-in would let anyone read a patient
     record they could not read before: ``user`` (a role with more reach, or let in again with a
-    role that has any) or the supervisor (newly reading ``user``'s cases)."""
-    if not is_active:
-        return False
-    current = user.role if user.is_active else ""
-    if _reach(role) - _reach(current):
+    role that has any) or the supervisor (newly reading ``user``'s cases — a leaver's too: their
+    patients stay theirs when they can no longer sign in)."""
+    if supervisor is not None and supervisor.pk != user.supervisor_id:
         return True
-    return supervisor is not None and supervisor.pk != user.supervisor_id
+    current = user.role if user.is_active else ""
+    return is_active and bool(_reach(role) - _reach(current))
 
 
 def _is_superuser(by: Any) -> bool:
@@ -237,6 +236,16 @@ def create_staff(
     return StaffResult(user=user, token=_issue_link(user, by=by))
 
 
+def _withdraw_pending(user: Any, *, by: Any) -> None:
+    """A new change to ``user`` replaces any request still waiting for them: a confirmation must
+    never apply values chosen before a later change (a deactivation, say)."""
+    for stale in AccessGrant.objects.select_for_update().filter(
+            user=user, status=AccessGrant.Status.PENDING).exclude(kind=AccessGrant.Kind.SIGN_IN_RESET):
+        stale.status, stale.decided_at = AccessGrant.Status.WITHDRAWN, timezone.now()
+        stale.save(update_fields=["status", "decided_at"])
+        log.record("access_grant.withdrawn", actor=by, target=stale, kind=stale.kind, user_id=user.pk)
+
+
 @transaction.atomic
 def update_staff(
     *, user: Any, by: Any, role: str, first_name: str, last_name: str, email: str,
@@ -259,6 +268,7 @@ def update_staff(
     if role != Role.THERAPIST and role != Role.SUPERVISOR and (user.courses.filter(status="active").exists()):
         raise ValidationError({"role": "This person has active courses; hand them over before changing the role."})
     pending = not _is_superuser(by) and _widens(user, role=role, supervisor=supervisor, is_active=is_active)
+    _withdraw_pending(user, by=by)
     before = {"role": user.role, "team_id": user.team_id, "supervisor_id": user.supervisor_id, "is_active": user.is_active}
     user.first_name, user.last_name, user.email, user.team = first_name.strip(), last_name.strip(), email.strip(), team
     if not pending:

@@ -67,6 +67,7 @@ class AccessGrant(models.Model):
         PENDING = "pending", "Waiting for confirmation"
         CONFIRMED = "confirmed", "Confirmed"
         DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn: the account was changed after the request"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)

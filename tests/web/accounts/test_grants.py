@@ -121,6 +121,31 @@ def test_letting_a_clinician_sign_in_again_waits_for_confirmation(clinic_admin, 
     assert result.grant.is_active is True
 
 
+def test_giving_a_leaver_a_new_supervisor_waits_because_their_patients_stay_theirs(
+        clinic_admin, make_user, make_user_other_supervisor):
+    leaver = make_user("lee.leaver", "therapist", is_active=False)
+
+    result = edit(leaver, by=clinic_admin, supervisor=make_user_other_supervisor)
+
+    leaver.refresh_from_db()
+    assert leaver.supervisor is None
+    assert result.grant.supervisor == make_user_other_supervisor
+
+
+def test_a_later_change_withdraws_a_waiting_request_so_it_cannot_undo_it(clinic_admin, therapist, supervisor,
+                                                                      make_user_other_supervisor, make_user):
+    third = make_user("tia.third", "supervisor")
+    grant = edit(therapist, by=clinic_admin, supervisor=make_user_other_supervisor).grant
+    therapist.refresh_from_db()
+    edit(therapist, by=clinic_admin, is_active=False)  # they leave before anyone confirms
+
+    with pytest.raises(ValidationError, match="already withdrawn"):
+        actions.confirm_grant(grant=grant, by=third)
+
+    therapist.refresh_from_db()
+    assert (therapist.is_active, therapist.supervisor) == (False, supervisor)
+
+
 def test_narrowing_takes_effect_at_once(clinic_admin, therapist, supervisor, patient):
     result = edit(therapist, by=clinic_admin, supervisor=None)
 
