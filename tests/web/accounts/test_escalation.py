@@ -4,8 +4,8 @@ read a patient record it could not read before, by any sequence of account-manag
 A breadth-first search of depth two over every account-management action in
 ``accounts/actions.py``, with every role, supervisor choice and sign-in state, by each seeded
 non-superuser persona. After each step, every account whose credentials the actor knows or
-controls — itself, and any account whose one-time enrolment link was handed to it — must read no
-patient it could not read at the start. A new action in ``accounts/actions.py`` fails
+controls — itself, and any account whose one-time enrolment link was handed to it — together must
+read no patient the actor's own account could not read at the start. A new action in ``accounts/actions.py`` fails
 ``test_the_search_covers_every_account_action`` until it is given moves here.
 """
 
@@ -91,8 +91,8 @@ def moves(path: Path, targets: set[int] | None) -> Iterator[tuple[str, Callable[
     supervisors: list[Any] = [None, *(u for u in users if u.role == Role.SUPERVISOR)]
     if not has_permission(by, Permission.MANAGE_ACCOUNTS):
         users, supervisors = users[:1], [None]
-    elif targets is not None:  # a second step: no supervisor, or the first one (the others are alike)
-        supervisors = supervisors[:2]
+    elif targets is not None:  # a second step: no supervisor, the first one, or one the first step touched
+        supervisors = [s for i, s in enumerate(supervisors) if i < 2 or s.pk in targets]
     n = len(users)
     yield "create_team", lambda: actions.create_team(name=f"Team {n}", by=by)
     for role in Role.values:
@@ -101,9 +101,17 @@ def moves(path: Path, targets: set[int] | None) -> Iterator[tuple[str, Callable[
                    lambda role=role, sup=sup: actions.create_staff(by=by, username=f"new.{n}", role=role,
                                                                   supervisor=sup))
     for user in users:
-        if targets is not None and user.pk not in targets:
-            continue
         yield f"reset_sign_in {user.username}", lambda user=user: actions.reset_sign_in(user=fresh(user.pk), by=by)
+        if targets is not None and user.pk not in targets:
+            # An account the first step left alone: attach it to a supervisor the first step touched.
+            for sup in supervisors:
+                if sup is not None and sup.pk in targets:
+                    yield (f"update_staff {user.username} sup={sup.username}",
+                           lambda user=user, sup=sup: actions.update_staff(
+                               user=fresh(user.pk), by=by, role=user.role, first_name=user.first_name,
+                               last_name=user.last_name, email=user.email, team=user.team, supervisor=sup,
+                               is_active=user.is_active))
+            continue
         for role in Role.values:
             for sup in supervisors:
                 for active in (True, False):
@@ -160,11 +168,15 @@ def test_no_account_action_sequence_lets_one_person_read_more_patients(world):
     breaches: list[str] = []
 
     def check(path: Path) -> None:
+        """The person at ``path.actor`` reads, through every account they hold, only what their own
+        account read at the start."""
+        reach: set[int] = set()
         for pk in path.controlled | {path.actor}:
-            gained = readable(pk) - before.get(pk, set())
-            if gained:
-                breaches.append(f"{fresh(path.actor).username}: {' → '.join(path.steps)}: account {pk} reads "
-                                f"{len(gained)} more patient(s)")
+            reach |= readable(pk)
+        gained = reach - before[path.actor]
+        if gained:
+            breaches.append(f"{fresh(path.actor).username}: {' → '.join(path.steps)}: reads "
+                            f"{len(gained)} more patient(s) through accounts {sorted(path.controlled)}")
 
     def step(path: Path, label: str, move: Callable[[], Any]) -> Path | None:
         explored["sequences"] += 1
