@@ -315,7 +315,7 @@ def may_decide(user: Any, grant: AccessGrant) -> bool:
 
 
 def _lock_pending(grant: AccessGrant, by: Any) -> AccessGrant:
-    locked = AccessGrant.objects.select_for_update().select_related("user", "supervisor").get(pk=grant.pk)
+    locked = AccessGrant.objects.select_for_update(of=("self",)).select_related("user", "supervisor").get(pk=grant.pk)
     if not may_decide(by, locked):
         raise ValidationError("You cannot decide this request: it needs someone with clinical authority who "
                               "neither asked for it nor would gain access by it.")
