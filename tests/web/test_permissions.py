@@ -68,6 +68,10 @@ URLS: dict[str, Url] = {
     "accounts:staff_new": Url(GENERAL, post=True),
     "accounts:staff_edit": Url(GENERAL, obj="staff", post=True),
     "accounts:teams": Url(GENERAL, post=True),
+    "accounts:staff_reset": Url(GENERAL, obj="staff", post=True),
+    "accounts:grants": Url(GENERAL),
+    "accounts:grant": Url(GENERAL, obj="grant", post=True),
+    "accounts:enrol": Url(PUBLIC, post=True),
     "home": Url(GENERAL),
     "assessments:catalogue": Url(GENERAL),
     "assessments:detail": Url(GENERAL),
@@ -163,6 +167,8 @@ def post_data(name: str, case) -> dict[str, str]:
         "assessments:acknowledge_alert": {"note": "Acknowledged by someone not responsible"},
         "assessments:score": phq9,
         "accounts:login": {"username": "nobody", "password": "wrong"},
+        "accounts:staff_reset": {"confirm": "on"},
+        "accounts:grant": {"decision": "confirm"},
         "questionnaires:send": {"instruments": ["phq9", "gad7"], "valid_days": "7"},
         "questionnaires:start": {"mode": "one"},
         "formulation:ipaf": {"self_representation": "Hacked", "affect": "Hacked", "based_on": ""},
@@ -184,11 +190,12 @@ def post_data(name: str, case) -> dict[str, str]:
 
 
 @pytest.fixture
-def case(therapist, patient, dit_course, attended_session, risk_alert, other_patient, records_officer):
+def case(therapist, patient, dit_course, attended_session, risk_alert, other_patient, records_officer, clinic_admin):
     """``therapist``'s patient with a DIT course, a session, an open risk alert, an open
     questionnaire link, a draft goodbye letter and a final GP letter; ``therapist``'s second
     patient with an IPT course, one person in the inventory and one timeline event; and an
     unrelated patient so the outsiders have caseloads of their own."""
+    from interpersonal.web.accounts.actions import create_staff
     from interpersonal.web.courses.actions import start_course
     from interpersonal.web.documents.actions import request_letter_pdf, request_subject_access
     from interpersonal.web.formulation.actions import add_event, add_person
@@ -211,10 +218,14 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
     letter = draft_letter(course=dit_course, kind="goodbye", by=therapist)
     letter_document = request_letter_pdf(letter=final_letter, by=therapist)
     sar_document = request_subject_access(patient=patient, fmt="json", reference="", by=therapist)
+    # Account pages: a new therapist's access waiting for a clinician, and a new service lead's link.
+    grant = create_staff(by=clinic_admin, username="nell.newcomer", role="therapist").grant
+    enrolment_key = create_staff(by=clinic_admin, username="ned.newlead", role="service_lead").token
     return {"patient": patient, "course": dit_course, "session": attended_session, "alert": risk_alert,
             "link": link, "token": token, "ipt_patient": ipt_patient, "ipt_course": ipt_course,
             "person": person, "event": event, "letter": letter, "final_letter": final_letter, "staff": therapist,
-            "records_officer": records_officer, "letter_document": letter_document, "sar_document": sar_document}
+            "records_officer": records_officer, "letter_document": letter_document, "sar_document": sar_document,
+            "grant": grant, "enrolment_key": enrolment_key}
 
 
 def path_for(name: str, converters: dict, case, *, token: str | None = None) -> str:
@@ -231,6 +242,8 @@ def path_for(name: str, converters: dict, case, *, token: str | None = None) -> 
         elif param == "ref":  # a records page: the link a search made for the case's records officer
             assert url.obj, f"{name}: say which object <str:ref> links to"
             kwargs[param] = record_link(case["records_officer"], case[url.obj].pk)
+        elif param == "key":  # a staff enrolment link's one-time key
+            kwargs[param] = case["enrolment_key"]
         else:
             kwargs[param] = STR_PARAMS[param]
     return reverse(name, kwargs=kwargs)

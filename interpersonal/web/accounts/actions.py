@@ -1,4 +1,11 @@
-"""The only writers of accounts: commands, views and tests call these (audited)."""
+"""The only writers of accounts: commands, views and tests call these (audited).
+
+Granting or widening anyone's reach into patient records is never one non-clinical person's act
+(ADR 0008): an administrator's request is recorded as a pending :class:`AccessGrant` that a
+different person with clinical authority (or the superuser) confirms; narrowing takes effect at
+once. Administrators never set or learn a clinical account's password: the holder sets it through
+a one-time enrolment link, and enrols their own second factor.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +17,10 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from interpersonal.web.accounts.models import Role, Team
+from interpersonal.web.accounts import enrolment
+from interpersonal.web.accounts.models import AccessGrant, EnrolmentLink, Role, Team
 from interpersonal.web.audit import log
 
 
@@ -21,18 +30,35 @@ class EnsuredUser:
     created: bool
 
 
+class NotADemoAccount(ValidationError):
+    """The demo was asked to change an account it did not create."""
+
+
+def _existing(username: str, *, demo: bool) -> tuple[Any, bool]:
+    """(the account or a new unsaved one, created). With ``demo``, an existing account the demo did
+    not create is refused (NotADemoAccount); without it, the operator takes a demo account over."""
+    user_model = get_user_model()
+    user = user_model.objects.select_for_update().filter(username=username).first()
+    if user is None:
+        return user_model(username=username, created_by_demo=demo), True
+    if demo and not user.created_by_demo:
+        raise NotADemoAccount(f"The account {username!r} was not made by the demo; the demo leaves it alone.")
+    user.created_by_demo = demo
+    return user, False
+
+
 @transaction.atomic
-def ensure_superuser(*, username: str, password: str, email: str = "", validate: bool = True) -> EnsuredUser:
+def ensure_superuser(
+    *, username: str, password: str, email: str = "", validate: bool = True, demo: bool = False,
+) -> EnsuredUser:
     """Create the superuser ``username``, or bring an existing one up to date: active,
     staff, superuser, with this password and (when given) this email. Idempotent.
 
-    ``validate`` runs Django's password validators first (raises ValidationError).
+    ``validate`` runs Django's password validators first (raises ValidationError). ``demo`` (the
+    demo seed only) refuses an account the demo did not create; without it (``create_admin``), an
+    account the demo made becomes the operator's, and the demo never touches it again.
     """
-    user_model = get_user_model()
-    user = user_model.objects.select_for_update().filter(username=username).first()
-    created = user is None
-    if user is None:
-        user = user_model(username=username)
+    user, created = _existing(username, demo=demo)
     if validate:
         validate_password(password, user)
     if email:
@@ -49,18 +75,17 @@ def ensure_superuser(*, username: str, password: str, email: str = "", validate:
 @transaction.atomic
 def ensure_user(
     *, username: str, role: str, password: str, by: Any, first_name: str = "", last_name: str = "",
-    team: Team | None = None, supervisor: Any = None, validate: bool = True,
+    team: Team | None = None, supervisor: Any = None, validate: bool = True, demo: bool = False,
 ) -> EnsuredUser:
-    """Create the staff member ``username`` with ``role``, or bring them up to date. Idempotent."""
+    """Create the staff member ``username`` with ``role``, or bring them up to date. Idempotent.
+
+    For commands run by the operator on the server (the demo seed), never for a web request: it
+    sets a password and a role directly. ``demo`` as for :func:`ensure_superuser`."""
     if role not in Role.values:
         raise ValidationError({"role": f"Choose one of: {', '.join(Role.labels)}."})
     if supervisor is not None and supervisor.role != Role.SUPERVISOR:
         raise ValidationError({"supervisor": "A supervisor must have the supervisor role."})
-    user_model = get_user_model()
-    user = user_model.objects.select_for_update().filter(username=username).first()
-    created = user is None
-    if user is None:
-        user = user_model(username=username)
+    user, created = _existing(username, demo=demo)
     if validate:
         validate_password(password, user)
     user.role, user.first_name, user.last_name = role, first_name, last_name
@@ -114,12 +139,77 @@ def create_team(*, name: str, by: Any) -> Team:
     return team
 
 
+def _reach(role: str) -> frozenset[Any]:
+    from interpersonal.web.accounts.roles import reach_of
+
+    return reach_of(role)
+
+
+def _widens(user: Any, *, role: str, supervisor: Any, is_active: bool) -> bool:
+    """Whether giving ``user`` this role, supervisor and sign-in would let anyone read a patient
+    record they could not read before: ``user`` (a role with more reach, or let in again with a
+    role that has any) or the supervisor (newly reading ``user``'s cases — a leaver's too: their
+    patients stay theirs when they can no longer sign in)."""
+    if supervisor is not None and supervisor.pk != user.supervisor_id:
+        return True
+    current = user.role if user.is_active else ""
+    return is_active and bool(_reach(role) - _reach(current))
+
+
+def _is_superuser(by: Any) -> bool:
+    return bool(getattr(by, "is_superuser", False)) and bool(getattr(by, "is_active", False))
+
+
+def _issue_link(user: Any, *, by: Any) -> str:
+    """A new one-time enrolment link for ``user`` (earlier unused ones stop working); the token."""
+    EnrolmentLink.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())
+    token, digest = enrolment.new_token()
+    link = EnrolmentLink.objects.create(user=user, token_hash=digest, expires_at=timezone.now() + enrolment.VALID_FOR)
+    log.record("account.enrolment_link_issued", actor=by, target=user, link=link.pk)
+    return token
+
+
+def _reset_credentials(user: Any, *, by: Any) -> str:
+    """Nobody knows ``user``'s password or holds their second factor any more; a link to set both."""
+    from django_otp import devices_for_user
+
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    removed = 0
+    for device in list(devices_for_user(user, confirmed=None)):
+        device.delete()
+        removed += 1
+    log.record("account.sign_in_reset", actor=by, target=user, devices_removed=removed)
+    return _issue_link(user, by=by)
+
+
+@dataclass(frozen=True, slots=True)
+class StaffResult:
+    """What an account change did: ``grant`` when part of it waits for confirmation; ``token``, an
+    enrolment link's token to pass on to the holder (shown once, never stored)."""
+
+    user: Any
+    grant: AccessGrant | None = None
+    token: str | None = None
+
+
+def _request_grant(*, kind: str, user: Any, by: Any, role: str, supervisor: Any, is_active: bool) -> AccessGrant:
+    grant = AccessGrant.objects.create(kind=kind, user=user, role=role, supervisor=supervisor, is_active=is_active,
+                                       requested_by=by)
+    log.record("access_grant.requested", actor=by, target=grant, kind=kind, user_id=user.pk, role=role,
+               supervisor_id=supervisor.pk if supervisor else None, is_active=is_active)
+    return grant
+
+
 @transaction.atomic
 def create_staff(
-    *, by: Any, username: str, role: str, password: str, first_name: str = "", last_name: str = "",
+    *, by: Any, username: str, role: str, first_name: str = "", last_name: str = "",
     email: str = "", team: Team | None = None, supervisor: Any = None,
-) -> Any:
-    """An administrator adds a member of staff with a role and a first password."""
+) -> StaffResult:
+    """An administrator adds a member of staff. Nobody chooses their password: the holder sets it
+    with a one-time enrolment link. A role that opens patient records (or a supervisor) waits for
+    a clinical confirmation (:func:`confirm_grant`), whose confirmer receives the link; any other
+    role takes effect now and the link is returned to pass on."""
     _require_manager(by)
     user_model = get_user_model()
     username = (username or "").strip()
@@ -131,36 +221,161 @@ def create_staff(
         raise ValidationError({"role": f"Choose one of: {', '.join(Role.labels)}."})
     _check_grant(by, role)
     _check_supervisor(supervisor)
-    user = user_model(username=username, role=role, first_name=first_name.strip(), last_name=last_name.strip(),
-                      email=email.strip(), team=team, supervisor=supervisor)
-    validate_password(password, user)
-    user.set_password(password)
+    pending = not _is_superuser(by) and (bool(_reach(role)) or supervisor is not None)
+    user = user_model(username=username, role="" if pending else role, first_name=first_name.strip(),
+                      last_name=last_name.strip(), email=email.strip(), team=team,
+                      supervisor=None if pending else supervisor)
+    user.set_unusable_password()
     user.save()
-    log.record("account.created", actor=by, target=user, role=role, team_id=team.pk if team else None,
-               supervisor_id=supervisor.pk if supervisor else None)
-    return user
+    log.record("account.created", actor=by, target=user, role=user.role, team_id=team.pk if team else None,
+               supervisor_id=user.supervisor_id, pending=pending)
+    if pending:
+        grant = _request_grant(kind=AccessGrant.Kind.NEW_ACCOUNT, user=user, by=by, role=role, supervisor=supervisor,
+                               is_active=True)
+        return StaffResult(user=user, grant=grant)
+    return StaffResult(user=user, token=_issue_link(user, by=by))
+
+
+def _withdraw_pending(user: Any, *, by: Any) -> None:
+    """A new change to ``user`` replaces any request still waiting for them: a confirmation must
+    never apply values chosen before a later change (a deactivation, say)."""
+    for stale in AccessGrant.objects.select_for_update().filter(
+            user=user, status=AccessGrant.Status.PENDING).exclude(kind=AccessGrant.Kind.SIGN_IN_RESET):
+        stale.status, stale.decided_at = AccessGrant.Status.WITHDRAWN, timezone.now()
+        stale.save(update_fields=["status", "decided_at"])
+        log.record("access_grant.withdrawn", actor=by, target=stale, kind=stale.kind, user_id=user.pk)
 
 
 @transaction.atomic
 def update_staff(
     *, user: Any, by: Any, role: str, first_name: str, last_name: str, email: str,
     team: Team | None, supervisor: Any, is_active: bool,
-) -> Any:
-    """Change a member of staff's role, team, supervisor or whether they may sign in."""
+) -> StaffResult:
+    """Change a member of staff's names, team, role, supervisor or whether they may sign in.
+
+    Names, e-mail, team and anything that narrows reach take effect now. A change that would let
+    someone read patients they could not read before (see ``_widens``) leaves role, supervisor and
+    sign-in as they are and is recorded as a pending grant instead (unless the superuser made it)."""
     _require_manager(by)
     if role not in Role.values:
         raise ValidationError({"role": f"Choose one of: {', '.join(Role.labels)}."})
-    if user.pk == by.pk and (not is_active or role != user.role):
-        raise ValidationError("You cannot change your own role or deactivate yourself; ask another administrator.")
+    if user.pk == by.pk and (not is_active or role != user.role or supervisor != user.supervisor):
+        raise ValidationError("You cannot change your own role, supervisor or sign-in; ask another administrator.")
+    if user.is_superuser and not _is_superuser(by):
+        raise ValidationError("Only the system's superuser changes the superuser's account.")
     _check_grant(by, role, current=user.role)
     _check_supervisor(supervisor, user)
     if role != Role.THERAPIST and role != Role.SUPERVISOR and (user.courses.filter(status="active").exists()):
         raise ValidationError({"role": "This person has active courses; hand them over before changing the role."})
+    pending = not _is_superuser(by) and _widens(user, role=role, supervisor=supervisor, is_active=is_active)
+    _withdraw_pending(user, by=by)
     before = {"role": user.role, "team_id": user.team_id, "supervisor_id": user.supervisor_id, "is_active": user.is_active}
-    user.role, user.first_name, user.last_name, user.email = role, first_name.strip(), last_name.strip(), email.strip()
-    user.team, user.supervisor, user.is_active = team, supervisor, is_active
+    user.first_name, user.last_name, user.email, user.team = first_name.strip(), last_name.strip(), email.strip(), team
+    if not pending:
+        user.role, user.supervisor, user.is_active = role, supervisor, is_active
     user.save()
     after = {"role": user.role, "team_id": user.team_id, "supervisor_id": user.supervisor_id, "is_active": user.is_active}
     log.record("account.updated", actor=by, target=user,
-               fields=[k for k in before if before[k] != after[k]], role=role, is_active=is_active)
+               fields=[k for k in before if before[k] != after[k]], role=user.role, is_active=user.is_active)
+    if pending:
+        grant = _request_grant(kind=AccessGrant.Kind.ACCESS_CHANGE, user=user, by=by, role=role,
+                               supervisor=supervisor, is_active=is_active)
+        return StaffResult(user=user, grant=grant)
+    return StaffResult(user=user)
+
+
+@transaction.atomic
+def reset_sign_in(*, user: Any, by: Any) -> StaffResult:
+    """A member of staff forgot their password or lost their phone: their password stops working,
+    their second-factor devices are removed and a one-time enrolment link lets them set both again.
+
+    For an account whose role opens patient records this is a grant (whoever holds the link holds
+    the account): a clinical confirmer resets it and receives the link. Otherwise the link is
+    returned now, to pass on."""
+    _require_manager(by)
+    if user.pk == by.pk:
+        raise ValidationError("Change your own password under 'Your account'; ask another administrator to reset it.")
+    if user.is_superuser and not _is_superuser(by):
+        raise ValidationError("Only the system's superuser resets the superuser's sign-in.")
+    if not _is_superuser(by) and _reach(user.role):
+        grant = _request_grant(kind=AccessGrant.Kind.SIGN_IN_RESET, user=user, by=by, role=user.role,
+                               supervisor=user.supervisor, is_active=user.is_active)
+        return StaffResult(user=user, grant=grant)
+    return StaffResult(user=user, token=_reset_credentials(user, by=by))
+
+
+def may_decide(user: Any, grant: AccessGrant) -> bool:
+    """Whether ``user`` may confirm or decline ``grant``: the superuser, or a holder of clinical
+    authority who neither asked for it nor gains by it (the account itself or its new supervisor)."""
+    from interpersonal.web.accounts.roles import Permission, has_permission
+
+    if not (_is_superuser(user) or has_permission(user, Permission.CONFIRM_ACCESS_GRANTS)):
+        return False
+    return user.pk not in {grant.requested_by_id, grant.user_id, grant.supervisor_id}
+
+
+def _lock_pending(grant: AccessGrant, by: Any) -> AccessGrant:
+    locked = AccessGrant.objects.select_for_update(of=("self",)).select_related("user", "supervisor").get(pk=grant.pk)
+    if not may_decide(by, locked):
+        raise ValidationError("You cannot decide this request: it needs someone with clinical authority who "
+                              "neither asked for it nor would gain access by it.")
+    if locked.status != AccessGrant.Status.PENDING:
+        raise ValidationError(f"This request was already {locked.get_status_display().lower()}.")
+    return locked
+
+
+@transaction.atomic
+def confirm_grant(*, grant: AccessGrant, by: Any) -> StaffResult:
+    """Apply a pending grant. When the account comes to open patient records for the first time (or
+    its sign-in is being reset), nobody's earlier knowledge of its password carries over: it is
+    reset, and the enrolment link is returned to the confirmer to pass on."""
+    locked = _lock_pending(grant, by)
+    user = get_user_model().objects.select_for_update().get(pk=locked.user_id)
+    reset = locked.kind == AccessGrant.Kind.SIGN_IN_RESET
+    if not reset:
+        if locked.role in SUPERUSER_GRANTS and locked.role != user.role and not _is_superuser(by):
+            raise ValidationError("Only the system's superuser can confirm this role.")
+        if locked.supervisor is not None:
+            _check_supervisor(locked.supervisor, user)
+        reset = not _reach(user.role if user.is_active else "") and bool(_reach(locked.role))
+        user.role, user.supervisor, user.is_active = locked.role, locked.supervisor, locked.is_active
+        user.save(update_fields=["role", "supervisor", "is_active"])
+    locked.status, locked.decided_by, locked.decided_at = AccessGrant.Status.CONFIRMED, by, timezone.now()
+    locked.save(update_fields=["status", "decided_by", "decided_at"])
+    log.record("access_grant.confirmed", actor=by, target=locked, kind=locked.kind, user_id=user.pk,
+               role=user.role, supervisor_id=user.supervisor_id, is_active=user.is_active)
+    grant.refresh_from_db()
+    return StaffResult(user=user, grant=locked, token=_reset_credentials(user, by=by) if reset else None)
+
+
+@transaction.atomic
+def decline_grant(*, grant: AccessGrant, by: Any) -> AccessGrant:
+    """Refuse a pending grant: nothing about the account changes."""
+    locked = _lock_pending(grant, by)
+    locked.status, locked.decided_by, locked.decided_at = AccessGrant.Status.DECLINED, by, timezone.now()
+    locked.save(update_fields=["status", "decided_by", "decided_at"])
+    log.record("access_grant.declined", actor=by, target=locked, kind=locked.kind, user_id=locked.user_id)
+    grant.refresh_from_db()
+    return locked
+
+
+@transaction.atomic
+def complete_enrolment(*, token: str, password: str, by: Any = None) -> Any:
+    """The link's holder sets their own password (validated); the link is used up. ``by`` is whoever
+    is signed in in that browser, if anyone (audited as the actor when so). Their second factor is
+    enrolled next, at sign-in (no device survives a reset)."""
+    link = enrolment.valid_link(token)
+    if link is None:
+        raise ValidationError("This link has expired or has already been used. Ask your administrator for a new one.")
+    locked = EnrolmentLink.objects.select_for_update().get(pk=link.pk)
+    if locked.used_at is not None:
+        raise ValidationError("This link has expired or has already been used. Ask your administrator for a new one.")
+    user = link.user
+    validate_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    locked.used_at = timezone.now()
+    locked.save(update_fields=["used_at"])
+    actor = by if by is not None and getattr(by, "is_authenticated", False) else user
+    log.record("account.enrolled", actor=actor, target=user, link=locked.pk)
     return user

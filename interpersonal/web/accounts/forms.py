@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.core.validators import MaxLengthValidator
 
 from interpersonal.web.accounts.models import Role, Team
@@ -57,12 +57,10 @@ class StaffForm(forms.Form):
 
 
 class NewStaffForm(StaffForm):
+    """No password: the new colleague sets their own with a one-time enrolment link (ADR 0008)."""
+
     username = forms.CharField(max_length=150)
-    password = forms.CharField(
-        widget=forms.PasswordInput(render_value=False), strip=False,
-        help_text="A first password (at least 12 characters); they can change it under 'Your account'.",
-    )
-    field_order = ("username", "password", "first_name", "last_name", "email", "role", "team", "supervisor")
+    field_order = ("username", "first_name", "last_name", "email", "role", "team", "supervisor")
 
 
 class EditStaffForm(StaffForm):
@@ -71,3 +69,28 @@ class EditStaffForm(StaffForm):
 
 class TeamForm(forms.Form):
     name = forms.CharField(max_length=100)
+
+
+class ResetSignInForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="I have checked, with the person, that they asked for this",
+        help_text="Their password stops working and their authenticator app is removed at once.",
+    )
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=(("confirm", "Confirm"), ("decline", "Decline")), widget=forms.RadioSelect)
+
+
+PASSWORD_MAX_LENGTH = 256
+"""No password needs more; a longer one is refused before it is hashed."""
+
+
+class EnrolmentForm(SetPasswordForm):  # type: ignore[type-arg]
+    """Choose one's own password (Django's validators), with a server-side bound on its length."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("new_password1", "new_password2"):
+            self.fields[name].validators.append(MaxLengthValidator(PASSWORD_MAX_LENGTH))
+            self.fields[name].max_length = PASSWORD_MAX_LENGTH

@@ -34,6 +34,10 @@ class User(AbstractUser):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supervisees",
         help_text="The clinical supervisor who may read this therapist's cases.",
     )
+    created_by_demo = models.BooleanField(
+        default=False, editable=False,
+        help_text="Made by seed_demo, which creates and updates only accounts marked so.",
+    )
 
     class Meta:
         db_table = "accounts_user"
@@ -41,3 +45,62 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.username
+
+
+class AccessGrant(models.Model):
+    """A proposed widening of someone's reach into patient records (ADR 0008).
+
+    An administrator's change that would let an account read patients it could not read before —
+    a new account with a clinical role, a role that holds a caseload or supervises, a supervisor
+    assigned to a therapist, an account with a clinical role let in again, a reset of a clinical
+    account's sign-in — has no effect until a different person with clinical authority (or the
+    superuser) confirms it. The proposed values are stored here; ``actions.confirm_grant`` applies
+    them. Narrowing reach is never a grant: it takes effect at once.
+    """
+
+    class Kind(models.TextChoices):
+        NEW_ACCOUNT = "new_account", "New account with a clinical role"
+        ACCESS_CHANGE = "access_change", "Role, supervisor or sign-in widened"
+        SIGN_IN_RESET = "sign_in_reset", "Reset of a clinical account's sign-in"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for confirmation"
+        CONFIRMED = "confirmed", "Confirmed"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn: the account was changed after the request"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_grants",
+                             help_text="The account whose reach would widen (or whose supervisor would).")
+    role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+    supervisor = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    is_active = models.BooleanField(default=True)
+    requested_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.user.username} ({self.get_status_display().lower()})"
+
+
+class EnrolmentLink(models.Model):
+    """A one-time link with which a member of staff sets their own password (and then enrols
+    their own second factor). Only the SHA-256 of its random token is stored; it expires after
+    ``actions.ENROLMENT_VALID_FOR`` and works once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="enrolment_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Enrolment link for {self.user.username}"

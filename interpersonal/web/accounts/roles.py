@@ -29,6 +29,9 @@ class Permission(StrEnum):
     HANDLE_RECORDS_REQUESTS = "records.requests"
     """Information governance: find one patient by identifier, produce their subject access
     copy, erase a record (entered in error, past retention) — never browse caseloads."""
+    CONFIRM_ACCESS_GRANTS = "accounts.confirm_grants"
+    """Clinical authority: confirm or decline another person's request to widen someone's reach
+    into patient records (ADR 0008). Never one's own request, never a grant to oneself."""
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -42,7 +45,13 @@ DESCRIPTIONS: dict[Permission, str] = {
         "Handle records requests: find a patient by identifier, produce their subject access copy, "
         "erase a record entered in error or past its retention period."
     ),
+    Permission.CONFIRM_ACCESS_GRANTS: (
+        "Confirm or decline requests to give a colleague access to patient records (never your own request)."
+    ),
 }
+
+REACH_PERMISSIONS = frozenset({Permission.HOLD_CASELOAD, Permission.SUPERVISE, Permission.HANDLE_RECORDS_REQUESTS})
+"""Permissions that open identifiable patient records: granting one is a clinical decision."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +69,8 @@ THERAPIST = RoleDefinition(
 SUPERVISOR = RoleDefinition(
     Role.SUPERVISOR,
     "A therapist who also supervises: their own caseload, and read access to their supervisees' cases.",
-    frozenset({Permission.VIEW_MEASURES, Permission.HOLD_CASELOAD, Permission.SUPERVISE}),
+    frozenset({Permission.VIEW_MEASURES, Permission.HOLD_CASELOAD, Permission.SUPERVISE,
+               Permission.CONFIRM_ACCESS_GRANTS}),
 )
 SERVICE_LEAD = RoleDefinition(
     Role.SERVICE_LEAD,
@@ -93,3 +103,9 @@ def permissions_for(user: Any) -> frozenset[Permission]:
 
 def has_permission(user: Any, permission: Permission) -> bool:
     return permission in permissions_for(user)
+
+
+def reach_of(role: str) -> frozenset[Permission]:
+    """The record-opening permissions a role holds (empty for a role that opens no record)."""
+    definition = ROLES.get(role)
+    return definition.permissions & REACH_PERMISSIONS if definition else frozenset()

@@ -17,5 +17,9 @@ urlpatterns = [
     path("staff/", views.staff, name="staff"),
     path("staff/new/", views.staff_new, name="staff_new"),
     path("staff/<int:pk>/", views.staff_edit, name="staff_edit"),
+    path("staff/<int:pk>/reset/", views.staff_reset, name="staff_reset"),
     path("teams/", views.teams, name="teams"),
+    path("grants/", views.grants, name="grants"),
+    path("grants/<int:pk>/", views.grant, name="grant"),
+    path("enrol/<str:key>/", views.enrol, name="enrol"),
 ]

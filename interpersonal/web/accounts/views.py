@@ -2,23 +2,57 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django_otp import login as otp_login
 
-from interpersonal.web.accounts import actions, mfa
+from interpersonal.web.accounts import actions, enrolment, mfa
 from interpersonal.web.accounts.decorators import require_permission
-from interpersonal.web.accounts.forms import EditStaffForm, NewStaffForm, TeamForm
-from interpersonal.web.accounts.models import Team
-from interpersonal.web.accounts.roles import DESCRIPTIONS, ROLES, Permission, permissions_for
+from interpersonal.web.accounts.forms import (
+    DecisionForm,
+    EditStaffForm,
+    EnrolmentForm,
+    NewStaffForm,
+    ResetSignInForm,
+    TeamForm,
+)
+from interpersonal.web.accounts.models import AccessGrant, Team
+from interpersonal.web.accounts.roles import DESCRIPTIONS, ROLES, Permission, has_permission, permissions_for
 from interpersonal.web.formerrors import add_action_errors
 
 manager = require_permission(Permission.MANAGE_ACCOUNTS)
+
+
+def _sees_grants(user: Any) -> bool:
+    """Who may list access grants: administrators (who ask), clinical confirmers (who decide), the
+    service lead (who is told) and the superuser. The list names accounts and roles, nothing clinical."""
+    return bool(getattr(user, "is_superuser", False) and user.is_active) or any(
+        has_permission(user, p) for p in (Permission.MANAGE_ACCOUNTS, Permission.CONFIRM_ACCESS_GRANTS,
+                                          Permission.VIEW_SERVICE_AGGREGATES))
+
+
+def _decides_grants(user: Any) -> bool:
+    return bool(getattr(user, "is_superuser", False) and user.is_active) or has_permission(
+        user, Permission.CONFIRM_ACCESS_GRANTS)
+
+
+def _done(request: HttpRequest, result: actions.StaffResult, title: str) -> HttpResponse:
+    """What an account change did: the enrolment link to pass on (shown this once), or the grant
+    that now waits for a clinical confirmation."""
+    link = request.build_absolute_uri(reverse("accounts:enrol", args=[result.token])) if result.token else None
+    return render(request, "accounts/staff_done.html", {
+        "title": title, "person": result.user, "grant": result.grant, "link": link,
+        "valid_hours": int(enrolment.VALID_FOR.total_seconds() // 3600),
+    })
 
 
 @require_GET
@@ -45,11 +79,11 @@ def staff_new(request: HttpRequest) -> HttpResponse:
     form = NewStaffForm(request.POST or None)
     if form.is_bound and form.is_valid():
         try:
-            actions.create_staff(by=request.user, **form.cleaned_data)
+            result = actions.create_staff(by=request.user, **form.cleaned_data)
         except ValidationError as exc:
             add_action_errors(form, exc)
         else:
-            return redirect("accounts:staff")
+            return _done(request, result, f"{result.user.display_name} added")
     return render(request, "accounts/staff_form.html", {"form": form, "title": "Add a member of staff"},
                   status=400 if form.is_bound else 200)
 
@@ -65,13 +99,96 @@ def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = EditStaffForm(request.POST or None, initial=initial)
     if form.is_bound and form.is_valid():
         try:
-            actions.update_staff(user=person, by=request.user, **form.cleaned_data)
+            result = actions.update_staff(user=person, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
             add_action_errors(form, exc)
         else:
-            return redirect("accounts:staff")
+            if result.grant is None:
+                return redirect("accounts:staff")
+            return _done(request, result, f"{person.display_name}: change saved, access waits for confirmation")
     return render(request, "accounts/staff_form.html",
                   {"form": form, "title": f"Edit {person.display_name}", "person": person},
+                  status=400 if form.is_bound else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@manager
+def staff_reset(request: HttpRequest, pk: int) -> HttpResponse:
+    """Reset someone's sign-in: their password and authenticator app stop working; a one-time link
+    lets them set both again (for a clinical account, once a clinician confirms)."""
+    person = get_user_model().objects.filter(pk=pk).first()
+    if person is None:
+        raise Http404("No such member of staff")
+    form = ResetSignInForm(request.POST or None)
+    if form.is_bound and form.is_valid():
+        try:
+            result = actions.reset_sign_in(user=person, by=request.user)
+        except ValidationError as exc:
+            add_action_errors(form, exc)
+        else:
+            return _done(request, result, f"Sign-in reset for {person.display_name}")
+    return render(request, "accounts/staff_reset.html", {"form": form, "person": person},
+                  status=400 if form.is_bound else 200)
+
+
+@require_GET
+def grants(request: HttpRequest) -> HttpResponse:
+    """Requests to widen anyone's reach into patient records: pending first, then decided."""
+    if not _sees_grants(request.user):
+        raise PermissionDenied("Your role does not give access to this page.")
+    rows = AccessGrant.objects.select_related("user", "supervisor", "requested_by", "decided_by")
+    pending = list(rows.filter(status=AccessGrant.Status.PENDING))
+    decided = list(rows.exclude(status=AccessGrant.Status.PENDING)[:100])
+    return render(request, "accounts/grants.html", {
+        "pending": [(g, actions.may_decide(request.user, g)) for g in pending], "decided": decided,
+    })
+
+
+@require_http_methods(["GET", "POST"])
+def grant(request: HttpRequest, pk: int) -> HttpResponse:
+    """One request: what it would change; a confirmer confirms or declines it."""
+    if not _decides_grants(request.user):
+        raise PermissionDenied("Only someone with clinical authority confirms access to patient records.")
+    item = AccessGrant.objects.select_related("user", "supervisor", "requested_by").filter(pk=pk).first()
+    if item is None:
+        raise Http404("No such request")
+    form = DecisionForm(request.POST or None)
+    if form.is_bound:
+        if not actions.may_decide(request.user, item):
+            raise PermissionDenied("You cannot decide a request you made, or one that gives you access.")
+        if form.is_valid():
+            try:
+                if form.cleaned_data["decision"] == "confirm":
+                    result = actions.confirm_grant(grant=item, by=request.user)
+                    return _done(request, result, f"Confirmed: {item.user.display_name}")
+                actions.decline_grant(grant=item, by=request.user)
+                return redirect("accounts:grants")
+            except ValidationError as exc:
+                add_action_errors(form, exc)
+    return render(request, "accounts/grant.html", {
+        "item": item, "form": form, "may_decide": actions.may_decide(request.user, item),
+        "role_label": ROLES[item.role].role.label if item.role in ROLES else "No role",
+    }, status=400 if form.is_bound else 200)
+
+
+@login_not_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def enrol(request: HttpRequest, key: str) -> HttpResponse:
+    """A one-time enrolment link: the holder sets their own password, then signs in and enrols
+    their authenticator app. An unknown, used or expired link is a kind 404."""
+    link = enrolment.valid_link(key)
+    if link is None:
+        return render(request, "accounts/enrol_invalid.html", status=404)
+    form = EnrolmentForm(link.user, request.POST or None)
+    if form.is_bound and form.is_valid():
+        try:
+            actions.complete_enrolment(token=key, password=form.cleaned_data["new_password1"], by=request.user)
+        except ValidationError as exc:
+            add_action_errors(form, exc)
+        else:
+            return render(request, "accounts/enrol_done.html", {"username": link.user.get_username()})
+    return render(request, "accounts/enrol.html", {"form": form, "username": link.user.get_username()},
                   status=400 if form.is_bound else 200)
 
 

@@ -91,3 +91,84 @@ def test_seed_demo_is_idempotent_and_honours_demo_password(monkeypatch):
     admin = User.objects.get(username="admin")
     assert admin.is_superuser
     assert admin.check_password("a-different-demo-pass")
+
+
+# --- seed_demo touches only what it made, and only on a demo database (issue 12) ---------------
+
+
+def test_seed_demo_leaves_an_existing_admin_superuser_and_its_password_alone(monkeypatch):
+    from interpersonal.web.accounts.actions import ensure_superuser
+
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    ensure_superuser(username="admin", password="the-operators-own-passphrase")
+
+    output = run("seed_demo")
+
+    admin = User.objects.get(username="admin")
+    assert admin.check_password("the-operators-own-passphrase")
+    assert (admin.role, admin.created_by_demo, admin.team) == ("", False, None)
+    assert "username: admin" not in output
+    assert "Left alone (accounts the demo did not create, password unchanged): admin" in output
+    assert User.objects.get(username="therapist1").check_password("interpersonal-demo")
+
+
+def test_create_admin_takes_a_demo_account_over_and_the_demo_then_leaves_it_alone():
+    from interpersonal.web.accounts.actions import NotADemoAccount, ensure_superuser
+
+    ensure_superuser(username="admin", password="interpersonal-demo", validate=False, demo=True)
+    ensure_superuser(username="admin", password="the-operators-own-passphrase")
+
+    with pytest.raises(NotADemoAccount):
+        ensure_superuser(username="admin", password="interpersonal-demo", validate=False, demo=True)
+    assert User.objects.get(username="admin").check_password("the-operators-own-passphrase")
+
+
+def test_seed_demo_refuses_to_run_with_the_production_settings(settings):
+    settings.SETTINGS_MODULE = "interpersonal.web.settings_production"
+
+    with pytest.raises(CommandError, match="production settings"):
+        run("seed_demo")
+
+    assert not User.objects.exists()
+
+
+def test_seed_demo_refuses_a_database_holding_a_patient_it_did_not_create(patient):
+    users_before = list(User.objects.values_list("pk", "password"))
+
+    with pytest.raises(CommandError, match="1 patient record"):
+        run("seed_demo")
+
+    assert list(User.objects.values_list("pk", "password")) == users_before
+    assert not User.objects.filter(username="admin").exists()
+
+
+def test_seed_demo_refuses_a_real_patient_even_with_a_demo_style_local_id(patient):
+    from interpersonal.web.patients.models import Patient
+
+    Patient.objects.filter(pk=patient.pk).update(local_id="DEMO-999")
+
+    with pytest.raises(CommandError, match="did not create"):
+        run("seed_demo")
+
+
+def test_seed_demo_exits_non_zero_under_the_real_production_settings_module(tmp_path):
+    import os
+    import secrets
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    unset = {"SECRET_KEY", "INTERPERSONAL_DEBUG", "DJANGO_SETTINGS_MODULE", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE",
+             "INTERPERSONAL_REQUIRE_MFA", "DATABASE_URL"}
+    env = {k: v for k, v in os.environ.items() if k not in unset} | {
+        "SECRET_KEY": secrets.token_urlsafe(60), "ALLOWED_HOSTS": "therapy.example.org",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+
+    result = subprocess.run([sys.executable, "manage.py", "seed_demo", "--settings",
+                             "interpersonal.web.settings_production"], env=env, cwd=root, capture_output=True,
+                            text=True, check=False, timeout=120)
+
+    assert result.returncode != 0
+    assert "refuses to run with the production settings" in result.stderr

@@ -7,41 +7,49 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from interpersonal.web.accounts import actions
-from interpersonal.web.accounts.models import Team
+from interpersonal.web.accounts.models import AccessGrant, Team
 from interpersonal.web.audit.models import AuditEvent
 
 User = get_user_model()
 
 
-def test_administrator_adds_a_therapist_with_team_and_supervisor(client_for, clinic_admin, supervisor):
+def test_administrator_adds_a_therapist_whose_access_waits_for_a_clinical_confirmation(
+        client_for, clinic_admin, supervisor):
     team = actions.create_team(name="North", by=clinic_admin)
     client = client_for(clinic_admin)
 
     response = client.post("/accounts/staff/new/", {
-        "username": "nina.new", "password": "a-good-long-first-password", "first_name": "Nina", "last_name": "New",
+        "username": "nina.new", "first_name": "Nina", "last_name": "New",
         "role": "therapist", "team": team.pk, "supervisor": supervisor.pk,
     })
 
     nina = User.objects.get(username="nina.new")
-    assert response.status_code == 302
-    assert (nina.role, nina.team, nina.supervisor) == ("therapist", team, supervisor)
-    assert nina.check_password("a-good-long-first-password")
+    assert response.status_code == 200
+    assert "needs a second person" in response.content.decode()
+    assert (nina.role, nina.team, nina.supervisor) == ("", team, None)
+    assert not nina.has_usable_password()
+    grant = AccessGrant.objects.get(user=nina)
+    assert (grant.status, grant.role, grant.supervisor) == ("pending", "therapist", supervisor)
     event = AuditEvent.objects.get(type="account.created")
     assert event.target_id == str(nina.pk)
     assert "password" not in str(event.data)
 
 
-def test_a_weak_password_or_taken_username_is_refused_and_nothing_is_created(client_for, clinic_admin, therapist):
+def test_the_new_staff_form_has_no_password_for_the_administrator_to_choose(client_for, clinic_admin):
+    response = client_for(clinic_admin).get("/accounts/staff/new/")
+
+    assert 'type="password"' not in response.content.decode()
+
+
+def test_a_taken_username_is_refused_and_nothing_is_created(client_for, clinic_admin, therapist):
     client = client_for(clinic_admin)
 
-    weak = client.post("/accounts/staff/new/", {"username": "x.y", "password": "short", "role": "therapist"})
-    taken = client.post("/accounts/staff/new/", {"username": therapist.username, "password": "a-good-long-first-password",
-                                                 "role": "therapist"})
+    taken = client.post("/accounts/staff/new/", {"username": therapist.username.upper(), "role": "service_lead"})
 
-    assert weak.status_code == 400
     assert taken.status_code == 400
     assert "This username is taken." in taken.content.decode()
-    assert not User.objects.filter(username="x.y").exists()
+    assert User.objects.count() == 3  # the administrator, the therapist and their supervisor
+    assert not AccessGrant.objects.exists()
 
 
 def test_administrator_deactivates_a_member_of_staff(client_for, clinic_admin, make_user):
@@ -73,8 +81,7 @@ def test_an_administrator_cannot_make_anyone_a_records_officer(clinic_admin, the
     """The role opens any patient's record by NHS number: an administrator (no clinical content)
     could otherwise give a second account of their own that access."""
     with pytest.raises(ValidationError, match="Only the system's superuser"):
-        actions.create_staff(by=clinic_admin, username="ig.officer", role="records_officer",
-                             password="a-long-enough-passphrase-2026")
+        actions.create_staff(by=clinic_admin, username="ig.officer", role="records_officer")
     with pytest.raises(ValidationError, match="Only the system's superuser"):
         actions.update_staff(user=therapist, by=clinic_admin, role="records_officer", first_name="", last_name="",
                              email="", team=None, supervisor=None, is_active=True)
@@ -83,8 +90,7 @@ def test_an_administrator_cannot_make_anyone_a_records_officer(clinic_admin, the
 
 
 def test_the_superuser_can_make_a_records_officer_and_it_is_audited(administrator):
-    officer = actions.create_staff(by=administrator, username="ig.officer", role="records_officer",
-                                   password="a-long-enough-passphrase-2026")
+    officer = actions.create_staff(by=administrator, username="ig.officer", role="records_officer").user
 
     event = AuditEvent.objects.get(type="account.created", target_id=str(officer.pk))
     assert (event.data["role"], event.actor_id) == ("records_officer", administrator.pk)

@@ -4,7 +4,14 @@ Creates (idempotently) the team "Demo service", one account per role and about f
 synthetic patients with courses of DIT, IPT, CBT and guided self-help at every phase, their
 weekly sessions and measures. Patient records, courses, sessions, measures and alerts are
 made through the actions, so the audit trail is the one real use would leave. For
-demonstrations only: never run it on a server holding patient data.
+demonstrations only, and it makes sure of it:
+
+* it refuses (exit status 1) under the production settings, and on a database holding any
+  patient it did not create (a patient whose local ID is not a demo one, or who is not allocated
+  to a demo account);
+* it creates and updates only accounts it created itself (``User.created_by_demo``): an existing
+  account with a demo username — the operator's ``admin`` superuser, say — is left exactly as it
+  is, password included.
 """
 
 from __future__ import annotations
@@ -18,14 +25,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.shortcuts import resolve_url
 from django.utils import timezone
 
 from interpersonal.core import protocols
 from interpersonal.core.codes import Attendance, EndReason, Medium
-from interpersonal.web.accounts.actions import ensure_superuser, ensure_user
+from interpersonal.web.accounts.actions import NotADemoAccount, ensure_superuser, ensure_user
 from interpersonal.web.accounts.models import Role, Team
 from interpersonal.web.assessments.actions import acknowledge_alert, record_measurement
 from interpersonal.web.courses.actions import end_course, record_session, start_course
@@ -242,21 +249,45 @@ class _Builder:
         self.counts["alerts"] += int(risk)
 
 
-def ensure_accounts(password: str) -> dict[str, Any]:
-    """Create or update the demo team and one account per role (through the account actions);
-    every password is ``password``. The published demo password is rejected by Django's
-    validators, hence validate=False."""
+PRODUCTION_SETTINGS = "interpersonal.web.settings_production"
+
+
+def refusal() -> str | None:
+    """Why the demo must not run here, or None."""
+    if settings.SETTINGS_MODULE == PRODUCTION_SETTINGS:
+        return (f"seed_demo refuses to run with the production settings ({PRODUCTION_SETTINGS}): it writes "
+                "synthetic patients and accounts with a published password. Use it only on a demo database.")
+    demo = Patient.objects.filter(local_id__startswith=LOCAL_ID_PREFIX, therapist__created_by_demo=True).count()
+    others = Patient.objects.count() - demo
+    if others:
+        return (f"seed_demo refuses to run: this database holds {others} patient record(s) the demo did not "
+                "create. It only ever runs on a database of its own. (A demo database made before accounts "
+                "were marked as the demo's counts as not the demo's: delete it and run `make run` again.)")
+    return None
+
+
+def ensure_accounts(password: str) -> tuple[dict[str, Any], list[str]]:
+    """Create or update the demo team and the demo's own accounts (through the account actions);
+    every password is ``password``. An account with a demo username that the demo did not create is
+    left alone: (the demo's accounts, the usernames left alone). The published demo password is
+    rejected by Django's validators, hence validate=False."""
     team, _ = Team.objects.get_or_create(name=TEAM_NAME)
     users: dict[str, Any] = {}
+    skipped: list[str] = []
     ordered = sorted(ACCOUNTS, key=lambda a: a[1] != Role.SUPERVISOR)  # supervisors first
     for username, role, first, last in ordered:
-        if username == DEMO_USERNAME:
-            ensure_superuser(username=username, password=password, email=f"{username}@demo.example.org", validate=False)
-        users[username] = ensure_user(
-            username=username, role=role, password=password, by=None, first_name=first, last_name=last, team=team,
-            supervisor=users["supervisor"] if role == Role.THERAPIST else None, validate=False,
-        ).user
-    return users
+        try:
+            if username == DEMO_USERNAME:
+                ensure_superuser(username=username, password=password, email=f"{username}@demo.example.org",
+                                 validate=False, demo=True)
+            users[username] = ensure_user(
+                username=username, role=role, password=password, by=None, first_name=first, last_name=last,
+                team=team, supervisor=users.get("supervisor") if role == Role.THERAPIST else None, validate=False,
+                demo=True,
+            ).user
+        except NotADemoAccount:
+            skipped.append(username)
+    return users, skipped
 
 
 def demo_patients_exist() -> bool:
@@ -269,7 +300,8 @@ class Command(BaseCommand):
         f"lead, records, admin) with the password from DEMO_PASSWORD (default {DEMO_DEFAULT_PASSWORD!r}), and about "
         "40 synthetic patients with courses, sessions, measures and risk alerts, made through the actions. "
         "Idempotent: when the demo patients exist it only brings the accounts and passwords up to date. "
-        "Prints how to sign in. For demonstrations only: never run it on a server holding patient data."
+        "Prints how to sign in. For demonstrations only: it refuses to run with the production settings or "
+        "on a database holding any patient it did not create, and never changes an account it did not create."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -280,14 +312,20 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
+        reason = refusal()
+        if reason is not None:
+            raise CommandError(reason)
         password = os.environ.get("DEMO_PASSWORD") or DEMO_DEFAULT_PASSWORD
         with transaction.atomic():
-            users = ensure_accounts(password)
+            users, skipped = ensure_accounts(password)
+        therapists = [users[f"therapist{i}"] for i in range(1, 5) if f"therapist{i}" in users]
         if demo_patients_exist():
             summary = "Demo patients already present; accounts and passwords brought up to date."
+        elif not therapists:
+            summary = "No demo therapist account could be made (the usernames are taken), so no demo patients."
         else:
             rng = random.Random(options["seed"])  # noqa: S311 - synthetic demo data, not security
-            builder = _Builder(rng, [users[f"therapist{i}"] for i in range(1, 5)])
+            builder = _Builder(rng, therapists)
             with transaction.atomic():
                 for plan in plan_service(rng):
                     builder.build(plan)
@@ -301,4 +339,7 @@ class Command(BaseCommand):
         labels = dict(Role.choices)
         width = max(len(str(labels[role])) for _, role, *_ in ACCOUNTS)
         for username, role, *_ in ACCOUNTS:
-            self.stdout.write(f"  {labels[role]:<{width}}  username: {username:<11} password: {password}")
+            if username in users:
+                self.stdout.write(f"  {labels[role]:<{width}}  username: {username:<11} password: {password}")
+        if skipped:
+            self.stdout.write(f"  Left alone (accounts the demo did not create, password unchanged): {', '.join(skipped)}")

@@ -1,0 +1,232 @@
+"""Granting or widening reach into patient records needs a second person with clinical authority
+(ADR 0008); narrowing is immediate; the service lead sees every request."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from interpersonal.web.accounts import actions
+from interpersonal.web.accounts.models import AccessGrant, EnrolmentLink, Role
+from interpersonal.web.audit.models import AuditEvent
+from interpersonal.web.patients.access import patients_visible_to
+
+User = get_user_model()
+
+
+def edit(user, *, by, **changes):
+    fields = {"role": user.role, "first_name": user.first_name, "last_name": user.last_name, "email": user.email,
+              "team": user.team, "supervisor": user.supervisor, "is_active": user.is_active, **changes}
+    return actions.update_staff(user=user, by=by, **fields)
+
+
+def test_assigning_a_supervisor_waits_and_gives_no_access_until_confirmed(
+        clinic_admin, make_user_other_supervisor, therapist, patient, supervisor):
+    result = edit(therapist, by=clinic_admin, supervisor=make_user_other_supervisor)
+
+    therapist.refresh_from_db()
+    assert therapist.supervisor == supervisor  # unchanged
+    assert patient not in patients_visible_to(make_user_other_supervisor)
+    assert result.grant.status == AccessGrant.Status.PENDING
+    assert AuditEvent.objects.filter(type="access_grant.requested", target_id=str(result.grant.pk)).exists()
+
+
+def test_the_new_supervisor_cannot_confirm_a_grant_that_gives_them_access(
+        clinic_admin, make_user_other_supervisor, therapist, supervisor):
+    grant = edit(therapist, by=clinic_admin, supervisor=make_user_other_supervisor).grant
+
+    with pytest.raises(ValidationError, match="cannot decide"):
+        actions.confirm_grant(grant=grant, by=make_user_other_supervisor)
+
+    therapist.refresh_from_db()
+    assert therapist.supervisor == supervisor
+
+
+def test_another_supervisor_confirms_and_the_access_then_takes_effect(
+        clinic_admin, make_user_other_supervisor, therapist, patient, supervisor, make_user):
+    third = make_user("tia.third", "supervisor")
+    grant = edit(therapist, by=clinic_admin, supervisor=make_user_other_supervisor).grant
+
+    result = actions.confirm_grant(grant=grant, by=third)
+
+    therapist.refresh_from_db()
+    assert therapist.supervisor == make_user_other_supervisor
+    assert patient in patients_visible_to(make_user_other_supervisor)
+    assert result.token is None  # the therapist keeps their own sign-in
+    assert AccessGrant.objects.get(pk=grant.pk).decided_by == third
+    assert AuditEvent.objects.filter(type="access_grant.confirmed", actor_id=third.pk).exists()
+
+
+@pytest.mark.parametrize("persona", ["clinic_admin", "service_lead", "therapist", "records_officer"])
+def test_only_clinical_authority_confirms(request, persona, clinic_admin, make_user):
+    grant = actions.create_staff(by=clinic_admin, username="nia.new", role=Role.THERAPIST).grant
+
+    with pytest.raises(ValidationError, match="cannot decide"):
+        actions.confirm_grant(grant=grant, by=request.getfixturevalue(persona))
+
+    assert User.objects.get(username="nia.new").role == ""
+
+
+def test_a_confirmed_new_clinician_gets_a_link_given_to_the_confirmer_not_the_administrator(
+        clinic_admin, supervisor):
+    created = actions.create_staff(by=clinic_admin, username="nia.new", role=Role.THERAPIST)
+    assert created.token is None  # the administrator never holds the clinical account's link
+
+    confirmed = actions.confirm_grant(grant=created.grant, by=supervisor)
+
+    nia = User.objects.get(username="nia.new")
+    assert nia.role == Role.THERAPIST
+    assert confirmed.token
+    assert EnrolmentLink.objects.filter(user=nia, used_at__isnull=True).count() == 1
+
+
+def test_an_account_the_administrator_enrolled_loses_that_sign_in_when_it_becomes_clinical(
+        clinic_admin, supervisor):
+    """A service lead's account, whose link the administrator received, then asked to be a
+    therapist: on confirmation the password the administrator could know stops working."""
+    created = actions.create_staff(by=clinic_admin, username="lou.lead", role=Role.SERVICE_LEAD)
+    lou = actions.complete_enrolment(token=created.token, password="the-administrator-knows-this")
+    TOTPDevice.objects.create(user=lou, name="admin's phone", confirmed=True)
+    grant = edit(lou, by=clinic_admin, role=Role.THERAPIST).grant
+
+    result = actions.confirm_grant(grant=grant, by=supervisor)
+
+    lou.refresh_from_db()
+    assert lou.role == Role.THERAPIST
+    assert not lou.check_password("the-administrator-knows-this")
+    assert not TOTPDevice.objects.filter(user=lou).exists()
+    assert result.token
+
+
+def test_declining_changes_nothing_and_a_grant_is_decided_once(clinic_admin, supervisor, make_user_other_supervisor):
+    grant = actions.create_staff(by=clinic_admin, username="nia.new", role=Role.SUPERVISOR).grant
+
+    actions.decline_grant(grant=grant, by=supervisor)
+
+    assert User.objects.get(username="nia.new").role == ""
+    assert AuditEvent.objects.filter(type="access_grant.declined", actor_id=supervisor.pk).exists()
+    with pytest.raises(ValidationError, match="already declined"):
+        actions.confirm_grant(grant=grant, by=make_user_other_supervisor)
+
+
+def test_letting_a_clinician_sign_in_again_waits_for_confirmation(clinic_admin, make_user):
+    leaver = make_user("lee.leaver", "therapist", is_active=False)
+
+    result = edit(leaver, by=clinic_admin, is_active=True)
+
+    leaver.refresh_from_db()
+    assert leaver.is_active is False
+    assert result.grant.is_active is True
+
+
+def test_giving_a_leaver_a_new_supervisor_waits_because_their_patients_stay_theirs(
+        clinic_admin, make_user, make_user_other_supervisor):
+    leaver = make_user("lee.leaver", "therapist", is_active=False)
+
+    result = edit(leaver, by=clinic_admin, supervisor=make_user_other_supervisor)
+
+    leaver.refresh_from_db()
+    assert leaver.supervisor is None
+    assert result.grant.supervisor == make_user_other_supervisor
+
+
+def test_a_later_change_withdraws_a_waiting_request_so_it_cannot_undo_it(clinic_admin, therapist, supervisor,
+                                                                      make_user_other_supervisor, make_user):
+    third = make_user("tia.third", "supervisor")
+    grant = edit(therapist, by=clinic_admin, supervisor=make_user_other_supervisor).grant
+    therapist.refresh_from_db()
+    edit(therapist, by=clinic_admin, is_active=False)  # they leave before anyone confirms
+
+    with pytest.raises(ValidationError, match="already withdrawn"):
+        actions.confirm_grant(grant=grant, by=third)
+
+    therapist.refresh_from_db()
+    assert (therapist.is_active, therapist.supervisor) == (False, supervisor)
+
+
+def test_narrowing_takes_effect_at_once(clinic_admin, therapist, supervisor, patient):
+    result = edit(therapist, by=clinic_admin, supervisor=None)
+
+    assert result.grant is None
+    assert patient not in patients_visible_to(supervisor)
+
+
+def test_the_superuser_grants_directly_and_receives_the_link(administrator, supervisor):
+    result = actions.create_staff(by=administrator, username="nia.new", role=Role.THERAPIST, supervisor=supervisor)
+
+    assert (result.user.role, result.user.supervisor, result.grant) == (Role.THERAPIST, supervisor, None)
+    assert result.token
+
+
+def test_resetting_a_clinicians_sign_in_waits_and_then_removes_their_devices(clinic_admin, therapist, supervisor,
+                                                                          make_user_other_supervisor):
+    TOTPDevice.objects.create(user=therapist, name="phone", confirmed=True)
+
+    requested = actions.reset_sign_in(user=therapist, by=clinic_admin)
+    therapist.refresh_from_db()
+    assert requested.token is None
+    assert therapist.has_usable_password()
+
+    confirmed = actions.confirm_grant(grant=requested.grant, by=make_user_other_supervisor)
+
+    therapist.refresh_from_db()
+    assert not therapist.has_usable_password()
+    assert not TOTPDevice.objects.filter(user=therapist).exists()
+    assert confirmed.token
+
+
+def test_resetting_an_administrators_sign_in_is_immediate(clinic_admin, make_user):
+    other = make_user("ola.other", "administrator")
+    TOTPDevice.objects.create(user=other, name="phone", confirmed=True)
+
+    result = actions.reset_sign_in(user=other, by=clinic_admin)
+
+    other.refresh_from_db()
+    assert result.token
+    assert not other.has_usable_password()
+    assert not TOTPDevice.objects.filter(user=other).exists()
+
+
+def test_an_administrator_cannot_touch_the_superusers_sign_in_or_role(clinic_admin, administrator):
+    with pytest.raises(ValidationError, match="superuser"):
+        actions.reset_sign_in(user=administrator, by=clinic_admin)
+    with pytest.raises(ValidationError, match="superuser"):
+        edit(administrator, by=clinic_admin, role=Role.SUPERVISOR)
+
+    administrator.refresh_from_db()
+    assert administrator.check_password("correct-horse-battery-staple")
+
+
+def test_the_service_lead_sees_pending_and_decided_requests(client_for, clinic_admin, supervisor, service_lead):
+    pending = actions.create_staff(by=clinic_admin, username="nia.new", role=Role.THERAPIST).grant
+    decided = actions.create_staff(by=clinic_admin, username="ned.new", role=Role.THERAPIST).grant
+    actions.decline_grant(grant=decided, by=supervisor)
+
+    page = client_for(service_lead).get("/accounts/grants/").content.decode()
+
+    assert "nia.new" in page
+    assert "ned.new" in page
+    assert "Declined" in page
+    assert f"/accounts/grants/{pending.pk}/" not in page  # the service lead is told, does not decide
+
+
+def test_a_supervisor_confirms_through_the_page_and_is_shown_the_link_once(client_for, clinic_admin, supervisor):
+    grant = actions.create_staff(by=clinic_admin, username="nia.new", role=Role.THERAPIST).grant
+    client = client_for(supervisor)
+
+    response = client.post(f"/accounts/grants/{grant.pk}/", {"decision": "confirm"})
+
+    assert response.status_code == 200
+    assert "/accounts/enrol/" in response.content.decode()
+    assert User.objects.get(username="nia.new").role == Role.THERAPIST
+
+
+def test_a_therapist_cannot_open_or_decide_a_request(client_for, clinic_admin, therapist):
+    grant = actions.create_staff(by=clinic_admin, username="nia.new", role=Role.THERAPIST).grant
+    client = client_for(therapist)
+
+    assert client.get("/accounts/grants/").status_code == 403
+    assert client.post(f"/accounts/grants/{grant.pk}/", {"decision": "confirm"}).status_code == 403
+    assert User.objects.get(username="nia.new").role == ""
