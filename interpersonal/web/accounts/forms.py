@@ -12,6 +12,17 @@ from django.core.validators import MaxLengthValidator
 from interpersonal.web.accounts.models import Role, Team
 
 
+PASSWORD_MAX_LENGTH = 256
+"""No password needs more; a longer one is refused before it is hashed (Argon2 over a megabyte
+of "password" is seconds of a worker's time)."""
+
+
+def _bound_password(field: forms.Field) -> None:
+    field.validators.append(MaxLengthValidator(PASSWORD_MAX_LENGTH))
+    field.max_length = PASSWORD_MAX_LENGTH  # type: ignore[attr-defined]
+    field.widget.attrs["maxlength"] = str(PASSWORD_MAX_LENGTH)
+
+
 class SignInForm(AuthenticationForm):
     """Django's sign-in form, with the username's length checked before anyone is asked about it.
 
@@ -26,6 +37,8 @@ class SignInForm(AuthenticationForm):
         super().__init__(request, *args, **kwargs)
         field = self.fields["username"]
         field.validators.append(MaxLengthValidator(field.max_length or 150))
+        field.widget.attrs["maxlength"] = str(field.max_length or 150)
+        _bound_password(self.fields["password"])
 
     def clean(self) -> dict[str, Any]:
         if self.has_error("username", "max_length"):
@@ -82,8 +95,6 @@ class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=(("confirm", "Confirm"), ("decline", "Decline")), widget=forms.RadioSelect)
 
 
-PASSWORD_MAX_LENGTH = 256
-"""No password needs more; a longer one is refused before it is hashed."""
 
 
 class EnrolmentForm(SetPasswordForm):  # type: ignore[type-arg]
@@ -92,5 +103,4 @@ class EnrolmentForm(SetPasswordForm):  # type: ignore[type-arg]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in ("new_password1", "new_password2"):
-            self.fields[name].validators.append(MaxLengthValidator(PASSWORD_MAX_LENGTH))
-            self.fields[name].max_length = PASSWORD_MAX_LENGTH
+            _bound_password(self.fields[name])
