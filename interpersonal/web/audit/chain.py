@@ -8,14 +8,20 @@ within :data:`SEALING_DELAY` of now, in id order), so an event's place follows i
 its id. The sealer refuses older events: a row inserted behind the application's back and
 back-dated never joins the chain, and verification names it.
 
-:func:`verify` only reads — in a read-only transaction where the engine allows (:func:`read_only`)
-— and never seals. It walks the sealed trail in chain order and reports
+:func:`verify` only reads — :func:`read_only` refuses writes for it on SQLite and PostgreSQL,
+inside a caller's transaction too, and raises on any other engine — and never seals. It walks the
+sealed trail in chain order, then the sealed and waiting events in id order, and reports
 
 - an event whose content no longer matches its hash (edited),
 - a break in the links (an event's ``previous_hash`` is not the hash of the event before it:
   events were deleted in between, or the earlier event was rewritten together with its hash),
 - an event dated earlier than one sealed before it by more than the sealer allows
   (:data:`TIME_ORDER_TOLERANCE`): back-dated, or sealed by something other than the sealer,
+- an event dated more than :data:`ID_ORDER_TOLERANCE` after one written after it (a higher id):
+  ``record()`` takes the time moments before the id, so one of the two was dated by hand — an
+  event dated ahead is named alone ("ahead"), a back-dated one against the events written before
+  it ("behind"); the sealer refuses the first kind, so a future-dated row never joins the chain
+  when its time comes,
 - an unsealed event dated more than :data:`SEALING_DELAY` ago (the sealer will never take it:
   inserted behind the application's back, or its process stopped between commit and seal and
   no seal followed in time), and an unsealed event dated in the future.
@@ -33,11 +39,12 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connections, transaction
+from django.db.models import Q
 
 GENESIS = "0" * 64
 
@@ -50,6 +57,10 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 # An event sealed after another may be dated before it by at most this: each was sealed within
 # SEALING_DELAY after, and at most CLOCK_SKEW before, its own time.
 TIME_ORDER_TOLERANCE = SEALING_DELAY + CLOCK_SKEW
+# An event's time is taken moments before its id (one INSERT in one process), so in id order times
+# rise, give or take the difference between two app servers' clocks (each within CLOCK_SKEW).
+# Commit order does not matter here: the id is taken at the INSERT, not at the commit.
+ID_ORDER_TOLERANCE = 2 * CLOCK_SKEW
 
 # The columns hashed, in order; ``previous_hash`` follows them.
 CONTENT_FIELDS = (
@@ -88,11 +99,15 @@ def compute_hash(
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # "edited" | "broken" | "out_of_order" | "unsealed" | "future"
+    kind: str  # "edited" | "broken" | "out_of_order" | "unsealed" | "future" | "ahead" | "behind"
     event_id: int
-    previous_id: int | None = None  # "broken": the event before; "out_of_order": the later-dated one before
+    # "broken": the event before; "out_of_order": the later-dated one before; "ahead": the
+    # earlier-dated event written after it
+    previous_id: int | None = None
     missing: tuple[int, int] | None = None  # places in the chain (seq), inclusive, when some are missing
     at: dt.datetime | None = None  # the event's time, for the kinds about time
+    # "behind": the ids (lowest, highest) and number of the events written before it and dated later
+    written_before: tuple[int, int, int] | None = None
 
     def __str__(self) -> str:
         if self.kind == "edited":
@@ -106,6 +121,15 @@ class Problem:
             return (f"event {self.event_id}: dated {when} and still not sealed, more than "
                     f"{duration(SEALING_DELAY)} later (the sealer will not take it: inserted behind the "
                     "application's back, or its process stopped between commit and seal)")
+        if self.kind == "ahead":
+            return (f"event {self.event_id}: dated {when}, more than {duration(ID_ORDER_TOLERANCE)} after event "
+                    f"{self.previous_id}, which was written after it (a later id): this event was dated "
+                    f"ahead, or event {self.previous_id} back-dated (inserted behind the application's back)")
+        if self.kind == "behind" and self.written_before:
+            low, high, n = self.written_before
+            return (f"event {self.event_id}: dated {when}, more than {duration(ID_ORDER_TOLERANCE)} before "
+                    f"{n} events written before it (ids {_range((low, high))}): back-dated (inserted behind "
+                    "the application's back)")
         if self.kind == "future":
             return f"event {self.event_id}: dated {when}, in the future, and not sealed (inserted behind the application's back)"
         if self.previous_id is None:
@@ -164,10 +188,40 @@ def check(rows: Iterable[tuple[Any, ...]], summary: Summary | None = None) -> It
         summary.last_id, summary.last_hash = event_id, stored_hash
 
 
+def check_id_order(rows: Iterable[tuple[int, dt.datetime]]) -> list[Problem]:
+    """Problems with time against id order in ``rows`` — (id, at) pairs in *descending* id order.
+
+    An event dated more than :data:`ID_ORDER_TOLERANCE` after the earliest-dated event written
+    after it (a higher id) was not dated by ``record()``. Which of the two is false shows in the
+    numbers: an event dated ahead (the forged future-dated row) stands alone against the events
+    written after it; a back-dated event has every event written before it, and dated more than the
+    tolerance later, against it. So the pairs are grouped by that earliest-dated later event: one
+    event against it is reported as "ahead", several as one "behind" problem for the later event."""
+    earliest: tuple[dt.datetime, int] | None = None  # the earliest time among higher ids, and its event
+    against: dict[int, list[tuple[int, dt.datetime]]] = {}
+    times: dict[int, dt.datetime] = {}
+    for event_id, at in rows:
+        if earliest is not None and at > earliest[0] + ID_ORDER_TOLERANCE:
+            against.setdefault(earliest[1], []).append((event_id, at))
+            times[earliest[1]] = earliest[0]
+        if earliest is None or at < earliest[0]:
+            earliest = (at, event_id)
+    problems = []
+    for later_id, ahead in against.items():
+        if len(ahead) == 1:
+            problems.append(Problem("ahead", ahead[0][0], later_id, at=ahead[0][1]))
+        else:
+            ids = [event_id for event_id, _ in ahead]
+            problems.append(Problem("behind", later_id, at=times[later_id],
+                                    written_before=(min(ids), max(ids), len(ids))))
+    return sorted(problems, key=lambda p: p.event_id)
+
+
 def verify(summary: Summary | None = None, *, now: dt.datetime | None = None, chunk_size: int = 5000,
            using: str = DEFAULT_DB_ALIAS) -> list[Problem]:
-    """Walk the sealed trail in chain order (one streamed query, no per-row queries), then judge
-    the unsealed events by their time. Reads only: nothing is sealed or changed."""
+    """Walk the sealed trail in chain order (one streamed query, no per-row queries), then the
+    sealed and waiting events in id order (a second), then judge the unsealed events by their
+    time. Reads only: nothing is sealed or changed."""
     from django.utils import timezone
 
     from interpersonal.web.audit.models import AuditEvent
@@ -182,6 +236,9 @@ def verify(summary: Summary | None = None, *, now: dt.datetime | None = None, ch
             .iterator(chunk_size=chunk_size)
         )
         problems = list(check(rows, summary))
+        # Late and future unsealed events are reported below; they take no part in the id order.
+        placed = events.filter(Q(seq__isnull=False) | Q(at__gte=now - SEALING_DELAY, at__lte=now + CLOCK_SKEW))
+        problems += check_id_order(placed.order_by("-id").values_list("id", "at").iterator(chunk_size=chunk_size))
         unsealed = events.filter(seq__isnull=True)
         summary.unsealed = unsealed.filter(at__gte=now - SEALING_DELAY, at__lte=now + CLOCK_SKEW).count()
         problems += [Problem("unsealed", event_id, at=at) for event_id, at in
@@ -193,25 +250,41 @@ def verify(summary: Summary | None = None, *, now: dt.datetime | None = None, ch
 
 @contextmanager
 def read_only(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
-    """Refuse writes on this connection for the block, where the engine allows.
+    """Refuse writes on this connection for the block; raise NotSupportedError where that cannot
+    be done, rather than run the block as if it were read-only.
 
-    SQLite: ``PRAGMA query_only`` (per connection, any time). PostgreSQL: a REPEATABLE READ, READ
-    ONLY transaction — one snapshot for the whole walk — when the block opens the transaction;
-    inside a caller's transaction (a test's) it cannot be set without leaving that transaction
-    read-only, so the block runs as it is."""
+    SQLite: ``PRAGMA query_only`` (per connection, at any time; the previous setting is restored),
+    inside a savepoint when the caller has a transaction open.
+    PostgreSQL, opening the transaction: ``REPEATABLE READ, READ ONLY`` — one snapshot for the
+    whole walk. PostgreSQL inside a caller's transaction: a savepoint made ``READ ONLY`` (a
+    transaction may always turn read-only) and rolled back at the end, which restores the caller's
+    read-write mode; the walk then sees the caller's snapshot, at the caller's isolation level."""
     connection = connections[using]
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
+            cursor.execute("PRAGMA query_only")
+            before = cursor.fetchone()[0]
             cursor.execute("PRAGMA query_only = ON")
         try:
-            yield
+            # Inside a caller's transaction, a savepoint keeps a refused write from spoiling it.
+            with transaction.atomic(using=using) if connection.in_atomic_block else nullcontext():
+                yield
         finally:
             with connection.cursor() as cursor:
-                cursor.execute("PRAGMA query_only = OFF")
+                cursor.execute(f"PRAGMA query_only = {'ON' if before else 'OFF'}")
     elif connection.vendor == "postgresql" and not connection.in_atomic_block:
         with transaction.atomic(using=using):
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield
+    elif connection.vendor == "postgresql":
+        with transaction.atomic(using=using, savepoint=True):
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION READ ONLY")
+            try:
+                yield
+            finally:
+                # Rolling back to the savepoint undoes READ ONLY (and nothing else: nothing was written).
+                transaction.set_rollback(True, using=using)
     else:
-        yield
+        raise NotSupportedError(f"audit verification cannot make a {connection.vendor} connection read-only")
