@@ -40,7 +40,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, NotSupportedError, connections, transaction
@@ -61,6 +61,11 @@ TIME_ORDER_TOLERANCE = SEALING_DELAY + CLOCK_SKEW
 # rise, give or take the difference between two app servers' clocks (each within CLOCK_SKEW).
 # Commit order does not matter here: the id is taken at the INSERT, not at the commit.
 ID_ORDER_TOLERANCE = 2 * CLOCK_SKEW
+
+# An operator's acceptance of an honest late event (actions.accept_late_event): a sealed event of
+# this type, naming the late event, its content digest and a signature with the service's secret.
+LATE_ACCEPTED_EVENT = "audit.late_event_accepted"
+_LATE_SALT = "interpersonal.web.audit.late-event-accepted"
 
 # The columns hashed, in order; ``previous_hash`` follows them.
 CONTENT_FIELDS = (
@@ -97,9 +102,39 @@ def compute_hash(
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def content_digest(content: tuple[Any, ...]) -> str:
+    """The hash of an unsealed event's content alone (CONTENT_FIELDS, chained to nothing)."""
+    return compute_hash(*content, GENESIS)
+
+
+def late_signature(event_id: int, digest: str) -> str:
+    """Signs an acceptance with the service's secret: someone who can only write to the database
+    cannot accept their own inserted row."""
+    from django.core import signing
+
+    return signing.Signer(salt=_LATE_SALT).signature(f"{event_id}:{digest}")
+
+
+def _accepted(data: Any) -> tuple[int, str] | None:
+    """The (late event id, digest) a sealed acceptance's ``data`` vouches for, if its signature holds."""
+    from django.core import signing
+
+    if not isinstance(data, dict):
+        return None
+    event_id, digest, signature = data.get("late_event"), data.get("digest"), data.get("signature")
+    if type(event_id) is not int or not isinstance(digest, str) or not isinstance(signature, str):
+        return None
+    try:
+        signing.Signer(salt=_LATE_SALT).unsign(f"{event_id}:{digest}:{signature}")
+    except signing.BadSignature:
+        return None
+    return event_id, digest
+
+
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # "edited" | "broken" | "out_of_order" | "unsealed" | "future" | "ahead" | "behind"
+    # "edited" | "broken" | "out_of_order" | "unsealed" | "future" | "ahead" | "behind" | "bad_acceptance"
+    kind: str
     event_id: int
     # "broken": the event before; "out_of_order": the later-dated one before; "ahead": the
     # earlier-dated event written after it
@@ -120,7 +155,8 @@ class Problem:
         if self.kind == "unsealed":
             return (f"event {self.event_id}: dated {when} and still not sealed, more than "
                     f"{duration(SEALING_DELAY)} later (the sealer will not take it: inserted behind the "
-                    "application's back, or its process stopped between commit and seal)")
+                    "application's back, or its process stopped between commit and seal; if the service's own "
+                    "records show it happened, an administrator can accept it: 'interpersonal audit accept-late')")
         if self.kind == "ahead":
             return (f"event {self.event_id}: dated {when}, more than {duration(ID_ORDER_TOLERANCE)} after event "
                     f"{self.previous_id}, which was written after it (a later id): this event was dated "
@@ -130,6 +166,10 @@ class Problem:
             return (f"event {self.event_id}: dated {when}, more than {duration(ID_ORDER_TOLERANCE)} before "
                     f"{n} events written before it (ids {_range((low, high))}): back-dated (inserted behind "
                     "the application's back)")
+        if self.kind == "bad_acceptance":
+            return (f"event {self.event_id}: an acceptance of a late event (event {self.previous_id}) whose signature "
+                    "does not hold (not made by 'interpersonal audit accept-late', or the secret key changed "
+                    "without SECRET_KEY_FALLBACKS)")
         if self.kind == "future":
             return f"event {self.event_id}: dated {when}, in the future, and not sealed (inserted behind the application's back)"
         if self.previous_id is None:
@@ -162,6 +202,9 @@ class Summary:
     last_id: int | None = None
     last_hash: str = GENESIS
     unsealed: int = 0  # waiting for their seal (dated within SEALING_DELAY); late ones are problems
+    accepted: int = 0  # late and unsealed, but accepted by an operator (unchanged since)
+    # late event id -> content digest, from the sealed acceptances met in the walk
+    acceptances: dict[int, str] = field(default_factory=dict)
 
 
 def check(rows: Iterable[tuple[Any, ...]], summary: Summary | None = None) -> Iterator[Problem]:
@@ -183,6 +226,13 @@ def check(rows: Iterable[tuple[Any, ...]], summary: Summary | None = None) -> It
             yield Problem("out_of_order", event_id, latest[1], at=at)
         if latest is None or at > latest[0]:
             latest = (at, event_id)
+        if content[2] == LATE_ACCEPTED_EVENT:
+            vouched = _accepted(content[-1])
+            if vouched is None:
+                named = content[-1].get("late_event") if isinstance(content[-1], dict) else None
+                yield Problem("bad_acceptance", event_id, named if type(named) is int else None)
+            else:
+                summary.acceptances[vouched[0]] = vouched[1]
         previous_id, previous_seq, previous_hash = event_id, seq, stored_hash
         summary.count += 1
         summary.last_id, summary.last_hash = event_id, stored_hash
@@ -241,8 +291,16 @@ def verify(summary: Summary | None = None, *, now: dt.datetime | None = None, ch
         problems += check_id_order(placed.order_by("-id").values_list("id", "at").iterator(chunk_size=chunk_size))
         unsealed = events.filter(seq__isnull=True)
         summary.unsealed = unsealed.filter(at__gte=now - SEALING_DELAY, at__lte=now + CLOCK_SKEW).count()
-        problems += [Problem("unsealed", event_id, at=at) for event_id, at in
-                     unsealed.filter(at__lt=now - SEALING_DELAY).order_by("id").values_list("id", "at")]
+        late = unsealed.filter(at__lt=now - SEALING_DELAY).order_by("id").values_list(*CONTENT_FIELDS)
+        for content in late.iterator(chunk_size=chunk_size):
+            event_id, at = content[0], content[1]
+            accepted = summary.acceptances.get(event_id)
+            if accepted is None:
+                problems.append(Problem("unsealed", event_id, at=at))
+            elif accepted != content_digest(content):
+                problems.append(Problem("edited", event_id))  # changed since an operator accepted it
+            else:
+                summary.accepted += 1
         problems += [Problem("future", event_id, at=at) for event_id, at in
                      unsealed.filter(at__gt=now + CLOCK_SKEW).order_by("id").values_list("id", "at")]
     return problems
