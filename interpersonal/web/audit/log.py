@@ -11,21 +11,38 @@ transaction and never waits for any other lock, so it cannot take part in a dead
 The sealer takes only events dated within ``chain.SEALING_DELAY`` before now (and at most
 ``chain.CLOCK_SKEW`` after): a row inserted directly into the table, back-dated, stays unsealed
 and ``interpersonal audit verify`` reports it, instead of being chained as if it were genuine.
+Nor does it take an event dated more than ``chain.ID_ORDER_TOLERANCE`` after an event written
+after it (a higher id): ``record()`` dates an event moments before its id is taken, so such a row
+was dated ahead — a forged future-dated row that would otherwise join the chain once its time came.
+
+Sealing also runs every minute beside the application (``schedule_questionnaires --loop``), so an
+event whose post-commit seal was lost (a crash, a locked database) joins the chain within minutes.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef, Q
 from django.utils import timezone
 
-from interpersonal.web.audit.chain import CLOCK_SKEW, CONTENT_FIELDS, GENESIS, SEALING_DELAY, compute_hash
+from interpersonal.web.audit.chain import (
+    CLOCK_SKEW,
+    CONTENT_FIELDS,
+    GENESIS,
+    ID_ORDER_TOLERANCE,
+    SEALING_DELAY,
+    compute_hash,
+)
 from interpersonal.web.audit.models import AuditEvent
 
 # pg_advisory_xact_lock key serialising the sealer ("audit" in ASCII).
 SEAL_LOCK = 0x61756469740
 SEAL_BATCH = 500
+
+logger = logging.getLogger(__name__)
 
 _ALLOWED_DATA = (str, int, float, bool, type(None))
 
@@ -74,7 +91,8 @@ def _seal_after_commit(using: str = DEFAULT_DB_ALIAS) -> None:
 
 def seal_pending(using: str = DEFAULT_DB_ALIAS) -> int:
     """Chain every committed, unsealed event dated within ``SEALING_DELAY`` of now, in id order,
-    after the chain's last event. Older (or future-dated) unsealed events are left out, for
+    after the chain's last event. Older (or future-dated) unsealed events are left out, and so is
+    an event dated more than ``ID_ORDER_TOLERANCE`` after an event written after it, for
     ``chain.verify`` to report: the sealer never vouches for a row it cannot place in time.
 
     Returns how many were sealed. Safe to call at any time and from any number of processes:
@@ -88,7 +106,19 @@ def seal_pending(using: str = DEFAULT_DB_ALIAS) -> int:
         head = rows.filter(seq__isnull=False).order_by("-seq").values_list("seq", "hash").first()
         seq, previous = head if head else (0, GENESIS)
         now = timezone.now()
-        waiting = rows.filter(seq__isnull=True, at__gte=now - SEALING_DELAY, at__lte=now + CLOCK_SKEW)
+        window = Q(at__gte=now - SEALING_DELAY, at__lte=now + CLOCK_SKEW)
+        waiting = rows.filter(window, seq__isnull=True)
+        # An event written after it (sealed, or waiting itself) dated well before it: dated ahead.
+        # Late unsealed rows are not witnesses: verify reports them, and they must not hold others back.
+        dated_ahead = Exists(rows.filter(
+            Q(seq__isnull=False) | window, pk__gt=OuterRef("pk"),
+            at__lt=ExpressionWrapper(OuterRef("at") - ID_ORDER_TOLERANCE, output_field=DateTimeField()),
+        ))
+        refused = list(waiting.filter(dated_ahead).order_by("id").values_list("id", flat=True)[:SEAL_BATCH])
+        if refused:
+            logger.warning("audit: not sealing event(s) %s: dated ahead of events written after them "
+                           "(run 'interpersonal audit verify')", refused)
+        waiting = waiting.filter(~dated_ahead)
         while True:
             # Hash what the database stored (as verify() will read it), not the Python values given.
             pending = list(waiting.order_by("id")

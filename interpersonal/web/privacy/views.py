@@ -31,7 +31,8 @@ RECORDS = require_permission(Permission.HANDLE_RECORDS_REQUESTS)
 
 def _link_gone_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """A records page whose link is bare, altered, expired, another officer's or names no record:
-    one page, 404, that says how to get back to the record (search again)."""
+    one page, 404, that says how to get back to the record (search again). The refusal itself is
+    audited, with its reason, by get_record_for_officer."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:

@@ -7,6 +7,7 @@ import datetime as dt
 import itertools
 import threading
 import time
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
@@ -244,10 +245,14 @@ _FORGE = (
 )
 
 
-def _forge(at: dt.datetime) -> int:
-    """A row inserted straight into the table, with no hash — what someone with database access can do."""
-    _sql(_FORGE, [at])
-    return AuditEvent.objects.filter(actor_username="someone").values_list("pk", flat=True).get()
+def _forge(at: dt.datetime, *, id: int | None = None) -> int:
+    """A row inserted straight into the table, with no hash — what someone with database access can
+    do. ``id`` places it among the ids (to stand for an honest event whose transaction was long)."""
+    if id is None:
+        _sql(_FORGE, [at])
+    else:
+        _sql(_FORGE.replace("(at,", "(id, at,").replace("VALUES (%s,", "VALUES (%s, %s,"), [id, at])
+    return AuditEvent.objects.filter(actor_username="someone").order_by("-id").values_list("pk", flat=True)[0]
 
 
 def _table() -> list[tuple]:
@@ -303,14 +308,14 @@ def test_a_future_dated_unsealed_event_is_reported(trail):
     assert "in the future" in str(chain.verify()[0])
 
 
-def test_an_event_waiting_less_than_the_sealing_delay_is_sealed_and_not_reported(trail):
+def test_an_event_waiting_less_than_the_sealing_delay_is_sealed_and_not_reported(db):
     recent = _forge(timezone.now() - chain.SEALING_DELAY + dt.timedelta(minutes=1))
     summary = chain.Summary()
 
     assert chain.verify(summary) == []
     assert summary.unsealed == 1
     assert log.seal_pending() == 1
-    assert AuditEvent.objects.get(pk=recent).seq == len(trail) + 1
+    assert AuditEvent.objects.get(pk=recent).seq == 1
 
 
 def test_a_back_dated_event_sealed_behind_the_sealers_back_is_out_of_time_order(trail):
@@ -323,18 +328,84 @@ def test_a_back_dated_event_sealed_behind_the_sealers_back_is_out_of_time_order(
 
     problems = chain.verify()
 
-    assert [(p.kind, p.event_id, p.previous_id) for p in problems] == [("out_of_order", forged, trail[-1].pk)]
+    assert [(p.kind, p.event_id, p.previous_id) for p in problems] == [
+        ("out_of_order", forged, trail[-1].pk), ("behind", forged, None)]
     assert f"before event {trail[-1].pk}, which the chain holds before it" in str(problems[0])
 
 
-def test_events_sealed_within_the_tolerance_of_each_other_are_in_order(trail):
-    """A long transaction commits after a shorter one that started later: its event is sealed after
-    one dated later than itself — normal, within the sealing delay."""
-    earlier = _forge(timezone.now() - dt.timedelta(minutes=50))
+def test_events_sealed_within_the_tolerance_of_each_other_are_in_order(db):
+    """A long transaction commits after a shorter one that started later: its event (the lower id,
+    dated 50 minutes ago) is sealed after one dated later than itself — normal, within the delay."""
+    shorter = log.record("test.event", actor=None, target=("thing", "short"))
+    log.seal_pending()
+    longer = _forge(timezone.now() - dt.timedelta(minutes=50), id=shorter.pk - 1)
 
     assert log.seal_pending() == 1
-    assert AuditEvent.objects.get(pk=earlier).seq == len(trail) + 1
+    assert AuditEvent.objects.get(pk=longer).seq == 2
     assert chain.verify() == []
+
+
+def test_a_forged_future_dated_event_is_never_sealed_when_its_time_comes(trail):
+    """Regression (issue 12 review): a row dated two hours ahead was reported "future" only until
+    its time came within the sealer's window; then the next seal chained it and verify said intact."""
+    now = timezone.now()
+    forged = _forge(now + dt.timedelta(hours=2))
+    log.record("test.event", actor=None, target=("thing", "written after the forgery"))
+    assert log.seal_pending() == 1  # the honest event only
+
+    later = now + dt.timedelta(hours=1, minutes=57)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        sealed = log.seal_pending()
+        problems = chain.verify(now=later)
+
+    assert sealed == 0
+    assert AuditEvent.objects.get(pk=forged).seq is None
+    assert [(p.kind, p.event_id) for p in problems] == [("ahead", forged)]
+    assert "which was written after it (a later id): this event was dated ahead" in str(problems[0])
+
+
+def test_a_back_dated_event_within_the_sealing_delay_is_named_once(trail):
+    """Dated 40 minutes back, the sealer's window takes it; the events written before it, all dated
+    later, name it — one problem for the forged event, not one per honest event."""
+    forged = _forge(timezone.now() - dt.timedelta(minutes=40))
+    log.seal_pending()
+
+    problems = chain.verify()
+
+    assert [(p.kind, p.event_id, p.written_before) for p in problems] == [
+        ("behind", forged, (trail[0].pk, trail[-1].pk, len(trail)))]
+    assert f"before {len(trail)} events written before it" in str(problems[0])
+
+
+def test_events_a_few_minutes_out_of_id_order_are_honest(trail):
+    """Two app servers' clocks differ by up to CLOCK_SKEW: an event may be dated minutes before one
+    with a lower id. The sealer chains it and verify finds nothing."""
+    skewed = _forge(timezone.now() - dt.timedelta(minutes=4))
+
+    assert log.seal_pending() == 1
+    assert AuditEvent.objects.get(pk=skewed).seq == len(trail) + 1
+    assert chain.verify() == []
+
+
+def test_a_late_unsealed_event_holds_no_honest_event_back(trail):
+    """A back-dated row the sealer never takes (reported as unsealed) is not a witness against the
+    events written before it: they are sealed, and only the forged row is reported."""
+    waiting = log.record("test.event", actor=None, target=("thing", "waiting"))
+    forged = _forge(timezone.now() - dt.timedelta(days=3))
+
+    assert log.seal_pending() == 1
+    assert AuditEvent.objects.get(pk=waiting.pk).seq == len(trail) + 1
+    assert [(p.kind, p.event_id) for p in chain.verify()] == [("unsealed", forged)]
+
+
+def test_verify_inside_a_callers_transaction_refuses_writes_and_restores_them(db):
+    """Regression: on PostgreSQL, read_only() did nothing inside an atomic block."""
+    with transaction.atomic():
+        with pytest.raises(DatabaseError), chain.read_only():
+            AuditEvent.objects.create(type="test.event", target_type="thing", target_id="1")
+        log.record("test.event", actor=None, target=("thing", 2))  # the caller's transaction writes again
+
+    assert list(AuditEvent.objects.values_list("target_id", flat=True)) == ["2"]
 
 
 def test_the_command_lists_problems_and_exits_1(trail, capsys):

@@ -121,3 +121,61 @@ def test_a_link_is_refused_to_other_roles_before_it_is_read(patient, records_off
     ref = record_link(records_officer, patient.pk)
 
     assert client_for(therapist).get(reverse("privacy:patient", args=[ref])).status_code == 403
+
+
+def _refusals(officer) -> list[tuple[str, int | None, int | None]]:
+    events = AuditEvent.objects.filter(type=access.LINK_REFUSED_EVENT, actor_id=officer.pk).order_by("id")
+    return [(e.data["reason"], e.patient_id, e.data.get("made_for")) for e in events]
+
+
+def test_walking_record_ids_leaves_one_audited_refusal_per_address(patient, records_officer, client_for):
+    """Regression (issue 12 review): refused links left no trace, so walking /records/patients/1..N/
+    was invisible in the audit trail."""
+    client = client_for(records_officer)
+
+    for n in range(1, 11):
+        client.get(f"/records/patients/{n}/")
+
+    assert _refusals(records_officer) == [("bare_id", None, None)] * 10
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_replaying_a_colleagues_link_is_audited_with_the_record_and_the_colleague(
+        patient, records_officer, make_user, client_for, name):
+    colleague = make_user("rita.records", "records_officer", first_name="Rita", last_name="Records")
+
+    _open(client_for(colleague), name, record_link(records_officer, patient.pk))
+
+    assert _refusals(colleague) == [("other_officer", patient.pk, records_officer.pk)]
+    event = AuditEvent.objects.get(type=access.LINK_REFUSED_EVENT)
+    assert (event.actor_username, event.target_type, event.target_id) == ("rita.records", "user", str(colleague.pk))
+
+
+def test_each_way_a_link_fails_is_audited_with_its_reason_and_never_the_link(patient, records_officer, client_for):
+    with mock.patch.object(access.signing.time, "time", return_value=time.time() - RECORD_LINK_MAX_AGE - 1):
+        expired = record_link(records_officer, patient.pk)
+    genuine = record_link(records_officer, patient.pk)
+    links = {
+        "bare_id": str(patient.pk),
+        "not_a_link": "x" * 300,
+        "bad_signature": genuine[:-1] + ("A" if genuine[-1] != "A" else "B"),
+        "expired": expired,
+        "no_record": record_link(records_officer, 10**9),
+    }
+    client = client_for(records_officer)
+
+    for ref in links.values():
+        assert client.get(reverse("privacy:patient", args=[ref])).status_code == 404
+
+    assert _refusals(records_officer) == [("bare_id", None, None), ("not_a_link", None, None),
+                                          ("bad_signature", None, None), ("expired", None, None),
+                                          ("no_record", 10**9, None)]
+    stored = " ".join(str(e.data) + e.target_id for e in AuditEvent.objects.filter(type=access.LINK_REFUSED_EVENT))
+    assert not any(ref in stored for ref in links.values() if not ref.isdigit())
+    assert {r.value for r in access.Refusal} == {*links, "other_officer"}
+
+
+def test_an_opened_record_records_no_refusal(patient, records_officer, client_for):
+    client_for(records_officer).get(reverse("privacy:patient", args=[record_link(records_officer, patient.pk)]))
+
+    assert _refusals(records_officer) == []

@@ -162,3 +162,49 @@ def test_concurrent_sends_for_one_session_issue_one_link(patient, therapist, mai
     assert sorted(outcomes) == ["already_sent"] * 3 + ["sent"]
     assert QuestionnaireLink.objects.filter(session=session).count() == 1
     assert len(mailoutbox) == 1
+
+
+class _OneRound(threading.Event):
+    """The loop's stop event, set by its first wait: the loop runs exactly one round."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.set()
+        return True
+
+
+def test_each_round_of_the_loop_seals_audit_events_whose_seal_was_lost(db, monkeypatch, capsys):
+    """Issue 12 review: an event whose seal after commit never ran (a crash, a locked database)
+    stayed unsealed for good unless another audited write came within the hour."""
+    from interpersonal.web.audit import log
+    from interpersonal.web.audit.models import AuditEvent
+    from interpersonal.web.questionnaires.management.commands import schedule_questionnaires as command
+
+    waiting = log.record("test.event", actor=None, target=("thing", "seal lost"))  # the test never commits
+    monkeypatch.setattr(command.threading, "Event", _OneRound)
+    monkeypatch.setattr(command.signal, "signal", lambda *args: None)
+    monkeypatch.setattr(command, "close_old_connections", lambda: None)  # it would end the test's transaction
+
+    call_command("schedule_questionnaires", "--loop")
+
+    assert "Sealed 1 audit event(s) waiting to join the chain." in capsys.readouterr().out
+    assert AuditEvent.objects.get(pk=waiting.pk).seq == 1
+
+
+def test_a_failed_seal_still_sends_the_links_and_fails_the_run(dit_course, book, reachable, mailoutbox,
+                                                               monkeypatch, capsys):
+    from django.core.management.base import CommandError
+    from django.db import OperationalError
+
+    from interpersonal.web.questionnaires.management.commands import schedule_questionnaires as command
+
+    def locked() -> int:
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(command, "seal_pending", locked)
+    book(dit_course, 24)
+
+    with pytest.raises(CommandError, match="the next run tries again"):
+        call_command("schedule_questionnaires")
+
+    assert len(mailoutbox) == 1
+    assert "sealing the audit trail: OperationalError: database is locked" in capsys.readouterr().err

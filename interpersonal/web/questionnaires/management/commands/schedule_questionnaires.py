@@ -2,6 +2,10 @@
 
 Once (for cron or a systemd timer), or in a loop beside ``interpersonal db_worker`` (``make run``).
 Safe to run several at once: sending is idempotent per session (docs/adr/0006-background-work.md).
+
+Each round also runs the audit trail's sealer (``audit.log.seal_pending``), so an event whose seal
+after commit was lost — a crash, a locked database — joins the chain within a round, long before
+the sealing delay runs out (docs/adr/0004-audit-events.md). A failure of one does not stop the other.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 from django.db.utils import DatabaseError
 
+from interpersonal.web.audit.log import seal_pending
 from interpersonal.web.questionnaires.schedule import Scheduler, lead_time
 
 
@@ -22,6 +27,7 @@ class Command(BaseCommand):
     help = (
         "Enqueue the questionnaire link of every booked session whose send time has come "
         "(INTERPERSONAL_REMINDER_HOURS_BEFORE before it); the db_worker sends them. "
+        "Each round also seals the audit events waiting to join the hash chain. "
         "Runs once, or with --loop every --interval seconds until stopped (SIGINT/SIGTERM)."
     )
 
@@ -39,7 +45,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         scheduler = Scheduler()
         if not options["loop"]:
-            self._report(scheduler.run_once())
+            if not self._round(scheduler):
+                raise CommandError("schedule_questionnaires: the round did not finish; the next run tries again")
             return
         stop = threading.Event()
 
@@ -52,12 +59,28 @@ class Command(BaseCommand):
         self.stdout.write(f"Questionnaire scheduler: sends {hours} h before each session, checks every {interval} s.")
         while not stop.is_set():
             close_old_connections()
-            try:
-                self._report(scheduler.run_once())
-            except DatabaseError as exc:  # a locked or restarting database: try again next round
-                self.stderr.write(f"schedule_questionnaires: {type(exc).__name__}: {exc}; retrying in {interval} s")
+            if not self._round(scheduler):
+                self.stderr.write(f"schedule_questionnaires: retrying in {interval} s")
             stop.wait(interval)
         self.stdout.write("Questionnaire scheduler stopped.")
+
+    def _round(self, scheduler: Scheduler) -> bool:
+        """Enqueue due links, then seal waiting audit events; True when both ran. A locked or
+        restarting database fails one step, which the next round tries again."""
+        ok = True
+        try:
+            self._report(scheduler.run_once())
+        except DatabaseError as exc:
+            self.stderr.write(f"schedule_questionnaires: {type(exc).__name__}: {exc}")
+            ok = False
+        try:
+            sealed = seal_pending()
+        except DatabaseError as exc:
+            self.stderr.write(f"schedule_questionnaires: sealing the audit trail: {type(exc).__name__}: {exc}")
+            return False
+        if sealed:
+            self.stdout.write(f"Sealed {sealed} audit event(s) waiting to join the chain.")
+        return ok
 
     def _report(self, enqueued: list[int]) -> None:
         if enqueued:
