@@ -25,7 +25,6 @@ import interpersonal.web
 from interpersonal.core import measures
 from interpersonal.web import bounds
 
-
 EXEMPT: dict[tuple[str, str], str] = {
     # ("interpersonal.web.<app>.forms.<Form>", "field"): how its bound is kept instead.
     ("interpersonal.web.letters.forms.LetterForm", "body"): (

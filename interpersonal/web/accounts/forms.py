@@ -11,7 +11,6 @@ from django.core.validators import MaxLengthValidator
 
 from interpersonal.web.accounts.models import Role, Team
 
-
 PASSWORD_MAX_LENGTH = 256
 """No password needs more; a longer one is refused before it is hashed (Argon2 over a megabyte
 of "password" is seconds of a worker's time)."""
