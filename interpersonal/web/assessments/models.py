@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -47,12 +50,20 @@ class Measurement(models.Model):
 
     @property
     def risk_unanswered(self) -> tuple[str, ...]:
-        """The risk items left unanswered (the core's rule, read from the stored answers)."""
-        try:
-            instrument = measures.get(self.instrument)
-        except measures.UnknownInstrument:
-            return ()
-        return instrument.unanswered_risk(k for k, v in (self.answers or {}).items() if v is not None)
+        """The risk items left unanswered (:func:`unanswered_risk` of the stored answers)."""
+        return unanswered_risk(self.instrument, self.answers)
+
+
+def unanswered_risk(instrument_id: str, answers: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The risk items of ``instrument_id`` left unanswered in stored ``answers`` (item id →
+    value, None for an item not answered): the core's rule. Empty for an unknown instrument.
+    The one reading of a stored answer set's unanswered risk, for a measurement and for the
+    caseload's fetched answers alike."""
+    try:
+        instrument = measures.get(instrument_id)
+    except measures.UnknownInstrument:
+        return ()
+    return instrument.unanswered_risk(k for k, v in (answers or {}).items() if v is not None)
 
 
 class RiskAlert(models.Model):

@@ -26,9 +26,9 @@ from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.html import conditional_escape as esc
 from django.utils.safestring import SafeString, mark_safe
 
-from interpersonal.core import measures, protocols
+from interpersonal.core import protocols
 from interpersonal.web.accounts.models import User
-from interpersonal.web.assessments.models import Measurement, RiskAlert
+from interpersonal.web.assessments.models import Measurement, RiskAlert, unanswered_risk
 from interpersonal.web.courses.fragments import one_decimal, risk_unanswered_text
 from interpersonal.web.courses.models import ATTENDED, Course, TherapySession
 from interpersonal.web.patients.models import Patient
@@ -181,13 +181,9 @@ def _date(value: Any) -> dt.date | None:
 
 def _unanswered_risk(instrument_id: str, answers: Any) -> tuple[str, ...]:
     """The risk items missing from fetched answers (JSON text on SQLite, decoded on PostgreSQL)."""
-    if answers is None:
-        return ()
     if isinstance(answers, str | bytes):
         answers = json.loads(answers)
-    if not isinstance(answers, dict):
-        return ()
-    return measures.get(instrument_id).unanswered_risk(k for k, v in answers.items() if v is not None)
+    return unanswered_risk(instrument_id, answers) if isinstance(answers, dict) else ()
 
 
 def rows(courses: QuerySet[Course]) -> list[CaseloadRow]:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from interpersonal.core import protocols
 from interpersonal.core.codes import Attendance, EndReason, Medium
+from interpersonal.web.assessments.actions import NOTE_MAX
 from interpersonal.web.courses.actions import AlertsLeftOpen
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -42,8 +43,6 @@ END_CHOICES = [(r.value, f"{r.label}{f' (code {r.nhs_code})' if r.nhs_code else 
 
 
 ACKNOWLEDGE = "acknowledge"
-NOTE_MAX = 2000
-"""As assessments.actions.NOTE_MAX: an acknowledgement note's bound."""
 
 
 class EndCourseForm(forms.Form):
@@ -142,7 +141,7 @@ class MeasureMetaForm(forms.Form):
 
 
 class AcknowledgeForm(forms.Form):
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="What was done", max_length=2000)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="What was done", max_length=NOTE_MAX)
 
 
 class TaskForm(forms.Form):
