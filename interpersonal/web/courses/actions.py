@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping
-from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -14,6 +13,7 @@ from django.utils import timezone
 from interpersonal.core import protocols
 from interpersonal.core.codes import Attendance, EndReason, Medium
 from interpersonal.web.accounts.roles import Permission, has_permission
+from interpersonal.web.assessments.models import LeftOpen, RiskAlert
 from interpersonal.web.audit import log
 from interpersonal.web.courses.models import Course, TaskCompletion, TherapySession
 
@@ -72,47 +72,29 @@ def start_course(
     return course
 
 
-class AlertsLeftOpen(StrEnum):
-    """Why a course ends with risk alerts still open (they stay open, and on the caseload and
-    the patient's page, until acknowledged). A code, so the audit trail holds no free text."""
-
-    FOLLOWED_UP_ELSEWHERE = "followed_up_elsewhere"
-    SUPERVISOR_TO_REVIEW = "supervisor_to_review"
-    FOLLOWING_UP = "following_up"
-
-    @property
-    def label(self) -> str:
-        return _ALERTS_LEFT_OPEN[self]
-
-
-_ALERTS_LEFT_OPEN = {
-    AlertsLeftOpen.FOLLOWED_UP_ELSEWHERE: "Another service is following up the risk (for example the crisis team or the GP)",
-    AlertsLeftOpen.SUPERVISOR_TO_REVIEW: "My supervisor will review the alerts with me before they are acknowledged",
-    AlertsLeftOpen.FOLLOWING_UP: "I am still following up the risk and will acknowledge the alerts when I have",
-}
-
-
 def _alerts_decision(
     course: Course, *, by: Any, notes: Mapping[int, str] | None, left_open: str | None, seen: Collection[int] | None,
 ) -> dict[str, Any]:
     """Apply the clinician's decision about the course's open risk alerts; what to audit.
 
-    Ending a course with alerts open needs an explicit decision: acknowledge each one here
-    (``notes``: alert id → what was done, through assessments.actions.acknowledge_alert), or
-    leave them open for a coded reason (``left_open``, with ``seen``: the alert ids the
-    clinician was shown). Either way the alerts decided on must be exactly those open now."""
+    Ending a course with alerts open needs an explicit decision:
+    acknowledge each one here (``notes``: alert id → what was done, through
+    assessments.actions.acknowledge_alert), or leave them open for a coded reason
+    (``left_open``, a :class:`~interpersonal.web.assessments.models.LeftOpen`, with ``seen``:
+    the alert ids the clinician was shown), which is kept on each alert (who, when, why) for
+    the clinicians who will see it. Either way the alerts decided on must be exactly those open now."""
     from interpersonal.web.assessments.actions import acknowledge_alert  # assessments.actions imports this module
-    from interpersonal.web.assessments.models import RiskAlert
 
-    open_alerts = {a.pk: a for a in RiskAlert.objects.filter(course=course, acknowledged_at__isnull=True)
+    open_alerts = {a.pk: a for a in RiskAlert.objects.select_for_update(of=("self",))
+                   .filter(course=course, acknowledged_at__isnull=True)
                    .select_related("course__therapist").order_by("raised_at", "id")}
     if not open_alerts:
         return {}
     n = len(open_alerts)
     if notes is None and left_open is None:
         raise ValidationError({"alerts": f"This course has {n} open risk alert{'' if n == 1 else 's'}. Acknowledge "
-                                         f"{'it' if n == 1 else 'each one'}, saying what was done, or choose why the "
-                                         f"course ends with {'it' if n == 1 else 'them'} still open."})
+                                         f"{'it' if n == 1 else 'each one'}, saying what was done, or choose why "
+                                         f"{'it stays' if n == 1 else 'they stay'} open."})
     if notes is not None and left_open is not None:
         raise ValidationError({"alerts": "Either acknowledge the open risk alerts or leave them open, not both."})
     shown = set(notes) if notes is not None else set(seen or ())
@@ -122,9 +104,11 @@ def _alerts_decision(
     ids = sorted(open_alerts)
     if left_open is not None:
         try:
-            code = AlertsLeftOpen(left_open)
+            code = LeftOpen(left_open)
         except ValueError:
-            raise ValidationError({"alerts_left_open": "Choose why the course ends with the risk alerts still open."}) from None
+            raise ValidationError({"alerts_left_open": "Choose why the risk alerts stay open."}) from None
+        RiskAlert.objects.filter(pk__in=ids).update(left_open_reason=code.value, left_open_by=by,
+                                                    left_open_at=timezone.now())
         return {"open_alert_ids": ids, "open_alerts_decision": "left_open", "open_alerts_left_open_reason": code.value}
     errors: dict[str, list[str]] = {}
     for pk, alert in open_alerts.items():
@@ -171,8 +155,6 @@ def end_course(
 
 
 def _stepped_alerts(course: Course) -> dict[str, Any]:
-    from interpersonal.web.assessments.models import RiskAlert
-
     ids = sorted(RiskAlert.objects.filter(course=course, acknowledged_at__isnull=True).values_list("pk", flat=True))
     return {"open_alert_ids": ids, "open_alerts_decision": "left_open_on_stepping"} if ids else {}
 

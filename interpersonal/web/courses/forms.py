@@ -11,7 +11,7 @@ from django.utils import timezone
 from interpersonal.core import protocols
 from interpersonal.core.codes import Attendance, EndReason, Medium
 from interpersonal.web.assessments.actions import NOTE_MAX
-from interpersonal.web.courses.actions import AlertsLeftOpen
+from interpersonal.web.assessments.models import LeftOpen
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -65,7 +65,7 @@ class EndCourseForm(forms.Form):
             self.fields["alerts_decision"] = forms.ChoiceField(
                 label="What to do about the open risk alerts", widget=forms.RadioSelect,
                 choices=[(ACKNOWLEDGE, "Acknowledge each alert now, saying what was done")]
-                + [(r.value, f"Leave them open: {r.label}") for r in AlertsLeftOpen],
+                + [(r.value, f"Leave them open: {r.label}") for r in LeftOpen],
                 error_messages={"required": "Choose what to do about the open risk alerts."},
             )
             for pk in self.alert_ids:

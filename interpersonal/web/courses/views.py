@@ -114,7 +114,8 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
                        "tasks": tasks,
                        "tasks_html": fragments.task_items(tasks, may_write=writable, action=task_url,
                                                           csrf_input=csrf_input)})
-    alerts = list(RiskAlert.objects.filter(course=course).select_related("measurement", "acknowledged_by")
+    alerts = list(RiskAlert.objects.filter(course=course)
+                  .select_related("measurement", "acknowledged_by", "left_open_by", "course")
                   .order_by("acknowledged_at", "-raised_at"))
     alert_rows = [describe_alert(a) for a in alerts]
     charts = [{"series": s, "spec": _spec_json(progress_spec(s.instrument, s.points, planned_sessions=course.planned_sessions)),

@@ -278,6 +278,32 @@ def test_ending_course_both_acknowledging_and_leaving_open_refused(risk_alert, d
     assert snapshot(dit_course)[0] == "active"
 
 
+def test_ending_course_with_alert_left_open_keeps_the_decision_on_the_alert(risk_alert, dit_course, therapist):
+    end_course(course=dit_course, reason="dropped_out", by=therapist,
+               alerts_left_open="supervisor_to_review", alerts_seen=[risk_alert.pk])
+
+    risk_alert.refresh_from_db()
+    assert risk_alert.open
+    assert (risk_alert.left_open_reason, risk_alert.left_open_by) == ("supervisor_to_review", therapist)
+    assert timezone.now() - risk_alert.left_open_at < dt.timedelta(minutes=1)
+
+
+def test_ending_course_acknowledging_the_alerts_records_no_left_open_decision(risk_alert, dit_course, therapist):
+    end_course(course=dit_course, reason="dropped_out", by=therapist, alert_notes={risk_alert.pk: ACK})
+
+    risk_alert.refresh_from_db()
+    assert (risk_alert.left_open_reason, risk_alert.left_open_by, risk_alert.left_open_at) == ("", None, None)
+
+
+def test_ending_course_with_an_unknown_left_open_reason_records_nothing_on_the_alert(risk_alert, dit_course, therapist):
+    with pytest.raises(ValidationError):
+        end_course(course=dit_course, reason="dropped_out", by=therapist, alerts_left_open="fine",
+                   alerts_seen=[risk_alert.pk])
+
+    risk_alert.refresh_from_db()
+    assert (risk_alert.left_open_reason, risk_alert.left_open_at) == ("", None)
+
+
 def test_stepping_up_keeps_open_alerts_open_and_names_them_in_the_audit(risk_alert, dit_course, therapist, audit_trail):
     audit_trail.mark()
 

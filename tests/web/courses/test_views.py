@@ -401,3 +401,43 @@ def test_service_page_shows_counts_without_names(client_for, service_lead, thera
 
 def test_clinicians_cannot_see_the_service_page(client_for, therapist):
     assert client_for(therapist).get(reverse("courses:service")).status_code == 403
+
+
+# --- the decision to leave alerts open: kept on the alert, shown where the alert is ---------------
+
+
+def today_text() -> str:
+    today = timezone.localdate()
+    return f"{today.day} {today:%b %Y}"
+
+
+def test_alert_left_open_at_the_end_shows_the_decision_on_caseloads_patient_and_course_pages(
+        client_for, therapist, supervisor, dit_course, risk_alert):
+    response = client_for(therapist).post(reverse("courses:end", args=[dit_course.pk]), {
+        "reason": "dropped_out", "alerts_seen": str(risk_alert.pk), "alerts_decision": "supervisor_to_review"})
+    assert response.status_code == 302
+
+    badge = f"Left open when the course ended on {today_text()}: supervisor to review with the therapist"
+    line = (f"Left open by Tess Therapist when the course ended on {today_text()}: "
+            "supervisor to review with the therapist.")
+    for user in (therapist, supervisor):
+        client = client_for(user)
+        assert badge in client.get(reverse("courses:caseload")).content.decode()
+        assert line in client.get(reverse("patients:detail", args=[dit_course.patient_id])).content.decode()
+        assert line in client.get(reverse("courses:detail", args=[dit_course.pk])).content.decode()
+
+
+def test_left_open_decision_stays_on_the_course_page_after_the_alert_is_acknowledged(
+        client_for, therapist, dit_course, risk_alert):
+    from interpersonal.web.assessments.actions import acknowledge_alert
+    from interpersonal.web.courses.actions import end_course
+
+    end_course(course=dit_course, reason="dropped_out", by=therapist, alerts_left_open="followed_up_elsewhere",
+               alerts_seen=[risk_alert.pk])
+    acknowledge_alert(alert=risk_alert, by=therapist, note="Crisis team confirmed contact.")
+
+    page = client_for(therapist).get(reverse("courses:detail", args=[dit_course.pk])).content.decode()
+
+    assert "Acknowledged: PHQ-9" in page
+    assert (f"Left open by Tess Therapist when the course ended on {today_text()}: "
+            "another service is following up the risk.") in page
