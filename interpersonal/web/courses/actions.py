@@ -77,7 +77,7 @@ def _alerts_decision(
 ) -> dict[str, Any]:
     """Apply the clinician's decision about the course's open risk alerts; what to audit.
 
-    Ending a course with alerts open needs an explicit decision:
+    Ending a course with alerts open, or stepping it up, needs an explicit decision:
     acknowledge each one here (``notes``: alert id → what was done, through
     assessments.actions.acknowledge_alert), or leave them open for a coded reason
     (``left_open``, a :class:`~interpersonal.web.assessments.models.LeftOpen`, with ``seen``:
@@ -99,7 +99,7 @@ def _alerts_decision(
         raise ValidationError({"alerts": "Either acknowledge the open risk alerts or leave them open, not both."})
     shown = set(notes) if notes is not None else set(seen or ())
     if shown != set(open_alerts):
-        raise ValidationError({"alerts": "The open risk alerts changed while you were ending the course (one was raised "
+        raise ValidationError({"alerts": "The open risk alerts changed while you were on this page (one was raised "
                                          "or acknowledged). Nothing was saved: review them below and try again."})
     ids = sorted(open_alerts)
     if left_open is not None:
@@ -127,9 +127,9 @@ def end_course(
     alert_notes: Mapping[int, str] | None = None, alerts_left_open: str | None = None,
     alerts_seen: Collection[int] | None = None,
 ) -> Course:
-    """End an active course. Open risk alerts need an explicit decision (see
-    :func:`_alerts_decision`); stepping up or down keeps them open (the patient stays in care
-    and the alerts stay on the caseload until acknowledged)."""
+    """End an active course, for any reason (stepping up included). Open risk alerts need an
+    explicit decision (see :func:`_alerts_decision`); alerts left open stay on the caseload
+    and the patient's page until acknowledged."""
     _require_clinician(by, course)
     locked = Course.objects.select_for_update().get(pk=course.pk)
     _require_active(locked)
@@ -140,10 +140,7 @@ def end_course(
     ended_on = ended_on or timezone.localdate()
     if ended_on < locked.started_on or ended_on > timezone.localdate():
         raise ValidationError({"ended_on": "The end date must be between the start of the course and today."})
-    if end_reason in (EndReason.STEPPED_UP, EndReason.STEPPED_DOWN):
-        decision = _stepped_alerts(locked)
-    else:
-        decision = _alerts_decision(locked, by=by, notes=alert_notes, left_open=alerts_left_open, seen=alerts_seen)
+    decision = _alerts_decision(locked, by=by, notes=alert_notes, left_open=alerts_left_open, seen=alerts_seen)
     Course.objects.filter(pk=locked.pk).update(
         status=Course.Status.ENDED, ended_on=ended_on, end_reason=end_reason.value,
         version=locked.version + 1, updated_at=timezone.now(),
@@ -154,25 +151,24 @@ def end_course(
     return course
 
 
-def _stepped_alerts(course: Course) -> dict[str, Any]:
-    ids = sorted(RiskAlert.objects.filter(course=course, acknowledged_at__isnull=True).values_list("pk", flat=True))
-    return {"open_alert_ids": ids, "open_alerts_decision": "left_open_on_stepping"} if ids else {}
-
-
 @transaction.atomic
 def step_up(
     *, course: Course, protocol: str, therapist: Any, by: Any,
     planned_sessions: int | None = None, on: dt.date | None = None,
+    alert_notes: Mapping[int, str] | None = None, alerts_left_open: str | None = None,
+    alerts_seen: Collection[int] | None = None,
 ) -> Course:
     """End a low-intensity course as 'stepped up' and start the high-intensity one; both stay
-    in the patient's history, linked."""
+    in the patient's history, linked. Open risk alerts need the same explicit decision as
+    ending (:func:`end_course`); alerts left open stay with the old course, on the caseload."""
     try:
         target = protocols.get(protocol)
     except protocols.UnknownProtocol:
         raise ValidationError({"protocol": f"Unknown protocol {protocol!r}."}) from None
     if target.step <= course.definition.step:
         raise ValidationError({"protocol": f"Stepping up goes from step {course.definition.step} to a higher step."})
-    end_course(course=course, reason=EndReason.STEPPED_UP.value, by=by, ended_on=on)
+    end_course(course=course, reason=EndReason.STEPPED_UP.value, by=by, ended_on=on, alert_notes=alert_notes,
+               alerts_left_open=alerts_left_open, alerts_seen=alerts_seen)
     return start_course(patient=course.patient, protocol=protocol, therapist=therapist, by=by,
                         planned_sessions=planned_sessions, stepped_from=course, started_on=on)
 

@@ -403,7 +403,7 @@ def test_clinicians_cannot_see_the_service_page(client_for, therapist):
     assert client_for(therapist).get(reverse("courses:service")).status_code == 403
 
 
-# --- the decision to leave alerts open: kept on the alert, shown where the alert is ---------------
+# --- the decision about open alerts: kept on the alert, shown where the alert is; step-up too --------
 
 
 def today_text() -> str:
@@ -441,3 +441,66 @@ def test_left_open_decision_stays_on_the_course_page_after_the_alert_is_acknowle
     assert "Acknowledged: PHQ-9" in page
     assert (f"Left open by Tess Therapist when the course ended on {today_text()}: "
             "another service is following up the risk.") in page
+
+
+def lit_with_alert(patient, therapist):
+    lit = start_course(patient=patient, protocol="lit", therapist=therapist, by=therapist,
+                       started_on=timezone.localdate() - dt.timedelta(days=20))
+    alert = record_measurement(course=lit, instrument="phq9", by=therapist,
+                               answers={str(i): 1 for i in range(1, 10)}).risk_alert  # item 9 = 1
+    return lit, alert
+
+
+def test_stepping_up_with_open_alert_is_not_one_click_from_the_course_page(client_for, therapist, patient):
+    lit, _ = lit_with_alert(patient, therapist)
+    url = reverse("courses:step_up", args=[lit.pk])
+
+    detail = client_for(therapist).get(reverse("courses:detail", args=[lit.pk])).content.decode()
+
+    assert f'action="{url}"' not in detail
+    assert f'href="{url}#alerts"' in detail
+    assert "Before it is stepped up, acknowledge it or say why it stays open." in detail
+
+
+def test_stepping_up_with_open_alert_needs_the_decision_on_the_step_up_page(client_for, therapist, patient):
+    lit, alert = lit_with_alert(patient, therapist)
+    url = reverse("courses:step_up", args=[lit.pk])
+    client = client_for(therapist)
+
+    page = client.get(url).content.decode()
+    refused = client.post(url, {"protocol": "dit", "alerts_seen": str(alert.pk)})
+
+    assert "1 open risk alert" in page
+    assert "Item 9: Thoughts of being better off dead or of self-harm" in page
+    assert refused.status_code == 400
+    assert "Choose what to do about the open risk alerts." in refused.content.decode()
+    assert Course.objects.get(pk=lit.pk).is_active
+    assert not Course.objects.filter(stepped_from=lit).exists()
+
+
+def test_stepping_up_leaving_the_alert_open_records_it_and_shows_it_on_the_caseload(client_for, therapist, patient):
+    lit, alert = lit_with_alert(patient, therapist)
+    client = client_for(therapist)
+
+    response = client.post(reverse("courses:step_up", args=[lit.pk]), {
+        "protocol": "dit", "alerts_seen": str(alert.pk), "alerts_decision": "following_up"})
+
+    assert response.status_code == 302
+    assert Course.objects.get(stepped_from=lit).is_active
+    alert.refresh_from_db()
+    assert (alert.open, alert.left_open_reason, alert.left_open_by) == (True, "following_up", therapist)
+    caseload_page = client.get(reverse("courses:caseload")).content.decode()
+    assert (f"Left open when the course was stepped up on {today_text()}: "
+            "the therapist is still following up the risk") in caseload_page
+
+
+def test_stepping_up_acknowledging_the_alert_on_the_step_up_page(client_for, therapist, patient):
+    lit, alert = lit_with_alert(patient, therapist)
+
+    response = client_for(therapist).post(reverse("courses:step_up", args=[lit.pk]), {
+        "protocol": "dit", "alerts_seen": str(alert.pk), "alerts_decision": "acknowledge",
+        f"note_{alert.pk}": "Phoned; safety plan reviewed."})
+
+    assert response.status_code == 302
+    alert.refresh_from_db()
+    assert (alert.open, alert.note, alert.left_open_reason) == (False, "Phoned; safety plan reviewed.", "")
