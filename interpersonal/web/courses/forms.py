@@ -29,6 +29,10 @@ class StartCourseForm(forms.Form):
 
 
 ACKNOWLEDGE = "acknowledge"
+ALERTS_SEEN_MAX = 1000
+"""How many open risk alerts one ending or stepping up may decide on (ids posted back)."""
+_ID_DIGITS = 18
+"""A positive database id has at most this many digits (a 64-bit key)."""
 
 
 class AlertDecisionForm(forms.Form):
@@ -37,7 +41,7 @@ class AlertDecisionForm(forms.Form):
     ``alerts_seen`` posts back the ids of the alerts the clinician was shown, so that an alert
     raised or acknowledged meanwhile is noticed (courses.actions checks them)."""
 
-    alerts_seen = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
+    alerts_seen = forms.CharField(required=False, widget=forms.HiddenInput, strip=True)
 
     def __init__(self, *args: Any, alert_ids: list[int] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
         super().__init__(*args, **kwargs)
@@ -56,11 +60,20 @@ class AlertDecisionForm(forms.Form):
                 )
 
     def clean_alerts_seen(self) -> list[int]:
+        """At most :data:`ALERTS_SEEN_MAX` ids, each a positive whole number. A problem here is
+        shown at the top of the form (the field itself is hidden)."""
         raw = self.cleaned_data.get("alerts_seen") or ""
-        try:
-            return [int(x) for x in raw.split(",") if x.strip()]
-        except ValueError:
-            raise forms.ValidationError("The form was incomplete; reload the page and try again.") from None
+        parts = [p.strip() for p in raw.split(",", ALERTS_SEEN_MAX) if p.strip()]
+        if len(parts) > ALERTS_SEEN_MAX:
+            self.add_error(None, f"This page lists more than {ALERTS_SEEN_MAX} open risk alerts, more than one "
+                                 "decision can cover. Acknowledge some of them on the course page first, then "
+                                 "try again.")
+            return []
+        if not all(p.isascii() and p.isdigit() and len(p) <= _ID_DIGITS and int(p) > 0 for p in parts):
+            self.add_error(None, "The list of open risk alerts you were shown did not come back whole. Nothing "
+                                 "was saved: reload the page and try again.")
+            return []
+        return [int(p) for p in parts]
 
     def alert_decision(self) -> dict[str, Any]:
         """The keyword arguments of courses.actions.end_course (or step_up) for the open alerts."""

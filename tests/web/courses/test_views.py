@@ -504,3 +504,50 @@ def test_stepping_up_acknowledging_the_alert_on_the_step_up_page(client_for, the
     assert response.status_code == 302
     alert.refresh_from_db()
     assert (alert.open, alert.note, alert.left_open_reason) == (False, "Phoned; safety plan reviewed.", "")
+
+
+def open_alerts_with_7_digit_ids(course, n):
+    now = timezone.now()
+    RiskAlert.objects.bulk_create(RiskAlert(pk=1_000_000 + i, course=course, instrument="phq9", items=["9"],
+                                            raised_at=now - dt.timedelta(minutes=i)) for i in range(n))
+    return [1_000_000 + i for i in range(n)]
+
+
+def test_ending_course_with_70_open_alerts_on_7_digit_ids(client_for, therapist, dit_course):
+    ids = open_alerts_with_7_digit_ids(dit_course, 70)
+    seen = ",".join(map(str, ids))
+    assert len(seen) > 500  # the old bound on the string
+
+    response = client_for(therapist).post(reverse("courses:end", args=[dit_course.pk]), {
+        "reason": "dropped_out", "alerts_seen": seen, "alerts_decision": "supervisor_to_review"})
+
+    assert response.status_code == 302
+    assert not Course.objects.get(pk=dit_course.pk).is_active
+    left = RiskAlert.objects.filter(course=dit_course, left_open_reason="supervisor_to_review")
+    assert left.count() == 70
+
+
+def test_more_than_1000_alert_ids_refused_with_a_visible_error(client_for, therapist, dit_course, risk_alert):
+    seen = ",".join(str(n) for n in range(1, 1002))
+
+    response = client_for(therapist).post(reverse("courses:end", args=[dit_course.pk]), {
+        "reason": "dropped_out", "alerts_seen": seen, "alerts_decision": "supervisor_to_review"})
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    summary = html[html.index('class="error-summary"'):]
+    assert "more than 1000 open risk alerts" in summary[:summary.index("</div>")]
+    assert Course.objects.get(pk=dit_course.pk).is_active
+
+
+@pytest.mark.parametrize("seen", ["0", "-3", "abc", "1.5", "9" * 19, "١٢"])
+def test_alert_ids_that_are_not_positive_whole_numbers_refused_with_a_visible_error(
+        client_for, therapist, dit_course, risk_alert, seen):
+    response = client_for(therapist).post(reverse("courses:step_up", args=[dit_course.pk]), {
+        "protocol": "ipt", "alerts_seen": seen, "alerts_decision": "supervisor_to_review"})
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    summary = html[html.index('class="error-summary"'):]
+    assert "did not come back whole" in summary[:summary.index("</div>")]
+    assert Course.objects.get(pk=dit_course.pk).is_active
