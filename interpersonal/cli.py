@@ -81,9 +81,12 @@ def _score_text(s: measures.Score) -> str:
             lines.append(f"  prorated for missing item(s) {', '.join(s.missing)}")
     for sid, val in s.subscales.items():
         lines.append(f"  subscale {sid}: {_fmt(val)}")
+    labels = {r.item: r.label for r in inst.risk}
     if s.risk:
-        labels = {r.item: r.label for r in inst.risk}
         lines.append("  RISK: " + "; ".join(f"item {i} ({labels[i]})" for i in s.risk))
+    # Unknown risk is not "no risk": say so whatever the total, prorated or not.
+    for i in s.risk_unanswered:
+        lines.append(f"  RISK ITEM NOT ANSWERED: item {i} ({labels[i]}): ask about it")
     return "\n".join(lines)
 
 

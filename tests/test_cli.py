@@ -84,6 +84,34 @@ def test_score_with_an_empty_value_treats_the_item_as_missing_and_prorates():
     assert data["missing"] == ["8"]
 
 
+def test_score_text_with_item_9_unanswered_says_the_risk_item_was_not_answered():
+    code, text = run("score", "phq9", "--answers", "1=1,2=1,3=1,4=1,5=1,6=1,7=1,8=1,9=")
+    assert code == 0
+    assert "prorated for missing item(s) 9" in text
+    assert "RISK ITEM NOT ANSWERED: item 9 (Thoughts of being better off dead or of self-harm): ask about it" in text
+
+
+def test_score_text_says_the_risk_item_was_not_answered_even_when_no_total_can_be_given():
+    code, text = run("score", "phq9", "--answers", "1=,2=,3=,4=1,5=1,6=1,7=1,8=1")
+    assert code == 0
+    assert "not scored" in text
+    assert "RISK ITEM NOT ANSWERED: item 9" in text
+
+
+def test_score_text_with_every_risk_item_answered_has_no_unanswered_line():
+    code, text = run("score", "phq9", "--answers", "1=1,2=1,3=1,4=1,5=1,6=1,7=1,8=1,9=0")
+    assert code == 0
+    assert "NOT ANSWERED" not in text
+
+
+def test_score_json_with_item_9_unanswered_names_it_and_keeps_the_other_keys():
+    code, text = run("score", "phq9", "--answers", "1=1,2=1,3=1,4=1,5=1,6=1,7=1,8=1", "--json")
+    data = json.loads(text)
+    assert code == 0
+    assert data["risk_unanswered"] == ["9"]
+    assert (data["total"], data["prorated"], data["missing"], data["risk"]) == (9, True, ["9"], [])
+
+
 @pytest.mark.parametrize(
     ("answers", "message"),
     [

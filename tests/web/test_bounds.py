@@ -27,6 +27,10 @@ from interpersonal.web import bounds
 
 EXEMPT: dict[tuple[str, str], str] = {
     # ("interpersonal.web.<app>.forms.<Form>", "field"): how its bound is kept instead.
+    **{(f"interpersonal.web.courses.forms.{form}", "alerts_seen"): (
+        "courses.forms.AlertDecisionForm.clean_alerts_seen: at most 1000 ids of at most 18 digits, the error shown "
+        "at the top of the form (a max_length error would sit on the hidden field, unseen)")
+       for form in ("AlertDecisionForm", "EndCourseForm", "StepUpForm")},
     ("interpersonal.web.letters.forms.LetterForm", "body"): (
         "letters.models.too_long, in clean_body and again in letters.actions.edit_letter: 20 000 characters "
         "with a line break counted once (a browser sends CRLF, which max_length would count twice); the "

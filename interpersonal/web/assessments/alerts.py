@@ -11,9 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from interpersonal.core import measures
-from interpersonal.web.assessments.models import RiskAlert
+from interpersonal.core.codes import EndReason
+from interpersonal.web.assessments.models import LeftOpen, RiskAlert
 
 
 def _lower_first(text: str) -> str:
@@ -39,14 +41,36 @@ class AlertRow:
     """What raised it, one line per risk item (answered at or above its threshold, or not answered)."""
     unanswered: bool
     """True when a risk item was left unanswered (the risk is unknown)."""
+    left_open: str = ""
+    """The recorded decision to leave it open when its course ended or stepped up (empty: none)."""
+
+
+def left_open_text(alert: RiskAlert) -> str:
+    """The decision to leave ``alert`` open, as its clinicians read it: "Left open by Sam Lee
+    when the course ended on 3 Dec 2026: supervisor to review with the therapist." Empty when
+    it was not left open. Reads ``alert.course`` and ``alert.left_open_by`` (select them)."""
+    if not alert.left_open_reason:
+        return ""
+    try:
+        why = LeftOpen(alert.left_open_reason).summary
+    except ValueError:
+        why = "no reason recorded"
+    course = alert.course
+    when = course.ended_on or (timezone.localdate(alert.left_open_at) if alert.left_open_at else None)
+    event = "was stepped up" if course.end_reason == EndReason.STEPPED_UP.value else "ended"
+    on = f" on {when.day} {when:%b %Y}" if when else ""
+    who = f" by {alert.left_open_by.display_name}" if alert.left_open_by is not None else ""
+    return f"Left open{who} when the course {event}{on}: {why}."
 
 
 def describe_alert(alert: RiskAlert) -> AlertRow:
-    """``alert`` in words. Reads ``alert.measurement`` (select it with the alert)."""
+    """``alert`` in words. Reads ``alert.measurement``, and for an alert left open
+    ``alert.course`` and ``alert.left_open_by`` (select them with the alert)."""
+    left_open = left_open_text(alert)
     try:
         instrument = measures.get(alert.instrument)
     except measures.UnknownInstrument:
-        return AlertRow(alert, alert.instrument, [f"Item {i}" for i in alert.items], False)
+        return AlertRow(alert, alert.instrument, [f"Item {i}" for i in alert.items], False, left_open)
     labels = {r.item: r.label for r in instrument.risk}
     unanswered = set(alert.measurement.risk_unanswered) if alert.measurement is not None else set()
     lines = []
@@ -55,11 +79,11 @@ def describe_alert(alert: RiskAlert) -> AlertRow:
             lines.extend(unanswered_risk_prompts(instrument, [item]))
         else:
             lines.append(f"Item {item}: {labels.get(item, '')}".rstrip(": "))
-    return AlertRow(alert, instrument.abbreviation, lines, bool(unanswered & set(alert.items)))
+    return AlertRow(alert, instrument.abbreviation, lines, bool(unanswered & set(alert.items)), left_open)
 
 
 def open_alerts(courses: QuerySet[object]) -> list[AlertRow]:
     """The open alerts of ``courses`` (any state: active, ended, stepped up), oldest first."""
     found = (RiskAlert.objects.filter(course__in=courses, acknowledged_at__isnull=True)
-             .select_related("measurement", "course").order_by("raised_at", "id"))
+             .select_related("measurement", "course", "left_open_by").order_by("raised_at", "id"))
     return [describe_alert(a) for a in found]

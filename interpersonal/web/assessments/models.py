@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -47,17 +50,48 @@ class Measurement(models.Model):
 
     @property
     def risk_unanswered(self) -> tuple[str, ...]:
-        """The risk items left unanswered (the core's rule, read from the stored answers)."""
-        try:
-            instrument = measures.get(self.instrument)
-        except measures.UnknownInstrument:
-            return ()
-        return instrument.unanswered_risk(k for k, v in (self.answers or {}).items() if v is not None)
+        """The risk items left unanswered (:func:`unanswered_risk` of the stored answers)."""
+        return unanswered_risk(self.instrument, self.answers)
+
+
+def unanswered_risk(instrument_id: str, answers: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The risk items of ``instrument_id`` left unanswered in stored ``answers`` (item id →
+    value, None for an item not answered): the core's rule. Empty for an unknown instrument.
+    The one reading of a stored answer set's unanswered risk, for a measurement and for the
+    caseload's fetched answers alike."""
+    try:
+        instrument = measures.get(instrument_id)
+    except measures.UnknownInstrument:
+        return ()
+    return instrument.unanswered_risk(k for k, v in (answers or {}).items() if v is not None)
+
+
+class LeftOpen(models.TextChoices):
+    """Why a risk alert was left open when its course ended or was stepped up (it stays open,
+    on the caseload and the patient's page, until acknowledged). A code, never free text: it is
+    stored on the alert for the clinicians and named in the audit trail."""
+
+    FOLLOWED_UP_ELSEWHERE = "followed_up_elsewhere", "Another service is following up the risk (for example the crisis team or the GP)"
+    SUPERVISOR_TO_REVIEW = "supervisor_to_review", "My supervisor will review the alerts with me before they are acknowledged"
+    FOLLOWING_UP = "following_up", "I am still following up the risk and will acknowledge the alerts when I have"
+
+    @property
+    def summary(self) -> str:
+        """The decision as the therapist's colleagues read it beside the alert."""
+        return _LEFT_OPEN_SUMMARY[self]
+
+
+_LEFT_OPEN_SUMMARY = {
+    LeftOpen.FOLLOWED_UP_ELSEWHERE: "another service is following up the risk",
+    LeftOpen.SUPERVISOR_TO_REVIEW: "supervisor to review with the therapist",
+    LeftOpen.FOLLOWING_UP: "the therapist is still following up the risk",
+}
 
 
 class RiskAlert(models.Model):
     """Raised by a risk answer; stays open until a clinician acknowledges it with a note.
-    Nothing closes an alert automatically."""
+    Nothing closes an alert automatically. When its course ends (or steps up) with the alert
+    open, the clinician's coded decision to leave it open is kept on it (``left_open_*``)."""
 
     measurement = models.OneToOneField(
         Measurement, null=True, blank=True, on_delete=models.PROTECT, related_name="risk_alert",
@@ -73,6 +107,13 @@ class RiskAlert(models.Model):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     note = models.TextField(blank=True)
+    left_open_reason = models.CharField(
+        max_length=32, choices=LeftOpen.choices, blank=True,
+        help_text="Why the alert was left open when its course ended or stepped up (empty: it was not).",
+    )
+    left_open_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    left_open_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["raised_at", "id"]

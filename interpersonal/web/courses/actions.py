@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping
-from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -14,6 +13,7 @@ from django.utils import timezone
 from interpersonal.core import protocols
 from interpersonal.core.codes import Attendance, EndReason, Medium
 from interpersonal.web.accounts.roles import Permission, has_permission
+from interpersonal.web.assessments.models import LeftOpen, RiskAlert
 from interpersonal.web.audit import log
 from interpersonal.web.courses.models import Course, TaskCompletion, TherapySession
 
@@ -72,59 +72,43 @@ def start_course(
     return course
 
 
-class AlertsLeftOpen(StrEnum):
-    """Why a course ends with risk alerts still open (they stay open, and on the caseload and
-    the patient's page, until acknowledged). A code, so the audit trail holds no free text."""
-
-    FOLLOWED_UP_ELSEWHERE = "followed_up_elsewhere"
-    SUPERVISOR_TO_REVIEW = "supervisor_to_review"
-    FOLLOWING_UP = "following_up"
-
-    @property
-    def label(self) -> str:
-        return _ALERTS_LEFT_OPEN[self]
-
-
-_ALERTS_LEFT_OPEN = {
-    AlertsLeftOpen.FOLLOWED_UP_ELSEWHERE: "Another service is following up the risk (for example the crisis team or the GP)",
-    AlertsLeftOpen.SUPERVISOR_TO_REVIEW: "My supervisor will review the alerts with me before they are acknowledged",
-    AlertsLeftOpen.FOLLOWING_UP: "I am still following up the risk and will acknowledge the alerts when I have",
-}
-
-
 def _alerts_decision(
     course: Course, *, by: Any, notes: Mapping[int, str] | None, left_open: str | None, seen: Collection[int] | None,
 ) -> dict[str, Any]:
     """Apply the clinician's decision about the course's open risk alerts; what to audit.
 
-    Ending a course with alerts open needs an explicit decision: acknowledge each one here
-    (``notes``: alert id → what was done, through assessments.actions.acknowledge_alert), or
-    leave them open for a coded reason (``left_open``, with ``seen``: the alert ids the
-    clinician was shown). Either way the alerts decided on must be exactly those open now."""
+    Ending a course with alerts open, or stepping it up, needs an explicit decision:
+    acknowledge each one here (``notes``: alert id → what was done, through
+    assessments.actions.acknowledge_alert), or leave them open for a coded reason
+    (``left_open``, a :class:`~interpersonal.web.assessments.models.LeftOpen`, with ``seen``:
+    the alert ids the clinician was shown), which is kept on each alert (who, when, why) for
+    the clinicians who will see it. Either way the alerts decided on must be exactly those open now."""
     from interpersonal.web.assessments.actions import acknowledge_alert  # assessments.actions imports this module
-    from interpersonal.web.assessments.models import RiskAlert
 
-    open_alerts = {a.pk: a for a in RiskAlert.objects.filter(course=course, acknowledged_at__isnull=True)
+    open_alerts = {a.pk: a for a in RiskAlert.objects.select_for_update(of=("self",))
+                   .filter(course=course, acknowledged_at__isnull=True)
                    .select_related("course__therapist").order_by("raised_at", "id")}
     if not open_alerts:
         return {}
     n = len(open_alerts)
     if notes is None and left_open is None:
         raise ValidationError({"alerts": f"This course has {n} open risk alert{'' if n == 1 else 's'}. Acknowledge "
-                                         f"{'it' if n == 1 else 'each one'}, saying what was done, or choose why the "
-                                         f"course ends with {'it' if n == 1 else 'them'} still open."})
+                                         f"{'it' if n == 1 else 'each one'}, saying what was done, or choose why "
+                                         f"{'it stays' if n == 1 else 'they stay'} open."})
     if notes is not None and left_open is not None:
         raise ValidationError({"alerts": "Either acknowledge the open risk alerts or leave them open, not both."})
     shown = set(notes) if notes is not None else set(seen or ())
     if shown != set(open_alerts):
-        raise ValidationError({"alerts": "The open risk alerts changed while you were ending the course (one was raised "
+        raise ValidationError({"alerts": "The open risk alerts changed while you were on this page (one was raised "
                                          "or acknowledged). Nothing was saved: review them below and try again."})
     ids = sorted(open_alerts)
     if left_open is not None:
         try:
-            code = AlertsLeftOpen(left_open)
+            code = LeftOpen(left_open)
         except ValueError:
-            raise ValidationError({"alerts_left_open": "Choose why the course ends with the risk alerts still open."}) from None
+            raise ValidationError({"alerts_left_open": "Choose why the risk alerts stay open."}) from None
+        RiskAlert.objects.filter(pk__in=ids).update(left_open_reason=code.value, left_open_by=by,
+                                                    left_open_at=timezone.now())
         return {"open_alert_ids": ids, "open_alerts_decision": "left_open", "open_alerts_left_open_reason": code.value}
     errors: dict[str, list[str]] = {}
     for pk, alert in open_alerts.items():
@@ -143,9 +127,9 @@ def end_course(
     alert_notes: Mapping[int, str] | None = None, alerts_left_open: str | None = None,
     alerts_seen: Collection[int] | None = None,
 ) -> Course:
-    """End an active course. Open risk alerts need an explicit decision (see
-    :func:`_alerts_decision`); stepping up or down keeps them open (the patient stays in care
-    and the alerts stay on the caseload until acknowledged)."""
+    """End an active course, for any reason (stepping up included). Open risk alerts need an
+    explicit decision (see :func:`_alerts_decision`); alerts left open stay on the caseload
+    and the patient's page until acknowledged."""
     _require_clinician(by, course)
     locked = Course.objects.select_for_update().get(pk=course.pk)
     _require_active(locked)
@@ -156,10 +140,7 @@ def end_course(
     ended_on = ended_on or timezone.localdate()
     if ended_on < locked.started_on or ended_on > timezone.localdate():
         raise ValidationError({"ended_on": "The end date must be between the start of the course and today."})
-    if end_reason in (EndReason.STEPPED_UP, EndReason.STEPPED_DOWN):
-        decision = _stepped_alerts(locked)
-    else:
-        decision = _alerts_decision(locked, by=by, notes=alert_notes, left_open=alerts_left_open, seen=alerts_seen)
+    decision = _alerts_decision(locked, by=by, notes=alert_notes, left_open=alerts_left_open, seen=alerts_seen)
     Course.objects.filter(pk=locked.pk).update(
         status=Course.Status.ENDED, ended_on=ended_on, end_reason=end_reason.value,
         version=locked.version + 1, updated_at=timezone.now(),
@@ -170,27 +151,24 @@ def end_course(
     return course
 
 
-def _stepped_alerts(course: Course) -> dict[str, Any]:
-    from interpersonal.web.assessments.models import RiskAlert
-
-    ids = sorted(RiskAlert.objects.filter(course=course, acknowledged_at__isnull=True).values_list("pk", flat=True))
-    return {"open_alert_ids": ids, "open_alerts_decision": "left_open_on_stepping"} if ids else {}
-
-
 @transaction.atomic
 def step_up(
     *, course: Course, protocol: str, therapist: Any, by: Any,
     planned_sessions: int | None = None, on: dt.date | None = None,
+    alert_notes: Mapping[int, str] | None = None, alerts_left_open: str | None = None,
+    alerts_seen: Collection[int] | None = None,
 ) -> Course:
     """End a low-intensity course as 'stepped up' and start the high-intensity one; both stay
-    in the patient's history, linked."""
+    in the patient's history, linked. Open risk alerts need the same explicit decision as
+    ending (:func:`end_course`); alerts left open stay with the old course, on the caseload."""
     try:
         target = protocols.get(protocol)
     except protocols.UnknownProtocol:
         raise ValidationError({"protocol": f"Unknown protocol {protocol!r}."}) from None
     if target.step <= course.definition.step:
         raise ValidationError({"protocol": f"Stepping up goes from step {course.definition.step} to a higher step."})
-    end_course(course=course, reason=EndReason.STEPPED_UP.value, by=by, ended_on=on)
+    end_course(course=course, reason=EndReason.STEPPED_UP.value, by=by, ended_on=on, alert_notes=alert_notes,
+               alerts_left_open=alerts_left_open, alerts_seen=alerts_seen)
     return start_course(patient=course.patient, protocol=protocol, therapist=therapist, by=by,
                         planned_sessions=planned_sessions, stepped_from=course, started_on=on)
 

@@ -26,9 +26,10 @@ from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.html import conditional_escape as esc
 from django.utils.safestring import SafeString, mark_safe
 
-from interpersonal.core import measures, protocols
+from interpersonal.core import protocols
+from interpersonal.core.codes import EndReason
 from interpersonal.web.accounts.models import User
-from interpersonal.web.assessments.models import Measurement, RiskAlert
+from interpersonal.web.assessments.models import LeftOpen, Measurement, RiskAlert, unanswered_risk
 from interpersonal.web.courses.fragments import one_decimal, risk_unanswered_text
 from interpersonal.web.courses.models import ATTENDED, Course, TherapySession
 from interpersonal.web.patients.models import Patient
@@ -104,6 +105,10 @@ class CaseloadRow:
     trends: dict[str, Trend]
     ended_on: dt.date | None = field(default=None)
     """Set for an ended course, listed because a risk alert of it is still open."""
+    stepped_up: bool = False
+    """The course ended by stepping up."""
+    left_open: LeftOpen | None = None
+    """Why its open alerts were left open when it ended (the latest recorded decision)."""
 
     @property
     def session_label(self) -> str:
@@ -148,10 +153,15 @@ def _rows_sql(connection: Any, base: str) -> str:
         f"p.{_q(connection, Patient, 'family_name')}, p.{_q(connection, Patient, 'given_name')}, "
         f"p.{_q(connection, Patient, 'local_id')}, t.{_q(connection, User, 'username')}, "
         f"t.{_q(connection, User, 'first_name')}, t.{_q(connection, User, 'last_name')}, "
-        f"c.{_q(connection, Course, 'status')}, c.{_q(connection, Course, 'ended_on')},\n"
+        f"c.{_q(connection, Course, 'status')}, c.{_q(connection, Course, 'ended_on')}, "
+        f"c.{_q(connection, Course, 'end_reason')},\n"
         f"(SELECT COUNT(*) FROM {session} s WHERE s.{sc['course']} = c.{q('id')} AND s.{sc['attendance']} IN ({attended})),\n"
         f"(SELECT COUNT(*) FROM {alert} a WHERE a.{_q(connection, RiskAlert, 'course')} = c.{q('id')}"
         f" AND a.{_q(connection, RiskAlert, 'acknowledged_at')} IS NULL) AS open_alerts,\n"
+        f"(SELECT a.{_q(connection, RiskAlert, 'left_open_reason')} FROM {alert} a"
+        f" WHERE a.{_q(connection, RiskAlert, 'course')} = c.{q('id')} AND a.{_q(connection, RiskAlert, 'acknowledged_at')} IS NULL"
+        f" AND a.{_q(connection, RiskAlert, 'left_open_reason')} <> ''"
+        f" ORDER BY a.{_q(connection, RiskAlert, 'left_open_at')} DESC, a.{q('id')} DESC LIMIT 1),\n"
         f"(SELECT s.{sc['scheduled_at']} FROM {session} s WHERE s.{sc['course']} = c.{q('id')} AND s.{sc['attendance']} IS NULL"
         f" AND s.{sc['scheduled_at']} >= %s ORDER BY s.{sc['scheduled_at']} LIMIT 1) AS next_session,\n"
         f"{totals},\n{answers}\n"
@@ -181,13 +191,16 @@ def _date(value: Any) -> dt.date | None:
 
 def _unanswered_risk(instrument_id: str, answers: Any) -> tuple[str, ...]:
     """The risk items missing from fetched answers (JSON text on SQLite, decoded on PostgreSQL)."""
-    if answers is None:
-        return ()
     if isinstance(answers, str | bytes):
         answers = json.loads(answers)
-    if not isinstance(answers, dict):
-        return ()
-    return measures.get(instrument_id).unanswered_risk(k for k, v in answers.items() if v is not None)
+    return unanswered_risk(instrument_id, answers) if isinstance(answers, dict) else ()
+
+
+def _left_open(code: str | None) -> LeftOpen | None:
+    try:
+        return LeftOpen(code) if code else None
+    except ValueError:
+        return None
 
 
 def rows(courses: QuerySet[Course]) -> list[CaseloadRow]:
@@ -204,8 +217,8 @@ def rows(courses: QuerySet[Course]) -> list[CaseloadRow]:
         fetched = cursor.fetchall()
     out = []
     n_totals = 2 * len(TREND_MEASURES)
-    for (pk, protocol, planned, family, given, local_id, username, first, last, status, ended_on,
-         attended, open_alerts, next_session, *values) in fetched:
+    for (pk, protocol, planned, family, given, local_id, username, first, last, status, ended_on, end_reason,
+         attended, open_alerts, left_open, next_session, *values) in fetched:
         totals, last_answers = values[:n_totals], values[n_totals:]
         try:
             definition = protocols.get(protocol)
@@ -222,6 +235,7 @@ def rows(courses: QuerySet[Course]) -> list[CaseloadRow]:
             therapist_name=f"{first} {last}".strip() or username, attended=attended, planned=planned, phase=phase,
             open_alerts=open_alerts, next_session=_datetime(next_session), trends=trends,
             ended_on=_date(ended_on) if status != Course.Status.ACTIVE else None,
+            stepped_up=end_reason == EndReason.STEPPED_UP.value, left_open=_left_open(left_open),
         ))
     return out
 
@@ -257,8 +271,14 @@ def row_html(row: CaseloadRow, detail_url: str, *, show_therapist: bool = False)
     else:
         badge = ""
     if row.ended_on is not None:
-        badge += (f'<br><span class="badge">Course ended {row.ended_on.day} {MONTHS_3[row.ended_on.month].title()} '
-                  f'{row.ended_on.year}: acknowledge the open alert{"" if alerts == 1 else "s"}</span>')
+        on = f"{row.ended_on.day} {MONTHS_3[row.ended_on.month].title()} {row.ended_on.year}"
+        event = "was stepped up" if row.stepped_up else "ended"
+        if row.left_open is not None:
+            text = f"Left open when the course {event} on {on}: {row.left_open.summary}"
+        else:
+            text = f"Course {'stepped up' if row.stepped_up else 'ended'} {on}: acknowledge the open alert{'' if alerts == 1 else 's'}"
+        badge += f'<br><span class="badge">{esc(text)}</span>'
+
     if row.next_session:
         iso, text = _when(row.next_session)
         nxt = f'<time datetime="{esc(iso)}">{esc(text)}</time>'

@@ -11,7 +11,8 @@ from django.utils import timezone
 from interpersonal.core import protocols
 from interpersonal.core.codes import Attendance, EndReason, Medium
 from interpersonal.web import bounds
-from interpersonal.web.courses.actions import AlertsLeftOpen
+from interpersonal.web.assessments.actions import NOTE_MAX
+from interpersonal.web.assessments.models import LeftOpen
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -28,7 +29,67 @@ class StartCourseForm(forms.Form):
     started_on = bounds.DateField(window=bounds.CLINICAL, widget=DATE, required=False, help_text="Leave blank for today.")
 
 
-class StepUpForm(forms.Form):
+ACKNOWLEDGE = "acknowledge"
+ALERTS_SEEN_MAX = 1000
+"""How many open risk alerts one ending or stepping up may decide on (ids posted back)."""
+_ID_DIGITS = 18
+"""A positive database id has at most this many digits (a 64-bit key)."""
+
+
+class AlertDecisionForm(forms.Form):
+    """The decision about a course's open risk alerts that ending it or stepping it up needs:
+    acknowledge each one (``note_<id>``: what was done) or leave them open for a coded reason.
+    ``alerts_seen`` posts back the ids of the alerts the clinician was shown, so that an alert
+    raised or acknowledged meanwhile is noticed (courses.actions checks them)."""
+
+    alerts_seen = forms.CharField(required=False, widget=forms.HiddenInput, strip=True)
+
+    def __init__(self, *args: Any, alert_ids: list[int] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
+        super().__init__(*args, **kwargs)
+        self.alert_ids = list(alert_ids)
+        if self.alert_ids:
+            self.fields["alerts_decision"] = forms.ChoiceField(
+                label="What to do about the open risk alerts", widget=forms.RadioSelect,
+                choices=[(ACKNOWLEDGE, "Acknowledge each alert now, saying what was done")]
+                + [(r.value, f"Leave them open: {r.label}") for r in LeftOpen],
+                error_messages={"required": "Choose what to do about the open risk alerts."},
+            )
+            for pk in self.alert_ids:
+                self.fields[f"note_{pk}"] = forms.CharField(
+                    label="What was done", required=False, max_length=NOTE_MAX,
+                    widget=forms.Textarea(attrs={"rows": 2}), help_text="Needed if you acknowledge the alerts here.",
+                )
+
+    def clean_alerts_seen(self) -> list[int]:
+        """At most :data:`ALERTS_SEEN_MAX` ids, each a positive whole number. A problem here is
+        shown at the top of the form (the field itself is hidden)."""
+        raw = self.cleaned_data.get("alerts_seen") or ""
+        parts = [p.strip() for p in raw.split(",", ALERTS_SEEN_MAX) if p.strip()]
+        if len(parts) > ALERTS_SEEN_MAX:
+            self.add_error(None, f"This page lists more than {ALERTS_SEEN_MAX} open risk alerts, more than one "
+                                 "decision can cover. Acknowledge some of them on the course page first, then "
+                                 "try again.")
+            return []
+        if not all(p.isascii() and p.isdigit() and len(p) <= _ID_DIGITS and int(p) > 0 for p in parts):
+            self.add_error(None, "The list of open risk alerts you were shown did not come back whole. Nothing "
+                                 "was saved: reload the page and try again.")
+            return []
+        return [int(p) for p in parts]
+
+    def alert_decision(self) -> dict[str, Any]:
+        """The keyword arguments of courses.actions.end_course (or step_up) for the open alerts."""
+        decision = self.cleaned_data.get("alerts_decision")
+        seen = self.cleaned_data.get("alerts_seen") or []
+        if not decision:
+            return {}
+        if decision == ACKNOWLEDGE:
+            return {"alert_notes": {pk: self.cleaned_data.get(f"note_{pk}", "") for pk in seen}}
+        return {"alerts_left_open": decision, "alerts_seen": seen}
+
+
+class StepUpForm(AlertDecisionForm):
+    """With risk alerts open, stepping up needs the same decision about them as ending."""
+
     protocol = forms.ChoiceField(label="High-intensity protocol")
     planned_sessions = forms.IntegerField(required=False, min_value=1, max_value=bounds.SESSIONS_MAX,
                                           help_text="Leave blank for the protocol's usual number.")
@@ -42,12 +103,7 @@ END_CHOICES = [(r.value, f"{r.label}{f' (code {r.nhs_code})' if r.nhs_code else 
                for r in EndReason if r not in (EndReason.STEPPED_UP, EndReason.STEPPED_DOWN)]
 
 
-ACKNOWLEDGE = "acknowledge"
-NOTE_MAX = 2000
-"""As assessments.actions.NOTE_MAX: an acknowledgement note's bound."""
-
-
-class EndCourseForm(forms.Form):
+class EndCourseForm(AlertDecisionForm):
     """The end reason is chosen, never pre-selected. With risk alerts open the clinician
     decides about them here (acknowledge each, or leave them open for a stated reason); a
     course ending as "completed" far short of its planned sessions needs a confirmation."""
@@ -56,25 +112,10 @@ class EndCourseForm(forms.Form):
                                error_messages={"required": "Choose why the course ended."},
                                help_text="NHS Talking Therapies end code. To step up, use “Step up” instead.")
     ended_on = bounds.DateField(window=bounds.PAST_CLINICAL, widget=DATE, required=False, help_text="Leave blank for today.")
-    alerts_seen = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, alert_ids: list[int] = (), attended: int | None = None,  # type: ignore[assignment]
-                 planned: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, attended: int | None = None, planned: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.alert_ids = list(alert_ids)
         self.attended, self.planned = attended, planned
-        if self.alert_ids:
-            self.fields["alerts_decision"] = forms.ChoiceField(
-                label="What to do about the open risk alerts", widget=forms.RadioSelect,
-                choices=[(ACKNOWLEDGE, "Acknowledge each alert now, saying what was done")]
-                + [(r.value, f"Leave them open: {r.label}") for r in AlertsLeftOpen],
-                error_messages={"required": "Choose what to do about the open risk alerts."},
-            )
-            for pk in self.alert_ids:
-                self.fields[f"note_{pk}"] = forms.CharField(
-                    label="What was done", required=False, max_length=NOTE_MAX,
-                    widget=forms.Textarea(attrs={"rows": 2}), help_text="Needed if you acknowledge the alerts here.",
-                )
         if self.short_course:
             self.fields["confirm_completed"] = forms.BooleanField(
                 required=False, label="Treatment was completed",
@@ -87,13 +128,6 @@ class EndCourseForm(forms.Form):
         """Fewer than half the planned sessions attended: "completed" needs a confirmation."""
         return self.attended is not None and bool(self.planned) and self.attended * 2 < (self.planned or 0)
 
-    def clean_alerts_seen(self) -> list[int]:
-        raw = self.cleaned_data.get("alerts_seen") or ""
-        try:
-            return [int(x) for x in raw.split(",") if x.strip()]
-        except ValueError:
-            raise forms.ValidationError("The form was incomplete; reload the page and try again.") from None
-
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if (self.short_course and data.get("reason") == EndReason.COMPLETED.value
@@ -101,16 +135,6 @@ class EndCourseForm(forms.Form):
             self.add_error("confirm_completed", f"Only {self.attended} of {self.planned} planned sessions were attended. "
                                                 "Tick to confirm that treatment was completed, or choose another reason.")
         return data
-
-    def alert_decision(self) -> dict[str, Any]:
-        """The keyword arguments of courses.actions.end_course for the open alerts."""
-        decision = self.cleaned_data.get("alerts_decision")
-        seen = self.cleaned_data.get("alerts_seen") or []
-        if not decision:
-            return {}
-        if decision == ACKNOWLEDGE:
-            return {"alert_notes": {pk: self.cleaned_data.get(f"note_{pk}", "") for pk in seen}}
-        return {"alerts_left_open": decision, "alerts_seen": seen}
 
 
 ATTENDANCE_CHOICES = [("", "Not yet: book this session")] + [(str(a.value), f"{a.value} · {a.label}") for a in Attendance]
@@ -146,7 +170,7 @@ class MeasureMetaForm(forms.Form):
 
 
 class AcknowledgeForm(forms.Form):
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="What was done", max_length=2000)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="What was done", max_length=NOTE_MAX)
 
 
 class TaskForm(forms.Form):

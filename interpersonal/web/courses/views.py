@@ -27,7 +27,7 @@ from interpersonal.core import measures, protocols
 from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.assessments import actions as measure_actions
-from interpersonal.web.assessments.alerts import describe_alert, open_alerts
+from interpersonal.web.assessments.alerts import AlertRow, describe_alert, open_alerts
 from interpersonal.web.assessments.charts import progress_spec
 from interpersonal.web.assessments.forms import ScoreForm
 from interpersonal.web.assessments.models import RiskAlert
@@ -56,7 +56,8 @@ from interpersonal.web.patients.access import get_patient_for_user
 
 clinician = require_permission(Permission.HOLD_CASELOAD)
 SESSION_FIELDS = {"scheduled_at": "date"}
-END_FIELDS = {"alerts": "alerts_decision", "alerts_left_open": "alerts_decision"}
+ALERT_FIELDS = {"alerts": "alerts_decision", "alerts_left_open": "alerts_decision"}
+"""Where the alert decision's errors (courses.actions) show on the end and step-up forms."""
 
 
 def _spec_json(spec: dict[str, Any]) -> SafeString:
@@ -114,7 +115,8 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
                        "tasks": tasks,
                        "tasks_html": fragments.task_items(tasks, may_write=writable, action=task_url,
                                                           csrf_input=csrf_input)})
-    alerts = list(RiskAlert.objects.filter(course=course).select_related("measurement", "acknowledged_by")
+    alerts = list(RiskAlert.objects.filter(course=course)
+                  .select_related("measurement", "acknowledged_by", "left_open_by", "course")
                   .order_by("acknowledged_at", "-raised_at"))
     alert_rows = [describe_alert(a) for a in alerts]
     charts = [{"series": s, "spec": _spec_json(progress_spec(s.instrument, s.points, planned_sessions=course.planned_sessions)),
@@ -286,6 +288,13 @@ def task(request: HttpRequest, pk: int) -> HttpResponse:
     return render_course(request, course, status=400, errors=["Choose a task of this protocol."])
 
 
+def _alert_decision_context(course: Course, form: Any, alerts: list[AlertRow]) -> dict[str, Any]:
+    """What ``courses/_alerts_decision.html`` shows: the open alerts, a note field for each."""
+    return {"course": course, "patient": course.patient, "form": form, "alerts": alerts,
+            "notes": [(row, form[f"note_{row.alert.pk}"]) for row in alerts],
+            "alerts_seen": ",".join(str(r.alert.pk) for r in alerts)}
+
+
 @require_http_methods(["GET", "POST"])
 @clinician
 def end(request: HttpRequest, pk: int) -> HttpResponse:
@@ -299,30 +308,30 @@ def end(request: HttpRequest, pk: int) -> HttpResponse:
             actions.end_course(course=course, reason=form.cleaned_data["reason"], by=request.user,
                                ended_on=form.cleaned_data["ended_on"], **form.alert_decision())
         except ValidationError as exc:
-            add_action_errors(form, exc, rename=END_FIELDS)
+            add_action_errors(form, exc, rename=ALERT_FIELDS)
         else:
             return redirect(reverse("courses:detail", args=[course.pk]) + "#summary")
-    return render(request, "courses/end.html", {
-        "course": course, "patient": course.patient, "form": form, "alerts": alerts,
-        "notes": [(row, form[f"note_{row.alert.pk}"]) for row in alerts],
-        "alerts_seen": ",".join(str(r.alert.pk) for r in alerts),
-    }, status=400 if form.is_bound else 200)
+    return render(request, "courses/end.html", _alert_decision_context(course, form, alerts),
+                  status=400 if form.is_bound else 200)
 
 
 @require_http_methods(["GET", "POST"])
 @clinician
 def step_up(request: HttpRequest, pk: int) -> HttpResponse:
     course = get_course_for_user(request.user, pk, write=True)
-    form = StepUpForm(request.POST or None, current_step=course.definition.step)
+    alerts = open_alerts(Course.objects.filter(pk=course.pk))
+    form = StepUpForm(request.POST or None, current_step=course.definition.step,
+                      alert_ids=[r.alert.pk for r in alerts])
     if form.is_bound and form.is_valid():
         try:
             new_course = actions.step_up(course=course, protocol=form.cleaned_data["protocol"], therapist=request.user,
-                                         by=request.user, planned_sessions=form.cleaned_data["planned_sessions"])
+                                         by=request.user, planned_sessions=form.cleaned_data["planned_sessions"],
+                                         **form.alert_decision())
         except ValidationError as exc:
-            add_action_errors(form, exc)
+            add_action_errors(form, exc, rename=ALERT_FIELDS)
         else:
             return redirect("courses:detail", new_course.pk)
-    return render(request, "courses/step_up.html", {"course": course, "patient": course.patient, "form": form},
+    return render(request, "courses/step_up.html", _alert_decision_context(course, form, alerts),
                   status=400 if form.is_bound else 200)
 
 

@@ -158,6 +158,9 @@ FIELDS: dict[str, Class] = {
     "assessments.RiskAlert.acknowledged_at": D,
     "assessments.RiskAlert.acknowledged_by": P,
     "assessments.RiskAlert.note": ID,  # what the clinician did: free text
+    "assessments.RiskAlert.left_open_reason": S,  # a code
+    "assessments.RiskAlert.left_open_by": P,
+    "assessments.RiskAlert.left_open_at": D,
     # --- questionnaires --------------------------------------------------------------------
     "questionnaires.QuestionnaireLink.id": P,
     "questionnaires.QuestionnaireLink.token_hash": ID,  # a credential's digest

@@ -263,7 +263,7 @@ def test_ending_course_refused_when_an_alert_was_raised_after_the_form_was_shown
     record_measurement(course=dit_course, instrument="phq9", by=therapist,
                        answers={str(i): 1 for i in range(1, 10)})  # item 9 = 1: a second alert
 
-    with pytest.raises(ValidationError, match="changed while you were ending"):
+    with pytest.raises(ValidationError, match="changed while you were on this page"):
         end_course(course=dit_course, reason="dropped_out", by=therapist,
                    alerts_left_open="following_up", alerts_seen=[risk_alert.pk])
 
@@ -278,14 +278,42 @@ def test_ending_course_both_acknowledging_and_leaving_open_refused(risk_alert, d
     assert snapshot(dit_course)[0] == "active"
 
 
-def test_stepping_up_keeps_open_alerts_open_and_names_them_in_the_audit(risk_alert, dit_course, therapist, audit_trail):
-    audit_trail.mark()
-
-    end_course(course=dit_course, reason="stepped_up", by=therapist)
+def test_ending_course_with_alert_left_open_keeps_the_decision_on_the_alert(risk_alert, dit_course, therapist):
+    end_course(course=dit_course, reason="dropped_out", by=therapist,
+               alerts_left_open="supervisor_to_review", alerts_seen=[risk_alert.pk])
 
     risk_alert.refresh_from_db()
     assert risk_alert.open
-    assert audit_trail.new()[-1].data["open_alert_ids"] == [risk_alert.pk]
+    assert (risk_alert.left_open_reason, risk_alert.left_open_by) == ("supervisor_to_review", therapist)
+    assert timezone.now() - risk_alert.left_open_at < dt.timedelta(minutes=1)
+
+
+def test_ending_course_acknowledging_the_alerts_records_no_left_open_decision(risk_alert, dit_course, therapist):
+    end_course(course=dit_course, reason="dropped_out", by=therapist, alert_notes={risk_alert.pk: ACK})
+
+    risk_alert.refresh_from_db()
+    assert (risk_alert.left_open_reason, risk_alert.left_open_by, risk_alert.left_open_at) == ("", None, None)
+
+
+def test_ending_course_with_an_unknown_left_open_reason_records_nothing_on_the_alert(risk_alert, dit_course, therapist):
+    with pytest.raises(ValidationError):
+        end_course(course=dit_course, reason="dropped_out", by=therapist, alerts_left_open="fine",
+                   alerts_seen=[risk_alert.pk])
+
+    risk_alert.refresh_from_db()
+    assert (risk_alert.left_open_reason, risk_alert.left_open_at) == ("", None)
+
+
+def test_stepping_up_with_open_alert_needs_the_same_recorded_decision_as_ending(risk_alert, dit_course, therapist,
+                                                                                audit_trail):
+    audit_trail.mark()
+
+    with pytest.raises(ValidationError) as exc:
+        end_course(course=dit_course, reason="stepped_up", by=therapist)
+
+    assert "1 open risk alert" in exc.value.message_dict["alerts"][0]
+    assert snapshot(dit_course)[0] == "active"
+    assert audit_trail.new() == []
 
 
 # --- step_up --------------------------------------------------------------------------------
@@ -339,6 +367,56 @@ def test_step_up_an_ended_course_refused(lit_course, therapist):
         step_up(course=lit_course, protocol="cbt", therapist=therapist, by=therapist)
 
     assert Course.objects.count() == 2
+
+
+def lit_alert(lit_course, therapist):
+    from interpersonal.web.assessments.actions import record_measurement
+
+    return record_measurement(course=lit_course, instrument="phq9", by=therapist,
+                              answers={str(i): 1 for i in range(1, 10)}).risk_alert  # item 9 = 1
+
+
+def test_step_up_with_open_alert_and_no_decision_refused_and_starts_nothing(lit_course, patient, therapist, audit_trail):
+    alert = lit_alert(lit_course, therapist)
+    audit_trail.mark()
+
+    with pytest.raises(ValidationError) as exc:
+        step_up(course=lit_course, protocol="ipt", therapist=therapist, by=therapist)
+
+    assert "1 open risk alert" in exc.value.message_dict["alerts"][0]
+    assert snapshot(lit_course)[0] == "active"
+    assert list(patient.courses.all()) == [lit_course]
+    alert.refresh_from_db()
+    assert (alert.open, alert.left_open_reason) == (True, "")
+    assert audit_trail.new() == []
+
+
+def test_step_up_leaving_the_alert_open_records_the_decision_on_it_and_in_the_audit(lit_course, therapist, audit_trail):
+    alert = lit_alert(lit_course, therapist)
+    audit_trail.mark()
+
+    new = step_up(course=lit_course, protocol="ipt", therapist=therapist, by=therapist,
+                  alerts_left_open="following_up", alerts_seen=[alert.pk])
+
+    alert.refresh_from_db()
+    assert (alert.open, alert.course_id, alert.left_open_reason, alert.left_open_by) == (
+        True, lit_course.pk, "following_up", therapist)
+    assert new.is_active
+    ended = [e for e in audit_trail.new() if e.type == "course.ended"]
+    assert ended[0].data == {"reason": "stepped_up", "nhs_end_code": None, "open_alert_ids": [alert.pk],
+                             "open_alerts_decision": "left_open", "open_alerts_left_open_reason": "following_up"}
+
+
+def test_step_up_acknowledging_the_alert_closes_it_and_keeps_the_note_out_of_the_audit(lit_course, therapist,
+                                                                                      audit_trail):
+    alert = lit_alert(lit_course, therapist)
+    audit_trail.mark()
+
+    step_up(course=lit_course, protocol="ipt", therapist=therapist, by=therapist, alert_notes={alert.pk: ACK})
+
+    alert.refresh_from_db()
+    assert (alert.open, alert.note) == (False, ACK)
+    assert ACK not in str([e.data for e in audit_trail.new()])
 
 
 def test_step_up_by_unrelated_therapist_refused(lit_course, unrelated_therapist):

@@ -401,3 +401,153 @@ def test_service_page_shows_counts_without_names(client_for, service_lead, thera
 
 def test_clinicians_cannot_see_the_service_page(client_for, therapist):
     assert client_for(therapist).get(reverse("courses:service")).status_code == 403
+
+
+# --- the decision about open alerts: kept on the alert, shown where the alert is; step-up too --------
+
+
+def today_text() -> str:
+    today = timezone.localdate()
+    return f"{today.day} {today:%b %Y}"
+
+
+def test_alert_left_open_at_the_end_shows_the_decision_on_caseloads_patient_and_course_pages(
+        client_for, therapist, supervisor, dit_course, risk_alert):
+    response = client_for(therapist).post(reverse("courses:end", args=[dit_course.pk]), {
+        "reason": "dropped_out", "alerts_seen": str(risk_alert.pk), "alerts_decision": "supervisor_to_review"})
+    assert response.status_code == 302
+
+    badge = f"Left open when the course ended on {today_text()}: supervisor to review with the therapist"
+    line = (f"Left open by Tess Therapist when the course ended on {today_text()}: "
+            "supervisor to review with the therapist.")
+    for user in (therapist, supervisor):
+        client = client_for(user)
+        assert badge in client.get(reverse("courses:caseload")).content.decode()
+        assert line in client.get(reverse("patients:detail", args=[dit_course.patient_id])).content.decode()
+        assert line in client.get(reverse("courses:detail", args=[dit_course.pk])).content.decode()
+
+
+def test_left_open_decision_stays_on_the_course_page_after_the_alert_is_acknowledged(
+        client_for, therapist, dit_course, risk_alert):
+    from interpersonal.web.assessments.actions import acknowledge_alert
+    from interpersonal.web.courses.actions import end_course
+
+    end_course(course=dit_course, reason="dropped_out", by=therapist, alerts_left_open="followed_up_elsewhere",
+               alerts_seen=[risk_alert.pk])
+    acknowledge_alert(alert=risk_alert, by=therapist, note="Crisis team confirmed contact.")
+
+    page = client_for(therapist).get(reverse("courses:detail", args=[dit_course.pk])).content.decode()
+
+    assert "Acknowledged: PHQ-9" in page
+    assert (f"Left open by Tess Therapist when the course ended on {today_text()}: "
+            "another service is following up the risk.") in page
+
+
+def lit_with_alert(patient, therapist):
+    lit = start_course(patient=patient, protocol="lit", therapist=therapist, by=therapist,
+                       started_on=timezone.localdate() - dt.timedelta(days=20))
+    alert = record_measurement(course=lit, instrument="phq9", by=therapist,
+                               answers={str(i): 1 for i in range(1, 10)}).risk_alert  # item 9 = 1
+    return lit, alert
+
+
+def test_stepping_up_with_open_alert_is_not_one_click_from_the_course_page(client_for, therapist, patient):
+    lit, _ = lit_with_alert(patient, therapist)
+    url = reverse("courses:step_up", args=[lit.pk])
+
+    detail = client_for(therapist).get(reverse("courses:detail", args=[lit.pk])).content.decode()
+
+    assert f'action="{url}"' not in detail
+    assert f'href="{url}#alerts"' in detail
+    assert "Before it is stepped up, acknowledge it or say why it stays open." in detail
+
+
+def test_stepping_up_with_open_alert_needs_the_decision_on_the_step_up_page(client_for, therapist, patient):
+    lit, alert = lit_with_alert(patient, therapist)
+    url = reverse("courses:step_up", args=[lit.pk])
+    client = client_for(therapist)
+
+    page = client.get(url).content.decode()
+    refused = client.post(url, {"protocol": "dit", "alerts_seen": str(alert.pk)})
+
+    assert "1 open risk alert" in page
+    assert "Item 9: Thoughts of being better off dead or of self-harm" in page
+    assert refused.status_code == 400
+    assert "Choose what to do about the open risk alerts." in refused.content.decode()
+    assert Course.objects.get(pk=lit.pk).is_active
+    assert not Course.objects.filter(stepped_from=lit).exists()
+
+
+def test_stepping_up_leaving_the_alert_open_records_it_and_shows_it_on_the_caseload(client_for, therapist, patient):
+    lit, alert = lit_with_alert(patient, therapist)
+    client = client_for(therapist)
+
+    response = client.post(reverse("courses:step_up", args=[lit.pk]), {
+        "protocol": "dit", "alerts_seen": str(alert.pk), "alerts_decision": "following_up"})
+
+    assert response.status_code == 302
+    assert Course.objects.get(stepped_from=lit).is_active
+    alert.refresh_from_db()
+    assert (alert.open, alert.left_open_reason, alert.left_open_by) == (True, "following_up", therapist)
+    caseload_page = client.get(reverse("courses:caseload")).content.decode()
+    assert (f"Left open when the course was stepped up on {today_text()}: "
+            "the therapist is still following up the risk") in caseload_page
+
+
+def test_stepping_up_acknowledging_the_alert_on_the_step_up_page(client_for, therapist, patient):
+    lit, alert = lit_with_alert(patient, therapist)
+
+    response = client_for(therapist).post(reverse("courses:step_up", args=[lit.pk]), {
+        "protocol": "dit", "alerts_seen": str(alert.pk), "alerts_decision": "acknowledge",
+        f"note_{alert.pk}": "Phoned; safety plan reviewed."})
+
+    assert response.status_code == 302
+    alert.refresh_from_db()
+    assert (alert.open, alert.note, alert.left_open_reason) == (False, "Phoned; safety plan reviewed.", "")
+
+
+def open_alerts_with_7_digit_ids(course, n):
+    now = timezone.now()
+    RiskAlert.objects.bulk_create(RiskAlert(pk=1_000_000 + i, course=course, instrument="phq9", items=["9"],
+                                            raised_at=now - dt.timedelta(minutes=i)) for i in range(n))
+    return [1_000_000 + i for i in range(n)]
+
+
+def test_ending_course_with_70_open_alerts_on_7_digit_ids(client_for, therapist, dit_course):
+    ids = open_alerts_with_7_digit_ids(dit_course, 70)
+    seen = ",".join(map(str, ids))
+    assert len(seen) > 500  # the old bound on the string
+
+    response = client_for(therapist).post(reverse("courses:end", args=[dit_course.pk]), {
+        "reason": "dropped_out", "alerts_seen": seen, "alerts_decision": "supervisor_to_review"})
+
+    assert response.status_code == 302
+    assert not Course.objects.get(pk=dit_course.pk).is_active
+    left = RiskAlert.objects.filter(course=dit_course, left_open_reason="supervisor_to_review")
+    assert left.count() == 70
+
+
+def test_more_than_1000_alert_ids_refused_with_a_visible_error(client_for, therapist, dit_course, risk_alert):
+    seen = ",".join(str(n) for n in range(1, 1002))
+
+    response = client_for(therapist).post(reverse("courses:end", args=[dit_course.pk]), {
+        "reason": "dropped_out", "alerts_seen": seen, "alerts_decision": "supervisor_to_review"})
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    summary = html[html.index('class="error-summary"'):]
+    assert "more than 1000 open risk alerts" in summary[:summary.index("</div>")]
+    assert Course.objects.get(pk=dit_course.pk).is_active
+
+
+@pytest.mark.parametrize("seen", ["0", "-3", "abc", "1.5", "9" * 19, "١٢"])
+def test_alert_ids_that_are_not_positive_whole_numbers_refused_with_a_visible_error(
+        client_for, therapist, dit_course, risk_alert, seen):
+    response = client_for(therapist).post(reverse("courses:step_up", args=[dit_course.pk]), {
+        "protocol": "ipt", "alerts_seen": seen, "alerts_decision": "supervisor_to_review"})
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    summary = html[html.index('class="error-summary"'):]
+    assert "did not come back whole" in summary[:summary.index("</div>")]
+    assert Course.objects.get(pk=dit_course.pk).is_active
