@@ -17,6 +17,7 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from interpersonal.web.accounts import enrolment
@@ -156,6 +157,55 @@ def _widens(user: Any, *, role: str, supervisor: Any, is_active: bool) -> bool:
     return is_active and bool(_reach(role) - _reach(current))
 
 
+def _holds_caseload(role: str, is_active: bool) -> bool:
+    from interpersonal.web.accounts.roles import ROLES, Permission
+
+    definition = ROLES.get(role)
+    return is_active and definition is not None and Permission.HOLD_CASELOAD in definition.permissions
+
+
+def _supervises(role: str, is_active: bool) -> bool:
+    from interpersonal.web.accounts.roles import ROLES, Permission
+
+    definition = ROLES.get(role)
+    return is_active and definition is not None and Permission.SUPERVISE in definition.permissions
+
+
+def _check_cases_stay_seen(user: Any, *, role: str, supervisor: Any, is_active: bool) -> None:
+    """Refuse a change after which a course that must stay in front of a clinician — active, or
+    with a risk alert still open, whatever its state (courses.access.needs_a_clinician) — would be
+    seen by no active clinician: neither its therapist nor the therapist's supervisor (issue 12:
+    an open alert stays visible until acknowledged). Deactivating a leaver, clearing their
+    supervisor, or taking a supervisor's role away are the ways it could happen."""
+    from interpersonal.web.courses.access import needs_a_clinician
+    from interpersonal.web.courses.models import Course
+
+    courses = (Course.objects.filter(needs_a_clinician())
+               .filter(Q(therapist=user) | Q(therapist__supervisor=user))
+               .select_related("therapist__supervisor"))
+    own_unseen = supervised_unseen = 0
+    for course in courses:
+        therapist = course.therapist
+        if therapist.pk == user.pk:
+            seen = _holds_caseload(role, is_active) or (
+                supervisor is not None and _supervises(supervisor.role, supervisor.is_active))
+            own_unseen += not seen
+        else:
+            supervisor_after = therapist.supervisor_id == user.pk and _supervises(role, is_active)
+            seen = _holds_caseload(therapist.role, therapist.is_active) or supervisor_after
+            supervised_unseen += not seen
+    if own_unseen:
+        raise ValidationError(
+            f"{own_unseen} of this person's courses are active or have a risk alert still open, and after this "
+            "change no clinician would see them. Keep them able to sign in, or give them an active supervisor "
+            "first (who then sees their open alerts), or ask a clinician to acknowledge the alerts.")
+    if supervised_unseen:
+        raise ValidationError(
+            f"{supervised_unseen} courses of this person's supervisees who can no longer sign in are active or have "
+            "a risk alert still open; this person is the only clinician who sees them. Give those supervisees "
+            "another active supervisor first.")
+
+
 def _is_superuser(by: Any) -> bool:
     return bool(getattr(by, "is_superuser", False)) and bool(getattr(by, "is_active", False))
 
@@ -267,6 +317,7 @@ def update_staff(
     _check_supervisor(supervisor, user)
     if role != Role.THERAPIST and role != Role.SUPERVISOR and (user.courses.filter(status="active").exists()):
         raise ValidationError({"role": "This person has active courses; hand them over before changing the role."})
+    _check_cases_stay_seen(user, role=role, supervisor=supervisor, is_active=is_active)
     pending = not _is_superuser(by) and _widens(user, role=role, supervisor=supervisor, is_active=is_active)
     _withdraw_pending(user, by=by)
     before = {"role": user.role, "team_id": user.team_id, "supervisor_id": user.supervisor_id, "is_active": user.is_active}

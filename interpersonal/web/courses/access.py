@@ -22,7 +22,7 @@ def courses_visible_to(user: Any, *, write: bool = False) -> QuerySet[Course]:
     return Course.objects.filter(rule)
 
 
-def _active_or_open_alert() -> Q:
+def needs_a_clinician() -> Q:
     """Active, or (ended, stepped up, whatever its state) with a risk alert still open: an open
     alert stays in front of the clinicians responsible until one of them acknowledges it."""
     from interpersonal.web.assessments.models import RiskAlert
@@ -36,14 +36,14 @@ def caseload_for(user: Any) -> QuerySet[Course]:
     roles without a caseload)."""
     if not has_permission(user, Permission.HOLD_CASELOAD):
         return Course.objects.none()
-    return Course.objects.filter(_active_or_open_alert(), therapist=user)
+    return Course.objects.filter(needs_a_clinician(), therapist=user)
 
 
 def supervised_caseload_for(user: Any) -> QuerySet[Course]:
     """Their supervisees' courses that are active or have an open risk alert (read only)."""
     if not has_permission(user, Permission.SUPERVISE):
         return Course.objects.none()
-    return courses_visible_to(user).filter(_active_or_open_alert()).exclude(therapist=user)
+    return courses_visible_to(user).filter(needs_a_clinician()).exclude(therapist=user)
 
 
 def get_course_for_user(user: Any, pk: Any, *, write: bool = False, audited: bool = True) -> Course:

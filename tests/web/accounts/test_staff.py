@@ -140,3 +140,65 @@ def test_anyone_signed_in_can_change_their_own_password(client_for, therapist):
     therapist.refresh_from_db()
     assert response.status_code == 302
     assert therapist.check_password("another-long-synthetic-pass")
+
+
+# --- an open risk alert stays in front of a clinician whatever happens to accounts (issue 12) ---
+
+
+def _end_with_alert_left_open(course, therapist):
+    from interpersonal.web.assessments.models import RiskAlert
+    from interpersonal.web.courses.actions import end_course
+
+    alert = RiskAlert.objects.get(course=course, acknowledged_at__isnull=True)
+    end_course(course=course, reason="dropped_out", by=therapist, alerts_left_open="supervisor_to_review", alerts_seen=[alert.pk])
+    return alert
+
+
+def test_a_leaver_with_an_open_alert_and_no_supervisor_cannot_be_deactivated(
+        clinic_admin, therapist, dit_course, risk_alert):
+    _end_with_alert_left_open(dit_course, therapist)
+
+    with pytest.raises(ValidationError, match="no clinician would see them"):
+        actions.update_staff(user=therapist, by=clinic_admin, role="therapist", first_name="", last_name="",
+                             email="", team=None, supervisor=None, is_active=False)
+
+    therapist.refresh_from_db()
+    assert therapist.is_active is True
+    assert therapist.supervisor_id is not None
+
+
+def test_a_leaver_whose_supervisor_sees_the_open_alert_can_be_deactivated(
+        clinic_admin, therapist, supervisor, dit_course, risk_alert, client_for):
+    _end_with_alert_left_open(dit_course, therapist)
+
+    actions.update_staff(user=therapist, by=clinic_admin, role="therapist", first_name="", last_name="",
+                         email="", team=None, supervisor=supervisor, is_active=False)
+
+    therapist.refresh_from_db()
+    assert therapist.is_active is False
+    assert dit_course.patient.local_id in client_for(supervisor).get("/caseload/").content.decode()
+
+
+def test_the_only_supervisor_who_sees_a_leavers_open_alert_keeps_the_role(
+        clinic_admin, therapist, supervisor, dit_course, risk_alert):
+    _end_with_alert_left_open(dit_course, therapist)
+    actions.update_staff(user=therapist, by=clinic_admin, role="therapist", first_name="", last_name="",
+                         email="", team=None, supervisor=supervisor, is_active=False)
+
+    for role, is_active in (("therapist", True), ("supervisor", False), ("service_lead", True)):
+        with pytest.raises(ValidationError, match="only clinician who sees them"):
+            actions.update_staff(user=supervisor, by=clinic_admin, role=role, first_name="", last_name="",
+                                 email="", team=None, supervisor=None, is_active=is_active)
+
+
+def test_once_the_alert_is_acknowledged_the_leaver_can_go(clinic_admin, therapist, supervisor, dit_course, risk_alert):
+    from interpersonal.web.assessments.actions import acknowledge_alert
+
+    alert = _end_with_alert_left_open(dit_course, therapist)
+    acknowledge_alert(alert=alert, by=therapist, note="Called; safe, plan agreed.")
+
+    actions.update_staff(user=therapist, by=clinic_admin, role="therapist", first_name="", last_name="",
+                         email="", team=None, supervisor=None, is_active=False)
+
+    therapist.refresh_from_db()
+    assert therapist.is_active is False
