@@ -102,6 +102,20 @@ class ScoreRow:
     severity_last: str
     reliable_change: str
     """"improved", "deteriorated", "no reliable change", or "" (no criterion, or not paired)."""
+    unanswered_first: tuple[str, ...] = ()
+    unanswered_last: tuple[str, ...] = ()
+    """Risk items left unanswered at the first and the last score: the risk then is unknown, not absent."""
+
+    def unanswered_notes(self) -> list[str]:
+        """What the GP must be told about unanswered risk items, one sentence per score."""
+        notes = []
+        for when, items in (("first", self.unanswered_first), ("last", self.unanswered_last)):
+            if items and not (when == "last" and not self.paired):
+                labels = {r.item: r.label for r in self.instrument.risk}
+                named = ", ".join(f"item {i} ({labels.get(i, 'risk item').lower()})" for i in items)
+                notes.append(f"At the {when} {self.instrument.abbreviation}, {named} was not answered: "
+                             "the risk at that time is not known from the questionnaire.")
+        return notes
 
     @property
     def change(self) -> float:
@@ -128,7 +142,8 @@ def score_rows(summary: CourseSummary) -> list[ScoreRow]:
         rows.append(ScoreRow(
             instrument=instrument, first=first.total, last=last.total, paired=paired,
             severity_first=instrument.severity(first.total) or "", severity_last=instrument.severity(last.total) or "",
-            reliable_change=reliable,
+            reliable_change=reliable, unanswered_first=tuple(first.risk_unanswered),
+            unanswered_last=tuple(last.risk_unanswered),
         ))
     return rows
 
@@ -178,6 +193,7 @@ def _gp_outcomes(summary: CourseSummary, rows: list[ScoreRow]) -> str:
         if r.reliable_change:
             text += f"; {r.reliable_change.replace('improved', 'reliable improvement').replace('deteriorated', 'reliable deterioration')}"
         out.append(text + ".")
+    out += [note for r in rows for note in r.unanswered_notes()]
     o = summary.outcome
     if o.paired and summary.finished_treatment:
         if not o.caseness_at_start:

@@ -3,6 +3,7 @@ scores table and the progress chart (checked with pdftotext)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -77,3 +78,30 @@ def test_print_spec_is_the_screen_spec_with_a_fixed_size():
     assert printed["height"] == pdf.CHART_HEIGHT
     assert printed["layer"] == spec["layer"]
     assert spec["width"] == "container"
+
+
+def test_gp_letter_says_when_the_last_phq9_left_item_9_unanswered(ended_dit_course, therapist, tmp_path):
+    """Issue 12: a missing risk item is shown wherever the score is shown. The last PHQ-9 is
+    prorated from 8 items; the GP must not read its total as 'no risk'."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from interpersonal.web.assessments.actions import record_measurement
+    from interpersonal.web.courses.actions import record_session
+
+    session = record_session(course=ended_dit_course, by=therapist, attendance=5, duration_minutes=50,
+                             scheduled_at=timezone.now() - dt.timedelta(days=1))
+    without_item_9 = {"1": 1, "2": 1, "3": 1, "4": 1, "5": 1, "6": 1, "7": 0, "8": 0}
+    record_measurement(course=ended_dit_course, instrument="phq9", answers=without_item_9, by=therapist,
+                       session=session, recorded_at=session.scheduled_at)
+
+    letter = actions.draft_letter(course=ended_dit_course, kind="gp_discharge", by=therapist)
+    text = " ".join(pdf_text(pdf.render_gp_letter_pdf(letter), tmp_path).split())
+
+    said = ("At the last PHQ-9, item 9 (thoughts of being better off dead or of self-harm) was not answered: "
+            "the risk at that time is not known from the questionnaire.")
+    assert said in " ".join(letter.body.split())
+    assert re.search(r"PHQ-9 18 7 ?\* −11", text)  # the prorated last total, marked
+    assert f"* {said}" in text
+    assert "GAD-7 14 5 −9" in text  # the GAD-7 has no risk item: no mark
