@@ -55,8 +55,10 @@ def record_measurement(
     recorded_at = recorded_at or timezone.now()
     if recorded_at > timezone.now() + CLOCK_SKEW:
         raise ValidationError({"recorded_at": "A measure cannot be dated in the future."})
-    if timezone.localdate(recorded_at) < locked.started_on:
-        # Else it would silently become the course's baseline (its first score by date).
+    if source != Measurement.Source.PATIENT and timezone.localdate(recorded_at) < locked.started_on:
+        # A date a clinician typed: else a slip would silently become the course's baseline (its
+        # first score by date). A patient's answers are dated when they send them, which may be
+        # before a course booked to start in a day or two: that is a real pre-treatment score.
         raise ValidationError({"recorded_at": f"The course started on {locked.started_on:%d %b %Y}; a measure in it "
                                               "cannot be dated earlier. Check the date."})
     m = Measurement.objects.create(

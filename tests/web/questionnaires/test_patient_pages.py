@@ -434,3 +434,19 @@ def test_question_page_is_one_fieldset_with_the_question_as_legend_and_heading(s
     assert re.search(r"<legend[^>]*><h1>Little interest or pleasure in doing things", text)
     assert text.count('type="radio"') == 4
     assert text.count('<label class="choice"') == 4
+
+
+def test_answers_sent_the_day_before_a_course_starts_are_recorded(sent, patient_client, dit_course):
+    """Links go out 48 hours before a session, and a course may be booked to start tomorrow: the
+    patient's answers are dated when they send them, a real pre-treatment score. Only a date a
+    clinician types is refused before the course's start (assessments.actions.record_measurement)."""
+    link, token = sent
+    dit_course.started_on = timezone.localdate() + dt.timedelta(days=1)
+    dit_course.save(update_fields=["started_on"])
+
+    data = {f"{i}-{item}": str(v) for i, items in ANSWERS.items() for item, v in items.items()}
+    patient_client.post(reverse("questionnaires:all", args=[token]), data)
+    response = patient_client.post(reverse("questionnaires:submit", args=[token]))
+
+    assert response.status_code == 302
+    assert Measurement.objects.filter(questionnaire_link=link).count() == 3
