@@ -104,3 +104,35 @@ def prune_expired(*, now: dt.datetime | None = None, by: Any = None) -> int:
         _audit("document.expired", document, by)
     Document.objects.filter(pk__in=ids).delete()
     return len(ids)
+
+
+ORPHAN_AGE = dt.timedelta(hours=1)
+"""A stored file no document row names, older than this, is left over from a worker that died
+between saving the file and recording it: long past any make that could still claim it."""
+
+
+def sweep_orphans(*, now: dt.datetime | None = None) -> int:
+    """Delete stored files that no document names (see :data:`ORPHAN_AGE`); how many went."""
+    from interpersonal.web.documents.signals import delete_file
+    from interpersonal.web.documents.storage import documents_storage
+
+    storage = documents_storage()
+    now = now or timezone.now()
+    try:
+        _dirs, files = storage.listdir("")
+    except FileNotFoundError:
+        return 0
+    named = set(Document.objects.exclude(file_name="").values_list("file_name", flat=True))
+    gone = 0
+    for name in files:
+        if name in named or storage.get_modified_time(name) > now - ORPHAN_AGE:
+            continue
+        delete_file(name)
+        gone += 1
+    return gone
+
+
+def housekeeping(*, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Expired documents and left-over files, for the periodic round (schedule_questionnaires):
+    a copy lasts its day whether or not anyone asks for another document."""
+    return prune_expired(now=now), sweep_orphans(now=now)

@@ -32,6 +32,12 @@ logger = logging.getLogger(__name__)
 READY, FAILED, SKIPPED = "ready", "failed", "skipped"
 FAILED_MESSAGE = ("The file could not be made. Ask for it again; if that fails too, tell the service's "
                   "administrator and quote document {pk}.")
+CHANGED_MESSAGE = ("The letter was changed after this PDF was asked for, so it was not made: its label would "
+                   "not match its text. Ask for it again to print the letter as it is now.")
+
+
+class LetterChanged(Exception):
+    """The letter is no longer the version (or the status) the PDF was asked for."""
 
 
 @task()
@@ -61,6 +67,8 @@ def render(document: Document) -> bytes:
 
         letter = Letter.objects.select_related("course__patient", "course__therapist", "finalised_by").get(
             pk=document.letter_id)
+        if letter.version != document.letter_version or letter.is_final != document.letter_final:
+            raise LetterChanged
         return pdf.render_letter_pdf(letter)
     from interpersonal.web.privacy import subject_access
 
@@ -78,6 +86,10 @@ def make(document_id: int) -> str:
         content = render(document)
         name = documents_storage().save(f"{secrets.token_hex(16)}.{document.content_type.rsplit('/', 1)[1]}",
                                         ContentFile(content))
+    except LetterChanged:
+        Document.objects.filter(pk=document_id, state=Document.State.RUNNING).update(
+            state=Document.State.FAILED, finished_at=timezone.now(), error=CHANGED_MESSAGE)
+        return FAILED
     except Exception:
         logger.exception("documents: document %s could not be made", document_id)
         Document.objects.filter(pk=document_id, state=Document.State.RUNNING).update(

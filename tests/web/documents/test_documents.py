@@ -182,3 +182,60 @@ def test_a_subject_access_copy_of_another_patient_is_not_found(client_for, patie
 
     for name in ("privacy:subject_access_progress", "privacy:subject_access_download"):
         assert client.get(reverse(name, args=[patient.pk, document.pk])).status_code == 404, name
+
+
+def test_the_scheduler_round_deletes_an_expired_copy_though_nobody_asks_for_another(
+        private_storage, settings, patient, records_officer, django_capture_on_commit_callbacks, capsys):
+    """Issue 12 review: expiry ran only when another document was made, so at a quiet service a
+    subject access copy stayed on disk for good, though it is promised for a day."""
+    from django.core.management import call_command
+
+    document = actions.request_subject_access(patient=patient, fmt="json", reference="SAR-9", by=records_officer)
+    document.refresh_from_db()
+    stored = private_storage / document.file_name
+    Document.objects.filter(pk=document.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("schedule_questionnaires")
+
+    assert not Document.objects.filter(pk=document.pk).exists()
+    assert not stored.exists()
+    assert "Deleted 1 expired document(s)" in capsys.readouterr().out
+
+
+def test_a_file_no_document_names_is_swept_once_it_is_an_hour_old(private_storage, letter, therapist):
+    """A worker that died between saving a file and recording it left the file behind."""
+    import os
+
+    document = actions.request_letter_pdf(letter=letter, by=therapist)
+    document.refresh_from_db()
+    kept = private_storage / document.file_name
+    left_over, recent = private_storage / "0123abcd.pdf", private_storage / "4567ef01.pdf"
+    left_over.write_bytes(b"%PDF-1.7 a patient's letter")
+    recent.write_bytes(b"%PDF-1.7 being recorded right now")
+    hours_ago = (timezone.now() - dt.timedelta(hours=2)).timestamp()
+    os.utime(left_over, (hours_ago, hours_ago))
+    os.utime(kept, (hours_ago, hours_ago))
+
+    assert actions.sweep_orphans() == 1
+    assert not left_over.exists()
+    assert recent.exists()
+    assert kept.exists()
+
+
+def test_a_letter_changed_after_its_pdf_was_asked_for_is_not_printed_under_the_old_label(
+        settings, client_for, letter, therapist):
+    """Issue 12 review: the PDF's label (version, draft or final, file name) is taken when it is
+    asked for; the worker printed whatever the letter held when it ran."""
+    from interpersonal.web.letters.actions import finalise_letter
+
+    settings.TASKS = QUEUE_ONLY
+    document = actions.request_letter_pdf(letter=letter, by=therapist)
+    finalise_letter(letter=letter, by=therapist)
+
+    assert tasks.make(document.pk) == tasks.FAILED
+
+    document.refresh_from_db()
+    assert document.state == Document.State.FAILED
+    assert "changed after this PDF was asked for" in document.error
+    assert not document.file_name

@@ -5,7 +5,9 @@ Safe to run several at once: sending is idempotent per session (docs/adr/0006-ba
 
 Each round also runs the audit trail's sealer (``audit.log.seal_pending``), so an event whose seal
 after commit was lost — a crash, a locked database — joins the chain within a round, long before
-the sealing delay runs out (docs/adr/0004-audit-events.md). A failure of one does not stop the other.
+the sealing delay runs out (docs/adr/0004-audit-events.md); and deletes generated documents past
+their expiry and files no document names (``documents.actions.housekeeping``), so a subject access
+copy lasts its day at a quiet service too. A failure of one step does not stop the others.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from django.db import close_old_connections
 from django.db.utils import DatabaseError
 
 from interpersonal.web.audit.log import seal_pending
+from interpersonal.web.documents.actions import housekeeping
 from interpersonal.web.questionnaires.schedule import Scheduler, lead_time
 
 
@@ -27,7 +30,8 @@ class Command(BaseCommand):
     help = (
         "Enqueue the questionnaire link of every booked session whose send time has come "
         "(INTERPERSONAL_REMINDER_HOURS_BEFORE before it); the db_worker sends them. "
-        "Each round also seals the audit events waiting to join the hash chain. "
+        "Each round also seals the audit events waiting to join the hash chain, and deletes expired "
+        "generated documents (letters' PDFs, subject access copies). "
         "Runs once, or with --loop every --interval seconds until stopped (SIGINT/SIGTERM)."
     )
 
@@ -80,6 +84,13 @@ class Command(BaseCommand):
             return False
         if sealed:
             self.stdout.write(f"Sealed {sealed} audit event(s) waiting to join the chain.")
+        try:
+            expired, orphans = housekeeping()
+        except (DatabaseError, OSError) as exc:
+            self.stderr.write(f"schedule_questionnaires: deleting expired documents: {type(exc).__name__}: {exc}")
+            return False
+        if expired or orphans:
+            self.stdout.write(f"Deleted {expired} expired document(s) and {orphans} left-over file(s).")
         return ok
 
     def _report(self, enqueued: list[int]) -> None:
