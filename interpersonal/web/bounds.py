@@ -123,6 +123,8 @@ class DateField(forms.DateField):
 _PHONE_SEPARATORS = re.compile(r"[\s()\-.]")
 _UK_NATIONAL = re.compile(r"0[1-9][0-9]{8,9}")
 _E164 = re.compile(r"\+[1-9][0-9]{7,14}")
+_UK_E164 = re.compile(r"\+44[1-9][0-9]{8,9}")
+"""A UK number in E.164: +44 and the 9 or 10 digits after the national 0 (Ofcom's numbering plan)."""
 
 
 class InvalidPhoneNumber(ValueError):
@@ -141,7 +143,8 @@ def normalise_phone(text: str) -> str:
         compact = "+44" + compact[4:]
     if _UK_NATIONAL.fullmatch(compact):
         return "+44" + compact[1:]
-    if _E164.fullmatch(compact) and compact.isascii():
+    uk_shaped = not compact.startswith("+44") or _UK_E164.fullmatch(compact)
+    if uk_shaped and _E164.fullmatch(compact) and compact.isascii():
         return compact
     raise InvalidPhoneNumber(
         "Enter a phone number of digits only, such as 07700 900123 or +44 7700 900123."

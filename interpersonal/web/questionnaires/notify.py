@@ -24,6 +24,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from interpersonal.web.bounds import InvalidPhoneNumber, normalise_phone
+
 logger = logging.getLogger(__name__)
 
 LINK_URL_NAME = "questionnaires:start"
@@ -91,13 +93,17 @@ class Contact:
 
 
 def contact_for(patient: object) -> Contact | None:
-    """E-mail if the patient has an address, else SMS if they have a phone number, else None."""
+    """E-mail if the patient has an address, else SMS to their phone number in E.164 if it is a
+    phone number, else None."""
     email = (getattr(patient, "email", "") or "").strip()
     if email:
         return Contact("email", email, EmailNotifier())
     phone = (getattr(patient, "phone", "") or "").strip()
     if phone:
-        return Contact("sms", phone, SmsNotifier(sms_gateway()))
+        try:  # stored before numbers were checked (migration patients 0002 left the bad ones as typed)
+            return Contact("sms", normalise_phone(phone), SmsNotifier(sms_gateway()))
+        except InvalidPhoneNumber:
+            return None  # as no contact: the scheduler records questionnaire_link.no_contact
     return None
 
 

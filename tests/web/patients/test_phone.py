@@ -19,7 +19,7 @@ def registration(phone: str) -> dict[str, str]:
             "referral_date": (timezone.localdate() - dt.timedelta(days=3)).isoformat(), "referral_source": "gp"}
 
 
-@pytest.mark.parametrize("phone", ["<b>01234</b>", "1e308", "ring me", "01234"])
+@pytest.mark.parametrize("phone", ["<b>01234</b>", "1e308", "ring me", "01234", "+44 1234 567", "+44 7700 900123 45"])
 def test_a_phone_number_that_is_not_one_is_a_form_error(client_for, therapist, phone):
     response = client_for(therapist).post(reverse("patients:new"), registration(phone))
 
@@ -46,3 +46,30 @@ def test_the_action_refuses_a_phone_number_that_is_not_one(therapist):
                          phone="1e308", referral_date=timezone.localdate(), referral_source="gp")
 
     assert "phone" in refused.value.error_dict
+
+
+def test_a_number_stored_before_numbers_were_checked_is_sent_in_e164_or_not_at_all(patient):
+    """Rows from before the check: the migration converts what it can; the SMS path converts
+    again and skips what is not a number, rather than handing markup to the gateway."""
+    Patient.objects.filter(pk=patient.pk).update(email="", phone="07700 900123")
+    patient.refresh_from_db()
+    assert contact_for(patient).to == "+447700900123"
+
+    Patient.objects.filter(pk=patient.pk).update(phone="<b>01234</b>")
+    patient.refresh_from_db()
+    assert contact_for(patient) is None
+
+
+def test_the_migration_converts_stored_numbers_and_leaves_the_rest(patient, other_patient):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("interpersonal.web.patients.migrations.0002_phone_numbers_e164")
+    Patient.objects.filter(pk=patient.pk).update(phone="(07700) 900-123")
+    Patient.objects.filter(pk=other_patient.pk).update(phone="ring me")
+
+    migration.to_e164(apps, None)
+
+    assert Patient.objects.get(pk=patient.pk).phone == "+447700900123"
+    assert Patient.objects.get(pk=other_patient.pk).phone == "ring me"

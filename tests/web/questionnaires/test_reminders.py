@@ -100,7 +100,7 @@ def test_a_patient_without_email_gets_an_sms(patient, session, mailoutbox):
 
     assert mailoutbox == []
     [sms] = DummySms.outbox
-    assert sms.to == "07700 900123"
+    assert sms.to == "+447700900123"  # E.164, as the gateway expects
     token = LINK.search(sms.body).group(1)
     assert hash_token(token) == QuestionnaireLink.objects.get(session=session).token_hash
 
