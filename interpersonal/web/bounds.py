@@ -82,6 +82,14 @@ CLINICAL = Window("clinical", EARLIEST_CLINICAL, AHEAD,
 WINDOWS = (BIRTH, LIFE_EVENT, PAST_CLINICAL, CLINICAL)
 
 
+def outside(window: Window, value: dt.date | dt.datetime) -> bool:
+    """Whether ``value`` (a datetime by its local date) lies outside ``window``: the actions' check,
+    for callers that are not forms (commands, the API, tests) — the form field uses the same window."""
+    if isinstance(value, dt.datetime):
+        value = timezone.localdate(value) if timezone.is_aware(value) else value.date()
+    return not window.contains(value)
+
+
 @deconstructible
 class PlausibleDate:
     """A validator: the date lies in ``window``. Datetimes are judged by their local date."""

@@ -196,3 +196,50 @@ def test_a_phone_number_is_stored_in_e164(typed, stored):
 def test_anything_else_is_not_a_phone_number(typed):
     with pytest.raises(bounds.InvalidPhoneNumber):
         bounds.normalise_phone(typed)
+
+
+# --- the actions keep the windows too: a command, the API or a test calls them without a form ---
+
+
+def _register(by, course, day):
+    from interpersonal.web.patients.actions import register_patient
+
+    register_patient(by=by, given_name="Ada", family_name="Window", date_of_birth=dt.date(1980, 1, 1),
+                     referral_date=day, referral_source="gp")
+
+
+def _start(by, course, day):
+    from interpersonal.web.courses.actions import start_course
+
+    start_course(patient=course.patient, protocol="ipt", therapist=by, by=by, started_on=day)
+
+
+def _agree(by, course, day):
+    from interpersonal.web.formulation.actions import revise_ipaf
+
+    revise_ipaf(course=course, by=by, based_on=None, agreed_with_patient=True, agreed_on=day)
+
+
+def _event(by, course, day):
+    from interpersonal.web.formulation.actions import add_event
+
+    add_event(course=course, by=by, occurred_on=day, event="Moved house", mood=0)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("field", "act", "day"), [
+    ("referral_date", _register, dt.date(1999, 12, 31)),  # after the date of birth, before any clinical record
+    ("started_on", _start, dt.date(1999, 12, 31)),
+    ("started_on", _start, dt.date(1, 1, 1)),
+    ("agreed_on", _agree, dt.date(1999, 12, 31)),
+    ("occurred_on", _event, dt.date(1899, 12, 31)),
+    ("occurred_on", _event, dt.date(1, 1, 1)),
+])
+def test_an_action_refuses_an_implausible_date(therapist, dit_course, ipt_course, field, act, day):
+    from django.core.exceptions import ValidationError
+
+    course = ipt_course if act is _event else dit_course
+    with pytest.raises(ValidationError) as refused:
+        act(therapist, course, day)
+
+    assert field in refused.value.message_dict

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from interpersonal.core import protocols
 from interpersonal.core.codes import Attendance, EndReason, Medium
+from interpersonal.web import bounds
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.assessments.models import LeftOpen, RiskAlert
 from interpersonal.web.audit import log
@@ -57,6 +58,8 @@ def start_course(
     started_on = started_on or timezone.localdate()
     if started_on > timezone.localdate() + FUTURE_LIMIT:
         raise ValidationError({"started_on": "A course cannot start more than a year ahead."})
+    if bounds.outside(bounds.CLINICAL, started_on):
+        raise ValidationError({"started_on": bounds.CLINICAL.message})
     if Course.objects.filter(patient=patient, status=Course.Status.ACTIVE).exists():
         raise ValidationError("This patient already has an active course; end it (or step up) first.")
     if stepped_from is not None and (

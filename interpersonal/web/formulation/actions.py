@@ -19,6 +19,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from interpersonal.core import protocols
+from interpersonal.web import bounds
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.audit import log
 from interpersonal.web.courses.models import ATTENDED, Course
@@ -193,6 +194,8 @@ def revise_ipaf(*, course: Course, by: Any, based_on: int | None, **fields: Any)
         raise ValidationError({"agreed_on": "A date of agreement is only given once the focus is agreed with the patient."})
     if agreed_on is not None and agreed_on > timezone.localdate():
         raise ValidationError({"agreed_on": "The focus cannot be agreed in the future."})
+    if agreed_on is not None and bounds.outside(bounds.PAST_CLINICAL, agreed_on):
+        raise ValidationError({"agreed_on": bounds.PAST_CLINICAL.message})
     if agreed and not all(values.values()):
         missing = [LABELS[f].lower() for f, v in values.items() if not v]
         raise ValidationError({"agreed_with_patient": f"An agreed focus needs all its parts; missing: {', '.join(missing)}."})
@@ -298,6 +301,8 @@ def _event_values(fields: Mapping[str, Any], *, partial: bool = False) -> dict[s
             raise ValidationError({"occurred_on": "Give the date of the event."})
         if on > timezone.localdate():
             raise ValidationError({"occurred_on": "The timeline records events that have happened; the date is in the future."})
+        if bounds.outside(bounds.LIFE_EVENT, on):
+            raise ValidationError({"occurred_on": bounds.LIFE_EVENT.message})
         values["occurred_on"] = on
     if not partial or "event" in fields:
         values["event"] = _text("event", fields.get("event"), required=True, max_length=1000)

@@ -18,6 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from interpersonal.core import protocols
+from interpersonal.web import bounds
 from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.courses.access import get_course_for_user
@@ -48,7 +49,9 @@ def _seen(fields: tuple[str, ...], values: dict[str, Any]) -> dict[str, str]:
 
 
 def _seen_posted(request: HttpRequest, fields: tuple[str, ...]) -> dict[str, str] | None:
-    seen = {f: request.POST[f"seen-{f}"] for f in fields if f"seen-{f}" in request.POST}
+    """The values the editor's page showed (hidden ``seen-*`` fields), echoed back on a stale
+    save. No stored value is longer than bounds.LONG_TEXT, so nothing honest is cut."""
+    seen = {f: request.POST[f"seen-{f}"][:bounds.LONG_TEXT] for f in fields if f"seen-{f}" in request.POST}
     return seen or None
 
 

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from interpersonal.core.identifiers import InvalidNHSNumber, normalise_nhs_number
+from interpersonal.web import bounds
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.audit import log
 from interpersonal.web.bounds import InvalidPhoneNumber, normalise_phone
@@ -49,6 +50,8 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
     referral = out.get("referral_date")
     if "referral_date" in out and (not isinstance(referral, dt.date) or referral > today):
         errors["referral_date"] = "The referral date cannot be in the future."
+    elif isinstance(referral, dt.date) and bounds.outside(bounds.PAST_CLINICAL, referral):
+        errors["referral_date"] = bounds.PAST_CLINICAL.message
     elif isinstance(referral, dt.date) and isinstance(dob, dt.date) and referral < dob:
         errors["referral_date"] = "The referral date is before the date of birth."
     if "referral_source" in out and out["referral_source"] not in ReferralSource.values:
