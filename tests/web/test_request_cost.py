@@ -1,10 +1,13 @@
-"""Request cost (issue 12, finding 4): no view renders a PDF or runs a whole-record export inline.
+"""Request cost (issue 12): no view renders a PDF, runs a whole-record export or works out the
+service's outcome figures inline.
 
 A PDF costs seconds of CPU (a subject access copy of an ordinary record, 2-5 s; a 200 KB letter,
 ~9 s); two at once held every web worker past gunicorn's timeout. That work belongs to the task
 worker (documents.tasks). Here every URL in the resolver is called — GET, and POST for write URLs
 with the data a real form sends — by every persona allowed to use it, with WeasyPrint's
-``HTML.write_pdf`` and the subject access export (``subject_access.collect``) made to raise, and
+``HTML.write_pdf``, the subject access export (``subject_access.collect``) and the whole-service
+outcomes computation (``outcomes.dataset.from_database``, ``service.report``, ``service.funnel``:
+1.8 s of CPU at 10 000 patients, tens of seconds at national scale) made to raise, and
 with the task backend that stores a task without running it (the immediate backend of the test
 settings would run it inside the request). A view that makes a PDF or exports a record inline
 raises here.
@@ -12,7 +15,7 @@ raises here.
 
 from __future__ import annotations
 
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 from unittest import mock
 
 import pytest
@@ -21,7 +24,9 @@ from django.db import transaction
 from django.test import Client
 from django.urls import Resolver404, resolve
 
+from interpersonal.core.outcomes import service as outcomes_service
 from interpersonal.web.documents.models import Document
+from interpersonal.web.outcomes import dataset as outcomes_dataset
 from interpersonal.web.privacy import subject_access
 from interpersonal.web.privacy.access import record_link
 from web.test_authorisation_matrix import MATRIX, OK, OK_TOKEN, PERSONAS, is_write, path_of, personas  # noqa: F401
@@ -50,6 +55,15 @@ def allowed(name: str) -> list[str]:
     return out
 
 
+def _heavy_work_refused() -> ExitStack:
+    stack = ExitStack()
+    stack.enter_context(mock.patch.object(weasyprint.HTML, "write_pdf", _refuse("WeasyPrint's write_pdf")))
+    stack.enter_context(mock.patch.object(subject_access, "collect", _refuse("The subject access export")))
+    for module, name in ((outcomes_dataset, "from_database"), (outcomes_service, "report"), (outcomes_service, "funnel")):
+        stack.enter_context(mock.patch.object(module, name, _refuse(f"The whole-service outcomes computation ({name})")))
+    return stack
+
+
 def test_no_view_renders_a_pdf_or_exports_a_whole_record_inline(settings, case, personas, therapist,  # noqa: F811
                                                                  supervisor):
     settings.TASKS = QUEUE_ONLY
@@ -61,8 +75,7 @@ def test_no_view_renders_a_pdf_or_exports_a_whole_record_inline(settings, case, 
         clients[persona] = (client, case["token"])
     calls = 0
     progress = set()
-    with mock.patch.object(weasyprint.HTML, "write_pdf", _refuse("WeasyPrint's write_pdf")), \
-            mock.patch.object(subject_access, "collect", _refuse("The subject access export")):
+    with _heavy_work_refused():
         for name, _, converters in ALL_PATTERNS:
             for persona in allowed(name):
                 client, token = clients[persona]
@@ -81,6 +94,24 @@ def test_no_view_renders_a_pdf_or_exports_a_whole_record_inline(settings, case, 
     assert calls > len(ALL_PATTERNS)
     # The two ways in were taken: each answered with the progress page of a queued (or reused) document.
     assert {"letters:pdf_progress", "privacy:subject_access_progress"} <= progress
+    assert "outcomes:dashboard" in progress  # asking for fresh outcome figures answered with the dashboard
+
+
+def test_outcomes_dashboard_and_csv_only_queue_the_whole_service_computation(settings, service_lead, client_for):
+    from django.urls import reverse
+
+    from interpersonal.web.outcomes.models import Figures
+
+    settings.TASKS = QUEUE_ONLY
+    client = client_for(service_lead)
+    with _heavy_work_refused():
+        page = client.get(reverse("outcomes:dashboard"), {"therapy": "dit"})
+        download = client.get(reverse("outcomes:csv", args=["metrics"]), {"therapy": "dit"})
+        fresh = client.post(reverse("outcomes:refresh"))
+
+    assert (page.status_code, download.status_code, fresh.status_code) == (200, 302, 302)
+    assert sorted(Figures.objects.values_list("filter_key", "state")) == [
+        ('{"therapy":"dit"}', "queued"), ("{}", "queued")]
 
 
 @pytest.mark.parametrize(("url", "data"), [

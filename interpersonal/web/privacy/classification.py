@@ -289,6 +289,15 @@ FIELDS: dict[str, Class] = {
     "documents.Document.download_name": ID,  # names the record number
     "documents.Document.size": S,
     "documents.Document.sha256": ID,  # the digest of a file of patient data
+    # --- outcomes (the dashboard's figures, worked out by the task worker) ----------------------
+    "outcomes.Figures.id": P,
+    "outcomes.Figures.filter_key": P,  # the filters: dates, therapy, provider, therapist "T12"
+    "outcomes.Figures.state": S,
+    "outcomes.Figures.requested_at": D,
+    "outcomes.Figures.started_at": D,
+    "outcomes.Figures.finished_at": D,
+    "outcomes.Figures.result": P,  # aggregates by therapy, month and therapist "T12"; small cells
+    "outcomes.Figures.error": ID,  # free text by type (our own message; kept out all the same)
     # --- django_tasks_db (background work, docs/adr/0006-background-work.md) ----------------
     "django_tasks_database.DBTaskResult.id": P,
     "django_tasks_database.DBTaskResult.status": S,

@@ -164,6 +164,12 @@ TASKS_BY_ID: tuple[tuple[str, str, str], ...] = (
     ("interpersonal.web.documents.tasks.make_document", "document_id", "documents.Document"),
 )
 
+# Background tasks whose arguments name no patient's row (declared, so that a new task must be
+# placed in one list or the other).
+TASKS_WITHOUT_PATIENT: tuple[str, ...] = (
+    "interpersonal.web.outcomes.tasks.compute_figures",  # an outcomes.Figures id: aggregates only
+)
+
 
 TASK_RESULTS = DBTaskResult._meta.label
 

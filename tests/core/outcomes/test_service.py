@@ -202,7 +202,7 @@ def test_empty_cohort_has_null_rates() -> None:
     assert counts["phq9_effect_size"] is None
 
 
-def test_effect_size_is_mean_change_over_sd_first_with_beckers_paired_ci() -> None:
+def test_effect_size_is_mean_change_over_sd_first_with_bonetts_unequal_variance_ci() -> None:
     phq = [(20, 8), (15, 9), (18, 12), (12, 10)] * 5  # 20 courses: the fewest with an effect size
     o = overall(*(Course(f"r{i}", phq9=p) for i, p in enumerate(phq)))
 
@@ -212,8 +212,9 @@ def test_effect_size_is_mean_change_over_sd_first_with_beckers_paired_ci() -> No
     sd = first.std()
     assert isinstance(sd, float)
     d = float((first - last).mean()) / sd  # type: ignore[arg-type]
-    r = float(pl.DataFrame({"a": first, "b": last}).select(pl.corr("a", "b")).item())
-    se = math.sqrt(2 * (1 - r) / n + d * d / (2 * n))
+    sd_change = (first - last).std()
+    assert isinstance(sd_change, float)
+    se = math.sqrt(d * d / (2 * (n - 1)) + sd_change**2 / ((n - 1) * sd**2))  # Bonett (2008), pre SD standardiser
     assert o["phq9_effect_size"] == pytest.approx(d)
     assert (o["phq9_effect_size_ci_low"], o["phq9_effect_size_ci_high"]) == (pytest.approx(d - 1.96 * se), pytest.approx(d + 1.96 * se))
     assert o["phq9_effect_size_withheld"] is None
