@@ -50,7 +50,7 @@ def _done(request: HttpRequest, result: actions.StaffResult, title: str) -> Http
     that now waits for a clinical confirmation."""
     link = request.build_absolute_uri(reverse("accounts:enrol", args=[result.token])) if result.token else None
     return render(request, "accounts/staff_done.html", {
-        "title": title, "person": result.user, "grant": result.grant, "link": link,
+        "title": title, "person": result.user, "grant": result.grant, "link": link, "code": result.code,
         "valid_hours": int(enrolment.VALID_FOR.total_seconds() // 3600),
     })
 
@@ -180,10 +180,11 @@ def enrol(request: HttpRequest, key: str) -> HttpResponse:
     link = enrolment.valid_link(key)
     if link is None:
         return render(request, "accounts/enrol_invalid.html", status=404)
-    form = EnrolmentForm(link.user, request.POST or None)
+    form = EnrolmentForm(link.user, request.POST or None, needs_code=bool(link.code_hash))
     if form.is_bound and form.is_valid():
         try:
-            actions.complete_enrolment(token=key, password=form.cleaned_data["new_password1"], by=request.user)
+            actions.complete_enrolment(token=key, password=form.cleaned_data["new_password1"],
+                                       code=form.cleaned_data.get("code", ""), by=request.user)
         except ValidationError as exc:
             add_action_errors(form, exc)
         else:
