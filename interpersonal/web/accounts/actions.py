@@ -321,8 +321,12 @@ def update_staff(
 
     Names, e-mail, team and anything that narrows reach take effect now. A change that would let
     someone read patients they could not read before (see ``_widens``) leaves role, supervisor and
-    sign-in as they are and is recorded as a pending grant instead (unless the superuser made it)."""
+    sign-in as they are and is recorded as a pending grant instead (unless the superuser made it).
+
+    ``user`` is read again, locked, and only the fields this change decides are written: the copy a
+    page loaded earlier must not undo a confirmation or reset made meanwhile (role, password)."""
     _require_manager(by)
+    user = get_user_model().objects.select_for_update().get(pk=user.pk)
     if role not in Role.values:
         raise ValidationError({"role": f"Choose one of: {', '.join(Role.labels)}."})
     if user.pk == by.pk and (not is_active or role != user.role or supervisor != user.supervisor):
@@ -339,9 +343,11 @@ def update_staff(
     _withdraw_pending(user, by=by)
     before = {"role": user.role, "team_id": user.team_id, "supervisor_id": user.supervisor_id, "is_active": user.is_active}
     user.first_name, user.last_name, user.email, user.team = first_name.strip(), last_name.strip(), email.strip(), team
+    written = ["first_name", "last_name", "email", "team"]
     if not pending:
         user.role, user.supervisor, user.is_active = role, supervisor, is_active
-    user.save()
+        written += ["role", "supervisor", "is_active"]
+    user.save(update_fields=written)
     after = {"role": user.role, "team_id": user.team_id, "supervisor_id": user.supervisor_id, "is_active": user.is_active}
     log.record("account.updated", actor=by, target=user,
                fields=[k for k in before if before[k] != after[k]], role=user.role, is_active=user.is_active)
