@@ -100,6 +100,25 @@ def ensure_user(
     return EnsuredUser(user=user, created=created)
 
 
+@transaction.atomic
+def adopt_demo_accounts(*, usernames: frozenset[str]) -> list[str]:
+    """Mark as the demo's own the accounts of a demo database made before ``User.created_by_demo``
+    existed, so ``seed_demo`` may run on it again. Every account must have one of the demo's
+    ``usernames`` (the command also checks every patient is a demo one); otherwise nothing changes.
+    Run by the operator on the server (``seed_demo --adopt-existing-demo``). The adopted usernames."""
+    accounts = get_user_model().objects.select_for_update()
+    others = accounts.exclude(username__in=usernames).count()
+    if others:
+        raise ValidationError(f"{others} account(s) have names the demo never uses: this is not a demo database, "
+                              "and the demo adopts nothing.")
+    adopted = sorted(accounts.filter(created_by_demo=False).values_list("username", flat=True))
+    for user in accounts.filter(username__in=adopted):
+        user.created_by_demo = True
+        user.save(update_fields=["created_by_demo"])
+        log.record("account.adopted_by_demo", actor=None, target=user)
+    return adopted
+
+
 # Roles that reach any patient's record without a caseload: granting one is a superuser's
 # decision (the account made by `create_admin`), not any administrator's — otherwise an
 # administrator, who sees no clinical content, could make themselves a second account that does.

@@ -43,6 +43,7 @@ User = get_user_model()
 OPERATOR_ONLY = {
     "ensure_superuser": "run by `create_admin` on the server: whoever runs it is the operator already",
     "ensure_user": "run by `seed_demo` on the server (and refused outside a demo database)",
+    "adopt_demo_accounts": "run by `seed_demo --adopt-existing-demo` on the server; marks, grants nothing",
 }
 """Actions no web page calls: they need a shell on the server, which is the superuser's reach."""
 PREDICATES = {
