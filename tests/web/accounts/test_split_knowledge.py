@@ -56,7 +56,8 @@ def test_the_confirmer_alone_cannot_enrol_as_the_clinician_whose_reset_they_conf
 def test_the_requester_alone_holds_only_a_code_and_no_link(clinic_admin, therapist):
     requested = actions.reset_sign_in(user=therapist, by=clinic_admin)
 
-    assert requested.code and requested.token is None
+    assert requested.code
+    assert requested.token is None
     assert not EnrolmentLink.objects.filter(user=therapist, used_at__isnull=True).exists()
     assert requested.code.replace("-", "") not in str(list(AuditEvent.objects.values_list("data", flat=True)))
     assert AccessGrant.objects.get(pk=requested.grant.pk).code_hash == enrolment.hash_code(requested.code)
@@ -88,7 +89,8 @@ def test_letting_a_leaver_in_again_needs_the_code_too(clinic_admin, supervisor, 
                                      email="", team=None, supervisor=None, is_active=True)
     confirmed = actions.confirm_grant(grant=requested.grant, by=supervisor)
 
-    assert requested.code and confirmed.token
+    assert requested.code
+    assert confirmed.token
     with pytest.raises(ValidationError, match="code"):
         actions.complete_enrolment(token=confirmed.token, password=PASSWORD)
 

@@ -281,7 +281,7 @@ def refusal(*, adopt: bool = False) -> str | None:
     if strangers:
         return (f"seed_demo refuses to run: this database holds {strangers} account(s) the demo did not create "
                 "(an operator's superuser or real staff). It only ever runs on a database of its own: use a "
-                "fresh one (delete var/db.sqlite3 for `make run`'s), or `--adopt-existing-demo` for a demo "
+                "fresh one (delete var/interpersonal.sqlite3 for `make run`'s), or `--adopt-existing-demo` for a demo "
                 "database made before accounts were marked as the demo's.")
     demo = Patient.objects.filter(local_id__startswith=LOCAL_ID_PREFIX, therapist__created_by_demo=True).count()
     others = Patient.objects.count() - demo
