@@ -125,6 +125,12 @@ def adopt_demo_accounts(*, usernames: frozenset[str]) -> list[str]:
 SUPERUSER_GRANTS = frozenset({Role.RECORDS_OFFICER})
 
 
+# Accounts with no reach into patient records whose sign-in an administrator still must not take
+# over alone: the service lead (who is told of every access request) and the administrators (who
+# ask for them). Their resets wait for another administrator or the superuser.
+SECOND_PERSON_RESETS = frozenset({Role.SERVICE_LEAD, Role.ADMINISTRATOR})
+
+
 def _check_grant(by: Any, role: str, *, current: str | None = None) -> None:
     if role in SUPERUSER_GRANTS and role != current and not getattr(by, "is_superuser", False):
         label = Role(role).label
@@ -384,13 +390,15 @@ def reset_sign_in(*, user: Any, by: Any) -> StaffResult:
     For an account whose role opens patient records this is a grant (whoever holds the link holds
     the account): a clinical confirmer resets it and receives the link, which works only with the
     enrolment code returned now to the requesting administrator. Until then the account keeps
-    working (deactivate it to lock it at once). Otherwise the link is returned now, to pass on."""
+    working (deactivate it to lock it at once). The service lead's and administrators' resets wait
+    the same way, for another administrator or the superuser (SECOND_PERSON_RESETS). Otherwise the
+    link is returned now, to pass on."""
     _require_manager(by)
     if user.pk == by.pk:
         raise ValidationError("Change your own password under 'Your account'; ask another administrator to reset it.")
     if user.is_superuser and not _is_superuser(by):
         raise ValidationError("Only the system's superuser resets the superuser's sign-in.")
-    if not _is_superuser(by) and _reach(user.role):
+    if not _is_superuser(by) and (_reach(user.role) or user.role in SECOND_PERSON_RESETS):
         return _request_grant(kind=AccessGrant.Kind.SIGN_IN_RESET, user=user, by=by, role=user.role,
                               supervisor=user.supervisor, is_active=user.is_active, enrols=True)
     return StaffResult(user=user, token=_reset_credentials(user, by=by))
@@ -402,11 +410,17 @@ def may_decide(user: Any, grant: AccessGrant) -> bool:
 
     Anything about an account with a superuser-only role (a records officer, who finds any patient)
     — granting it or resetting its sign-in — is the superuser's alone. Any other confirmer may
-    confirm a clinician's reset: the link they receive is useless without the requester's code."""
+    confirm a clinician's reset: the link they receive is useless without the requester's code. A
+    reset of the service lead or an administrator is decided by another administrator (or the
+    superuser), under the same split knowledge."""
     from interpersonal.web.accounts.roles import Permission, has_permission
 
     if grant.role in SUPERUSER_GRANTS or grant.user.role in SUPERUSER_GRANTS:
         return _is_superuser(user) and user.pk not in {grant.requested_by_id, grant.user_id}
+    if grant.kind == AccessGrant.Kind.SIGN_IN_RESET and not _reach(grant.role):
+        # The service lead's or an administrator's reset: another administrator, or the superuser.
+        return ((_is_superuser(user) or has_permission(user, Permission.MANAGE_ACCOUNTS))
+                and user.pk not in {grant.requested_by_id, grant.user_id})
     if not (_is_superuser(user) or has_permission(user, Permission.CONFIRM_ACCESS_GRANTS)):
         return False
     return user.pk not in {grant.requested_by_id, grant.user_id, grant.supervisor_id}

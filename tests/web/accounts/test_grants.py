@@ -177,16 +177,39 @@ def test_resetting_a_clinicians_sign_in_waits_and_then_removes_their_devices(cli
     assert confirmed.token
 
 
-def test_resetting_an_administrators_sign_in_is_immediate(clinic_admin, make_user):
-    other = make_user("ola.other", "administrator")
+@pytest.mark.parametrize("role", ["administrator", "service_lead"])
+def test_an_administrator_alone_cannot_take_over_another_administrator_or_the_service_lead(
+        clinic_admin, supervisor, make_user, role):
+    other = make_user("ola.other", role)
     TOTPDevice.objects.create(user=other, name="phone", confirmed=True)
 
-    result = actions.reset_sign_in(user=other, by=clinic_admin)
+    requested = actions.reset_sign_in(user=other, by=clinic_admin)
 
     other.refresh_from_db()
-    assert result.token
+    assert requested.token is None
+    assert requested.code
+    assert other.has_usable_password()
+    assert not actions.may_decide(clinic_admin, requested.grant)  # not the one who asked
+    assert not actions.may_decide(supervisor, requested.grant)  # an administrator's matter
+
+
+@pytest.mark.parametrize("role", ["administrator", "service_lead"])
+def test_another_administrator_confirms_such_a_reset_and_the_holder_needs_both_halves(
+        clinic_admin, make_user, role):
+    other = make_user("ola.other", role)
+    second = make_user("abe.second", "administrator")
+    TOTPDevice.objects.create(user=other, name="phone", confirmed=True)
+    requested = actions.reset_sign_in(user=other, by=clinic_admin)
+
+    confirmed = actions.confirm_grant(grant=requested.grant, by=second)
+
+    other.refresh_from_db()
     assert not other.has_usable_password()
     assert not TOTPDevice.objects.filter(user=other).exists()
+    with pytest.raises(ValidationError, match="code"):
+        actions.complete_enrolment(token=confirmed.token, password="a-passphrase-the-second-admin-chose")
+    assert actions.complete_enrolment(token=confirmed.token, code=requested.code,
+                                      password="the-holders-own-passphrase") == other
 
 
 def test_an_administrator_cannot_touch_the_superusers_sign_in_or_role(clinic_admin, administrator):
