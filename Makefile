@@ -75,7 +75,7 @@ run: venv ## Migrate, load the demo data, collect static files; serve with gunic
 	export INTERPERSONAL_REQUIRE_MFA="$${INTERPERSONAL_REQUIRE_MFA:-0}"; \
 	$(BIN)/python manage.py migrate --noinput; \
 	if [ -d var ]; then chmod 700 var; fi; \
-	login=$$($(BIN)/python manage.py seed_demo --base-url "http://127.0.0.1:$$port"); \
+	login=$$(INTERPERSONAL_DEMO=1 $(BIN)/python manage.py seed_demo --base-url "http://127.0.0.1:$$port"); \
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0; \
 	echo; \
 	echo "  interpersonal is starting at  http://127.0.0.1:$$port/"; \

@@ -1,4 +1,5 @@
-"""Logging that never writes a questionnaire-link token (they are keys to patients' answers).
+"""Logging that never writes a one-time token: questionnaire links (keys to patients' answers)
+and staff enrolment links (keys to an account; ADR 0008).
 
 ``RedactTokens`` filters Django's log records (django.request logs the path of every 4xx/5xx);
 ``RedactingGunicornLogger`` does the same for gunicorn's access log (gunicorn.conf.py).
@@ -7,11 +8,23 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from gunicorn.glogging import Logger
 
-from interpersonal.web.questionnaires.tokens import redact
+SECRET_PATHS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"(/q/)[A-Za-z0-9_-]{16,}"),  # questionnaire links (questionnaires/tokens.py)
+    re.compile(r"(/accounts/enrol/)[^/\s?#\"]+", re.IGNORECASE),  # enrolment links: any token, even a wrong one
+)
+"""The one list of paths whose next segment is a secret: every logger here redacts them all."""
+
+
+def redact(text: str) -> str:
+    """``text`` with the token of every secret path replaced by ``[redacted]``."""
+    for pattern in SECRET_PATHS:
+        text = pattern.sub(r"\1[redacted]", text)
+    return text
 
 
 class RedactTokens(logging.Filter):

@@ -72,7 +72,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "accounts:teams": ADMIN_ONLY,
     "accounts:staff_reset": ADMIN_ONLY,
     "accounts:grants": row(LOGIN, FORBIDDEN, OK, OK, OK, LOGIN, FORBIDDEN),
-    "accounts:grant": row(LOGIN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN, LOGIN, FORBIDDEN),
+    "accounts:grant": row(LOGIN, FORBIDDEN, OK, OK, OK, LOGIN, FORBIDDEN),  # read by those told; decided by a confirmer
     "accounts:enrol": PUBLIC_ROW,
     "home": SIGNED_IN,
     "assessments:catalogue": SIGNED_IN,

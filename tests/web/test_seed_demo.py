@@ -18,6 +18,11 @@ pytestmark = pytest.mark.django_db(transaction=False)
 User = get_user_model()
 
 
+@pytest.fixture(autouse=True)
+def demo_opt_in(monkeypatch):
+    monkeypatch.setenv("INTERPERSONAL_DEMO", "1")  # as `make run` does
+
+
 def seed(**kwargs) -> str:
     out = StringIO()
     call_command("seed_demo", stdout=out, **kwargs)

@@ -4,7 +4,9 @@ Granting or widening anyone's reach into patient records is never one non-clinic
 (ADR 0008): an administrator's request is recorded as a pending :class:`AccessGrant` that a
 different person with clinical authority (or the superuser) confirms; narrowing takes effect at
 once. Administrators never set or learn a clinical account's password: the holder sets it through
-a one-time enrolment link, and enrols their own second factor.
+a one-time enrolment link, and enrols their own second factor. A link to a clinical account is split
+knowledge: the confirmer receives the link, the requesting administrator an enrolment code, and the
+link works only with the code — nobody alone can enrol as someone else.
 """
 
 from __future__ import annotations
@@ -98,10 +100,35 @@ def ensure_user(
     return EnsuredUser(user=user, created=created)
 
 
+@transaction.atomic
+def adopt_demo_accounts(*, usernames: frozenset[str]) -> list[str]:
+    """Mark as the demo's own the accounts of a demo database made before ``User.created_by_demo``
+    existed, so ``seed_demo`` may run on it again. Every account must have one of the demo's
+    ``usernames`` (the command also checks every patient is a demo one); otherwise nothing changes.
+    Run by the operator on the server (``seed_demo --adopt-existing-demo``). The adopted usernames."""
+    accounts = get_user_model().objects.select_for_update()
+    others = accounts.exclude(username__in=usernames).count()
+    if others:
+        raise ValidationError(f"{others} account(s) have names the demo never uses: this is not a demo database, "
+                              "and the demo adopts nothing.")
+    adopted = sorted(accounts.filter(created_by_demo=False).values_list("username", flat=True))
+    for user in accounts.filter(username__in=adopted):
+        user.created_by_demo = True
+        user.save(update_fields=["created_by_demo"])
+        log.record("account.adopted_by_demo", actor=None, target=user)
+    return adopted
+
+
 # Roles that reach any patient's record without a caseload: granting one is a superuser's
 # decision (the account made by `create_admin`), not any administrator's — otherwise an
 # administrator, who sees no clinical content, could make themselves a second account that does.
 SUPERUSER_GRANTS = frozenset({Role.RECORDS_OFFICER})
+
+
+# Accounts with no reach into patient records whose sign-in an administrator still must not take
+# over alone: the service lead (who is told of every access request) and the administrators (who
+# ask for them). Their resets wait for another administrator or the superuser.
+SECOND_PERSON_RESETS = frozenset({Role.SERVICE_LEAD, Role.ADMINISTRATOR})
 
 
 def _check_grant(by: Any, role: str, *, current: str | None = None) -> None:
@@ -210,16 +237,25 @@ def _is_superuser(by: Any) -> bool:
     return bool(getattr(by, "is_superuser", False)) and bool(getattr(by, "is_active", False))
 
 
-def _issue_link(user: Any, *, by: Any) -> str:
-    """A new one-time enrolment link for ``user`` (earlier unused ones stop working); the token."""
+def _issue_link(user: Any, *, by: Any, code_hash: str = "") -> str:
+    """A new one-time enrolment link for ``user`` (earlier unused ones stop working); the token.
+    With ``code_hash``, the link works only together with that enrolment code."""
     EnrolmentLink.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())
     token, digest = enrolment.new_token()
-    link = EnrolmentLink.objects.create(user=user, token_hash=digest, expires_at=timezone.now() + enrolment.VALID_FOR)
-    log.record("account.enrolment_link_issued", actor=by, target=user, link=link.pk)
+    link = EnrolmentLink.objects.create(user=user, token_hash=digest, code_hash=code_hash,
+                                        expires_at=timezone.now() + enrolment.VALID_FOR)
+    log.record("account.enrolment_link_issued", actor=by, target=user, link=link.pk, needs_code=bool(code_hash))
     return token
 
 
-def _reset_credentials(user: Any, *, by: Any) -> str:
+def _confirmation_enrols(user: Any, role: str) -> bool:
+    """Whether confirming a grant of ``role`` resets ``user``'s sign-in and issues an enrolment link:
+    the account comes to open patient records and had no reach before (a new account, or one an
+    administrator could have enrolled while it had none)."""
+    return not _reach(user.role if user.is_active else "") and bool(_reach(role))
+
+
+def _reset_credentials(user: Any, *, by: Any, code_hash: str = "") -> str:
     """Nobody knows ``user``'s password or holds their second factor any more; a link to set both."""
     from django_otp import devices_for_user
 
@@ -230,25 +266,31 @@ def _reset_credentials(user: Any, *, by: Any) -> str:
         device.delete()
         removed += 1
     log.record("account.sign_in_reset", actor=by, target=user, devices_removed=removed)
-    return _issue_link(user, by=by)
+    return _issue_link(user, by=by, code_hash=code_hash)
 
 
 @dataclass(frozen=True, slots=True)
 class StaffResult:
     """What an account change did: ``grant`` when part of it waits for confirmation; ``token``, an
-    enrolment link's token to pass on to the holder (shown once, never stored)."""
+    enrolment link's token to pass on to the holder; ``code``, the enrolment code the requester passes
+    on, without which the link the confirmer will receive does not work (each shown once, never stored)."""
 
     user: Any
     grant: AccessGrant | None = None
     token: str | None = None
+    code: str | None = None
 
 
-def _request_grant(*, kind: str, user: Any, by: Any, role: str, supervisor: Any, is_active: bool) -> AccessGrant:
+def _request_grant(*, kind: str, user: Any, by: Any, role: str, supervisor: Any, is_active: bool,
+                   enrols: bool) -> StaffResult:
+    """Record a pending grant. When confirming it will issue an enrolment link (``enrols``), the
+    requester receives the enrolment code now; the confirmer will receive the link."""
+    code, code_hash = enrolment.new_code() if enrols else (None, "")
     grant = AccessGrant.objects.create(kind=kind, user=user, role=role, supervisor=supervisor, is_active=is_active,
-                                       requested_by=by)
+                                       requested_by=by, code_hash=code_hash)
     log.record("access_grant.requested", actor=by, target=grant, kind=kind, user_id=user.pk, role=role,
-               supervisor_id=supervisor.pk if supervisor else None, is_active=is_active)
-    return grant
+               supervisor_id=supervisor.pk if supervisor else None, is_active=is_active, code_issued=enrols)
+    return StaffResult(user=user, grant=grant, code=code)
 
 
 @transaction.atomic
@@ -280,9 +322,8 @@ def create_staff(
     log.record("account.created", actor=by, target=user, role=user.role, team_id=team.pk if team else None,
                supervisor_id=user.supervisor_id, pending=pending)
     if pending:
-        grant = _request_grant(kind=AccessGrant.Kind.NEW_ACCOUNT, user=user, by=by, role=role, supervisor=supervisor,
-                               is_active=True)
-        return StaffResult(user=user, grant=grant)
+        return _request_grant(kind=AccessGrant.Kind.NEW_ACCOUNT, user=user, by=by, role=role, supervisor=supervisor,
+                              is_active=True, enrols=_confirmation_enrols(user, role))
     return StaffResult(user=user, token=_issue_link(user, by=by))
 
 
@@ -305,8 +346,12 @@ def update_staff(
 
     Names, e-mail, team and anything that narrows reach take effect now. A change that would let
     someone read patients they could not read before (see ``_widens``) leaves role, supervisor and
-    sign-in as they are and is recorded as a pending grant instead (unless the superuser made it)."""
+    sign-in as they are and is recorded as a pending grant instead (unless the superuser made it).
+
+    ``user`` is read again, locked, and only the fields this change decides are written: the copy a
+    page loaded earlier must not undo a confirmation or reset made meanwhile (role, password)."""
     _require_manager(by)
+    user = get_user_model().objects.select_for_update().get(pk=user.pk)
     if role not in Role.values:
         raise ValidationError({"role": f"Choose one of: {', '.join(Role.labels)}."})
     if user.pk == by.pk and (not is_active or role != user.role or supervisor != user.supervisor):
@@ -319,19 +364,21 @@ def update_staff(
         raise ValidationError({"role": "This person has active courses; hand them over before changing the role."})
     _check_cases_stay_seen(user, role=role, supervisor=supervisor, is_active=is_active)
     pending = not _is_superuser(by) and _widens(user, role=role, supervisor=supervisor, is_active=is_active)
+    enrols = pending and _confirmation_enrols(user, role)
     _withdraw_pending(user, by=by)
     before = {"role": user.role, "team_id": user.team_id, "supervisor_id": user.supervisor_id, "is_active": user.is_active}
     user.first_name, user.last_name, user.email, user.team = first_name.strip(), last_name.strip(), email.strip(), team
+    written = ["first_name", "last_name", "email", "team"]
     if not pending:
         user.role, user.supervisor, user.is_active = role, supervisor, is_active
-    user.save()
+        written += ["role", "supervisor", "is_active"]
+    user.save(update_fields=written)
     after = {"role": user.role, "team_id": user.team_id, "supervisor_id": user.supervisor_id, "is_active": user.is_active}
     log.record("account.updated", actor=by, target=user,
                fields=[k for k in before if before[k] != after[k]], role=user.role, is_active=user.is_active)
     if pending:
-        grant = _request_grant(kind=AccessGrant.Kind.ACCESS_CHANGE, user=user, by=by, role=role,
-                               supervisor=supervisor, is_active=is_active)
-        return StaffResult(user=user, grant=grant)
+        return _request_grant(kind=AccessGrant.Kind.ACCESS_CHANGE, user=user, by=by, role=role,
+                              supervisor=supervisor, is_active=is_active, enrols=enrols)
     return StaffResult(user=user)
 
 
@@ -341,25 +388,39 @@ def reset_sign_in(*, user: Any, by: Any) -> StaffResult:
     their second-factor devices are removed and a one-time enrolment link lets them set both again.
 
     For an account whose role opens patient records this is a grant (whoever holds the link holds
-    the account): a clinical confirmer resets it and receives the link. Otherwise the link is
-    returned now, to pass on."""
+    the account): a clinical confirmer resets it and receives the link, which works only with the
+    enrolment code returned now to the requesting administrator. Until then the account keeps
+    working (deactivate it to lock it at once). The service lead's and administrators' resets wait
+    the same way, for another administrator or the superuser (SECOND_PERSON_RESETS). Otherwise the
+    link is returned now, to pass on."""
     _require_manager(by)
     if user.pk == by.pk:
         raise ValidationError("Change your own password under 'Your account'; ask another administrator to reset it.")
     if user.is_superuser and not _is_superuser(by):
         raise ValidationError("Only the system's superuser resets the superuser's sign-in.")
-    if not _is_superuser(by) and _reach(user.role):
-        grant = _request_grant(kind=AccessGrant.Kind.SIGN_IN_RESET, user=user, by=by, role=user.role,
-                               supervisor=user.supervisor, is_active=user.is_active)
-        return StaffResult(user=user, grant=grant)
+    if not _is_superuser(by) and (_reach(user.role) or user.role in SECOND_PERSON_RESETS):
+        return _request_grant(kind=AccessGrant.Kind.SIGN_IN_RESET, user=user, by=by, role=user.role,
+                              supervisor=user.supervisor, is_active=user.is_active, enrols=True)
     return StaffResult(user=user, token=_reset_credentials(user, by=by))
 
 
 def may_decide(user: Any, grant: AccessGrant) -> bool:
     """Whether ``user`` may confirm or decline ``grant``: the superuser, or a holder of clinical
-    authority who neither asked for it nor gains by it (the account itself or its new supervisor)."""
+    authority who neither asked for it nor gains by it (the account itself or its new supervisor).
+
+    Anything about an account with a superuser-only role (a records officer, who finds any patient)
+    — granting it or resetting its sign-in — is the superuser's alone. Any other confirmer may
+    confirm a clinician's reset: the link they receive is useless without the requester's code. A
+    reset of the service lead or an administrator is decided by another administrator (or the
+    superuser), under the same split knowledge."""
     from interpersonal.web.accounts.roles import Permission, has_permission
 
+    if grant.role in SUPERUSER_GRANTS or grant.user.role in SUPERUSER_GRANTS:
+        return _is_superuser(user) and user.pk not in {grant.requested_by_id, grant.user_id}
+    if grant.kind == AccessGrant.Kind.SIGN_IN_RESET and not _reach(grant.role):
+        # The service lead's or an administrator's reset: another administrator, or the superuser.
+        return ((_is_superuser(user) or has_permission(user, Permission.MANAGE_ACCOUNTS))
+                and user.pk not in {grant.requested_by_id, grant.user_id})
     if not (_is_superuser(user) or has_permission(user, Permission.CONFIRM_ACCESS_GRANTS)):
         return False
     return user.pk not in {grant.requested_by_id, grant.user_id, grant.supervisor_id}
@@ -379,7 +440,8 @@ def _lock_pending(grant: AccessGrant, by: Any) -> AccessGrant:
 def confirm_grant(*, grant: AccessGrant, by: Any) -> StaffResult:
     """Apply a pending grant. When the account comes to open patient records for the first time (or
     its sign-in is being reset), nobody's earlier knowledge of its password carries over: it is
-    reset, and the enrolment link is returned to the confirmer to pass on."""
+    reset, and the enrolment link is returned to the confirmer to pass on. The link works only with
+    the enrolment code the requesting administrator was shown, so neither of them alone can enrol."""
     locked = _lock_pending(grant, by)
     user = get_user_model().objects.select_for_update().get(pk=locked.user_id)
     reset = locked.kind == AccessGrant.Kind.SIGN_IN_RESET
@@ -388,15 +450,23 @@ def confirm_grant(*, grant: AccessGrant, by: Any) -> StaffResult:
             raise ValidationError("Only the system's superuser can confirm this role.")
         if locked.supervisor is not None:
             _check_supervisor(locked.supervisor, user)
-        reset = not _reach(user.role if user.is_active else "") and bool(_reach(locked.role))
+        reset = _confirmation_enrols(user, locked.role)
+    if reset and not locked.code_hash and not _is_superuser(by):
+        # Without the requester's code the link alone would hand the account to the confirmer.
+        raise ValidationError("This request has no enrolment code, so confirming it would give you alone the "
+                              "account's sign-in. Decline it and ask the administrator to make it again.")
+    if locked.kind != AccessGrant.Kind.SIGN_IN_RESET:
         user.role, user.supervisor, user.is_active = locked.role, locked.supervisor, locked.is_active
         user.save(update_fields=["role", "supervisor", "is_active"])
+    code_hash = locked.code_hash
     locked.status, locked.decided_by, locked.decided_at = AccessGrant.Status.CONFIRMED, by, timezone.now()
-    locked.save(update_fields=["status", "decided_by", "decided_at"])
+    locked.code_hash = ""  # carried by the link from now on
+    locked.save(update_fields=["status", "decided_by", "decided_at", "code_hash"])
     log.record("access_grant.confirmed", actor=by, target=locked, kind=locked.kind, user_id=user.pk,
                role=user.role, supervisor_id=user.supervisor_id, is_active=user.is_active)
     grant.refresh_from_db()
-    return StaffResult(user=user, grant=locked, token=_reset_credentials(user, by=by) if reset else None)
+    token = _reset_credentials(user, by=by, code_hash=code_hash) if reset else None
+    return StaffResult(user=user, grant=locked, token=token)
 
 
 @transaction.atomic
@@ -410,23 +480,53 @@ def decline_grant(*, grant: AccessGrant, by: Any) -> AccessGrant:
     return locked
 
 
+_LINK_GONE = "This link has expired or has already been used. Ask your administrator for a new one."
+
+
+def complete_enrolment(*, token: str, password: str, code: str = "", by: Any = None) -> Any:
+    """The link's holder sets their own password (validated); the link is used up. A clinical
+    account's link needs its enrolment ``code`` too: a wrong one is counted and audited, and after
+    ``enrolment.MAX_CODE_TRIES`` the link stops working. ``by`` is whoever is signed in in that
+    browser, if anyone (audited as the actor when so). Their second factor is enrolled next, at
+    sign-in (no device survives a reset).
+
+    The work happens in one transaction (:func:`_enrol`); a wrong code is refused after it has
+    committed, so the count survives the refusal."""
+    refusal = _enrol(token=token, password=password, code=code, by=by)
+    if isinstance(refusal, ValidationError):
+        raise refusal
+    return refusal
+
+
 @transaction.atomic
-def complete_enrolment(*, token: str, password: str, by: Any = None) -> Any:
-    """The link's holder sets their own password (validated); the link is used up. ``by`` is whoever
-    is signed in in that browser, if anyone (audited as the actor when so). Their second factor is
-    enrolled next, at sign-in (no device survives a reset)."""
+def _enrol(*, token: str, password: str, code: str, by: Any) -> Any:
+    """The enrolled user, or the ValidationError refusing a wrong code (whose count is saved)."""
     link = enrolment.valid_link(token)
     if link is None:
-        raise ValidationError("This link has expired or has already been used. Ask your administrator for a new one.")
+        raise ValidationError(_LINK_GONE)
     locked = EnrolmentLink.objects.select_for_update().get(pk=link.pk)
     if locked.used_at is not None:
-        raise ValidationError("This link has expired or has already been used. Ask your administrator for a new one.")
+        raise ValidationError(_LINK_GONE)
     user = link.user
+    actor = by if by is not None and getattr(by, "is_authenticated", False) else None
+    if not enrolment.code_matches(locked, code):
+        locked.wrong_codes += 1
+        voided = locked.wrong_codes >= enrolment.MAX_CODE_TRIES
+        if voided:
+            locked.used_at = timezone.now()
+        locked.save(update_fields=["wrong_codes", "used_at"])
+        log.record("account.enrolment_code_refused", actor=actor, target=user, link=locked.pk,
+                   wrong_codes=locked.wrong_codes, link_voided=voided)
+        if voided:
+            return ValidationError({"code": "That code is not right, and this link no longer works after too many "
+                                            "tries. Ask your administrator to reset your sign-in again."})
+        left = enrolment.MAX_CODE_TRIES - locked.wrong_codes
+        return ValidationError({"code": f"That code is not right. Check it with the administrator who gave it to "
+                                        f"you; {left} more tries before this link stops working."})
     validate_password(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])
     locked.used_at = timezone.now()
     locked.save(update_fields=["used_at"])
-    actor = by if by is not None and getattr(by, "is_authenticated", False) else user
-    log.record("account.enrolled", actor=actor, target=user, link=locked.pk)
+    log.record("account.enrolled", actor=actor or user, target=user, link=locked.pk)
     return user

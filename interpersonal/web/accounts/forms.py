@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.core.validators import MaxLengthValidator
 
+from interpersonal.web.accounts import enrolment
 from interpersonal.web.accounts.models import Role, Team
 
 PASSWORD_MAX_LENGTH = 256
@@ -94,12 +95,22 @@ class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=(("confirm", "Confirm"), ("decline", "Decline")), widget=forms.RadioSelect)
 
 
-
-
 class EnrolmentForm(SetPasswordForm):  # type: ignore[type-arg]
-    """Choose one's own password (Django's validators), with a server-side bound on its length."""
+    """Choose one's own password (Django's validators), with a server-side bound on its length; for a
+    clinical account, with the enrolment code the administrator gave (ADR 0008)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    code = forms.CharField(
+        max_length=enrolment.MAX_CODE_LENGTH, required=False, label="Enrolment code",
+        help_text="The 8-character code the administrator gave you, for example K7QM-3XPA.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
+    )
+    field_order = ("code", "new_password1", "new_password2")
+
+    def __init__(self, *args: Any, needs_code: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in ("new_password1", "new_password2"):
             _bound_password(self.fields[name])
+        if needs_code:
+            self.fields["code"].required = True
+        else:
+            del self.fields["code"]

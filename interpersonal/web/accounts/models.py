@@ -80,6 +80,10 @@ class AccessGrant(models.Model):
     requested_at = models.DateTimeField(auto_now_add=True)
     decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
+    code_hash = models.CharField(
+        max_length=64, blank=True, editable=False,
+        help_text="HMAC of the enrolment code shown to the requester, when confirming issues a link (ADR 0008).",
+    )
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
@@ -91,13 +95,19 @@ class AccessGrant(models.Model):
 class EnrolmentLink(models.Model):
     """A one-time link with which a member of staff sets their own password (and then enrols
     their own second factor). Only the SHA-256 of its random token is stored; it expires after
-    ``actions.ENROLMENT_VALID_FOR`` and works once."""
+    ``enrolment.VALID_FOR`` and works once. A clinical account's link works only with the enrolment
+code the requesting administrator was shown (``code_hash``)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="enrolment_links")
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    code_hash = models.CharField(
+        max_length=64, blank=True,
+        help_text="HMAC of the enrolment code that must accompany the link; blank for an account with no reach.",
+    )
+    wrong_codes = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

@@ -50,7 +50,7 @@ def _done(request: HttpRequest, result: actions.StaffResult, title: str) -> Http
     that now waits for a clinical confirmation."""
     link = request.build_absolute_uri(reverse("accounts:enrol", args=[result.token])) if result.token else None
     return render(request, "accounts/staff_done.html", {
-        "title": title, "person": result.user, "grant": result.grant, "link": link,
+        "title": title, "person": result.user, "grant": result.grant, "link": link, "code": result.code,
         "valid_hours": int(enrolment.VALID_FOR.total_seconds() // 3600),
     })
 
@@ -144,12 +144,33 @@ def grants(request: HttpRequest) -> HttpResponse:
     })
 
 
+def _changes(item: AccessGrant) -> list[dict[str, Any]]:
+    """Role, supervisor and sign-in: now, as asked for, and whether the request changes each."""
+    user = item.user
+
+    def role(value: str) -> str:
+        return str(ROLES[value].role.label) if value in ROLES else "No role"
+
+    def person(value: Any) -> str:
+        return value.display_name if value is not None else "None"
+
+    return [
+        {"label": "Role", "now": role(user.role), "asked": role(item.role), "changes": user.role != item.role},
+        {"label": "Supervisor", "now": person(user.supervisor), "asked": person(item.supervisor),
+         "changes": user.supervisor_id != item.supervisor_id},
+        {"label": "May sign in", "now": "Yes" if user.is_active else "No", "asked": "Yes" if item.is_active else "No",
+         "changes": user.is_active != item.is_active},
+    ]
+
+
 @require_http_methods(["GET", "POST"])
 def grant(request: HttpRequest, pk: int) -> HttpResponse:
-    """One request: what it would change; a confirmer confirms or declines it."""
-    if not _decides_grants(request.user):
-        raise PermissionDenied("Only someone with clinical authority confirms access to patient records.")
-    item = AccessGrant.objects.select_related("user", "supervisor", "requested_by").filter(pk=pk).first()
+    """One request: what it would change, now against asked for; a confirmer confirms or declines
+    it. Whoever may list requests (the service lead, who is told; administrators) may read it."""
+    if not _sees_grants(request.user):
+        raise PermissionDenied("Your role does not give access to this page.")
+    item = (AccessGrant.objects.select_related("user__supervisor", "supervisor", "requested_by", "decided_by")
+            .filter(pk=pk).first())
     if item is None:
         raise Http404("No such request")
     form = DecisionForm(request.POST or None)
@@ -167,7 +188,7 @@ def grant(request: HttpRequest, pk: int) -> HttpResponse:
                 add_action_errors(form, exc)
     return render(request, "accounts/grant.html", {
         "item": item, "form": form, "may_decide": actions.may_decide(request.user, item),
-        "role_label": ROLES[item.role].role.label if item.role in ROLES else "No role",
+        "changes": _changes(item), "decides_grants": _decides_grants(request.user),
     }, status=400 if form.is_bound else 200)
 
 
@@ -180,10 +201,11 @@ def enrol(request: HttpRequest, key: str) -> HttpResponse:
     link = enrolment.valid_link(key)
     if link is None:
         return render(request, "accounts/enrol_invalid.html", status=404)
-    form = EnrolmentForm(link.user, request.POST or None)
+    form = EnrolmentForm(link.user, request.POST or None, needs_code=bool(link.code_hash))
     if form.is_bound and form.is_valid():
         try:
-            actions.complete_enrolment(token=key, password=form.cleaned_data["new_password1"], by=request.user)
+            actions.complete_enrolment(token=key, password=form.cleaned_data["new_password1"],
+                                       code=form.cleaned_data.get("code", ""), by=request.user)
         except ValidationError as exc:
             add_action_errors(form, exc)
         else:

@@ -65,6 +65,9 @@ FIELDS: dict[str, Class] = {
     "accounts.EnrolmentLink.id": P,
     "accounts.EnrolmentLink.user": P,
     "accounts.EnrolmentLink.token_hash": ID,  # a credential's hash: never leaves the database
+    "accounts.EnrolmentLink.code_hash": ID,  # a credential's HMAC: never leaves the database
+    "accounts.EnrolmentLink.wrong_codes": S,
+    "accounts.AccessGrant.code_hash": ID,  # a credential's HMAC: never leaves the database
     "accounts.EnrolmentLink.created_at": D,
     "accounts.EnrolmentLink.expires_at": D,
     "accounts.EnrolmentLink.used_at": D,

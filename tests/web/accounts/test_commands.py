@@ -8,6 +8,12 @@ pytestmark = pytest.mark.django_db
 User = get_user_model()
 
 
+@pytest.fixture(autouse=True)
+def demo_opt_in(monkeypatch):
+    """As `make run` does; the tests of the opt-in itself remove it."""
+    monkeypatch.setenv("INTERPERSONAL_DEMO", "1")
+
+
 def run(*args, **kwargs) -> str:
     out = StringIO()
     call_command(*args, stdout=out, **kwargs)
@@ -96,20 +102,54 @@ def test_seed_demo_is_idempotent_and_honours_demo_password(monkeypatch):
 # --- seed_demo touches only what it made, and only on a demo database (issue 12) ---------------
 
 
-def test_seed_demo_leaves_an_existing_admin_superuser_and_its_password_alone(monkeypatch):
+def test_seed_demo_refuses_a_database_with_the_operators_superuser_and_leaves_it_alone(monkeypatch):
     from interpersonal.web.accounts.actions import ensure_superuser
 
     monkeypatch.delenv("DEMO_PASSWORD", raising=False)
     ensure_superuser(username="admin", password="the-operators-own-passphrase")
 
-    output = run("seed_demo")
+    with pytest.raises(CommandError, match="1 account"):
+        run("seed_demo")
 
     admin = User.objects.get(username="admin")
     assert admin.check_password("the-operators-own-passphrase")
     assert (admin.role, admin.created_by_demo, admin.team) == ("", False, None)
-    assert "username: admin" not in output
-    assert "Left alone (accounts the demo did not create, password unchanged): admin" in output
-    assert User.objects.get(username="therapist1").check_password("interpersonal-demo")
+    assert list(User.objects.values_list("username", flat=True)) == ["admin"]
+
+
+def test_seed_demo_refuses_a_database_with_any_account_it_did_not_create(make_user):
+    make_user("real.person", "therapist")
+
+    with pytest.raises(CommandError, match="did not create"):
+        run("seed_demo")
+
+    assert not User.objects.filter(created_by_demo=True).exists()
+
+
+@pytest.mark.parametrize("value", [None, "0", "yes"])
+def test_seed_demo_runs_only_when_asked_for_explicitly(monkeypatch, settings, value):
+    """A trust's own settings module (any name but the production one) passes the settings check;
+    the opt-in does not."""
+    settings.SETTINGS_MODULE = "trust.settings_that_import_production"
+    if value is None:
+        monkeypatch.delenv("INTERPERSONAL_DEMO", raising=False)
+    else:
+        monkeypatch.setenv("INTERPERSONAL_DEMO", value)
+
+    with pytest.raises(CommandError, match="INTERPERSONAL_DEMO=1"):
+        run("seed_demo")
+
+    assert not User.objects.exists()
+
+
+def test_make_run_asks_for_the_demo_and_nothing_else_does():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    makefile = (root / "Makefile").read_text(encoding="utf-8")
+
+    assert "INTERPERSONAL_DEMO=1 $(BIN)/python manage.py seed_demo" in makefile
+    assert "INTERPERSONAL_DEMO" not in (root / ".env.example").read_text(encoding="utf-8")
 
 
 def test_create_admin_takes_a_demo_account_over_and_the_demo_then_leaves_it_alone():
@@ -133,6 +173,7 @@ def test_seed_demo_refuses_to_run_with_the_production_settings(settings):
 
 
 def test_seed_demo_refuses_a_database_holding_a_patient_it_did_not_create(patient):
+    User.objects.update(created_by_demo=True)  # only the patient gives this database away
     users_before = list(User.objects.values_list("pk", "password"))
 
     with pytest.raises(CommandError, match="1 patient record"):
@@ -163,7 +204,7 @@ def test_seed_demo_exits_non_zero_under_the_real_production_settings_module(tmp_
              "INTERPERSONAL_REQUIRE_MFA", "DATABASE_URL"}
     env = {k: v for k, v in os.environ.items() if k not in unset} | {
         "SECRET_KEY": secrets.token_urlsafe(60), "ALLOWED_HOSTS": "therapy.example.org",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "INTERPERSONAL_DEMO": "1",
     }
 
     result = subprocess.run([sys.executable, "manage.py", "seed_demo", "--settings",
@@ -172,3 +213,33 @@ def test_seed_demo_exits_non_zero_under_the_real_production_settings_module(tmp_
 
     assert result.returncode != 0
     assert "refuses to run with the production settings" in result.stderr
+
+
+def test_seed_demo_adopts_an_old_demo_database_whose_accounts_were_not_marked():
+    run("seed_demo")
+    User.objects.update(created_by_demo=False)  # as before the mark existed
+    with pytest.raises(CommandError, match="did not create"):
+        run("seed_demo")
+
+    output = run("seed_demo", "--adopt-existing-demo")
+
+    assert "already present" in output
+    assert not User.objects.filter(created_by_demo=False).exists()
+
+
+def test_seed_demo_adopts_nothing_when_an_account_has_a_name_the_demo_never_uses(make_user):
+    run("seed_demo")
+    make_user("real.person", "therapist")
+    User.objects.update(created_by_demo=False)
+
+    with pytest.raises(CommandError, match="adopts nothing"):
+        run("seed_demo", "--adopt-existing-demo")
+
+    assert not User.objects.filter(created_by_demo=True).exists()
+
+
+def test_seed_demo_adopts_nothing_when_a_patient_is_not_a_demo_one(patient):
+    with pytest.raises(CommandError, match="adopts nothing"):
+        run("seed_demo", "--adopt-existing-demo")
+
+    assert not User.objects.filter(created_by_demo=True).exists()

@@ -3,16 +3,23 @@ read a patient record it could not read before, by any sequence of account-manag
 
 A breadth-first search of depth two over every account-management action in
 ``accounts/actions.py``, with every role, supervisor choice and sign-in state, by each seeded
-non-superuser persona. After each step, every account whose credentials the actor knows or
-controls — itself, and any account whose one-time enrolment link was handed to it — together must
-read no patient the actor's own account could not read at the start. A new action in ``accounts/actions.py`` fails
-``test_the_search_covers_every_account_action`` until it is given moves here.
+non-superuser persona. After each step, every account whose credentials the actor controls — itself,
+and any account it can enrol as *alone*, with the enrolment links and codes it was handed — together
+must read no patient the actor's own account could not read at the start. The world holds requests
+another administrator made and nobody has decided, among them resets of a therapist's and the
+records officer's sign-in: a confirmer who receives a link but not its code controls nothing.
+
+Every public function in ``accounts/actions.py`` must be searched, listed as operator-only or as a
+predicate (``test_the_search_covers_every_account_action``); and nothing outside that module writes
+a user's role, supervisor, sign-in or password (``test_only_account_actions_write_access_fields``).
 """
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import inspect
+import pathlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,8 +43,12 @@ User = get_user_model()
 OPERATOR_ONLY = {
     "ensure_superuser": "run by `create_admin` on the server: whoever runs it is the operator already",
     "ensure_user": "run by `seed_demo` on the server (and refused outside a demo database)",
+    "adopt_demo_accounts": "run by `seed_demo --adopt-existing-demo` on the server; marks, grants nothing",
 }
 """Actions no web page calls: they need a shell on the server, which is the superuser's reach."""
+PREDICATES = {
+    "may_decide": "answers a question, changes nothing (confirm_grant and decline_grant ask it)",
+}
 
 SEARCHED = ("create_team", "create_staff", "update_staff", "reset_sign_in", "confirm_grant", "decline_grant",
             "complete_enrolment")
@@ -45,14 +56,55 @@ NEW_PASSWORD = "an-enrolled-synthetic-passphrase"
 
 
 def account_actions() -> set[str]:
-    """Every public ``@transaction.atomic`` function defined in accounts/actions.py."""
+    """Every public function defined in accounts/actions.py, however it is decorated."""
     return {name for name, fn in vars(actions).items()
-            if inspect.isfunction(fn) and fn.__module__ == actions.__name__ and not name.startswith("_")
-            and hasattr(fn, "__wrapped__")}
+            if inspect.isfunction(fn) and fn.__module__ == actions.__name__ and not name.startswith("_")}
 
 
 def test_the_search_covers_every_account_action():
-    assert account_actions() == set(SEARCHED) | set(OPERATOR_ONLY)
+    assert account_actions() == set(SEARCHED) | set(OPERATOR_ONLY) | set(PREDICATES)
+
+
+ACCESS_FIELDS = {"role", "supervisor", "supervisor_id", "is_active", "is_superuser", "is_staff", "password"}
+CREDENTIAL_CALLS = {"set_password", "set_unusable_password", "create_user", "create_superuser"}
+WRITERS = {pathlib.Path("interpersonal/web/accounts/actions.py")}
+"""The only source allowed to write what decides whose records an account reads (migrations
+included: none does). Django's own password-change page (the holder, with their old password) is
+library code and not scanned."""
+
+
+def access_writes(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """(line, what) for every assignment to an access field, credential call, ``setattr`` or
+    queryset ``create``/``update`` given an access field."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for element in target.elts if isinstance(target, ast.Tuple) else [target]:
+                    if isinstance(element, ast.Attribute) and element.attr in ACCESS_FIELDS:
+                        yield node.lineno, f".{element.attr} ="
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in CREDENTIAL_CALLS:
+                yield node.lineno, f"{node.func.attr}()"
+            elif node.func.attr in {"update", "create", "update_or_create", "get_or_create", "bulk_update"}:
+                yield from ((node.lineno, f"{node.func.attr}({k.arg}=)") for k in node.keywords if k.arg in ACCESS_FIELDS)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
+            yield node.lineno, "setattr()"
+
+
+def test_only_account_actions_write_access_fields():
+    root = pathlib.Path(__file__).resolve().parents[3]
+    found = [f"{path.relative_to(root)}:{line}: {what}"
+             for path in sorted((root / "interpersonal").rglob("*.py")) if path.relative_to(root) not in WRITERS
+             for line, what in access_writes(ast.parse(path.read_text(encoding="utf-8")))]
+    assert found == []
+
+
+def test_the_access_write_scan_finds_what_it_looks_for():
+    source = "u.role, u.is_active = r, a\nu.set_password(p)\nUser.objects.filter().update(supervisor=s)\nsetattr(u, f, v)"
+
+    assert [what for _, what in access_writes(ast.parse(source))] == [
+        ".role =", ".is_active =", "set_password()", "update(supervisor=)", "setattr()"]
 
 
 def test_no_page_calls_an_operator_only_action():
@@ -68,6 +120,7 @@ class Path:
     steps: list[str] = field(default_factory=list)
     controlled: set[int] = field(default_factory=set)
     tokens: list[str] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)
 
 
 def readable(pk: int) -> set[int]:
@@ -124,7 +177,22 @@ def moves(path: Path, targets: set[int] | None) -> Iterator[tuple[str, Callable[
         yield f"confirm_grant {grant.pk}", lambda grant=grant: actions.confirm_grant(grant=grant, by=by)
         yield f"decline_grant {grant.pk}", lambda grant=grant: actions.decline_grant(grant=grant, by=by)
     for token in path.tokens:
-        yield "complete_enrolment", lambda token=token: actions.complete_enrolment(token=token, password=NEW_PASSWORD)
+        for code in ["", *path.codes]:
+            yield "complete_enrolment", lambda token=token, code=code: actions.complete_enrolment(
+                token=token, code=code, password=NEW_PASSWORD)
+
+
+def enrols_alone(path: Path, token: str) -> Any:
+    """The account the actor can enrol as with ``token`` and only the codes they were shown, or None
+    (tried and undone)."""
+    for code in ["", *path.codes]:
+        sid = transaction.savepoint()
+        ok, user = attempt(lambda code=code: actions.complete_enrolment(token=token, code=code,
+                                                                        password=NEW_PASSWORD))
+        transaction.savepoint_rollback(sid)
+        if ok:
+            return user
+    return None
 
 
 def attempt(move: Callable[[], Any]) -> tuple[bool, Any]:
@@ -142,8 +210,10 @@ def access_facts() -> tuple:
 @pytest.fixture
 def world(administrator, clinic_admin, supervisor, therapist, unrelated_therapist, make_user_other_supervisor,
           service_lead, records_officer, patient, dit_course, other_patient, make_user):
-    """The personas, plus a leaver (an inactive therapist whose patients are still theirs) and two
-    grants another administrator asked for and nobody has decided yet."""
+    """The personas, plus a leaver (an inactive therapist whose patients are still theirs) and four
+    requests another administrator made and nobody has decided yet: a new therapist, a supervisor
+    for an unrelated therapist, and resets of the sign-in of a therapist with patients and of the
+    records officer (whose enrolment codes only that administrator knows)."""
     leaver = make_user("liam.leaver", "therapist", first_name="Liam", last_name="Leaver", supervisor=supervisor)
     old = register_patient(by=leaver, given_name="Lottie", family_name="Leftbehind", date_of_birth=dt.date(1980, 1, 2),
                            referral_date=timezone.localdate() - dt.timedelta(days=90), referral_source="gp")
@@ -155,7 +225,9 @@ def world(administrator, clinic_admin, supervisor, therapist, unrelated_therapis
     actions.create_staff(by=other_admin, username="pending.new", role=Role.THERAPIST)
     actions.update_staff(user=unrelated_therapist, by=other_admin, role=Role.THERAPIST, first_name="Uma",
                          last_name="Unrelated", email="", team=None, supervisor=supervisor, is_active=True)
-    assert AccessGrant.objects.filter(status="pending").count() == 2
+    actions.reset_sign_in(user=therapist, by=other_admin)
+    actions.reset_sign_in(user=records_officer, by=other_admin)
+    assert AccessGrant.objects.filter(status="pending").count() == 4
     # One administrator searches; the other (who asked for the pending grants) is alike.
     return [clinic_admin, supervisor, therapist, unrelated_therapist, make_user_other_supervisor, service_lead,
             records_officer]
@@ -184,11 +256,18 @@ def test_no_account_action_sequence_lets_one_person_read_more_patients(world):
         if not ok:
             return None
         explored["succeeded"].add(label.split()[0])
-        after = Path(path.actor, [*path.steps, label], set(path.controlled), list(path.tokens))
+        after = Path(path.actor, [*path.steps, label], set(path.controlled), list(path.tokens), list(path.codes))
+        if getattr(result, "code", None):
+            after.codes.append(result.code)
         token = getattr(result, "token", None)
         if token:
             after.tokens.append(token)
-            after.controlled.add(result.user.pk)
+        if isinstance(result, User):  # complete_enrolment: the actor chose this account's password
+            after.controlled.add(result.pk)
+        for held in after.tokens:
+            enrolled = enrols_alone(after, held)
+            if enrolled is not None:
+                after.controlled.add(enrolled.pk)
         check(after)
         return after
 
@@ -199,7 +278,7 @@ def test_no_account_action_sequence_lets_one_person_read_more_patients(world):
             sid = transaction.savepoint()
             first = step(root, label, move)
             facts = access_facts()
-            signature = (facts, len(first.tokens) if first else 0)
+            signature = (facts, len(first.tokens) if first else 0, len(first.codes) if first else 0)
             if first is not None and (facts != start or first.tokens) and signature not in expanded:
                 # Second steps from each distinct new state, on the accounts the first step touched
                 # and those it now controls (a move elsewhere was already tried from the start).

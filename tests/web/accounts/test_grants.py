@@ -177,16 +177,39 @@ def test_resetting_a_clinicians_sign_in_waits_and_then_removes_their_devices(cli
     assert confirmed.token
 
 
-def test_resetting_an_administrators_sign_in_is_immediate(clinic_admin, make_user):
-    other = make_user("ola.other", "administrator")
+@pytest.mark.parametrize("role", ["administrator", "service_lead"])
+def test_an_administrator_alone_cannot_take_over_another_administrator_or_the_service_lead(
+        clinic_admin, supervisor, make_user, role):
+    other = make_user("ola.other", role)
     TOTPDevice.objects.create(user=other, name="phone", confirmed=True)
 
-    result = actions.reset_sign_in(user=other, by=clinic_admin)
+    requested = actions.reset_sign_in(user=other, by=clinic_admin)
 
     other.refresh_from_db()
-    assert result.token
+    assert requested.token is None
+    assert requested.code
+    assert other.has_usable_password()
+    assert not actions.may_decide(clinic_admin, requested.grant)  # not the one who asked
+    assert not actions.may_decide(supervisor, requested.grant)  # an administrator's matter
+
+
+@pytest.mark.parametrize("role", ["administrator", "service_lead"])
+def test_another_administrator_confirms_such_a_reset_and_the_holder_needs_both_halves(
+        clinic_admin, make_user, role):
+    other = make_user("ola.other", role)
+    second = make_user("abe.second", "administrator")
+    TOTPDevice.objects.create(user=other, name="phone", confirmed=True)
+    requested = actions.reset_sign_in(user=other, by=clinic_admin)
+
+    confirmed = actions.confirm_grant(grant=requested.grant, by=second)
+
+    other.refresh_from_db()
     assert not other.has_usable_password()
     assert not TOTPDevice.objects.filter(user=other).exists()
+    with pytest.raises(ValidationError, match="code"):
+        actions.complete_enrolment(token=confirmed.token, password="a-passphrase-the-second-admin-chose")
+    assert actions.complete_enrolment(token=confirmed.token, code=requested.code,
+                                      password="the-holders-own-passphrase") == other
 
 
 def test_an_administrator_cannot_touch_the_superusers_sign_in_or_role(clinic_admin, administrator):
@@ -230,3 +253,58 @@ def test_a_therapist_cannot_open_or_decide_a_request(client_for, clinic_admin, t
     assert client.get("/accounts/grants/").status_code == 403
     assert client.post(f"/accounts/grants/{grant.pk}/", {"decision": "confirm"}).status_code == 403
     assert User.objects.get(username="nia.new").role == ""
+
+
+def test_the_service_lead_reads_a_request_but_cannot_decide_it(client_for, clinic_admin, service_lead):
+    grant = actions.create_staff(by=clinic_admin, username="nia.new", role=Role.THERAPIST).grant
+    client = client_for(service_lead)
+
+    page = client.get(f"/accounts/grants/{grant.pk}/")
+    decided = client.post(f"/accounts/grants/{grant.pk}/", {"decision": "confirm"})
+
+    assert page.status_code == 200
+    assert "Record the decision" not in page.content.decode()
+    assert decided.status_code == 403
+    assert AccessGrant.objects.get(pk=grant.pk).status == AccessGrant.Status.PENDING
+
+
+def test_the_request_page_shows_now_against_asked_for_and_which_values_change(
+        client_for, clinic_admin, therapist, supervisor, make_user_other_supervisor, make_user):
+    moved = edit(therapist, by=clinic_admin, supervisor=make_user_other_supervisor).grant
+    leaver = make_user("liam.leaver", "therapist", supervisor=supervisor, is_active=False)
+    back = edit(leaver, by=clinic_admin, is_active=True).grant
+    client = client_for(make_user("tia.third", "supervisor"))
+
+    moved_page = client.get(f"/accounts/grants/{moved.pk}/").content.decode()
+    back_page = client.get(f"/accounts/grants/{back.pk}/").content.decode()
+
+    assert (f'<th scope="row">Supervisor</th><td>{supervisor.display_name}</td>'
+            f"<td>{make_user_other_supervisor.display_name} (would read this person's cases)</td><td>Yes</td>"
+            in moved_page)
+    assert "would read this person's cases" not in back_page  # their supervisor is not changing
+    assert "<th scope=\"row\">May sign in</th><td>No</td><td>Yes</td><td>Yes</td>" in back_page
+    assert "<th scope=\"row\">Role</th><td>Therapist</td><td>Therapist</td><td>No</td>" in back_page
+
+
+def test_the_navigation_counts_waiting_requests_for_confirmers_and_the_service_lead(
+        client_for, clinic_admin, supervisor, service_lead, therapist, make_user_other_supervisor):
+    actions.create_staff(by=clinic_admin, username="nia.new", role=Role.THERAPIST)
+    edit(therapist, by=clinic_admin, supervisor=make_user_other_supervisor)  # otto gains by it: not his to decide
+
+    def badge(user):
+        page = client_for(user).get("/accounts/me/").content.decode()
+        start = page.find('<span class="badge">')
+        return page[start:start + 60] if start >= 0 else ""
+
+    assert badge(service_lead).startswith('<span class="badge">2<')
+    assert badge(supervisor).startswith('<span class="badge">2<')
+    assert badge(make_user_other_supervisor).startswith('<span class="badge">1<')
+    assert badge(therapist) == ""
+
+
+def test_the_reset_page_says_the_account_works_until_confirmed_and_how_to_lock_it(client_for, clinic_admin,
+                                                                                  therapist):
+    page = client_for(clinic_admin).get(f"/accounts/staff/{therapist.pk}/reset/").content.decode()
+
+    assert "keep working" in page
+    assert "locks it at once" in page

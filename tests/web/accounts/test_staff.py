@@ -202,3 +202,19 @@ def test_once_the_alert_is_acknowledged_the_leaver_can_go(clinic_admin, therapis
 
     therapist.refresh_from_db()
     assert therapist.is_active is False
+
+
+def test_an_edit_from_a_page_loaded_before_a_reset_does_not_restore_the_old_password(clinic_admin, administrator,
+                                                                                      make_user):
+    """The edit page loaded the account; meanwhile its sign-in was reset. Saving the names must not
+    write the old password hash (or role) back."""
+    lou = make_user("lou.lead", "service_lead")
+    loaded_by_the_page = type(lou).objects.get(pk=lou.pk)
+    actions.reset_sign_in(user=lou, by=administrator)
+
+    actions.update_staff(user=loaded_by_the_page, by=clinic_admin, role="service_lead", first_name="Lou",
+                         last_name="Lead", email="", team=None, supervisor=None, is_active=True)
+
+    lou.refresh_from_db()
+    assert lou.first_name == "Lou"
+    assert not lou.has_usable_password()

@@ -60,7 +60,8 @@ def erasure_register_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
 
 
 def run(db_url: str, *argv: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": db_url, "INTERPERSONAL_DEBUG": "1", "DEMO_PASSWORD": "demo-password-1"}
+    env = {**os.environ, "DATABASE_URL": db_url, "INTERPERSONAL_DEBUG": "1", "DEMO_PASSWORD": "demo-password-1",
+           "INTERPERSONAL_DEMO": "1"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     result = subprocess.run(list(argv), cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
     if ok:

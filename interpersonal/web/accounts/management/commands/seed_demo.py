@@ -6,12 +6,13 @@ weekly sessions and measures. Patient records, courses, sessions, measures and a
 made through the actions, so the audit trail is the one real use would leave. For
 demonstrations only, and it makes sure of it:
 
-* it refuses (exit status 1) under the production settings, and on a database holding any
-  patient it did not create (a patient whose local ID is not a demo one, or who is not allocated
-  to a demo account);
-* it creates and updates only accounts it created itself (``User.created_by_demo``): an existing
-  account with a demo username — the operator's ``admin`` superuser, say — is left exactly as it
-  is, password included.
+* it runs only when ``INTERPERSONAL_DEMO=1`` is in the environment, which only ``make run`` sets
+  (a settings module's name proves nothing: ``make run`` and a trust's own settings both pass it);
+* it refuses (exit status 1) under the production settings, on a database holding any account it
+  did not create (the operator's superuser, a real member of staff), and on one holding any patient
+  it did not create (a patient whose local ID is not a demo one, or who is not allocated to a demo
+  account);
+* it creates and updates only accounts it created itself (``User.created_by_demo``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.shortcuts import resolve_url
@@ -32,7 +34,7 @@ from django.utils import timezone
 
 from interpersonal.core import protocols
 from interpersonal.core.codes import Attendance, EndReason, Medium
-from interpersonal.web.accounts.actions import NotADemoAccount, ensure_superuser, ensure_user
+from interpersonal.web.accounts.actions import NotADemoAccount, adopt_demo_accounts, ensure_superuser, ensure_user
 from interpersonal.web.accounts.models import Role, Team
 from interpersonal.web.assessments.actions import acknowledge_alert, record_measurement
 from interpersonal.web.courses.actions import end_course, record_session, start_course
@@ -250,13 +252,37 @@ class _Builder:
 
 
 PRODUCTION_SETTINGS = "interpersonal.web.settings_production"
+OPT_IN = "INTERPERSONAL_DEMO"
+"""Set to 1 by `make run` alone: the demo is something one asks for, never a default."""
 
 
-def refusal() -> str | None:
-    """Why the demo must not run here, or None."""
+def refusal(*, adopt: bool = False) -> str | None:
+    """Why the demo must not run here, or None. With ``adopt``, a demo database made before accounts
+    were marked as the demo's has its accounts adopted first (only when every account has a demo
+    username and every patient a demo local ID)."""
+    if os.environ.get(OPT_IN) != "1":
+        return (f"seed_demo runs only when {OPT_IN}=1 is set, as `make run` does: it writes synthetic patients "
+                "and accounts with a published password. Set it only for a demo database of its own.")
     if settings.SETTINGS_MODULE == PRODUCTION_SETTINGS:
         return (f"seed_demo refuses to run with the production settings ({PRODUCTION_SETTINGS}): it writes "
                 "synthetic patients and accounts with a published password. Use it only on a demo database.")
+    from django.contrib.auth import get_user_model
+
+    if adopt:
+        foreign = Patient.objects.exclude(local_id__startswith=LOCAL_ID_PREFIX).count()
+        if foreign:
+            return (f"seed_demo adopts nothing: this database holds {foreign} patient record(s) without a demo "
+                    "local ID, so it is not a demo database.")
+        try:
+            adopt_demo_accounts(usernames=frozenset(username for username, *_ in ACCOUNTS))
+        except ValidationError as exc:
+            return "seed_demo adopts nothing: " + " ".join(exc.messages)
+    strangers = get_user_model().objects.filter(created_by_demo=False).count()
+    if strangers:
+        return (f"seed_demo refuses to run: this database holds {strangers} account(s) the demo did not create "
+                "(an operator's superuser or real staff). It only ever runs on a database of its own: use a "
+                "fresh one (delete var/interpersonal.sqlite3 for `make run`'s), or `--adopt-existing-demo` for a demo "
+                "database made before accounts were marked as the demo's.")
     demo = Patient.objects.filter(local_id__startswith=LOCAL_ID_PREFIX, therapist__created_by_demo=True).count()
     others = Patient.objects.count() - demo
     if others:
@@ -300,8 +326,8 @@ class Command(BaseCommand):
         f"lead, records, admin) with the password from DEMO_PASSWORD (default {DEMO_DEFAULT_PASSWORD!r}), and about "
         "40 synthetic patients with courses, sessions, measures and risk alerts, made through the actions. "
         "Idempotent: when the demo patients exist it only brings the accounts and passwords up to date. "
-        "Prints how to sign in. For demonstrations only: it refuses to run with the production settings or "
-        "on a database holding any patient it did not create, and never changes an account it did not create."
+        f"Prints how to sign in. For demonstrations only: it runs only with {OPT_IN}=1 (set by `make run`) and "
+        "refuses with the production settings or on a database holding any account or patient it did not create."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -309,10 +335,15 @@ class Command(BaseCommand):
             "--base-url", default="http://127.0.0.1:8000", help="where the server runs (default %(default)s)"
         )
         parser.add_argument("--seed", type=int, default=SEED, help="random seed (default %(default)s)")
+        parser.add_argument(
+            "--adopt-existing-demo", action="store_true",
+            help="a demo database made before accounts were marked as the demo's: mark them so first, only when "
+                 "every account has a demo username and every patient a demo local ID",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
-        reason = refusal()
+        reason = refusal(adopt=options["adopt_existing_demo"])
         if reason is not None:
             raise CommandError(reason)
         password = os.environ.get("DEMO_PASSWORD") or DEMO_DEFAULT_PASSWORD
