@@ -64,14 +64,16 @@ def test_seed_demo_creates_every_role_with_the_demo_password(seeded):
     supervisor = User.objects.get(username="supervisor")
     assert set(supervisor.supervisees.values_list("username", flat=True)) == {
         "therapist1", "therapist2", "therapist3", "therapist4"}
-    assert User.objects.get(username="admin").is_superuser
+    assert not User.objects.get(username="admin").is_superuser  # an ordinary administrator (ADR 0008)
+    assert User.objects.get(username="root").is_superuser
+    assert User.objects.get(username="root").check_password("interpersonal-demo")
 
 
 def test_seed_demo_prints_each_login_and_the_url(seeded):
     output = seed(base_url="http://127.0.0.1:9999/")
 
     assert "http://127.0.0.1:9999/accounts/login/" in output
-    for username in ("therapist1", "supervisor", "lead", "admin"):
+    for username in ("therapist1", "supervisor", "lead", "admin", "root"):
         assert f"username: {username}" in output
     assert "password: interpersonal-demo" in output
 

@@ -94,9 +94,10 @@ def test_seed_demo_is_idempotent_and_honours_demo_password(monkeypatch):
     assert "already present" in output
     assert "password: a-different-demo-pass" in output
     assert User.objects.filter(username="admin").count() == 1
-    admin = User.objects.get(username="admin")
-    assert admin.is_superuser
-    assert admin.check_password("a-different-demo-pass")
+    root = User.objects.get(username="root")
+    assert root.is_superuser
+    assert root.check_password("a-different-demo-pass")
+    assert User.objects.get(username="admin").check_password("a-different-demo-pass")
 
 
 # --- seed_demo touches only what it made, and only on a demo database (issue 12) ---------------

@@ -44,6 +44,11 @@ from interpersonal.web.patients.actions import register_patient
 from interpersonal.web.patients.models import Patient
 
 DEMO_USERNAME = "admin"
+"""The demo's administrator: an ordinary one, so that the demo shows what an administrator may not
+do alone (ADR 0008) — widening anyone's reach waits for a supervisor's confirmation."""
+SUPERUSER_USERNAME = "root"
+"""The system's superuser (what `create_admin` makes on a real server): its account changes take
+effect at once, and only it makes a records officer."""
 DEMO_DEFAULT_PASSWORD = "interpersonal-demo"  # noqa: S105 - the documented demo password
 TEAM_NAME = "Demo service"
 LOCAL_ID_PREFIX = "DEMO-"
@@ -274,7 +279,7 @@ def refusal(*, adopt: bool = False) -> str | None:
             return (f"seed_demo adopts nothing: this database holds {foreign} patient record(s) without a demo "
                     "local ID, so it is not a demo database.")
         try:
-            adopt_demo_accounts(usernames=frozenset(username for username, *_ in ACCOUNTS))
+            adopt_demo_accounts(usernames=frozenset({SUPERUSER_USERNAME, *(username for username, *_ in ACCOUNTS)}))
         except ValidationError as exc:
             return "seed_demo adopts nothing: " + " ".join(exc.messages)
     strangers = get_user_model().objects.filter(created_by_demo=False).count()
@@ -301,11 +306,14 @@ def ensure_accounts(password: str) -> tuple[dict[str, Any], list[str]]:
     users: dict[str, Any] = {}
     skipped: list[str] = []
     ordered = sorted(ACCOUNTS, key=lambda a: a[1] != Role.SUPERVISOR)  # supervisors first
+    try:
+        users[SUPERUSER_USERNAME] = ensure_superuser(
+            username=SUPERUSER_USERNAME, password=password, email=f"{SUPERUSER_USERNAME}@demo.example.org",
+            validate=False, demo=True).user
+    except NotADemoAccount:
+        skipped.append(SUPERUSER_USERNAME)
     for username, role, first, last in ordered:
         try:
-            if username == DEMO_USERNAME:
-                ensure_superuser(username=username, password=password, email=f"{username}@demo.example.org",
-                                 validate=False, demo=True)
             users[username] = ensure_user(
                 username=username, role=role, password=password, by=None, first_name=first, last_name=last,
                 team=team, supervisor=users.get("supervisor") if role == Role.THERAPIST else None, validate=False,
@@ -323,7 +331,7 @@ def demo_patients_exist() -> bool:
 class Command(BaseCommand):
     help = (
         "Seed a demo service: the team 'Demo service', one account per role (therapist1–4, supervisor, "
-        f"lead, records, admin) with the password from DEMO_PASSWORD (default {DEMO_DEFAULT_PASSWORD!r}), and about "
+        f"lead, records, admin, and the superuser root) with the password from DEMO_PASSWORD (default {DEMO_DEFAULT_PASSWORD!r}), and about "
         "40 synthetic patients with courses, sessions, measures and risk alerts, made through the actions. "
         "Idempotent: when the demo patients exist it only brings the accounts and passwords up to date. "
         f"Prints how to sign in. For demonstrations only: it runs only with {OPT_IN}=1 (set by `make run`) and "
@@ -372,5 +380,8 @@ class Command(BaseCommand):
         for username, role, *_ in ACCOUNTS:
             if username in users:
                 self.stdout.write(f"  {labels[role]:<{width}}  username: {username:<11} password: {password}")
+        if SUPERUSER_USERNAME in users:
+            self.stdout.write(f"  {'Superuser':<{width}}  username: {SUPERUSER_USERNAME:<11} password: {password}"
+                              "  (account changes take effect at once; use it sparingly)")
         if skipped:
             self.stdout.write(f"  Left alone (accounts the demo did not create, password unchanged): {', '.join(skipped)}")
