@@ -136,7 +136,7 @@ _UK_E164 = re.compile(r"\+44[1-9][0-9]{8,9}")
 
 
 class InvalidPhoneNumber(ValueError):
-    pass
+    """Text that is not a phone number; its message is the form error to show."""
 
 
 def normalise_phone(text: str) -> str:
