@@ -116,7 +116,7 @@ def patient(therapist):
 
     return register_patient(
         by=therapist, given_name="Pat", family_name="Example", date_of_birth=dt.date(1985, 3, 14),
-        nhs_number="943 476 5919", referral_date=timezone.localdate() - dt.timedelta(days=60), referral_source="gp",
+        nhs_number="943 476 5919", received_on=timezone.localdate() - dt.timedelta(days=60), source="gp",
     )
 
 
@@ -136,8 +136,8 @@ def ipt_course(therapist):
     from interpersonal.web.patients.actions import register_patient
 
     other = register_patient(by=therapist, given_name="Robin", family_name="Sample", date_of_birth=dt.date(1990, 7, 2),
-                             nhs_number="943 476 5870", referral_date=timezone.localdate() - dt.timedelta(days=40),
-                             referral_source="gp")
+                             nhs_number="943 476 5870", received_on=timezone.localdate() - dt.timedelta(days=40),
+                             source="gp")
     return start_course(patient=other, protocol="ipt", therapist=therapist, by=therapist,
                         started_on=timezone.localdate() - dt.timedelta(days=30))
 
@@ -187,7 +187,7 @@ def other_patient(unrelated_therapist):
 
     patient = register_patient(
         by=unrelated_therapist, given_name="Olive", family_name="Otherton", date_of_birth=dt.date(1990, 7, 2),
-        referral_date=timezone.localdate() - dt.timedelta(days=40), referral_source="self",
+        received_on=timezone.localdate() - dt.timedelta(days=40), source="self",
     )
     start_course(patient=patient, protocol="ipt", therapist=unrelated_therapist, by=unrelated_therapist,
                  started_on=timezone.localdate() - dt.timedelta(days=20))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from enum import IntEnum, StrEnum
 
-__all__ = ["UNPLANNED", "Attendance", "EndReason", "Medium", "attended"]
+__all__ = ["BEFORE_TREATMENT", "UNPLANNED", "Attendance", "EndReason", "Medium", "attended"]
 
 
 class Attendance(IntEnum):
@@ -74,6 +74,12 @@ class EndReason(StrEnum):
     DECEASED = "deceased"
     STEPPED_UP = "stepped_up"
     STEPPED_DOWN = "stepped_down"
+    # Endings of a referral before any course of treatment (screening, triage, the waiting list).
+    NOT_SUITABLE = "not_suitable"
+    SIGNPOSTED = "signposted"
+    ADVICE_GIVEN = "advice_given"
+    ASSESSMENT_INCOMPLETE = "assessment_incomplete"
+    NOT_ASSESSED = "not_assessed"
 
     @property
     def label(self) -> str:
@@ -92,6 +98,18 @@ class EndReason(StrEnum):
     def unplanned(self) -> bool:
         return self in UNPLANNED
 
+    @property
+    def ends_course(self) -> bool:
+        """Whether a course of treatment can end for this reason (the others end a referral
+        before treatment: :data:`BEFORE_TREATMENT`)."""
+        return self not in BEFORE_TREATMENT
+
+    @property
+    def ends_referral(self) -> bool:
+        """Whether a referral can end for this reason: every reason with an NHS end code
+        (stepping up or down continues the referral on another step)."""
+        return self not in (EndReason.STEPPED_UP, EndReason.STEPPED_DOWN)
+
 
 _END_REASONS: dict[EndReason, tuple[str, int | None, bool]] = {
     EndReason.COMPLETED: ("Completed treatment", 46, True),
@@ -102,7 +120,21 @@ _END_REASONS: dict[EndReason, tuple[str, int | None, bool]] = {
     EndReason.DECEASED: ("Deceased", 49, False),  # unconfirmed: check ENDCODE 49
     EndReason.STEPPED_UP: ("Stepped up to a higher-intensity step", None, True),  # no end code: the referral continues
     EndReason.STEPPED_DOWN: ("Stepped down to a lower-intensity step", None, True),  # no end code: the referral continues
+    # Before treatment. Unconfirmed: the codes follow the IAPT data set's ENDCODE list (v1.5 technical output
+    # specification) as recalled, not read in the current v2.x specification; check before submitting nationally.
+    EndReason.NOT_SUITABLE: ("Not suitable for the service: directed back to the referrer", 10, False),
+    EndReason.SIGNPOSTED: ("Not suitable for the service: signposted elsewhere with the patient's agreement", 11, False),
+    EndReason.ADVICE_GIVEN: ("Discharged by mutual agreement following advice and support", 12, False),
+    EndReason.ASSESSMENT_INCOMPLETE: ("Assessment not completed (the patient dropped out)", 16, False),
+    EndReason.NOT_ASSESSED: ("Not assessed: the patient did not opt in or could not be contacted", 50, False),
 }
+
+BEFORE_TREATMENT: frozenset[EndReason] = frozenset({
+    EndReason.NOT_SUITABLE, EndReason.SIGNPOSTED, EndReason.ADVICE_GIVEN, EndReason.ASSESSMENT_INCOMPLETE,
+    EndReason.NOT_ASSESSED,
+})
+"""End reasons of a referral that ends before a course of treatment starts (REFERRED_ON,
+DECLINED and DECEASED may end a referral at either stage)."""
 
 UNPLANNED: frozenset[EndReason] = frozenset({EndReason.DROPPED_OUT, EndReason.ENDED_BY_PROVIDER})
 """End reasons counted as unplanned endings (NHS end codes 47 and 48)."""

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "interpersonal.web.accounts",
     "interpersonal.web.audit",
     "interpersonal.web.patients",
+    "interpersonal.web.referrals",
     "interpersonal.web.courses",
     "interpersonal.web.assessments",
     "interpersonal.web.questionnaires",

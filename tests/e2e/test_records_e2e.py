@@ -35,8 +35,8 @@ def records(transactional_db, patient, therapist):
     record_session(course=course, by=therapist, attendance=5, duration_minutes=50, notes=NOTES,
                    scheduled_at=timezone.now() - dt.timedelta(days=7))
     duplicate = register_patient(by=therapist, given_name=patient.given_name, family_name=patient.family_name,
-                                 date_of_birth=patient.date_of_birth, referral_date=timezone.localdate(),
-                                 referral_source="gp")
+                                 date_of_birth=patient.date_of_birth, received_on=timezone.localdate(),
+                                 source="gp")
     start_course(patient=duplicate, protocol="ipt", therapist=therapist, by=therapist)
     return {"patient": patient, "duplicate": duplicate}
 

@@ -38,7 +38,7 @@ def seed(links: int) -> list[list[object]]:
                                          first_name="Rita", last_name="Reliability")
     patient = register_patient(
         by=therapist, given_name="Robin", family_name="Synthetic", date_of_birth=dt.date(1988, 5, 1),
-        referral_date=timezone.localdate() - dt.timedelta(days=30), referral_source="gp",
+        received_on=timezone.localdate() - dt.timedelta(days=30), source="gp",
     )
     course = start_course(patient=patient, protocol="dit", therapist=therapist, by=therapist,
                           started_on=timezone.localdate() - dt.timedelta(days=14))

@@ -205,7 +205,7 @@ def _register(by, course, day):
     from interpersonal.web.patients.actions import register_patient
 
     register_patient(by=by, given_name="Ada", family_name="Window", date_of_birth=dt.date(1980, 1, 1),
-                     referral_date=day, referral_source="gp")
+                     received_on=day, source="gp")
 
 
 def _start(by, course, day):
@@ -228,7 +228,7 @@ def _event(by, course, day):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("field", "act", "day"), [
-    ("referral_date", _register, dt.date(1999, 12, 31)),  # after the date of birth, before any clinical record
+    ("received_on", _register, dt.date(1999, 12, 31)),  # after the date of birth, before any clinical record
     ("started_on", _start, dt.date(1999, 12, 31)),
     ("started_on", _start, dt.date(1, 1, 1)),
     ("agreed_on", _agree, dt.date(1999, 12, 31)),

@@ -16,7 +16,7 @@ NASTY = '<script>alert("x")</script>'
 def test_a_name_with_markup_is_escaped_on_the_caseload_and_course_pages(client_for, therapist):
     patient = register_patient(
         by=therapist, given_name=NASTY, family_name=f"O'Brien{NASTY}", date_of_birth=dt.date(1990, 1, 1),
-        referral_date=timezone.localdate(), referral_source="self",
+        received_on=timezone.localdate(), source="self",
     )
     course = start_course(patient=patient, protocol="ipt", therapist=therapist, by=therapist)
     client = client_for(therapist)

@@ -98,7 +98,7 @@ def test_patient_registration_and_edit(therapist_client, patient):
     def run(given_name, family_name, dob, referral, nhs_number, source, version):
         count("patients:new/edit")
         data = {"given_name": given_name, "family_name": family_name, "date_of_birth": dob, "nhs_number": nhs_number,
-                "referral_date": referral, "referral_source": source}
+                "received_on": referral, "source": source}
         before = Patient.objects.count()
         response = therapist_client.post(reverse("patients:new"), data)
         assert_served(response, "patients:new")
@@ -550,7 +550,7 @@ def test_course_forms(therapist_client, therapist, dit_course):
 
     def new_patient(given):
         return register_patient(by=therapist, given_name=given, family_name="Fuzz", date_of_birth=dt.date(1980, 1, 1),
-                                referral_date=dt.date(2025, 1, 6), referral_source="gp")
+                                received_on=dt.date(2025, 1, 6), source="gp")
 
     fresh = new_patient("Nova")
     lit = start_course(patient=new_patient("Lita"), protocol="lit", therapist=therapist, by=therapist,

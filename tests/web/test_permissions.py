@@ -155,9 +155,9 @@ def post_data(name: str, case) -> dict[str, str]:
     phq9 = {f"phq9-item_{n}": "1" for n in range(1, 10)}
     return {
         "patients:edit": {"given_name": "Hacked", "family_name": "Name", "date_of_birth": "1985-03-14",
-                          "referral_date": today(), "referral_source": "gp", "version": "1"},
+                          "received_on": today(), "source": "gp", "version": "1"},
         "patients:new": {"given_name": "Newton", "family_name": "Outsider", "date_of_birth": "1970-01-01",
-                         "referral_date": today(), "referral_source": "self"},
+                         "received_on": today(), "source": "self"},
         "courses:new": {"protocol": "ipt", "planned_sessions": "16", "started_on": today()},
         "courses:record_session": {"date": today(), "time": "00:01", "attendance": "5", "duration_minutes": "50",
                                    "medium": "face_to_face", "notes": "", "home_practice": ""},
@@ -207,7 +207,7 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
     link, token = issue_link(course=dit_course, instruments=["phq9", "gad7"], by=therapist)
     ipt_patient = register_patient(
         by=therapist, given_name="Ivy", family_name="Tutorial", date_of_birth=dt.date(1979, 11, 5),
-        referral_date=timezone.localdate() - dt.timedelta(days=30), referral_source="gp",
+        received_on=timezone.localdate() - dt.timedelta(days=30), source="gp",
     )
     ipt_course = start_course(patient=ipt_patient, protocol="ipt", therapist=therapist, by=therapist,
                               started_on=timezone.localdate() - dt.timedelta(days=14))

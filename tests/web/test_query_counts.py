@@ -23,7 +23,7 @@ def build_caseload(therapist, count: int, *, first: int = 0) -> None:
     for n in range(first, first + count):
         patient = register_patient(
             by=therapist, given_name=f"Synth{n:02d}", family_name=f"Caseload{n:02d}", date_of_birth=dt.date(1980, 1, 1),
-            referral_date=timezone.localdate() - dt.timedelta(days=90), referral_source="gp",
+            received_on=timezone.localdate() - dt.timedelta(days=90), source="gp",
         )
         course = start_course(patient=patient, protocol="dit", therapist=therapist, by=therapist,
                               started_on=timezone.localdate() - dt.timedelta(days=30))

@@ -10,6 +10,7 @@ from interpersonal.core import measures
 from interpersonal.web.assessments.models import Measurement, RiskAlert
 from interpersonal.web.courses.models import Course, TherapySession
 from interpersonal.web.patients.models import Patient
+from interpersonal.web.referrals.models import Referral
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -60,6 +61,7 @@ def test_synth_service_is_deterministic_for_a_seed():
     Measurement.objects.all().delete()
     TherapySession.objects.all().delete()
     Course.objects.all().delete()
+    Referral.objects.all().delete()
     Patient.objects.all().delete()
     User.objects.all().delete()
 

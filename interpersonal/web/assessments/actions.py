@@ -62,7 +62,7 @@ def record_measurement(
         raise ValidationError({"recorded_at": f"The course started on {locked.started_on:%d %b %Y}; a measure in it "
                                               "cannot be dated earlier. Check the date."})
     m = Measurement.objects.create(
-        course=course, session=session, instrument=inst.id, answers={k: v for k, v in answers.items() if v is not None},
+        referral_id=course.referral_id, course=course, session=session, instrument=inst.id, answers={k: v for k, v in answers.items() if v is not None},
         variants=variants, total=score.total, severity=score.severity or "", caseness=score.caseness,
         complete=score.complete, prorated=score.prorated, risk=list(score.risk), recorded_at=recorded_at,
         recorded_by=by if getattr(by, "is_authenticated", False) else None, source=source,
@@ -93,7 +93,7 @@ def raise_alert(
     """Open a risk alert (in the caller's transaction). The audit event names the measure, not
     the items or answers."""
     alert = RiskAlert.objects.create(
-        measurement=measurement, course=course, instrument=instrument, items=list(items),
+        measurement=measurement, referral_id=course.referral_id, course=course, instrument=instrument, items=list(items),
         questionnaire_link=questionnaire_link, raised_at=raised_at or timezone.now(),
     )
     log.record("risk_alert.raised", actor=by, target=alert, patient_id=course.patient_id, course_id=course.pk,

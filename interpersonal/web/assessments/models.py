@@ -1,4 +1,4 @@
-"""Measures recorded in a course, and the risk alerts they raise."""
+"""Measures recorded in a referral (and usually one of its courses), and the risk alerts they raise."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from django.conf import settings
 from django.db import models
 
 from interpersonal.core import measures
+from interpersonal.web.referrals.models import InReferral
 
 
-class Measurement(models.Model):
+class Measurement(InReferral):
     """One scored answer set. The score fields are the core engine's output, stored so that
     charts and reports need not rescore; answers are kept to rescore if a rule changes."""
 
@@ -19,7 +20,9 @@ class Measurement(models.Model):
         CLINICIAN = "clinician", "Entered by clinician"
         PATIENT = "patient", "Answered by patient"
 
-    course = models.ForeignKey("courses.Course", on_delete=models.PROTECT, related_name="measurements")
+    referral = models.ForeignKey("referrals.Referral", on_delete=models.PROTECT, related_name="measurements")
+    course = models.ForeignKey("courses.Course", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="measurements", help_text="Empty for screening and follow-up scores.")
     session = models.ForeignKey(
         "courses.TherapySession", null=True, blank=True, on_delete=models.PROTECT, related_name="measurements"
     )
@@ -43,7 +46,8 @@ class Measurement(models.Model):
 
     class Meta:
         ordering = ["recorded_at", "id"]
-        indexes = [models.Index(fields=["course", "instrument", "recorded_at"])]
+        indexes = [models.Index(fields=["course", "instrument", "recorded_at"]),
+                   models.Index(fields=["referral", "instrument", "recorded_at"])]
 
     def __str__(self) -> str:
         return f"{self.instrument} {self.total} for course {self.course_id} at {self.recorded_at:%Y-%m-%d}"
@@ -88,7 +92,7 @@ _LEFT_OPEN_SUMMARY = {
 }
 
 
-class RiskAlert(models.Model):
+class RiskAlert(InReferral):
     """Raised by a risk answer; stays open until a clinician acknowledges it with a note.
     Nothing closes an alert automatically. When its course ends (or steps up) with the alert
     open, the clinician's coded decision to leave it open is kept on it (``left_open_*``)."""
@@ -97,7 +101,9 @@ class RiskAlert(models.Model):
         Measurement, null=True, blank=True, on_delete=models.PROTECT, related_name="risk_alert",
         help_text="Empty while the risk answer is in a patient's unsent questionnaire (raised as soon as it is saved).",
     )
-    course = models.ForeignKey("courses.Course", on_delete=models.PROTECT, related_name="risk_alerts")
+    referral = models.ForeignKey("referrals.Referral", on_delete=models.PROTECT, related_name="risk_alerts")
+    course = models.ForeignKey("courses.Course", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="risk_alerts", help_text="Empty for an alert raised at screening.")
     instrument = models.CharField(max_length=32)
     questionnaire_link = models.ForeignKey(
         "questionnaires.QuestionnaireLink", null=True, blank=True, on_delete=models.PROTECT, related_name="risk_alerts",
@@ -117,7 +123,7 @@ class RiskAlert(models.Model):
 
     class Meta:
         ordering = ["raised_at", "id"]
-        indexes = [models.Index(fields=["course", "acknowledged_at"])]
+        indexes = [models.Index(fields=["course", "acknowledged_at"]), models.Index(fields=["referral", "acknowledged_at"])]
 
     def __str__(self) -> str:
         return f"risk alert {self.pk} ({'open' if self.open else 'acknowledged'}) for course {self.course_id}"

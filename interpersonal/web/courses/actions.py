@@ -17,6 +17,8 @@ from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.assessments.models import LeftOpen, RiskAlert
 from interpersonal.web.audit import log
 from interpersonal.web.courses.models import Course, TaskCompletion, TherapySession
+from interpersonal.web.referrals import actions as referrals
+from interpersonal.web.referrals.models import Referral
 
 FUTURE_LIMIT = dt.timedelta(days=366)
 """How far ahead a session may be booked."""
@@ -40,7 +42,10 @@ def _require_clinician(user: Any, course: Course | None = None) -> None:
 def start_course(
     *, patient: Any, protocol: str, therapist: Any, by: Any,
     planned_sessions: int | None = None, started_on: dt.date | None = None, stepped_from: Course | None = None,
+    referral: Referral | None = None,
 ) -> Course:
+    """Start a course as a step of ``referral`` (by default the patient's open referral; a
+    stepped-up course continues the referral of the course it follows)."""
     _require_clinician(by)
     try:
         definition = protocols.get(protocol)
@@ -66,12 +71,23 @@ def start_course(
         stepped_from.patient_id != patient.pk or stepped_from.end_reason != EndReason.STEPPED_UP.value
     ):
         raise ValidationError("A course can only follow one of the same patient's that ended by stepping up.")
+    if referral is None:
+        referral = stepped_from.referral if stepped_from is not None else referrals.open_referral_of(patient)
+    if referral is None or referral.patient_id != patient.pk:
+        raise ValidationError("This patient has no open referral: record the referral first, then start the course.")
+    if stepped_from is not None and stepped_from.referral_id != referral.pk:
+        raise ValidationError("A stepped-up course continues the referral of the course it follows.")
+    if started_on < referral.received_on:
+        raise ValidationError({"started_on": f"The referral was received on {referral.received_on:%d %b %Y}; "
+                                             "a course cannot start before it."})
     course = Course.objects.create(
-        patient=patient, protocol=definition.id, therapist=therapist, planned_sessions=planned_sessions,
-        started_on=started_on, stepped_from=stepped_from,
+        patient=patient, referral=referral, protocol=definition.id, therapist=therapist,
+        planned_sessions=planned_sessions, started_on=started_on, stepped_from=stepped_from,
     )
     log.record("course.started", actor=by, target=course, patient_id=patient.pk, protocol=definition.id,
-               therapist_id=therapist.pk, stepped_from=stepped_from.pk if stepped_from else None)
+               therapist_id=therapist.pk, stepped_from=stepped_from.pk if stepped_from else None,
+               referral_id=referral.pk)
+    referrals.course_started(course, by=by)
     return course
 
 
@@ -138,8 +154,11 @@ def end_course(
     _require_active(locked)
     try:
         end_reason = EndReason(reason)
+        if not end_reason.ends_course:
+            raise ValueError(reason)
     except ValueError:
-        raise ValidationError({"reason": f"Choose an end reason: {', '.join(r.label for r in EndReason)}."}) from None
+        raise ValidationError({"reason": "Choose an end reason: "
+                                         f"{', '.join(r.label for r in EndReason if r.ends_course)}."}) from None
     ended_on = ended_on or timezone.localdate()
     if ended_on < locked.started_on or ended_on > timezone.localdate():
         raise ValidationError({"ended_on": "The end date must be between the start of the course and today."})
@@ -151,6 +170,7 @@ def end_course(
     course.refresh_from_db()
     log.record("course.ended", actor=by, target=course, patient_id=course.patient_id, reason=end_reason.value,
                nhs_end_code=end_reason.nhs_code, **decision)
+    referrals.course_ended(course, by=by)
     return course
 
 
@@ -205,7 +225,7 @@ def record_session(
         raise ValidationError({"duration_minutes": "Give a duration between 1 and 240 minutes."})
     _check_session_time(course, scheduled_at, attendance)
     session = TherapySession.objects.create(
-        course=course, scheduled_at=scheduled_at, attendance=attendance, duration_minutes=duration_minutes,
+        referral_id=course.referral_id, course=course, scheduled_at=scheduled_at, attendance=attendance, duration_minutes=duration_minutes,
         medium=medium, notes=notes.strip(), home_practice=home_practice.strip(), recorded_by=by,
     )
     log.record("session.recorded", actor=by, target=session, patient_id=course.patient_id, course_id=course.pk,

@@ -100,7 +100,7 @@ class StepUpForm(AlertDecisionForm):
 
 
 END_CHOICES = [(r.value, f"{r.label}{f' (code {r.nhs_code})' if r.nhs_code else ''}")
-               for r in EndReason if r not in (EndReason.STEPPED_UP, EndReason.STEPPED_DOWN)]
+               for r in EndReason if r.ends_course and r not in (EndReason.STEPPED_UP, EndReason.STEPPED_DOWN)]
 
 
 class EndCourseForm(AlertDecisionForm):

@@ -10,6 +10,7 @@ from django.db import models
 
 from interpersonal.core import protocols
 from interpersonal.core.codes import Attendance, EndReason, Medium
+from interpersonal.web.referrals.models import InReferral
 
 ATTENDED = (Attendance.ATTENDED_ON_TIME.value, Attendance.ATTENDED_LATE.value)
 
@@ -20,13 +21,16 @@ class Course(models.Model):
         ENDED = "ended", "Ended"
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="courses")
+    referral = models.ForeignKey("referrals.Referral", on_delete=models.PROTECT, related_name="courses",
+                                 help_text="The episode of care this course is a step of.")
     protocol = models.CharField(max_length=32, help_text="A protocol id from interpersonal.core.protocols.")
     therapist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="courses")
     planned_sessions = models.PositiveSmallIntegerField(null=True, blank=True)
     started_on = models.DateField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     ended_on = models.DateField(null=True, blank=True)
-    end_reason = models.CharField(max_length=20, blank=True, choices=[(r.value, r.label) for r in EndReason])
+    end_reason = models.CharField(max_length=20, blank=True,
+                                  choices=[(r.value, r.label) for r in EndReason if r.ends_course])
     stepped_from = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="stepped_to"
     )
@@ -59,10 +63,16 @@ class Course(models.Model):
         return EndReason(self.end_reason) if self.end_reason else None
 
 
-class TherapySession(models.Model):
-    """One appointment of a course: scheduled, then recorded with an attendance code."""
+class TherapySession(InReferral):
+    """One contact of a referral: scheduled, then recorded with an attendance code. A contact in
+    a course is a session of it; a contact with no course is a screening or assessment contact.
+    ``treatment`` follows from the protocol (a session in a phase marked ``treatment = false`` is
+    not treatment) and is False for every contact outside a course; only treatment contacts count
+    towards a finished course and stop the waiting-time clocks (DOMAIN.md §4, §6)."""
 
-    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="sessions")
+    referral = models.ForeignKey("referrals.Referral", on_delete=models.PROTECT, related_name="contacts")
+    course = models.ForeignKey(Course, null=True, blank=True, on_delete=models.PROTECT, related_name="sessions")
+    treatment = models.BooleanField(default=True, help_text="Whether the contact counts as treatment (protocol data).")
     scheduled_at = models.DateTimeField()
     attendance = models.PositiveSmallIntegerField(
         null=True, blank=True, choices=[(a.value, a.label) for a in Attendance],
@@ -78,9 +88,15 @@ class TherapySession(models.Model):
     class Meta:
         db_table = "courses_session"
         ordering = ["scheduled_at", "id"]
-        indexes = [models.Index(fields=["course", "scheduled_at"])]
+        indexes = [models.Index(fields=["course", "scheduled_at"]), models.Index(fields=["referral", "scheduled_at"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(course__isnull=False) | models.Q(treatment=False),
+                                   name="contact_outside_a_course_is_not_treatment"),
+        ]
 
     def __str__(self) -> str:
+        if self.course_id is None:
+            return f"assessment contact {self.scheduled_at:%Y-%m-%d %H:%M} of referral {self.referral_id}"
         return f"session {self.scheduled_at:%Y-%m-%d %H:%M} of course {self.course_id}"
 
     @property

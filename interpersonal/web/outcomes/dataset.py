@@ -58,7 +58,7 @@ def from_database(*, since: dt.date | None = None, until: dt.date | None = None)
         courses = courses.filter(started_on__lte=until)
     service_name = settings.INTERPERSONAL_SERVICE_NAME
     rows = courses.order_by("pk").values_list(
-        "pk", "patient_id", "therapist__team__name", "therapist_id", "protocol", "patient__referral_date",
+        "pk", "patient_id", "therapist__team__name", "therapist_id", "protocol", "referral__received_on",
         "ended_on", "end_reason",
     )
     referrals = pl.DataFrame(

@@ -11,15 +11,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from interpersonal.core.identifiers import InvalidNHSNumber, normalise_nhs_number
-from interpersonal.web import bounds
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.audit import log
 from interpersonal.web.bounds import InvalidPhoneNumber, normalise_phone
-from interpersonal.web.patients.models import Patient, ReferralSource
+from interpersonal.web.patients.models import Patient
+from interpersonal.web.referrals import actions as referrals
 
 EDITABLE = (
-    "given_name", "family_name", "date_of_birth", "nhs_number", "phone", "email", "address",
-    "gp_practice", "referral_date", "referral_source",
+    "given_name", "family_name", "date_of_birth", "nhs_number", "phone", "email", "address", "gp_practice",
 )
 
 
@@ -47,15 +46,6 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
     dob = out.get("date_of_birth")
     if "date_of_birth" in out and (not isinstance(dob, dt.date) or dob > today or dob.year < 1900):
         errors["date_of_birth"] = "Give a date of birth between 1900 and today."
-    referral = out.get("referral_date")
-    if "referral_date" in out and (not isinstance(referral, dt.date) or referral > today):
-        errors["referral_date"] = "The referral date cannot be in the future."
-    elif isinstance(referral, dt.date) and bounds.outside(bounds.PAST_CLINICAL, referral):
-        errors["referral_date"] = bounds.PAST_CLINICAL.message
-    elif isinstance(referral, dt.date) and isinstance(dob, dt.date) and referral < dob:
-        errors["referral_date"] = "The referral date is before the date of birth."
-    if "referral_source" in out and out["referral_source"] not in ReferralSource.values:
-        errors["referral_source"] = f"Choose one of: {', '.join(ReferralSource.labels)}."
     if errors:
         raise ValidationError(errors)
     return out
@@ -70,16 +60,31 @@ def _local_id_for(pk: int) -> str:
 
 @transaction.atomic
 def register_patient(*, by: Any, therapist: Any = None, local_id: str | None = None, **fields: Any) -> Patient:
-    """Register a referred patient, allocated to ``therapist`` (by default: ``by``)."""
+    """Register a referred patient, allocated to ``therapist`` (by default: ``by``), with the
+    referral they came with (``source``, ``received_on`` and the other
+    :data:`referrals.actions.RECEIVED_FIELDS`): it awaits screening and triage."""
     if not has_permission(by, Permission.HOLD_CASELOAD):
         raise ValidationError("Only clinicians with a caseload can register patients.")
+    referral_fields = {k: fields.pop(k) for k in referrals.RECEIVED_FIELDS if k in fields}
     unknown = set(fields) - set(EDITABLE)
     if unknown:
         raise ValidationError(f"Unknown fields: {', '.join(sorted(unknown))}")
-    missing = {"given_name", "family_name", "date_of_birth", "referral_date", "referral_source"} - set(fields)
+    missing = {"given_name", "family_name", "date_of_birth"} - set(fields) | {"source", "received_on"} - set(referral_fields)
     if missing:
         raise ValidationError(dict.fromkeys(sorted(missing), "Required."))
-    cleaned = _clean(fields)
+    errors: dict[str, Any] = {}
+    try:
+        cleaned = _clean(fields)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+        cleaned = {}
+    try:
+        dob = cleaned.get("date_of_birth")
+        referrals.clean_received(referral_fields, date_of_birth=dob if isinstance(dob, dt.date) else None)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
     if cleaned.get("nhs_number") and Patient.objects.filter(nhs_number=cleaned["nhs_number"]).exists():
         raise ValidationError({"nhs_number": "A patient with this NHS number is already registered."})
     try:
@@ -93,6 +98,7 @@ def register_patient(*, by: Any, therapist: Any = None, local_id: str | None = N
     except IntegrityError:
         raise ValidationError({"local_id": "This local ID is already in use."}) from None
     log.record("patient.registered", actor=by, target=patient, patient_id=patient.pk)
+    referrals.receive_referral(patient=patient, by=by, therapist=patient.therapist, **referral_fields)
     return patient
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from interpersonal.web import bounds
-from interpersonal.web.patients.models import ReferralSource
+from interpersonal.web.referrals.models import ReferralSource
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -23,8 +23,23 @@ class PatientForm(forms.Form):
     email = forms.EmailField(required=False)
     address = forms.CharField(max_length=bounds.ADDRESS, required=False, widget=forms.Textarea(attrs={"rows": 3}))
     gp_practice = forms.CharField(label="GP practice", max_length=bounds.SHORT_TEXT, required=False)
-    referral_date = bounds.DateField(window=bounds.PAST_CLINICAL, widget=DATE)
-    referral_source = forms.ChoiceField(choices=ReferralSource.choices)
+
+
+class RegisterPatientForm(PatientForm):
+    """A new patient with the referral they came with (referrals.models.Referral)."""
+
+    received_on = bounds.DateField(label="Referral received", window=bounds.PAST_CLINICAL, widget=DATE)
+    source = forms.ChoiceField(label="Referral source", choices=ReferralSource.choices)
+    referrer = forms.CharField(max_length=bounds.SHORT_TEXT, required=False,
+                               help_text="Optional. Who referred: name and organisation.")
+    presenting_problem = forms.CharField(max_length=bounds.NOTE, required=False,
+                                         widget=forms.Textarea(attrs={"rows": 3}))
+    problem_descriptor = forms.CharField(
+        max_length=8, required=False, label="Problem descriptor (ICD-10)",
+        help_text="Optional. The provisional diagnosis code, e.g. F32 (depression), F41.1 (generalised anxiety).",
+    )
+
+    referral_fields = ("received_on", "source", "referrer", "presenting_problem", "problem_descriptor")
 
 
 class EditPatientForm(PatientForm):

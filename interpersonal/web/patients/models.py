@@ -1,17 +1,10 @@
-"""Patients. Read only through patients.access, changed only through patients.actions."""
+"""Patients. Read only through patients.access, changed only through patients.actions. How a
+patient came to the service (source, date, problem) is on each of their referrals (referrals.models)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-
-
-class ReferralSource(models.TextChoices):
-    SELF = "self", "Self-referral"
-    GP = "gp", "GP"
-    PRIMARY_CARE = "primary_care", "Other primary care"
-    SECONDARY_CARE = "secondary_care", "Secondary care"
-    OTHER = "other", "Other"
 
 
 class Patient(models.Model):
@@ -24,8 +17,6 @@ class Patient(models.Model):
     email = models.EmailField(blank=True)
     address = models.TextField(blank=True)
     gp_practice = models.CharField("GP practice", max_length=200, blank=True)
-    referral_date = models.DateField()
-    referral_source = models.CharField(max_length=20, choices=ReferralSource.choices)
     therapist = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="allocated_patients",
         help_text="The clinician the patient is allocated to before and between courses.",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -17,7 +17,7 @@ from interpersonal.web.formerrors import add_action_errors
 from interpersonal.web.patients import actions
 from interpersonal.web.patients.access import get_patient_for_user, patients_visible_to
 from interpersonal.web.patients.actions import EDITABLE
-from interpersonal.web.patients.forms import EditPatientForm, PatientForm
+from interpersonal.web.patients.forms import EditPatientForm, RegisterPatientForm
 
 clinician = require_permission(Permission.HOLD_CASELOAD)
 
@@ -30,7 +30,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     if q:
         patients = patients.filter(Q(family_name__icontains=q) | Q(given_name__icontains=q) | Q(local_id__iexact=q)
                                    | Q(nhs_number=q.replace(" ", "")))
-    shown = list(patients.select_related("therapist")[:200])
+    shown = list(patients.select_related("therapist").annotate(referred_on=Max("referrals__received_on"))[:200])
     # Audited as the records listed, never the search text (it may be an NHS number).
     log.record("patients.listed", actor=request.user, target=("user", request.user.pk),
                patient_ids=[p.pk for p in shown], searched=bool(q))
@@ -40,7 +40,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @clinician
 def new(request: HttpRequest) -> HttpResponse:
-    form = PatientForm(request.POST or None)
+    form = RegisterPatientForm(request.POST or None)
     if form.is_bound and form.is_valid():
         try:
             patient = actions.register_patient(by=request.user, **form.cleaned_data)
@@ -60,6 +60,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     may_change = patients_visible_to(request.user, write=True).filter(pk=patient.pk).exists()
     return render(request, "patients/detail.html", {
         "patient": patient, "courses": courses, "may_change": may_change,
+        "referrals": patient.referrals.order_by("-received_on", "-id"),
         "has_active": any(c.is_active for c in courses),
         # Whatever happened to the course since (ended, stepped up), until acknowledged.
         "open_alerts": open_alerts(courses),

@@ -92,19 +92,39 @@ FIELDS: dict[str, Class] = {
     "patients.Patient.local_id": ID,  # printed on letters and screens: an identifier in the clinic
     "patients.Patient.given_name": ID,
     "patients.Patient.family_name": ID,
-    "patients.Patient.date_of_birth": ID,  # exported only as age at referral in whole years
+    "patients.Patient.date_of_birth": ID,  # exported only as age at each referral in whole years
     "patients.Patient.nhs_number": ID,
     "patients.Patient.phone": ID,
     "patients.Patient.email": ID,
     "patients.Patient.address": ID,
     "patients.Patient.gp_practice": ID,  # with age and dates, narrows to a handful of people
-    "patients.Patient.referral_date": D,
-    "patients.Patient.referral_source": S,
     "patients.Patient.therapist": P,
     "patients.Patient.created_at": D,
     "patients.Patient.updated_at": D,
     "patients.Patient.version": S,
+    # --- referrals -------------------------------------------------------------------------
+    "referrals.Referral.id": P,
+    "referrals.Referral.patient": P,
+    "referrals.Referral.source": S,
+    "referrals.Referral.referrer": ID,  # names a person and a practice
+    "referrals.Referral.received_on": D,
+    "referrals.Referral.presenting_problem": ID,  # free text in the referrer's or patient's words
+    "referrals.Referral.problem_descriptor": S,  # an ICD-10 code
+    "referrals.Referral.status": S,
+    "referrals.Referral.step": S,
+    "referrals.Referral.therapy": S,
+    "referrals.Referral.triage_reason": ID,  # free text
+    "referrals.Referral.patient_preference": ID,  # free text
+    "referrals.Referral.triaged_by": P,
+    "referrals.Referral.triaged_at": D,
+    "referrals.Referral.therapist": P,
+    "referrals.Referral.ended_on": D,
+    "referrals.Referral.end_reason": S,
+    "referrals.Referral.created_at": D,
+    "referrals.Referral.updated_at": D,
+    "referrals.Referral.version": S,
     # --- courses ---------------------------------------------------------------------------
+    "courses.Course.referral": P,
     "courses.Course.id": P,
     "courses.Course.patient": P,
     "courses.Course.protocol": S,
@@ -120,6 +140,8 @@ FIELDS: dict[str, Class] = {
     "courses.Course.version": S,
     "courses.TherapySession.id": P,
     "courses.TherapySession.course": P,
+    "courses.TherapySession.referral": P,
+    "courses.TherapySession.treatment": S,
     "courses.TherapySession.scheduled_at": D,
     "courses.TherapySession.attendance": S,
     "courses.TherapySession.duration_minutes": S,
@@ -136,6 +158,7 @@ FIELDS: dict[str, Class] = {
     # --- assessments -----------------------------------------------------------------------
     "assessments.Measurement.id": P,
     "assessments.Measurement.course": P,
+    "assessments.Measurement.referral": P,
     "assessments.Measurement.session": P,
     "assessments.Measurement.instrument": S,
     "assessments.Measurement.answers": S,  # {item: value}: numbers on the measure's scale, no text
@@ -154,6 +177,7 @@ FIELDS: dict[str, Class] = {
     "assessments.RiskAlert.id": P,
     "assessments.RiskAlert.measurement": P,
     "assessments.RiskAlert.course": P,
+    "assessments.RiskAlert.referral": P,
     "assessments.RiskAlert.instrument": S,
     "assessments.RiskAlert.questionnaire_link": P,
     "assessments.RiskAlert.items": S,  # item ids and values
@@ -169,6 +193,7 @@ FIELDS: dict[str, Class] = {
     "questionnaires.QuestionnaireLink.token_hash": ID,  # a credential's digest
     "questionnaires.QuestionnaireLink.patient": P,
     "questionnaires.QuestionnaireLink.course": P,
+    "questionnaires.QuestionnaireLink.referral": P,
     "questionnaires.QuestionnaireLink.session": P,
     "questionnaires.QuestionnaireLink.instruments": S,
     "questionnaires.QuestionnaireLink.created_at": D,

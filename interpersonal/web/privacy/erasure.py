@@ -155,7 +155,7 @@ def _entangled(ids: Mapping[str, list[Any]]) -> list[str]:
             target = step.model._meta.get_field(name).related_model._meta.label
             outside = rows.exclude(**{f"{name}__isnull": True}).exclude(**{f"{name}__in": ids[target]})
             found += [f"{step.label} {pk}" for pk in outside.values_list("pk", flat=True)]
-    return found
+    return list(dict.fromkeys(found))  # a row pointing out by two keys (patient and referral) is named once
 
 
 # Background tasks whose arguments name a patient's row: (task path, argument name, model of the id).
@@ -214,18 +214,18 @@ def clinical_entries(patient: Patient) -> list[str]:
     from interpersonal.web.letters.models import Letter
     from interpersonal.web.questionnaires.models import QuestionnaireLink
 
-    sessions = TherapySession.objects.filter(course__patient=patient)
+    sessions = TherapySession.objects.filter(referral__patient=patient)
     counts = (
         ("attended session", sessions.filter(attendance__in=ATTENDED)),
         # A note on a missed or booked session (a DNA follow-up, a risk concern) is clinical too.
         ("other session with notes", sessions.exclude(attendance__in=ATTENDED)
          .filter(~Q(notes="") | ~Q(home_practice=""))),
         ("treatment task completed", TaskCompletion.objects.filter(course__patient=patient)),
-        ("measure", Measurement.objects.filter(course__patient=patient)),
+        ("measure", Measurement.objects.filter(referral__patient=patient)),
         # Answers a patient saved but did not send (a risk answer among them raised its alert).
-        ("unsent questionnaire answer", QuestionnaireLink.objects.filter(course__patient=patient)
+        ("unsent questionnaire answer", QuestionnaireLink.objects.filter(referral__patient=patient)
          .exclude(draft={})),
-        ("risk alert", RiskAlert.objects.filter(course__patient=patient)),
+        ("risk alert", RiskAlert.objects.filter(referral__patient=patient)),
         ("formulation entry", IpafRevision.objects.filter(course__patient=patient)),
         ("inventory entry", InventoryPerson.objects.filter(course__patient=patient)),
         ("timeline entry", TimelineEvent.objects.filter(course__patient=patient)),
@@ -248,7 +248,7 @@ def problems(patient: Patient, reason: str, *, today: dt.date | None = None) -> 
     why = _reason(reason)
     today = today or timezone.localdate()
     found = []
-    open_alerts = RiskAlert.objects.filter(course__patient=patient, acknowledged_at__isnull=True).count()
+    open_alerts = RiskAlert.objects.filter(referral__patient=patient, acknowledged_at__isnull=True).count()
     if open_alerts:
         found.append(f"{patient.local_id} has {open_alerts} unacknowledged risk alert{'s' if open_alerts > 1 else ''}: "
                      "a clinician must acknowledge it before the record can be erased.")

@@ -2,8 +2,8 @@
 
 For every exported model, one CSV file ``<app>_<model>.csv`` in which
 
-* IDENTIFYING fields are dropped (free text included). The date of birth is replaced by
-  ``age_at_referral`` in whole years, top-coded at 90;
+* IDENTIFYING fields are dropped (free text included). The date of birth is replaced, in the
+  referrals file, by each referral's ``age_at_referral`` in whole years, top-coded at 90;
 * PSEUDONYMOUS fields (keys) become ``HMAC-SHA256(key, "<app>.<model>:<id>")[:16]``, named by
   the model the key points to, so joins between the files still work; without the key the
   hashes cannot be reversed or recomputed;
@@ -51,15 +51,17 @@ class Table:
 
 TABLES = (
     Table("patients.Patient", "id"),
+    Table("referrals.Referral", "patient_id"),
     Table("courses.Course", "patient_id"),
-    Table("courses.TherapySession", "course__patient_id"),
+    Table("courses.TherapySession", "referral__patient_id"),
     Table("courses.TaskCompletion", "course__patient_id"),
-    Table("assessments.Measurement", "course__patient_id"),
-    Table("assessments.RiskAlert", "course__patient_id"),
+    Table("assessments.Measurement", "referral__patient_id"),
+    Table("assessments.RiskAlert", "referral__patient_id"),
     Table("formulation.FocalArea", "formulation__course__patient_id"),
     Table("letters.Letter", "course__patient_id"),
 )
 _PATIENT = "privacy_patient_id"
+_BIRTH = "privacy_date_of_birth"
 
 
 class Pseudonymiser:
@@ -114,11 +116,11 @@ def _columns(model: type[models.Model]) -> list[tuple[models.Field, Class]]:
 def write_table(table: Table, out: Path, p: Pseudonymiser) -> int:
     model = table.model
     columns = [(f, c) for f, c in _columns(model) if c is not Class.IDENTIFYING]
-    is_patient = model._meta.label == "patients.Patient"
-    header = [f.attname for f, _ in columns] + (["age_at_referral"] if is_patient else [])
-    values = [f.attname for f, _ in columns] + (["date_of_birth"] if is_patient and "date_of_birth" not in
-                                                 {f.attname for f, _ in columns} else [])
-    rows = model._default_manager.order_by("pk").values(*values, **{_PATIENT: F(table.patient_path)})
+    is_referral = model._meta.label == "referrals.Referral"
+    header = [f.attname for f, _ in columns] + (["age_at_referral"] if is_referral else [])
+    values = [f.attname for f, _ in columns]
+    extra = {_PATIENT: F(table.patient_path)} | ({_BIRTH: F("patient__date_of_birth")} if is_referral else {})
+    rows = model._default_manager.order_by("pk").values(*values, **extra)
     count = 0
     with (out / table.filename).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -136,8 +138,8 @@ def write_table(table: Table, out: Path, p: Pseudonymiser) -> int:
                     cells.append(json.dumps(value, sort_keys=True))
                 else:
                     cells.append(value)
-            if is_patient:
-                cells.append(min(age_in_years(row["date_of_birth"], row["referral_date"]), AGE_TOP_CODE))
+            if is_referral:
+                cells.append(min(age_in_years(row[_BIRTH], row["received_on"]), AGE_TOP_CODE))
             writer.writerow(cells)
             count += 1
     return count

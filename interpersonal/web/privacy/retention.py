@@ -8,12 +8,12 @@ record deaths, so the 20-year rule is the only one applied; keeping a record lon
 death rule would is the safe side. The periods are minimums followed by appraisal (the Code's
 section 5): ``retention apply`` erases only the records an appraisal approved.
 
-* :func:`last_contact` — the latest of the referral date, course end dates, *attended* session
+* :func:`last_contact` — the latest of the referral dates (received and ended), course end dates, *attended* session
   dates, measurement dates, questionnaire submissions, letters finalised and risk alerts
   acknowledged (a GP letter or a risk follow-up can come after the course ended; datetimes as
   dates in the service time zone). A booked session that has not happened, or was missed, is not a contact: counting it
   would put a future date on the record and keep it longer for an appointment never kept.
-* :func:`due` — the patients whose retention has lapsed and who have no active course, computed
+* :func:`due` — the patients whose retention has lapsed and who have no active course or open referral, computed
   in the database in one query (``NOT EXISTS`` per kind of contact, then the latest contact of the
   rows returned as correlated aggregates), so it works with millions of patients.
 * :func:`purge_operational` — removes data kept only to run the service (guessing counters,
@@ -43,6 +43,7 @@ from interpersonal.web.courses.models import ATTENDED, Course, TherapySession
 from interpersonal.web.letters.models import Letter
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.questionnaires.models import QuestionnaireLink, TokenAttempt
+from interpersonal.web.referrals.models import Referral
 
 DEFAULT_RETENTION_YEARS = 20
 LISTED_EVENT = "records.retention_listed"
@@ -98,12 +99,14 @@ class DueRecord:
 
 # The contacts, each as (model, lookup to the patient's id, date or datetime field, which rows).
 CONTACTS: tuple[tuple[type[Any], str, str, Q], ...] = (
+    (Referral, "patient_id", "received_on", Q()),
+    (Referral, "patient_id", "ended_on", Q()),
     (Course, "patient_id", "ended_on", Q()),
-    (TherapySession, "course__patient_id", "scheduled_at", Q(attendance__in=ATTENDED)),
-    (Measurement, "course__patient_id", "recorded_at", Q()),
+    (TherapySession, "referral__patient_id", "scheduled_at", Q(attendance__in=ATTENDED)),
+    (Measurement, "referral__patient_id", "recorded_at", Q()),
     (QuestionnaireLink, "patient_id", "submitted_at", Q()),
     (Letter, "course__patient_id", "finalised_at", Q()),
-    (RiskAlert, "course__patient_id", "acknowledged_at", Q()),
+    (RiskAlert, "referral__patient_id", "acknowledged_at", Q()),
 )
 
 
@@ -129,7 +132,7 @@ def _with_contacts(patients: QuerySet[Patient]) -> QuerySet[Patient]:
 
 
 def _last_of(row: Any) -> dt.date:
-    days = [row.referral_date, *(_as_date(getattr(row, f"latest_{i}")) for i in range(len(CONTACTS)))]
+    days = [_as_date(getattr(row, f"latest_{i}")) for i in range(len(CONTACTS))]
     return max(d for d in days if d is not None)
 
 
@@ -151,11 +154,12 @@ def due(today: dt.date, *, limit: int | None = None) -> list[DueRecord]:
                else last_day + dt.timedelta(days=1)}))
         for model, path, field, which in CONTACTS
     ]
-    active = Exists(Course.objects.filter(patient_id=OuterRef("pk"), status=Course.Status.ACTIVE))
-    query = Q(referral_date__lte=last_day) & ~active
+    active = Exists(Course.objects.filter(patient_id=OuterRef("pk"), status=Course.Status.ACTIVE)) | Exists(
+        Referral.objects.filter(patient_id=OuterRef("pk")).exclude(status=Referral.Status.DISCHARGED))
+    query = Exists(Referral.objects.filter(patient_id=OuterRef("pk"))) & ~active
     for exists in later:
         query &= ~exists
-    rows = _with_contacts(Patient.objects.filter(query)).order_by("pk").only("pk", "local_id", "referral_date")
+    rows = _with_contacts(Patient.objects.filter(query)).order_by("pk").only("pk", "local_id")
     if limit is not None:
         rows = rows[:limit]
     out = []

@@ -54,11 +54,12 @@ class Source:
 
 SOURCES: tuple[Source, ...] = (
     Source("patients.Patient", "id", "Your details", "Patient"),
+    Source("referrals.Referral", "patient_id", "Referrals to the service", "Referral"),
     Source("courses.Course", "patient_id", "Courses of therapy", "Course"),
-    Source("courses.TherapySession", "course__patient_id", "Sessions", "Session"),
+    Source("courses.TherapySession", "referral__patient_id", "Sessions", "Session"),
     Source("courses.TaskCompletion", "course__patient_id", "Treatment tasks completed", "Task"),
-    Source("assessments.Measurement", "course__patient_id", "Questionnaires and ratings", "Measure"),
-    Source("assessments.RiskAlert", "course__patient_id", "Risk alerts and what was done", "Risk alert"),
+    Source("assessments.Measurement", "referral__patient_id", "Questionnaires and ratings", "Measure"),
+    Source("assessments.RiskAlert", "referral__patient_id", "Risk alerts and what was done", "Risk alert"),
     Source("questionnaires.QuestionnaireLink", "patient_id", "Questionnaire links sent to you", "Questionnaire link"),
     Source("formulation.IpafRevision", "course__patient_id", "Interpersonal affective focus (DIT)", "Focus version"),
     Source("formulation.InventoryPerson", "course__patient_id", "Interpersonal inventory (IPT)", "Person"),

@@ -97,7 +97,7 @@ def issue_link(
         raise ValidationError({"valid_for": "A link lasts between an hour and 31 days."})
     token = new_token()
     link = QuestionnaireLink.objects.create(
-        token_hash=hash_token(token), patient=course.patient, course=course, session=session, instruments=wanted,
+        token_hash=hash_token(token), patient=course.patient, referral_id=course.referral_id, course=course, session=session, instruments=wanted,
         created_at=now, created_by=None if scheduled or not getattr(by, "is_authenticated", False) else by,
         expires_at=now + valid_for, reminder_due_at=remind_at,
     )

@@ -10,8 +10,10 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from interpersonal.web.referrals.models import InReferral
 
-class QuestionnaireLink(models.Model):
+
+class QuestionnaireLink(InReferral):
     class State(models.TextChoices):
         OPEN = "open", "Open"
         SUBMITTED = "submitted", "Submitted"
@@ -20,7 +22,9 @@ class QuestionnaireLink(models.Model):
 
     token_hash = models.CharField(max_length=64, unique=True)
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="questionnaire_links")
-    course = models.ForeignKey("courses.Course", on_delete=models.PROTECT, related_name="questionnaire_links")
+    referral = models.ForeignKey("referrals.Referral", on_delete=models.PROTECT, related_name="questionnaire_links")
+    course = models.ForeignKey("courses.Course", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="questionnaire_links", help_text="Empty for screening and follow-up.")
     session = models.ForeignKey(
         "courses.TherapySession", null=True, blank=True, on_delete=models.PROTECT, related_name="questionnaire_links",
         help_text="The session the answers are for, when sent for one.",
@@ -38,7 +42,7 @@ class QuestionnaireLink(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["course", "created_at"]), models.Index(fields=["reminder_due_at", "reminder_sent_at"])]
+        indexes = [models.Index(fields=["course", "created_at"]), models.Index(fields=["referral", "created_at"]), models.Index(fields=["reminder_due_at", "reminder_sent_at"])]
         constraints = [
             # The schedule (no created_by) sends one link per session, however often it runs and
             # however many workers race (docs/adr/0006-background-work.md).

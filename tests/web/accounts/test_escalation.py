@@ -216,7 +216,7 @@ def world(administrator, clinic_admin, supervisor, therapist, unrelated_therapis
     records officer (whose enrolment codes only that administrator knows)."""
     leaver = make_user("liam.leaver", "therapist", first_name="Liam", last_name="Leaver", supervisor=supervisor)
     old = register_patient(by=leaver, given_name="Lottie", family_name="Leftbehind", date_of_birth=dt.date(1980, 1, 2),
-                           referral_date=timezone.localdate() - dt.timedelta(days=90), referral_source="gp")
+                           received_on=timezone.localdate() - dt.timedelta(days=90), source="gp")
     course = start_course(patient=old, protocol="dit", therapist=leaver, by=leaver,
                           started_on=timezone.localdate() - dt.timedelta(days=60))
     end_course(course=course, reason="completed", by=leaver)

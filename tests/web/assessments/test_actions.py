@@ -14,6 +14,7 @@ from interpersonal.core import measures
 from interpersonal.web.assessments.actions import acknowledge_alert, record_measurement
 from interpersonal.web.assessments.models import Measurement, RiskAlert
 from interpersonal.web.courses.actions import end_course, start_course
+from interpersonal.web.referrals.actions import receive_referral
 
 PHQ9_ITEM9_ONE = {"1": 1, "2": 1, "3": 0, "4": 1, "5": 0, "6": 0, "7": 0, "8": 0, "9": 1}
 PHQ9_CLEAN = {"1": 1, "2": 1, "3": 0, "4": 1, "5": 0, "6": 0, "7": 0, "8": 0, "9": 0}
@@ -259,6 +260,7 @@ def test_a_later_clean_phq9_leaves_the_alert_open(risk_alert, dit_course, therap
 def test_ending_with_the_alert_left_open_then_starting_another_leaves_it_open(risk_alert, dit_course, therapist, patient):
     end_course(course=dit_course, reason="completed", by=therapist,
                alerts_left_open="followed_up_elsewhere", alerts_seen=[risk_alert.pk])
+    receive_referral(patient=patient, by=therapist, source="gp", received_on=timezone.localdate())  # re-referred
     start_course(patient=patient, protocol="ipt", therapist=therapist, by=therapist)
 
     risk_alert.refresh_from_db()

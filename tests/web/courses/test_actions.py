@@ -19,6 +19,7 @@ from interpersonal.web.courses.actions import (
     step_up,
 )
 from interpersonal.web.courses.models import Course, TaskCompletion, TherapySession
+from interpersonal.web.referrals.actions import receive_referral
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -52,9 +53,11 @@ def test_start_course_uses_protocol_default_sessions_and_audits(patient, therapi
     assert (course.protocol, course.planned_sessions, course.status) == ("ipt", 16, "active")
     events = audit_trail.new()
     assert [(e.type, e.target_type, e.target_id, e.patient_id) for e in events] == [
-        ("course.started", "course", str(course.pk), patient.pk)
+        ("course.started", "course", str(course.pk), patient.pk),
+        ("referral.in_treatment", "referral", str(course.referral_id), patient.pk),
     ]
-    assert events[0].data == {"protocol": "ipt", "therapist_id": therapist.pk, "stepped_from": None}
+    assert events[0].data == {"protocol": "ipt", "therapist_id": therapist.pk, "stepped_from": None,
+                              "referral_id": course.referral_id}
 
 
 def test_start_course_unknown_protocol_refused(patient, therapist, audit_trail):
@@ -94,6 +97,7 @@ def test_start_course_stepped_from_does_not_bypass_the_one_active_course_rule(li
     ``stepped_from`` is given, so passing any ended course lets a patient hold two active
     courses. (step_up ends the old course first, so it never needs the exemption.)"""
     end_course(course=lit_course, reason="completed", by=therapist)
+    receive_referral(patient=patient, by=therapist, source="gp", received_on=days_ago(6))  # re-referred
     start_course(patient=patient, protocol="ipt", therapist=therapist, by=therapist, started_on=days_ago(5))
 
     with pytest.raises(ValidationError):
@@ -133,8 +137,9 @@ def test_end_course_records_reason_and_nhs_end_code(dit_course, therapist, audit
 
     assert snapshot(dit_course) == ("ended", days_ago(1), "completed", 2)
     events = audit_trail.new()
-    assert [e.type for e in events] == ["course.ended"]
+    assert [e.type for e in events] == ["course.ended", "referral.discharged"]
     assert events[0].data == {"reason": "completed", "nhs_end_code": 46}
+    assert events[1].data == {"reason": "completed", "nhs_end_code": 46, "course_id": dit_course.pk}
     assert events[0].target_id == str(dit_course.pk)
 
 
@@ -218,7 +223,7 @@ def test_ending_course_acknowledging_each_open_alert_audits_ids_without_the_note
     assert (risk_alert.open, risk_alert.note, risk_alert.acknowledged_by) == (False, ACK, therapist)
     assert snapshot(dit_course)[0] == "ended"
     events = audit_trail.new()
-    assert [e.type for e in events] == ["risk_alert.acknowledged", "course.ended"]
+    assert [e.type for e in events] == ["risk_alert.acknowledged", "course.ended", "referral.discharged"]
     assert events[1].data == {"reason": "dropped_out", "nhs_end_code": 47, "open_alert_ids": [risk_alert.pk],
                               "open_alerts_decision": "acknowledged"}
     assert ACK not in str([e.data for e in events])
@@ -233,7 +238,8 @@ def test_ending_course_with_alert_left_open_keeps_it_open_and_audits_the_reason_
 
     risk_alert.refresh_from_db()
     assert risk_alert.open
-    assert audit_trail.new()[-1].data == {
+    assert [e.type for e in audit_trail.new()][-2:] == ["course.ended", "referral.discharged"]
+    assert audit_trail.new()[-2].data == {
         "reason": "dropped_out", "nhs_end_code": 47, "open_alert_ids": [risk_alert.pk],
         "open_alerts_decision": "left_open", "open_alerts_left_open_reason": "followed_up_elsewhere"}
 
@@ -481,6 +487,7 @@ def test_record_session_early_morning_on_the_start_day_given_in_utc_accepted(pat
     before, so the same instant is accepted or refused depending on its tzinfo."""
     today = timezone.localdate()
     start = dt.date(today.year if today.month > 7 else today.year - 1, 7, 1)
+    patient.referrals.update(received_on=start - dt.timedelta(days=30))
     course = start_course(patient=patient, protocol="dit", therapist=therapist, by=therapist, started_on=start)
     local = dt.datetime.combine(start, dt.time(0, 30), tzinfo=LONDON)
 

@@ -43,7 +43,7 @@ def test_home_redirects_by_role(client_for, therapist, service_lead, clinic_admi
 
 def test_caseload_lists_open_alerts_first(client_for, therapist, dit_course):
     other = register_patient(by=therapist, given_name="Ada", family_name="Aaron", date_of_birth=dt.date(1970, 1, 1),
-                             referral_date=timezone.localdate() - dt.timedelta(days=40), referral_source="gp")
+                             received_on=timezone.localdate() - dt.timedelta(days=40), source="gp")
     start_course(patient=other, protocol="dit", therapist=therapist, by=therapist,
                  started_on=timezone.localdate() - dt.timedelta(days=30))
     s = attended(dit_course, therapist)
@@ -70,7 +70,7 @@ def test_caseload_trend_arrow(client_for, therapist, dit_course):
 def _add_courses(therapist, n):
     for k in range(n):
         p = register_patient(by=therapist, given_name="Q", family_name=f"Count{k}", date_of_birth=dt.date(1980, 1, 1),
-                             referral_date=timezone.localdate() - dt.timedelta(days=40), referral_source="gp")
+                             received_on=timezone.localdate() - dt.timedelta(days=40), source="gp")
         c = start_course(patient=p, protocol="dit", therapist=therapist, by=therapist,
                          started_on=timezone.localdate() - dt.timedelta(days=30))
         s = attended(c, therapist)
@@ -508,7 +508,7 @@ def test_stepping_up_acknowledging_the_alert_on_the_step_up_page(client_for, the
 
 def open_alerts_with_7_digit_ids(course, n):
     now = timezone.now()
-    RiskAlert.objects.bulk_create(RiskAlert(pk=1_000_000 + i, course=course, instrument="phq9", items=["9"],
+    RiskAlert.objects.bulk_create(RiskAlert(pk=1_000_000 + i, course=course, referral_id=course.referral_id, instrument="phq9", items=["9"],
                                             raised_at=now - dt.timedelta(minutes=i)) for i in range(n))
     return [1_000_000 + i for i in range(n)]
 

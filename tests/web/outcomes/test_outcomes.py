@@ -51,7 +51,7 @@ def test_from_database_one_pseudonymous_row_per_course(finished_course, patient,
     assert referrals.to_dicts() == [{
         "referral_id": f"C{finished_course.pk}", "patient_id": f"P{patient.pk}",
         "provider": settings.INTERPERSONAL_SERVICE_NAME, "therapist_id": f"T{therapist.pk}", "therapy": "dit",
-        "referral_date": patient.referral_date, "end_date": timezone.localdate(), "end_code": 46,
+        "referral_date": patient.referrals.get().received_on, "end_date": timezone.localdate(), "end_code": 46,
     }]
     assert contacts["attendance_code"].to_list() == [5, 3, 5, 6]
     assert contacts["is_treatment"].all()

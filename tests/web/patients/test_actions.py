@@ -21,7 +21,7 @@ OTHER_VALID_NHS = "401 023 2137"
 def details(**overrides):
     fields = {
         "given_name": "Rowan", "family_name": "Synthetic", "date_of_birth": dt.date(1979, 11, 2),
-        "referral_date": timezone.localdate() - dt.timedelta(days=10), "referral_source": "gp",
+        "received_on": timezone.localdate() - dt.timedelta(days=10), "source": "gp",
     }
     fields.update(overrides)
     return fields
@@ -41,7 +41,8 @@ def test_register_patient_normalises_nhs_number_allocates_and_audits(therapist, 
     assert patient.local_id.startswith("P")
     events = audit_trail.new()
     assert [(e.type, e.target_type, e.target_id, e.patient_id, e.actor_id) for e in events] == [
-        ("patient.registered", "patient", str(patient.pk), patient.pk, therapist.pk)
+        ("patient.registered", "patient", str(patient.pk), patient.pk, therapist.pk),
+        ("referral.received", "referral", str(patient.referrals.get().pk), patient.pk, therapist.pk),
     ]
     assert_identifiers_only(events, "Rowan", "Synthetic", "9434765919", "1979")
 
@@ -67,17 +68,17 @@ def test_register_patient_future_date_of_birth_refused(therapist, audit_trail):
 
 def test_register_patient_future_referral_date_refused(therapist):
     with pytest.raises(ValidationError) as exc:
-        register_patient(by=therapist, **details(referral_date=timezone.localdate() + dt.timedelta(days=1)))
+        register_patient(by=therapist, **details(received_on=timezone.localdate() + dt.timedelta(days=1)))
 
-    assert "referral_date" in exc.value.message_dict
+    assert "received_on" in exc.value.message_dict
     assert not Patient.objects.exists()
 
 
 def test_register_patient_referral_before_birth_refused(therapist):
     with pytest.raises(ValidationError) as exc:
-        register_patient(by=therapist, **details(date_of_birth=dt.date(2000, 1, 1), referral_date=dt.date(1999, 1, 1)))
+        register_patient(by=therapist, **details(date_of_birth=dt.date(2000, 1, 1), received_on=dt.date(1999, 1, 1)))
 
-    assert "referral_date" in exc.value.message_dict
+    assert "received_on" in exc.value.message_dict
 
 
 def test_register_patient_duplicate_nhs_number_refused(therapist, patient, audit_trail):
@@ -91,9 +92,9 @@ def test_register_patient_duplicate_nhs_number_refused(therapist, patient, audit
 
 def test_register_patient_unknown_referral_source_refused(therapist):
     with pytest.raises(ValidationError) as exc:
-        register_patient(by=therapist, **details(referral_source="friend"))
+        register_patient(by=therapist, **details(source="friend"))
 
-    assert "referral_source" in exc.value.message_dict
+    assert "source" in exc.value.message_dict
 
 
 def test_register_patient_blank_name_refused(therapist):

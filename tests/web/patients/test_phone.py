@@ -16,7 +16,7 @@ from interpersonal.web.questionnaires.notify import contact_for
 
 def registration(phone: str) -> dict[str, str]:
     return {"given_name": "Ada", "family_name": "Phone", "date_of_birth": "1980-02-03", "phone": phone,
-            "referral_date": (timezone.localdate() - dt.timedelta(days=3)).isoformat(), "referral_source": "gp"}
+            "received_on": (timezone.localdate() - dt.timedelta(days=3)).isoformat(), "source": "gp"}
 
 
 @pytest.mark.parametrize("phone", ["<b>01234</b>", "1e308", "ring me", "01234", "+44 1234 567", "+44 7700 900123 45"])
@@ -43,7 +43,7 @@ def test_a_uk_mobile_is_stored_in_e164_and_is_the_sms_address(client_for, therap
 def test_the_action_refuses_a_phone_number_that_is_not_one(therapist):
     with pytest.raises(ValidationError) as refused:
         register_patient(by=therapist, given_name="Ada", family_name="Phone", date_of_birth=dt.date(1980, 2, 3),
-                         phone="1e308", referral_date=timezone.localdate(), referral_source="gp")
+                         phone="1e308", received_on=timezone.localdate(), source="gp")
 
     assert "phone" in refused.value.error_dict
 

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 NEW = {
     "given_name": "Robin", "family_name": "Sample", "date_of_birth": "1990-05-01", "nhs_number": "",
-    "referral_date": "2026-10-01", "referral_source": "self",
+    "received_on": "2026-10-01", "source": "self",
 }
 
 

@@ -19,9 +19,13 @@ from interpersonal.web.privacy.access import record_link
 def old_patient(therapist):
     """Referred 25 years ago and never seen since: past the 20-year retention period."""
     from interpersonal.web.patients.actions import register_patient
+    from interpersonal.web.referrals.actions import end_referral
 
-    return register_patient(by=therapist, given_name="Olwen", family_name="Longago", date_of_birth=dt.date(1950, 5, 5),
-                            referral_date=timezone.localdate() - dt.timedelta(days=365 * 25 + 7), referral_source="gp")
+    received = timezone.localdate() - dt.timedelta(days=365 * 25 + 7)
+    patient = register_patient(by=therapist, given_name="Olwen", family_name="Longago",
+                               date_of_birth=dt.date(1950, 5, 5), received_on=received, source="gp")
+    end_referral(referral=patient.referrals.get(), reason="not_assessed", by=therapist, ended_on=received)
+    return patient
 
 
 def _erase(client, officer, patient, **overrides):

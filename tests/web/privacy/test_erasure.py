@@ -18,6 +18,7 @@ from interpersonal.web.audit.models import AuditEvent
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.privacy import erasure
 from interpersonal.web.privacy.erasure import ErasureRefused, ErasureResult, Reason, erase_patient, plan, preview
+from interpersonal.web.referrals.actions import receive_referral
 from tests.conftest import GAD7_ANSWERS, PHQ9_ITEM9_ONE
 
 GIVEN, FAMILY = "Wenceslava", "Thornbury-Quist"
@@ -79,7 +80,7 @@ def full_record(therapist):
 
     patient = register_patient(
         by=therapist, local_id=LOCAL_ID, given_name=GIVEN, family_name=FAMILY, date_of_birth=DOB, nhs_number=NHS,
-        phone=PHONE, email=EMAIL, address=ADDRESS, gp_practice=GP, referral_date=_ago(300), referral_source="gp",
+        phone=PHONE, email=EMAIL, address=ADDRESS, gp_practice=GP, received_on=_ago(300), source="gp",
     )
     dit = start_course(patient=patient, protocol="dit", therapist=therapist, by=therapist, started_on=_ago(280))
     first = record_session(course=dit, by=therapist, attendance=5, duration_minutes=50, notes=NOTES,
@@ -99,7 +100,7 @@ def full_record(therapist):
     second = new_version(letter=letter, by=therapist)
     edit_letter(letter=second, by=therapist, expected_version=second.version, body=LETTER_TEXT_2)
     end_course(course=dit, reason="completed", by=therapist, ended_on=_ago(200))
-
+    receive_referral(patient=patient, by=therapist, source="gp", received_on=_ago(160))  # re-referred
     lit = start_course(patient=patient, protocol="lit", therapist=therapist, by=therapist, started_on=_ago(150))
     record_session(course=lit, by=therapist, attendance=5, duration_minutes=30, notes=NOTES, scheduled_at=_at(140))
     ipt = step_up(course=lit, protocol="ipt", therapist=therapist, by=therapist, on=_ago(120))
@@ -280,7 +281,8 @@ def test_less_visible_clinical_entries_also_refuse_entered_in_error(entry, dit_c
 def test_retention_expired_is_refused_before_the_retention_date(patient, records_officer, settings):
     settings.INTERPERSONAL_RETENTION_YEARS = 1
     settings.INTERPERSONAL_RETENTION_SHORTER_THAN_NHS_CODE = True
-    due_on = patient.referral_date.replace(year=patient.referral_date.year + 1)
+    received = patient.referrals.get().received_on
+    due_on = received.replace(year=received.year + 1)
     with pytest.raises(ErasureRefused, match="must be kept until"):
         erase_patient(patient.pk, by=records_officer, reason=Reason.RETENTION_EXPIRED, reference=REFERENCE,
                       today=due_on - dt.timedelta(days=1))
@@ -506,7 +508,8 @@ def test_a_record_another_record_points_into_is_not_erased(patient, other_patien
     other record, so it is refused and nothing changes."""
     from interpersonal.web.courses.models import Course
 
-    mine = Course.objects.create(patient=patient, protocol="lit", therapist=therapist, started_on=_ago(50),
+    mine = Course.objects.create(patient=patient, referral=patient.referrals.get(), protocol="lit", therapist=therapist,
+                                 started_on=_ago(50),
                                  status=Course.Status.ENDED, ended_on=_ago(40), end_reason="stepped_up")
     theirs = other_patient.courses.get()
     Course.objects.filter(pk=theirs.pk).update(stepped_from=mine)
@@ -523,7 +526,8 @@ def test_a_row_added_while_erasing_refuses_and_keeps_everything(patient, therapi
     erasure rolls back and the officer is told to try again."""
     from interpersonal.web.courses.models import Course
 
-    course = Course.objects.create(patient=patient, protocol="ipt", therapist=therapist, started_on=_ago(50),
+    course = Course.objects.create(patient=patient, referral=patient.referrals.get(), protocol="ipt", therapist=therapist,
+                                   started_on=_ago(50),
                                    status=Course.Status.ENDED, ended_on=_ago(40), end_reason="completed")
     listed = erasure._ids
 

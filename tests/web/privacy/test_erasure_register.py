@@ -161,8 +161,8 @@ def test_a_database_refusal_on_one_record_does_not_stop_the_others(
     from interpersonal.web.patients.actions import register_patient
 
     other_patient = register_patient(by=therapist, given_name="Robin", family_name="Sample",
-                                     date_of_birth=dt.date(1990, 7, 2), referral_date=timezone.localdate(),
-                                     referral_source="gp")
+                                     date_of_birth=dt.date(1990, 7, 2), received_on=timezone.localdate(),
+                                     source="gp")
     erased(patient, records_officer, django_capture_on_commit_callbacks)
     erased(other_patient, records_officer, django_capture_on_commit_callbacks)
     back_from_a_backup(patient)

@@ -44,8 +44,8 @@ def clinic(therapist, supervisor):
     today = timezone.localdate()
     patient = register_patient(
         by=therapist, given_name=GIVEN, family_name=FAMILY, date_of_birth=DOB, nhs_number=NHS, phone=PHONE,
-        email=EMAIL, address=ADDRESS, gp_practice=GP, referral_date=today - dt.timedelta(days=90),
-        referral_source="gp",
+        email=EMAIL, address=ADDRESS, gp_practice=GP, received_on=today - dt.timedelta(days=90),
+        source="gp",
     )
     course = start_course(patient=patient, protocol="dit", therapist=therapist, by=therapist,
                           started_on=today - dt.timedelta(days=60))
@@ -116,10 +116,10 @@ def test_dates_shift_by_one_offset_per_patient(clinic, tmp_path):
 
     export(tmp_path, key="k1", max_shift_days=30)
     t = _read(tmp_path)
-    (patient,) = t["patients_patient"]
+    (referral,) = t["referrals_referral"]
     (course_row,) = t["courses_course"]
     course = Course.objects.get(patient=clinic)
-    referral_shift = (dt.date.fromisoformat(patient["referral_date"]) - clinic.referral_date).days
+    referral_shift = (dt.date.fromisoformat(referral["received_on"]) - clinic.referrals.get().received_on).days
     start_shift = (dt.date.fromisoformat(course_row["started_on"]) - course.started_on).days
     assert referral_shift == start_shift != 0
     assert 1 <= abs(referral_shift) <= 30
@@ -132,9 +132,10 @@ def test_dates_shift_by_one_offset_per_patient(clinic, tmp_path):
 def test_codes_totals_and_age_are_kept(clinic, tmp_path):
     export(tmp_path, key="k1")
     t = _read(tmp_path)
-    (patient,) = t["patients_patient"]
-    assert patient["referral_source"] == "gp"
-    assert int(patient["age_at_referral"]) == age_in_years(DOB, clinic.referral_date)
+    (referral,) = t["referrals_referral"]
+    assert referral["source"] == "gp"
+    assert int(referral["age_at_referral"]) == age_in_years(DOB, clinic.referrals.get().received_on)
+    assert "age_at_referral" not in t["patients_patient"][0]
     (course,) = t["courses_course"]
     assert course["protocol"] == "dit"
     assert {s["attendance"] for s in t["courses_therapysession"]} == {"5"}

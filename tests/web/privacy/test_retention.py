@@ -24,6 +24,7 @@ from interpersonal.web.patients.models import Patient
 from interpersonal.web.privacy import retention
 from interpersonal.web.privacy.retention import DueRecord, add_years, cutoff, due, purge_operational, retention_date
 from interpersonal.web.questionnaires.models import QuestionnaireLink, TokenAttempt
+from interpersonal.web.referrals.models import Referral
 
 TODAY = dt.date(2046, 6, 15)
 LONDON = ZoneInfo("Europe/London")
@@ -31,13 +32,19 @@ _numbers = itertools.count(1)
 
 
 def _patient(referral: dt.date, **extra) -> Patient:
+    """A patient whose one referral was received on ``referral`` and closed that day (not assessed),
+    so that the referral date is their last contact until something later is added."""
     n = next(_numbers)
-    return Patient.objects.create(local_id=f"R{n:06d}", given_name="Rhoswen", family_name=f"Retained{n}",
-                                  date_of_birth=dt.date(1960, 1, 1), referral_date=referral, referral_source="gp", **extra)
+    patient = Patient.objects.create(local_id=f"R{n:06d}", given_name="Rhoswen", family_name=f"Retained{n}",
+                                     date_of_birth=dt.date(1960, 1, 1), **extra)
+    Referral.objects.create(patient=patient, source="gp", received_on=referral, status="discharged",
+                            ended_on=referral, end_reason="not_assessed")
+    return patient
 
 
 def _course(patient: Patient, therapist, *, started: dt.date, ended: dt.date | None) -> Course:
-    return Course.objects.create(patient=patient, protocol="ipt", therapist=therapist, started_on=started,
+    return Course.objects.create(patient=patient, referral=patient.referrals.get(), protocol="ipt",
+                                 therapist=therapist, started_on=started,
                                  status=Course.Status.ENDED if ended else Course.Status.ACTIVE, ended_on=ended,
                                  end_reason="completed" if ended else "")
 

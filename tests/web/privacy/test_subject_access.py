@@ -86,7 +86,7 @@ def other_patient_record(therapist):
     from interpersonal.web.patients.actions import register_patient
 
     other = register_patient(by=therapist, given_name="Octavia", family_name="Nettlebridge",
-                             date_of_birth=dt.date(1990, 1, 1), referral_date=timezone.localdate(), referral_source="self")
+                             date_of_birth=dt.date(1990, 1, 1), received_on=timezone.localdate(), source="self")
     course = start_course(patient=other, protocol="ipt", therapist=therapist, by=therapist)
     record_session(course=course, by=therapist, attendance=5, duration_minutes=50, notes=OTHER_NOTES,
                    home_practice="", scheduled_at=timezone.now())
@@ -341,7 +341,7 @@ def test_on_postgresql_the_copy_is_read_from_one_snapshot(therapist):
     from interpersonal.web.patients.actions import register_patient
 
     patient = register_patient(by=therapist, given_name="Sol", family_name="Snapshot", date_of_birth=dt.date(1980, 1, 1),
-                               referral_date=timezone.localdate(), referral_source="gp")
+                               received_on=timezone.localdate(), source="gp")
     assert not connection.in_atomic_block
 
     with CaptureQueriesContext(connection) as queries:

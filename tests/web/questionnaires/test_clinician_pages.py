@@ -134,7 +134,7 @@ def test_a_link_of_another_course_cannot_be_withdrawn_through_this_one(dit_cours
 
     link, _ = sent
     other = register_patient(by=therapist, given_name="Quinn", family_name="Second", date_of_birth=dt.date(1991, 1, 1),
-                             referral_date=timezone.localdate(), referral_source="self")
+                             received_on=timezone.localdate(), source="self")
     other_course = start_course(patient=other, protocol="ipt", therapist=therapist, by=therapist,
                                 started_on=timezone.localdate())
 

@@ -179,8 +179,8 @@ class _Builder:
         patient = register_patient(
             by=therapist, local_id=f"{LOCAL_ID_PREFIX}{plan.index + 1:03d}", given_name=given, family_name=family,
             date_of_birth=dt.date(rng.randint(1950, 2004), rng.randint(1, 12), rng.randint(1, 28)),
-            nhs_number=next(self.nhs_numbers), referral_date=first_date - dt.timedelta(days=rng.randint(14, 56)),
-            referral_source=rng.choice(("gp", "gp", "self", "self", "primary_care")),
+            nhs_number=next(self.nhs_numbers), received_on=first_date - dt.timedelta(days=rng.randint(14, 56)),
+            source=rng.choice(("gp", "gp", "self", "self", "primary_care")),
             email=f"{given.lower()}.{family.lower()}@example.org",
         )
         self.counts["patients"] += 1

@@ -43,6 +43,7 @@ from interpersonal.web.assessments.models import Measurement, RiskAlert
 from interpersonal.web.courses.management.synthetic import ScoredPool, synthetic_nhs_numbers, trajectory
 from interpersonal.web.courses.models import Course, TherapySession
 from interpersonal.web.patients.models import Patient
+from interpersonal.web.referrals.models import Referral
 
 TEAM_NAME = "Synthetic service"
 LOCAL_ID_PREFIX = "SYN"
@@ -184,20 +185,32 @@ class _Loader:
                 local_id=f"{LOCAL_ID_PREFIX}{i + 1:08d}", given_name=GIVEN[i % len(GIVEN)],
                 family_name=FAMILY[(i // len(GIVEN)) % len(FAMILY)],
                 date_of_birth=dt.date(rng.randint(1950, 2005), rng.randint(1, 12), rng.randint(1, 28)),
-                nhs_number=nhs, referral_date=started_on - dt.timedelta(days=rng.randint(7, 70)),
-                referral_source=rng.choice(("gp", "gp", "self", "self", "primary_care")), therapist_id=therapist_id,
+                nhs_number=nhs, therapist_id=therapist_id,
             ))
         Patient.objects.bulk_create(patients, batch_size=1000)
 
-        courses = []
+        referrals, endings = [], []
         for patient, (therapist_id, active, protocol, planned, dates, started_on) in zip(patients, plans, strict=True):
             ended_on = None if active else dates[-1]
             attended_all = len(dates) >= planned - 1
             reason = "" if active else (
                 EndReason.COMPLETED.value if attended_all or rng.random() < 0.6 else EndReason.DROPPED_OUT.value
             )
+            endings.append((ended_on, reason))
+            referrals.append(Referral(
+                patient_id=patient.pk, source=rng.choice(("gp", "gp", "self", "self", "primary_care")),
+                received_on=started_on - dt.timedelta(days=rng.randint(7, 70)), therapist_id=therapist_id,
+                status=Referral.Status.IN_TREATMENT if active else Referral.Status.DISCHARGED,
+                ended_on=ended_on, end_reason=reason, therapy=protocol, step=self.protocols[protocol].step,
+            ))
+        Referral.objects.bulk_create(referrals, batch_size=1000)
+
+        courses = []
+        for referral, (ended_on, reason), (therapist_id, active, protocol, planned, _dates, started_on) in zip(
+            referrals, endings, plans, strict=True
+        ):
             courses.append(Course(
-                patient_id=patient.pk, protocol=protocol, therapist_id=therapist_id, planned_sessions=planned,
+                patient_id=referral.patient_id, referral_id=referral.pk, protocol=protocol, therapist_id=therapist_id, planned_sessions=planned,
                 started_on=started_on, status=Course.Status.ACTIVE if active else Course.Status.ENDED,
                 ended_on=ended_on, end_reason=reason,
             ))
@@ -217,7 +230,7 @@ class _Loader:
                 code = Attendance.ATTENDED_ON_TIME.value if v_no == 0 or rng.random() > 0.1 else rng.choice(NOT_ATTENDED)
                 attended = code == Attendance.ATTENDED_ON_TIME.value
                 sessions.append(TherapySession(
-                    course_id=course.pk, scheduled_at=when, attendance=code,
+                    referral_id=course.referral_id, course_id=course.pk, scheduled_at=when, attendance=code,
                     duration_minutes=duration if attended else None, medium=rng.choice(MEDIA),
                     recorded_by_id=therapist_id,
                 ))
@@ -225,7 +238,7 @@ class _Loader:
             if active:
                 last = dates[-1] if dates else plans[c_no][5]
                 booked = dt.datetime.combine(last + dt.timedelta(days=7), dt.time(hour), tzinfo=self.tz)
-                sessions.append(TherapySession(course_id=course.pk, scheduled_at=booked, attendance=None,
+                sessions.append(TherapySession(referral_id=course.referral_id, course_id=course.pk, scheduled_at=booked, attendance=None,
                                                duration_minutes=duration, medium=rng.choice(MEDIA),
                                                recorded_by_id=therapist_id))
                 session_plan.append((c_no, len(dates), booked, False))
@@ -261,7 +274,7 @@ class _Loader:
                 if score.risk:
                     risky.append((len(measurements), not plans[c_no][1] or at < self.now - dt.timedelta(days=14)))
                 measurements.append(Measurement(
-                    course_id=course.pk, session_id=session.pk, instrument=instrument, answers=answers,
+                    referral_id=course.referral_id, course_id=course.pk, session_id=session.pk, instrument=instrument, answers=answers,
                     total=score.total, severity=score.severity or "", caseness=score.caseness,
                     complete=score.complete, prorated=score.prorated, risk=list(score.risk), recorded_at=at,
                     recorded_by_id=therapist_id,
@@ -273,7 +286,7 @@ class _Loader:
         for index, acknowledged in risky:
             m = measurements[index]
             alerts.append(RiskAlert(
-                measurement_id=m.pk, course_id=m.course_id, items=m.risk, raised_at=m.recorded_at,
+                measurement_id=m.pk, referral_id=m.referral_id, course_id=m.course_id, items=m.risk, raised_at=m.recorded_at,
                 acknowledged_at=m.recorded_at + dt.timedelta(hours=2) if acknowledged else None,
                 acknowledged_by_id=m.recorded_by_id if acknowledged else None,
                 note="Risk assessed; safety plan reviewed." if acknowledged else "",
