@@ -161,7 +161,8 @@ def test_dit_has_the_ipaf_and_the_goodbye_letter() -> None:
 
     assert dit.features == ("ipaf",)
     assert dit.letters == ("goodbye", "gp_discharge")
-    assert dit.has_feature("ipaf") and not dit.has_feature("timeline")
+    assert dit.has_feature("ipaf")
+    assert not dit.has_feature("timeline")
 
 
 @pytest.mark.parametrize("protocol_id", ["ipt", "ipt_brief", "ipt_maintenance"])
