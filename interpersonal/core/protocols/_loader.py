@@ -102,7 +102,8 @@ class _Reader:
             raise self.fail(key, "must be a non-empty array of tables")
         return [_Reader(self.source, v, f"{self.name(key)}[{i}]") for i, v in enumerate(value)]
 
-    def strings(self, key: str, *, allow_empty: bool, required: bool = True) -> Any:
+    def strings(self, key: str, *, allow_empty: bool, required: bool = True) -> tuple[str, ...] | None:
+        """A list of distinct strings; None when the key is left out and not ``required``."""
         value = self._get(key, required)
         if value is None:
             return None
@@ -124,7 +125,7 @@ def _sourced(r: _Reader) -> Sourced:
 
 
 def _measure_ids(r: _Reader, key: str, *, allow_empty: bool) -> tuple[str, ...]:
-    ids = r.strings(key, allow_empty=allow_empty)
+    ids = cast(tuple[str, ...], r.strings(key, allow_empty=allow_empty))  # required: never None
     for mid in ids:
         try:
             measures.get(mid)

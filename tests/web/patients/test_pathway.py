@@ -12,13 +12,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from interpersonal.web.assessments.actions import record_measurement
 from interpersonal.web.assessments.models import Measurement, RiskAlert
-from interpersonal.web.audit.models import AuditEvent
-from interpersonal.web.courses.actions import end_course, start_course, step_up
+from interpersonal.web.courses.actions import end_course, record_session, start_course, step_up
 from interpersonal.web.courses.models import TherapySession
 from interpersonal.web.patients.actions import register_patient
 from interpersonal.web.referrals.actions import end_referral, receive_referral
 from interpersonal.web.referrals.models import Referral
+from tests.conftest import PHQ9_ITEM9_ONE
 
 pytestmark = pytest.mark.django_db
 
@@ -108,10 +109,6 @@ def test_triage_is_shown_and_the_start_course_button_names_it(client_for, therap
 def test_another_clinicians_step_is_listed_not_linked_and_its_open_alert_shown(
     client_for, therapist, unrelated_therapist, patient,
 ):
-    from tests.conftest import PHQ9_ITEM9_ONE
-    from interpersonal.web.assessments.actions import record_measurement
-    from interpersonal.web.courses.actions import record_session
-
     theirs = start_course(patient=patient, protocol="ipt", therapist=unrelated_therapist, by=unrelated_therapist,
                           started_on=_days_ago(20))
     session = record_session(course=theirs, by=unrelated_therapist, attendance=5,
