@@ -343,8 +343,12 @@ class AllocatedRow:
     open_alerts: int
 
     @property
-    def weeks_since_referral(self) -> int:
-        return (timezone.localdate() - self.referral.received_on).days // 7
+    def since_referral(self) -> str:
+        """How long ago the referral was received: days for the first fortnight, then weeks."""
+        days = (timezone.localdate() - self.referral.received_on).days
+        if days < 14:
+            return "today" if days == 0 else f"{days} day{'' if days == 1 else 's'} ago"
+        return f"{days // 7} weeks ago"
 
 
 def allocated_rows(referrals: QuerySet[Referral]) -> list[AllocatedRow]:

@@ -156,7 +156,7 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
         "score_rows": score_rows, "sessions_html": fragments.session_rows(summary.sessions),
         "may_write": writable, "may_ack": may_acknowledge_alerts(user, course),
         "stepped_to": stepped_to, "may_step_up": bool(higher), "referral": referral,
-        "step_path": step_path(steps), "referral_triaged_to": triaged_to(referral),
+        "step_path": step_path(steps), "referral_triaged_to": triaged_to(referral) if referral.triaged_at else "",
         "focus_links": focus_links(course),
         "next_steps": sorted({p.step for p in higher}),
         "end_form_html": fragments.form_fields(end_form, None),
@@ -193,14 +193,17 @@ def new(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("courses:detail", course.pk)
     return render(request, "courses/new.html", {
         "form": form, "patient": patient, "protocols": protocols.catalogue(), "referral": referral,
-        "triaged": triaged, "triaged_to": triaged_to(referral) if referral else "",
+        "triaged": triaged, "triaged_to": triaged_to(referral) if referral and referral.triaged_at else "",
         "previous_steps": list(referral.courses.order_by("started_on", "id")) if referral else [],
     }, status=400 if form.is_bound else 200)
 
 
 def _triaged_protocol(referral: Referral | None) -> protocols.Protocol | None:
-    """The protocol the referral was triaged to (Referral.therapy), if it is in the catalogue."""
-    if referral is None or not referral.therapy:
+    """The protocol the referral was triaged to (Referral.therapy, once triage is recorded), if
+    it is in the catalogue and no course of the referral has followed it yet (after a step-up
+    the next course is chosen, not defaulted back to the first step)."""
+    if referral is None or not referral.therapy or referral.triaged_at is None \
+            or referral.courses.filter(protocol=referral.therapy).exists():
         return None
     try:
         return protocols.get(referral.therapy)

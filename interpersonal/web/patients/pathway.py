@@ -135,9 +135,9 @@ def _events(referral: Referral, steps: list[Step], screening: list[Measurement],
         c = s.course
         label = f"Step {s.step}: {s.name}" if s.step else s.name
         if c.is_active:
-            status = f"started {c.started_on:%-d %b %Y}, active"
+            status = "active"
         else:
-            status = f"{c.started_on:%-d %b %Y} to {c.ended_on:%-d %b %Y}: {_end_text(c.end_reason_enum).lower() or 'ended'}"
+            status = f"ended {c.ended_on:%-d %b %Y}: {_end_text(c.end_reason_enum).lower() or 'no reason recorded'}"
         events.append(Event(c.started_on, "course", label, step=s, muted=status))
     if referral.ended_on is not None:
         events.append(Event(referral.ended_on, "discharged", f"Discharged: {_end_text(referral.end_reason_enum)}"))

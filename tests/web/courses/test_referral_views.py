@@ -174,3 +174,15 @@ def test_the_step_up_page_says_it_stays_in_the_same_referral(client_for, therapi
 
     assert "Step 2 → step 3 in the same referral" in course_page
     assert "Step 2 → step 3 in the same referral" in step_up_page
+
+
+def test_after_a_step_up_the_next_course_is_not_defaulted_back_to_the_first_step(client_for, therapist, patient):
+    _triage(patient.referrals.get(), therapist, therapy="lit", step=2)
+    lit = start_course(patient=patient, protocol="lit", therapist=therapist, by=therapist,
+                       started_on=timezone.localdate() - dt.timedelta(days=30))
+    end_course(course=lit, reason="stepped_up", by=therapist)
+
+    page = client_for(therapist).get(reverse("courses:new", args=[patient.pk])).content.decode()
+
+    assert '<option value="" selected>Choose…</option>' in page
+    assert "Earlier steps" in page
