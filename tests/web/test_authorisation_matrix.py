@@ -83,6 +83,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "patients:new": CLINICIANS,
     "patients:detail": CASE_ROW,
     "patients:edit": CASE_ROW,
+    "patients:new_referral": CASE_ROW,
+    "patients:end_referral": CASE_ROW,
     "audit:list": ADMIN_ONLY,
     "privacy:find": RECORDS_ONLY,
     "privacy:patient": RECORDS_ONLY,

@@ -25,6 +25,7 @@ from interpersonal.web.letters.models import Letter
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.privacy.access import record_link
 from interpersonal.web.questionnaires.models import QuestionnaireLink
+from interpersonal.web.referrals.models import Referral
 
 PUBLIC = "public"
 """Anyone, signed in or not."""
@@ -81,6 +82,8 @@ URLS: dict[str, Url] = {
     "patients:new": Url(GENERAL, post=True),
     "patients:detail": Url(CASE, obj="patient"),
     "patients:edit": Url(CASE, obj="patient", post=True),
+    "patients:new_referral": Url(CASE, obj="patient", post=True),
+    "patients:end_referral": Url(CASE, obj="patient", post=True, more=(("referral_pk", "referral"),)),
     "audit:list": Url(GENERAL),
     "privacy:find": Url(GENERAL, post=True),
     "privacy:patient": Url(RECORDS, obj="patient"),
@@ -159,6 +162,8 @@ def post_data(name: str, case) -> dict[str, str]:
         "patients:new": {"given_name": "Newton", "family_name": "Outsider", "date_of_birth": "1970-01-01",
                          "received_on": today(), "source": "self"},
         "courses:new": {"protocol": "ipt", "planned_sessions": "16", "started_on": today()},
+        "patients:new_referral": {"received_on": today(), "source": "gp"},
+        "patients:end_referral": {"reason": "declined", "ended_on": today(), "version": "1"},
         "courses:record_session": {"date": today(), "time": "00:01", "attendance": "5", "duration_minutes": "50",
                                    "medium": "face_to_face", "notes": "", "home_practice": ""},
         "courses:record_measure": {"instrument": "phq9", "session": "", "date": today(), **phq9},
@@ -226,7 +231,7 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
             "link": link, "token": token, "ipt_patient": ipt_patient, "ipt_course": ipt_course,
             "person": person, "event": event, "letter": letter, "final_letter": final_letter, "staff": therapist,
             "records_officer": records_officer, "letter_document": letter_document, "sar_document": sar_document,
-            "grant": grant, "enrolment_key": enrolment_key}
+            "grant": grant, "enrolment_key": enrolment_key, "referral": patient.referrals.get()}
 
 
 def path_for(name: str, converters: dict, case, *, token: str | None = None) -> str:
@@ -255,6 +260,7 @@ def state() -> tuple:
     return (
         list(Patient.objects.order_by("pk").values_list("pk", "given_name", "family_name", "version")),
         list(Course.objects.order_by("pk").values_list("pk", "status", "version")),
+        list(Referral.objects.order_by("pk").values_list("pk", "status", "version")),
         TherapySession.objects.count(), Measurement.objects.count(), TaskCompletion.objects.count(),
         list(RiskAlert.objects.order_by("pk").values_list("pk", "acknowledged_at")),
         list(QuestionnaireLink.objects.order_by("pk").values_list("pk", "submitted_at", "withdrawn_at", "draft")),
@@ -310,7 +316,7 @@ def test_every_case_url_says_which_object_it_takes():
     for name, _, converters in case_patterns():
         assert converters, f"{name} is classified as one patient's record but takes no id"
         assert URLS[name].obj in {"patient", "course", "ipt_course", "session", "alert", "letter", "final_letter"}
-        assert {obj for _, obj in URLS[name].more} <= {"link", "person", "event", "letter_document"}
+        assert {obj for _, obj in URLS[name].more} <= {"link", "person", "event", "letter_document", "referral"}
 
 
 def test_every_token_url_takes_the_token_and_no_id():

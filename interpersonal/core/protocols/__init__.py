@@ -6,6 +6,10 @@
     [('initial', 1, 4), ('middle', 5, 12), ('ending', 13, 16)]
     >>> dit.phase_for(attended=4, planned_sessions=16).id
     'middle'
+    >>> dit.has_feature("ipaf"), dit.letters
+    (True, ('goodbye', 'gp_discharge'))
+    >>> dit.is_treatment(1, 16)
+    True
 
 Definitions live in ``definitions/*.toml`` (schema: definitions/README.md). A service adds
 protocols with ``INTERPERSONAL_PROTOCOLS_DIRS`` and changes values (unconfirmed phase
@@ -33,11 +37,14 @@ from ._loader import (
     parse,
     read_toml,
 )
-from ._model import REST, Cadence, Phase, PhaseRange, Protocol, Sourced, Task
+from ._model import DEFAULT_LETTERS, FEATURES, LETTERS, REST, Cadence, Phase, PhaseRange, Protocol, Sourced, Task
 
 __all__ = [
     "BUILTIN_DIR",
     "CADENCES",
+    "DEFAULT_LETTERS",
+    "FEATURES",
+    "LETTERS",
     "REST",
     "STEPS",
     "THERAPIES",
@@ -52,13 +59,16 @@ __all__ = [
     "UnknownProtocol",
     "UnknownTask",
     "catalogue",
+    "generation",
     "get",
+    "having",
     "load_file",
     "reload",
 ]
 
 _lock = threading.Lock()
 _loaded: dict[str, Protocol] | None = None
+_generation = 0
 
 
 def _catalogue() -> dict[str, Protocol]:
@@ -73,9 +83,20 @@ def _catalogue() -> dict[str, Protocol]:
 
 def reload() -> None:
     """Forget the loaded catalogue; the next call reads the definition files again."""
-    global _loaded
+    global _loaded, _generation
     with _lock:
         _loaded = None
+        _generation += 1
+
+
+def generation() -> int:
+    """A number that changes whenever the catalogue is reloaded (for caches of what it holds)."""
+    return _generation
+
+
+def having(feature: str) -> tuple[Protocol, ...]:
+    """The protocols whose courses have ``feature`` (a key of :data:`FEATURES`), by id."""
+    return tuple(p for p in _catalogue().values() if p.has_feature(feature))
 
 
 def catalogue() -> tuple[Protocol, ...]:

@@ -20,7 +20,7 @@ from typing import Any, Literal, cast
 from interpersonal.core import _definitions, measures
 
 from ._errors import DefinitionError
-from ._model import REST, Phase, Protocol, Sourced, Task
+from ._model import DEFAULT_LETTERS, FEATURES, LETTERS, REST, Phase, Protocol, Sourced, Task
 
 BUILTIN_DIR = Path(__file__).with_name("definitions")
 SCHEMA_VERSION = 1
@@ -102,8 +102,11 @@ class _Reader:
             raise self.fail(key, "must be a non-empty array of tables")
         return [_Reader(self.source, v, f"{self.name(key)}[{i}]") for i, v in enumerate(value)]
 
-    def strings(self, key: str, *, allow_empty: bool) -> tuple[str, ...]:
-        value = self._get(key, True)
+    def strings(self, key: str, *, allow_empty: bool, required: bool = True) -> tuple[str, ...] | None:
+        """A list of distinct strings; None when the key is left out and not ``required``."""
+        value = self._get(key, required)
+        if value is None:
+            return None
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or (not value and not allow_empty):
             raise self.fail(key, "must be a list of strings" + ("" if allow_empty else " (at least one)"))
         if len(set(value)) != len(value):
@@ -122,7 +125,7 @@ def _sourced(r: _Reader) -> Sourced:
 
 
 def _measure_ids(r: _Reader, key: str, *, allow_empty: bool) -> tuple[str, ...]:
-    ids = r.strings(key, allow_empty=allow_empty)
+    ids = cast(tuple[str, ...], r.strings(key, allow_empty=allow_empty))  # required: never None
     for mid in ids:
         try:
             measures.get(mid)
@@ -130,6 +133,39 @@ def _measure_ids(r: _Reader, key: str, *, allow_empty: bool) -> tuple[str, ...]:
             known = ", ".join(i.id for i in measures.catalogue())
             raise r.fail(key, f"unknown measure {mid!r} (known: {known})") from None
     return ids
+
+
+def _patient_measure_ids(r: _Reader, key: str) -> tuple[str, ...] | None:
+    """Measures sent to the patient by link: known, self-report, with item text the licence
+    lets us show (None when the key is left out)."""
+    ids = r.strings(key, allow_empty=True, required=False)
+    if ids is None:
+        return None
+    for mid in ids:
+        try:
+            instrument = measures.get(mid)
+        except measures.UnknownInstrument:
+            known = ", ".join(i.id for i in measures.catalogue())
+            raise r.fail(key, f"unknown measure {mid!r} (known: {known})") from None
+        if not _answerable_by_patient(instrument):
+            raise r.fail(key, f"{mid!r} cannot be sent to the patient by link: only self-report measures whose "
+                              "licence lets us show the items can")
+    return tuple(ids)
+
+
+def _answerable_by_patient(instrument: measures.Instrument) -> bool:
+    return instrument.respondent is measures.Respondent.PATIENT and instrument.licence.item_text
+
+
+def _names(r: _Reader, key: str, known: Mapping[str, str], what: str) -> tuple[str, ...] | None:
+    """A list of names from ``known`` (None when the key is left out)."""
+    names = r.strings(key, allow_empty=True, required=False)
+    if names is None:
+        return None
+    for name in names:
+        if name not in known:
+            raise r.fail(key, f"unknown {what} {name!r} (known: {', '.join(sorted(known))})")
+    return tuple(names)
 
 
 def _phase(r: _Reader, task_ids: dict[str, str]) -> Phase:
@@ -141,6 +177,7 @@ def _phase(r: _Reader, task_ids: dict[str, str]) -> Phase:
         raise r.fail("length", f'must be a whole number of sessions (1 or more) or "rest", not {raw!r}')
     length = cast(int | Literal["rest"], raw)
     sourced = _sourced(r)
+    treatment = r.flag("treatment", default=True)
     tasks: list[Task] = []
     for tr in r.tables("tasks"):
         task_id = tr.identifier("id")
@@ -157,7 +194,7 @@ def _phase(r: _Reader, task_ids: dict[str, str]) -> Phase:
         )
         tr.done()
     r.done()
-    return Phase(id=phase_id, name=name, length=length, tasks=tuple(tasks), sourced=sourced)
+    return Phase(id=phase_id, name=name, length=length, tasks=tuple(tasks), sourced=sourced, treatment=treatment)
 
 
 def parse(data: Mapping[str, Any], source: str) -> Protocol:
@@ -174,6 +211,13 @@ def parse(data: Mapping[str, Any], source: str) -> Protocol:
     citation = r.string("source")
     session_measures = _measure_ids(r, "session_measures", allow_empty=False)
     baseline_measures = _measure_ids(r, "baseline_measures", allow_empty=True)
+    link_measures = _patient_measure_ids(r, "link_measures")
+    if link_measures is None:  # by default, the session measures a patient can answer by link
+        link_measures = tuple(m for m in session_measures if _answerable_by_patient(measures.get(m)))
+    features = _names(r, "features", FEATURES, "feature") or ()
+    letters = _names(r, "letters", LETTERS, "letter")
+    if letters is None:
+        letters = DEFAULT_LETTERS
 
     sn = r.table("snomed")
     snomed = sn.string("code", required=False)
@@ -206,6 +250,9 @@ def parse(data: Mapping[str, Any], source: str) -> Protocol:
         if p.id in seen:
             raise DefinitionError(source, f"phases[{i}].id", f"phase {p.id!r} is defined twice")
         seen.add(p.id)
+    if not any(p.treatment for p in phases):
+        raise DefinitionError(source, "phases", "at least one phase must be treatment (treatment = false marks "
+                                                "assessment or screening phases only)")
     rest = [i for i, p in enumerate(phases) if p.is_rest]
     if len(rest) != 1:
         raise DefinitionError(source, "phases", f'exactly one phase must have length = "rest"; found {len(rest)}')
@@ -238,6 +285,9 @@ def parse(data: Mapping[str, Any], source: str) -> Protocol:
         snomed_source=snomed_sourced.source,
         sessions_sourced=sessions_sourced,
         source_file=source,
+        features=features,
+        letters=letters,
+        link_measures=link_measures,
     )
 
 

@@ -2,7 +2,13 @@
 
 A :class:`Protocol` is built from one definition file by :mod:`._loader`, which
 validates it (phase lengths fit the session range, exactly one ``"rest"`` phase, task
-ids unique, measures known); the methods here assume a valid protocol.
+ids unique, measures known, at least one treatment phase, features and letters known);
+the methods here assume a valid protocol.
+
+What a therapy *has* is data, never a therapy name in code: its :data:`FEATURES` (the IPAF,
+the timeline, the interpersonal inventory, the interpersonal formulation), the letters
+(:data:`LETTERS`) that end a course of it, the measures a patient answers by link
+(``link_measures``), and which phases are treatment (``Phase.treatment``).
 """
 
 from __future__ import annotations
@@ -19,6 +25,27 @@ REST: Literal["rest"] = "rest"
 
 Cadence = Literal["weekly", "monthly"]
 PhaseRange = tuple["Phase", int, int | None]
+
+FEATURES: Mapping[str, str] = MappingProxyType({
+    "ipaf": "Interpersonal Affective Focus (IPAF)",
+    "timeline": "Timeline of life events and mood",
+    "inventory": "Interpersonal inventory",
+    "ipt_formulation": "Interpersonal formulation, focal areas and contract",
+})
+"""The treatment features a protocol may list (``features``): the focus records the web
+application offers for a course of it. DIT's IPAF and IPT's timeline, inventory and
+formulation (DOMAIN.md §1)."""
+
+LETTERS: Mapping[str, str] = MappingProxyType({
+    "goodbye": "Goodbye letter",
+    "ending_summary": "End-of-treatment summary",
+    "gp_discharge": "Discharge letter to the GP",
+})
+"""The letters a course may end with (``letters``): DIT's goodbye letter (DOMAIN.md §1 [C]),
+an end-of-treatment summary for the patient, the discharge letter to the GP."""
+
+DEFAULT_LETTERS = ("gp_discharge",)
+"""The letters of a protocol that does not list any: the GP discharge letter."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +74,16 @@ class Task:
 @dataclass(frozen=True, slots=True)
 class Phase:
     """A phase of a course: a fixed number of sessions, or ``"rest"`` (the sessions the
-    fixed phases leave). ``sourced`` covers the phase's length and place."""
+    fixed phases leave). ``sourced`` covers the phase's length and place. ``treatment`` is
+    False for a phase of assessment or screening contacts: its sessions are not treatment
+    and do not count towards a finished course (DOMAIN.md §4, §6)."""
 
     id: str
     name: str
     length: int | Literal["rest"]
     tasks: tuple[Task, ...]
     sourced: Sourced
+    treatment: bool = True
 
     @property
     def is_rest(self) -> bool:
@@ -64,7 +94,9 @@ class Phase:
 class Protocol:
     """A course protocol: how many sessions, how often, in which phases, with which tasks
     and measures. ``default_sessions`` and ``max_sessions`` are None for an open-ended
-    protocol (maintenance IPT)."""
+    protocol (maintenance IPT). ``features`` (keys of :data:`FEATURES`) and ``letters``
+    (keys of :data:`LETTERS`) say what a course of it has; ``link_measures`` are the measures
+    sent to the patient by link before a session (self-report measures only)."""
 
     id: str
     name: str
@@ -85,6 +117,9 @@ class Protocol:
     snomed_source: str = ""
     sessions_sourced: Sourced = Sourced("", True)
     source_file: str = ""
+    features: tuple[str, ...] = ()
+    letters: tuple[str, ...] = DEFAULT_LETTERS
+    link_measures: tuple[str, ...] = ()
 
     # -- lookups -------------------------------------------------------------------
 
@@ -111,6 +146,10 @@ class Protocol:
             if p.id == phase_id:
                 return p
         raise KeyError(phase_id)
+
+    def has_feature(self, feature: str) -> bool:
+        """Whether a course of this protocol has ``feature`` (a key of :data:`FEATURES`)."""
+        return feature in self.features
 
     def phase_of_task(self, task_id: str) -> Phase:
         """The phase holding the task with this id; :class:`UnknownTask` if none does."""
@@ -172,6 +211,18 @@ class Protocol:
                 return phase
         return ranges[-1][0]
 
+    def phase_at(self, session_number: int, planned_sessions: int | None = None) -> Phase:
+        """The phase of the ``session_number``-th session (1 = the first), capped at the last
+        phase: the phase :meth:`phase_for` gives after ``session_number - 1`` attended."""
+        if isinstance(session_number, bool) or not isinstance(session_number, int) or session_number < 1:
+            raise ProtocolError(f"a session number is a whole number, 1 or more, not {session_number!r}")
+        return self.phase_for(session_number - 1, planned_sessions)
+
+    def is_treatment(self, session_number: int, planned_sessions: int | None = None) -> bool:
+        """Whether the ``session_number``-th session of a course is a treatment contact: its
+        phase is not one of assessment or screening (``treatment = false``)."""
+        return self.phase_at(session_number, planned_sessions).treatment
+
     def unconfirmed(self) -> tuple[str, ...]:
         """Names of the values whose source is unconfirmed (service settings)."""
         names: list[str] = []
@@ -204,12 +255,16 @@ class Protocol:
                     "name": p.name,
                     "length": p.length,
                     "confirmed": p.sourced.confirmed,
+                    "treatment": p.treatment,
                     "tasks": [{"id": t.id, "label": t.label, "confirmed": t.confirmed} for t in p.tasks],
                 }
                 for p in self.phases
             ],
             "session_measures": list(self.session_measures),
             "baseline_measures": list(self.baseline_measures),
+            "link_measures": list(self.link_measures),
+            "features": list(self.features),
+            "letters": list(self.letters),
             "description": self.description,
             "source": self.source,
             "unconfirmed": list(self.unconfirmed()),

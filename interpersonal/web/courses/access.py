@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -11,6 +11,9 @@ from django.http import Http404
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.audit import log
 from interpersonal.web.courses.models import Course
+
+if TYPE_CHECKING:
+    from interpersonal.web.referrals.models import Referral
 
 
 def courses_visible_to(user: Any, *, write: bool = False) -> QuerySet[Course]:
@@ -46,6 +49,32 @@ def supervised_caseload_for(user: Any) -> QuerySet[Course]:
     return courses_visible_to(user).filter(needs_a_clinician()).exclude(therapist=user)
 
 
+def _without_active_course() -> Q:
+    from interpersonal.web.referrals.models import Referral
+
+    return Q(status__in=Referral.OPEN) & ~Q(Exists(Course.objects.filter(referral=OuterRef("pk"),
+                                                                           status=Course.Status.ACTIVE)))
+
+
+def allocated_referrals_for(user: Any) -> QuerySet[Referral]:
+    """Open referrals allocated to ``user`` (Referral.therapist) that are in no active course:
+    awaiting screening and triage, waiting, or between steps. Empty without a caseload."""
+    from interpersonal.web.referrals.models import Referral
+
+    if not has_permission(user, Permission.HOLD_CASELOAD):
+        return Referral.objects.none()
+    return Referral.objects.filter(_without_active_course(), therapist=user)
+
+
+def supervised_allocated_referrals_for(user: Any) -> QuerySet[Referral]:
+    """The same for their supervisees (read only)."""
+    from interpersonal.web.referrals.models import Referral
+
+    if not has_permission(user, Permission.SUPERVISE):
+        return Referral.objects.none()
+    return Referral.objects.filter(_without_active_course(), therapist__supervisor=user).exclude(therapist=user)
+
+
 def get_course_for_user(user: Any, pk: Any, *, write: bool = False, audited: bool = True) -> Course:
     """The course, read by ``user`` (audited unless ``audited=False``, for a page that shows
     nothing of the course, such as a letter PDF's progress page); 404 if not visible, 403 if
@@ -54,7 +83,7 @@ def get_course_for_user(user: Any, pk: Any, *, write: bool = False, audited: boo
         pk = int(pk)
     except (TypeError, ValueError):
         raise Http404("No such course") from None
-    course = courses_visible_to(user).select_related("patient", "therapist").filter(pk=pk).first()
+    course = courses_visible_to(user).select_related("patient", "therapist", "referral").filter(pk=pk).first()
     if course is None:
         raise Http404("No such course")
     if write and course.therapist_id != user.pk:

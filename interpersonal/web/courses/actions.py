@@ -16,7 +16,7 @@ from interpersonal.web import bounds
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.assessments.models import LeftOpen, RiskAlert
 from interpersonal.web.audit import log
-from interpersonal.web.courses.models import Course, TaskCompletion, TherapySession
+from interpersonal.web.courses.models import ATTENDED, Course, TaskCompletion, TherapySession
 from interpersonal.web.referrals import actions as referrals
 from interpersonal.web.referrals.models import Referral
 
@@ -208,13 +208,40 @@ def _check_session_time(course: Course, scheduled_at: dt.datetime, attendance: i
         raise ValidationError({"scheduled_at": "A session cannot be booked more than a year ahead."})
 
 
+def set_treatment(course: Course) -> None:
+    """Set whether each session of ``course`` is treatment, from the protocol phase of its
+    position: the attended sessions before it (in date order) plus one, as ``phase_for``
+    counts. A session in a phase marked ``treatment = false`` (assessment) is not treatment and
+    does not count towards a finished course (DOMAIN.md §4, §6). Never set from the UI; run
+    after every change of a session's date or attendance, so that a session recorded out of
+    order moves the later ones. A course holds tens of sessions: one read, at most two updates."""
+    definition = course.definition
+    rows = TherapySession.objects.filter(course=course).order_by("scheduled_at", "id").values_list(
+        "pk", "attendance", "treatment")
+    change: dict[bool, list[int]] = {True: [], False: []}
+    attended_before = 0
+    for pk, attendance, treatment in rows:
+        try:
+            wanted = definition.is_treatment(attended_before + 1, course.planned_sessions)
+        except protocols.ProtocolError:  # a course outside its protocol's range: as it always counted
+            wanted = True
+        if wanted != treatment:
+            change[wanted].append(pk)
+        if attendance in ATTENDED:
+            attended_before += 1
+    for value, pks in change.items():
+        if pks:
+            TherapySession.objects.filter(pk__in=pks).update(treatment=value)
+
+
 @transaction.atomic
 def record_session(
     *, course: Course, by: Any, scheduled_at: dt.datetime, attendance: int | None,
     duration_minutes: int | None = None, medium: str = Medium.FACE_TO_FACE.value,
     notes: str = "", home_practice: str = "",
 ) -> TherapySession:
-    """Book a session (attendance None) or record one that has happened."""
+    """Book a session (attendance None) or record one that has happened. Whether it is
+    treatment follows from the protocol (:func:`set_treatment`)."""
     _require_clinician(by, course)
     _require_active(Course.objects.select_for_update().get(pk=course.pk))
     if attendance is not None and attendance not in {a.value for a in Attendance}:
@@ -228,21 +255,26 @@ def record_session(
         referral_id=course.referral_id, course=course, scheduled_at=scheduled_at, attendance=attendance, duration_minutes=duration_minutes,
         medium=medium, notes=notes.strip(), home_practice=home_practice.strip(), recorded_by=by,
     )
+    set_treatment(course)
+    session.refresh_from_db(fields=["treatment"])
     log.record("session.recorded", actor=by, target=session, patient_id=course.patient_id, course_id=course.pk,
-               attendance=attendance)
+               attendance=attendance, treatment=session.treatment)
     return session
 
 
 @transaction.atomic
 def record_attendance(*, session: TherapySession, attendance: int, by: Any, duration_minutes: int | None = None) -> TherapySession:
-    """Record what happened at a booked session."""
+    """Record what happened at a booked session of a course."""
     course = session.course
+    if course is None:
+        raise ValidationError("This is an assessment contact of the referral, not a session of a course.")
     _require_clinician(by, course)
     _require_active(Course.objects.select_for_update().get(pk=course.pk))
     if attendance not in {a.value for a in Attendance}:
         raise ValidationError({"attendance": "Choose an NHS Talking Therapies attendance code."})
     _check_session_time(course, session.scheduled_at, attendance)
     TherapySession.objects.filter(pk=session.pk).update(attendance=attendance, duration_minutes=duration_minutes, recorded_by=by)
+    set_treatment(course)
     session.refresh_from_db()
     log.record("session.attendance_recorded", actor=by, target=session, patient_id=course.patient_id,
                course_id=course.pk, attendance=attendance)

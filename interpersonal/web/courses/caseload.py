@@ -33,6 +33,7 @@ from interpersonal.web.assessments.models import LeftOpen, Measurement, RiskAler
 from interpersonal.web.courses.fragments import one_decimal, risk_unanswered_text
 from interpersonal.web.courses.models import ATTENDED, Course, TherapySession
 from interpersonal.web.patients.models import Patient
+from interpersonal.web.referrals.models import Referral
 
 TREND_MEASURES = ("phq9", "gad7")
 
@@ -109,6 +110,10 @@ class CaseloadRow:
     """The course ended by stepping up."""
     left_open: LeftOpen | None = None
     """Why its open alerts were left open when it ended (the latest recorded decision)."""
+    referral_status: str = ""
+    """The status of the referral the course is a step of (Referral.Status)."""
+    step: int | None = None
+    """The protocol's NHS Talking Therapies step."""
 
     @property
     def session_label(self) -> str:
@@ -154,7 +159,7 @@ def _rows_sql(connection: Any, base: str) -> str:
         f"p.{_q(connection, Patient, 'local_id')}, t.{_q(connection, User, 'username')}, "
         f"t.{_q(connection, User, 'first_name')}, t.{_q(connection, User, 'last_name')}, "
         f"c.{_q(connection, Course, 'status')}, c.{_q(connection, Course, 'ended_on')}, "
-        f"c.{_q(connection, Course, 'end_reason')},\n"
+        f"c.{_q(connection, Course, 'end_reason')}, r.{_q(connection, Referral, 'status')},\n"
         f"(SELECT COUNT(*) FROM {session} s WHERE s.{sc['course']} = c.{q('id')} AND s.{sc['attendance']} IN ({attended})),\n"
         f"(SELECT COUNT(*) FROM {alert} a WHERE a.{_q(connection, RiskAlert, 'course')} = c.{q('id')}"
         f" AND a.{_q(connection, RiskAlert, 'acknowledged_at')} IS NULL) AS open_alerts,\n"
@@ -166,7 +171,8 @@ def _rows_sql(connection: Any, base: str) -> str:
         f" AND s.{sc['scheduled_at']} >= %s ORDER BY s.{sc['scheduled_at']} LIMIT 1) AS next_session,\n"
         f"{totals},\n{answers}\n"
         f"FROM {course} c INNER JOIN {patient} p ON p.{q('id')} = c.{_q(connection, Course, 'patient')}"
-        f" INNER JOIN {user} t ON t.{q('id')} = c.{_q(connection, Course, 'therapist')}\n"
+        f" INNER JOIN {user} t ON t.{q('id')} = c.{_q(connection, Course, 'therapist')}"
+        f" INNER JOIN {_q(connection, Referral)} r ON r.{q('id')} = c.{_q(connection, Course, 'referral')}\n"
         f"WHERE c.{q('id')} IN ({base})\n"
         f"ORDER BY open_alerts DESC, next_session ASC NULLS LAST, p.{_q(connection, Patient, 'family_name')} ASC, c.{q('id')} ASC"
     )
@@ -218,7 +224,7 @@ def rows(courses: QuerySet[Course]) -> list[CaseloadRow]:
     out = []
     n_totals = 2 * len(TREND_MEASURES)
     for (pk, protocol, planned, family, given, local_id, username, first, last, status, ended_on, end_reason,
-         attended, open_alerts, left_open, next_session, *values) in fetched:
+         referral_status, attended, open_alerts, left_open, next_session, *values) in fetched:
         totals, last_answers = values[:n_totals], values[n_totals:]
         try:
             definition = protocols.get(protocol)
@@ -236,6 +242,7 @@ def rows(courses: QuerySet[Course]) -> list[CaseloadRow]:
             open_alerts=open_alerts, next_session=_datetime(next_session), trends=trends,
             ended_on=_date(ended_on) if status != Course.Status.ACTIVE else None,
             stepped_up=end_reason == EndReason.STEPPED_UP.value, left_open=_left_open(left_open),
+            referral_status=referral_status, step=definition.step if definition is not None else None,
         ))
     return out
 
@@ -262,6 +269,25 @@ def _trend_cell(key: str, trend: Trend) -> str:
     unanswered = f"<br>{risk_unanswered_text(trend.risk_unanswered)}" if trend.risk_unanswered else ""
     return (f'\n    <td data-label="{label}">{one_decimal(trend.last)} <span class="trend" aria-hidden="true" '
             f'title="{words}">{esc(trend.arrow)}</span><span class="visually-hidden"> ({words})</span>{unanswered}</td>\n    ')
+
+
+def _protocol_label(protocol_id: str) -> str:
+    """The therapy's short name (DIT, IPT, ...); the id of a protocol withdrawn since."""
+    try:
+        return str(protocols.get(protocol_id).therapy).upper()
+    except protocols.UnknownProtocol:
+        return protocol_id
+
+
+_STATUS = dict(Referral.Status.choices)
+
+
+def _referral_note(row: CaseloadRow) -> str:
+    """"Step 3 · referral in treatment" under the protocol."""
+    parts = [f"Step {row.step}"] if row.step else []
+    if row.referral_status:
+        parts.append(f"referral {_STATUS.get(row.referral_status, row.referral_status).lower()}")
+    return f'<br><span class="muted">{esc(" · ".join(parts))}</span>' if parts else ""
 
 
 def row_html(row: CaseloadRow, detail_url: str, *, show_therapist: bool = False) -> str:
@@ -291,7 +317,7 @@ def row_html(row: CaseloadRow, detail_url: str, *, show_therapist: bool = False)
         f'\n  <tr{alert_class}>\n    <th scope="row">\n'
         f'      <a href="{esc(detail_url.replace(str(_PK), str(row.course_id)))}">{esc(row.family_name)}, '
         f'{esc(row.given_name)}</a>\n      <span class="muted">{esc(row.local_id)}</span>\n      {badge}\n    </th>\n'
-        f'    <td data-label="Protocol">{esc(str(protocols.get(row.protocol).therapy).upper())}</td>\n'
+        f'    <td data-label="Protocol">{esc(_protocol_label(row.protocol))}{_referral_note(row)}</td>\n'
         f'    <td data-label="Session">{esc(row.session_label)} <span class="muted">({row.attended} attended)</span></td>\n'
         f'    <td data-label="Phase">{esc(phase) if phase and row.ended_on is None else "—"}</td>\n    ',
         *(_trend_cell(k, t) for k, t in row.trends.items()),
@@ -303,3 +329,35 @@ def rows_html(caseload: list[CaseloadRow], *, show_therapist: bool = False) -> S
     """The ``<tr>`` elements of the caseload table (every value escaped)."""
     detail_url = reverse("courses:detail", args=[_PK])
     return mark_safe("".join(row_html(r, detail_url, show_therapist=show_therapist) for r in caseload))  # noqa: S308
+
+
+# -- allocated, not in a course ------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class AllocatedRow:
+    """An open referral allocated to the clinician with no active course: the patient awaits
+    screening and triage, waits for treatment, or is between steps."""
+
+    referral: Referral
+    triaged_to: str
+    open_alerts: int
+
+    @property
+    def since_referral(self) -> str:
+        """How long ago the referral was received: days for the first fortnight, then weeks."""
+        days = (timezone.localdate() - self.referral.received_on).days
+        if days < 14:
+            return "today" if days == 0 else f"{days} day{'' if days == 1 else 's'} ago"
+        return f"{days // 7} weeks ago"
+
+
+def allocated_rows(referrals: QuerySet[Referral]) -> list[AllocatedRow]:
+    """The rows of ``referrals`` in one query: open risk alerts first, then the longest wait."""
+    from interpersonal.web.patients.pathway import triaged_to
+
+    alerts = (RiskAlert.objects.filter(referral=OuterRef("pk"), acknowledged_at__isnull=True).order_by()
+              .values("referral").annotate(n=Count("pk")).values("n"))
+    found = (referrals.select_related("patient", "therapist")
+             .annotate(open_alert_count=Coalesce(Subquery(alerts, output_field=IntegerField()), Value(0)))
+             .order_by(F("open_alert_count").desc(), "received_on", "pk"))
+    return [AllocatedRow(r, triaged_to(r), r.open_alert_count) for r in found]

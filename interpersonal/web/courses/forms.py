@@ -22,8 +22,15 @@ def protocol_choices(min_step: int = 0) -> list[tuple[str, str]]:
     return [(p.id, p.name) for p in protocols.catalogue() if p.step > min_step]
 
 
+def start_choices() -> list[tuple[str, str]]:
+    return [("", "Choose…"), *protocol_choices()]
+
+
 class StartCourseForm(forms.Form):
-    protocol = forms.ChoiceField(choices=protocol_choices)
+    """The protocol defaults to the one the referral was triaged to (the view's initial);
+    otherwise it is chosen, never pre-selected."""
+
+    protocol = forms.ChoiceField(choices=start_choices, error_messages={"required": "Choose the course's protocol."})
     planned_sessions = forms.IntegerField(required=False, min_value=1, max_value=bounds.SESSIONS_MAX,
                                           help_text="Leave blank for the protocol's usual number.")
     started_on = bounds.DateField(window=bounds.CLINICAL, widget=DATE, required=False, help_text="Leave blank for today.")

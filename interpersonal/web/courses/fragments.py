@@ -18,6 +18,7 @@ from django.utils.html import conditional_escape as esc
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
+from interpersonal.core import protocols
 from interpersonal.web.assessments.charts import Point
 from interpersonal.web.assessments.models import Measurement
 from interpersonal.web.courses.summary import SessionRow
@@ -61,7 +62,7 @@ def form_fields(form: Any, key: Any) -> SafeString:
     and language."""
     if form.is_bound:
         return render_to_string("courses/_fields.html", {"form": form})
-    cache_key = (type(form), key, get_language())
+    cache_key = (type(form), key, get_language(), protocols.generation())  # choices come from the catalogue
     html = _FORM_HTML.get(cache_key)
     if html is None:
         html = _FORM_HTML[cache_key] = mark_safe(render_to_string("courses/_fields.html", {"form": form}))  # noqa: S308
@@ -121,6 +122,8 @@ def session_rows(rows: list[SessionRow]) -> SafeString:
         text = (f"{WEEKDAYS_ABBR[when.weekday()]} {when.day} {MONTHS_3[when.month].title()} {when.year}, "
                 f"{when:%H:%M}")
         attendance = esc(s.get_attendance_display()) if s.attendance else '<span class="muted">Booked</span>'
+        if not s.treatment:
+            attendance += ' <span class="badge">Assessment: not treatment</span>'
         out.append(
             f"\n    <tr><th scope=\"row\">{esc(row.number) if row.number else '—'}</th>\n"
             f"      <td data-label=\"Date\"><time datetime=\"{esc(when.isoformat())}\">{esc(text)}</time></td>\n"

@@ -51,11 +51,20 @@ class CourseSummary:
     paired_in_distinct_sessions: bool
     sessions: list[SessionRow] = field(default_factory=list)
     series: list[MeasureSeries] = field(default_factory=list)
+    treatment_attended: int | None = None
+    """Attended sessions that are treatment (TherapySession.treatment, from the protocol's
+    phases); None: every attended session (the same as ``attended``)."""
+
+    @property
+    def attended_treatment(self) -> int:
+        return self.attended if self.treatment_attended is None else self.treatment_attended
 
     @property
     def finished_treatment(self) -> bool:
-        """NHS Talking Therapies: at least two attended treatment sessions."""
-        return self.attended >= 2
+        """NHS Talking Therapies (DOMAIN.md §4 [V]): a course is finished with at least two
+        attended *treatment* sessions; assessment sessions (a phase with ``treatment = false``)
+        do not count."""
+        return self.attended_treatment >= 2
 
 
 def _session_rows(sessions: list[TherapySession]) -> tuple[list[SessionRow], dict[int, int]]:
@@ -113,7 +122,7 @@ def summarise(course: Course) -> CourseSummary:
     outcome = course_outcome(pair_first, pair_last)
     distinct = all(k in paired for k in (DEPRESSION_MEASURE, ANXIETY_MEASURE))
     return CourseSummary(
-        attended=len(attended),
+        attended=len(attended), treatment_attended=sum(1 for s in attended if s.treatment),
         missed=sum(counts[c] for c in MISSED),
         cancelled=sum(counts[c] for c in CANCELLED),
         booked=counts[None],

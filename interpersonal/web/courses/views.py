@@ -34,10 +34,12 @@ from interpersonal.web.assessments.models import RiskAlert
 from interpersonal.web.audit import log
 from interpersonal.web.courses import actions, caseload, fragments
 from interpersonal.web.courses.access import (
+    allocated_referrals_for,
     caseload_for,
     courses_visible_to,
     get_course_for_user,
     may_acknowledge_alerts,
+    supervised_allocated_referrals_for,
     supervised_caseload_for,
 )
 from interpersonal.web.courses.forms import (
@@ -52,7 +54,11 @@ from interpersonal.web.courses.forms import (
 from interpersonal.web.courses.models import ATTENDED, Course, TaskCompletion, TherapySession
 from interpersonal.web.courses.summary import summarise
 from interpersonal.web.formerrors import add_action_errors
+from interpersonal.web.formulation.links import focus_links
 from interpersonal.web.patients.access import get_patient_for_user
+from interpersonal.web.patients.pathway import step_path, triaged_to
+from interpersonal.web.referrals.actions import open_referral_of
+from interpersonal.web.referrals.models import Referral
 
 clinician = require_permission(Permission.HOLD_CASELOAD)
 SESSION_FIELDS = {"scheduled_at": "date"}
@@ -81,13 +87,17 @@ def caseload_view(request: HttpRequest) -> HttpResponse:
     user = request.user
     own = caseload.rows(caseload_for(user))
     supervised = caseload.rows(supervised_caseload_for(user))
-    # The caseload shows identifiable rows: its read is audited (course ids, no names).
+    allocated = caseload.allocated_rows(allocated_referrals_for(user))
+    supervised_allocated = caseload.allocated_rows(supervised_allocated_referrals_for(user))
+    # The caseload shows identifiable rows: its read is audited (course and referral ids, no names).
     log.record("caseload.viewed", actor=user, target=("user", user.pk),
-               course_ids=[r.course_id for r in own + supervised])
+               course_ids=[r.course_id for r in own + supervised],
+               referral_ids=[r.referral.pk for r in allocated + supervised_allocated])
     return render(request, "courses/caseload.html", {
         "rows": own, "rows_html": caseload.rows_html(own),
         "active_count": sum(1 for r in own if r.ended_on is None), "ended_count": sum(1 for r in own if r.ended_on),
         "supervised": supervised, "supervised_html": caseload.rows_html(supervised, show_therapist=True),
+        "allocated": allocated, "supervised_allocated": supervised_allocated,
     })
 
 
@@ -132,6 +142,10 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
                            _default(outcome.jacobson_truax, s.instrument.id)))
     stepped_to = courses_visible_to(user).filter(stepped_from=course).first()
     higher = [p for p in protocols.catalogue() if p.step > definition.step]
+    referral = course.referral
+    step_of = {p.id: p.step for p in protocols.catalogue()}
+    steps = [step_of.get(pid) for pid in Course.objects.filter(referral_id=course.referral_id)
+             .order_by("started_on", "id").values_list("protocol", flat=True)]
     ack_errors = forms.pop("ack_errors", {})
     end_form = forms.pop("end_form", None) or EndCourseForm()
     step_up_form = forms.pop("step_up_form", None) or StepUpForm(current_step=definition.step)
@@ -141,7 +155,10 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
         "open_alerts": sum(1 for a in alerts if a.open), "charts": charts,
         "score_rows": score_rows, "sessions_html": fragments.session_rows(summary.sessions),
         "may_write": writable, "may_ack": may_acknowledge_alerts(user, course),
-        "stepped_to": stepped_to, "may_step_up": bool(higher),
+        "stepped_to": stepped_to, "may_step_up": bool(higher), "referral": referral,
+        "step_path": step_path(steps), "referral_triaged_to": triaged_to(referral) if referral.triaged_at else "",
+        "focus_links": focus_links(course),
+        "next_steps": sorted({p.step for p in higher}),
         "end_form_html": fragments.form_fields(end_form, None),
         "step_up_form_html": fragments.form_fields(step_up_form, definition.step),
         "ack_form": AcknowledgeForm(), "ack_errors": ack_errors, "ack_note": forms.pop("ack_note", ""), "errors": forms.pop("errors", []),
@@ -161,19 +178,37 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 @clinician
 def new(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient_for_user(request.user, pk, write=True)
-    form = StartCourseForm(request.POST or None, initial={"protocol": "dit"})
+    referral = open_referral_of(patient)
+    triaged = _triaged_protocol(referral)
+    form = StartCourseForm(request.POST or None, initial={"protocol": triaged.id} if triaged else {})
     if form.is_bound and form.is_valid():
         try:
             course = actions.start_course(patient=patient, therapist=request.user, by=request.user,
                                           protocol=form.cleaned_data["protocol"],
                                           planned_sessions=form.cleaned_data["planned_sessions"],
-                                          started_on=form.cleaned_data["started_on"])
+                                          started_on=form.cleaned_data["started_on"], referral=referral)
         except ValidationError as exc:
             add_action_errors(form, exc)
         else:
             return redirect("courses:detail", course.pk)
-    return render(request, "courses/new.html", {"form": form, "patient": patient, "protocols": protocols.catalogue()},
-                  status=400 if form.is_bound else 200)
+    return render(request, "courses/new.html", {
+        "form": form, "patient": patient, "protocols": protocols.catalogue(), "referral": referral,
+        "triaged": triaged, "triaged_to": triaged_to(referral) if referral and referral.triaged_at else "",
+        "previous_steps": list(referral.courses.order_by("started_on", "id")) if referral else [],
+    }, status=400 if form.is_bound else 200)
+
+
+def _triaged_protocol(referral: Referral | None) -> protocols.Protocol | None:
+    """The protocol the referral was triaged to (Referral.therapy, once triage is recorded), if
+    it is in the catalogue and no course of the referral has followed it yet (after a step-up
+    the next course is chosen, not defaulted back to the first step)."""
+    if referral is None or not referral.therapy or referral.triaged_at is None \
+            or referral.courses.filter(protocol=referral.therapy).exists():
+        return None
+    try:
+        return protocols.get(referral.therapy)
+    except protocols.UnknownProtocol:
+        return None
 
 
 # -- sessions and measures ----------------------------------------------------------------
@@ -292,7 +327,8 @@ def _alert_decision_context(course: Course, form: Any, alerts: list[AlertRow]) -
     """What ``courses/_alerts_decision.html`` shows: the open alerts, a note field for each."""
     return {"course": course, "patient": course.patient, "form": form, "alerts": alerts,
             "notes": [(row, form[f"note_{row.alert.pk}"]) for row in alerts],
-            "alerts_seen": ",".join(str(r.alert.pk) for r in alerts)}
+            "alerts_seen": ",".join(str(r.alert.pk) for r in alerts),
+            "next_steps": sorted({p.step for p in protocols.catalogue() if p.step > course.definition.step})}
 
 
 @require_http_methods(["GET", "POST"])

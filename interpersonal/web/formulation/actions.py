@@ -1,5 +1,7 @@
-"""The only writers of the focus of a course: DIT's IPAF, IPT's inventory, timeline and
-formulation. Atomic, validated, audited with identifiers and field names only.
+"""The only writers of the focus of a course: the IPAF, the interpersonal inventory, the
+timeline and the interpersonal formulation — each offered to a course whose protocol lists it
+as a feature (DIT: the IPAF; IPT: the other three). Atomic, validated, audited with
+identifiers and field names only.
 
 Edits are never lost silently. The IPAF is append-only (a new :class:`IpafRevision` per
 save); the other records carry a ``version``. A save based on an out-of-date copy raises
@@ -119,11 +121,15 @@ def _locked_active(course: Course) -> Course:
     return locked
 
 
-def _require_therapy(course: Course, therapy: str, what: str) -> None:
+def require_feature(course: Course, feature: str) -> None:
+    """Refuse unless the course's protocol lists ``feature`` (protocol data, never a therapy
+    name: interpersonal.core.protocols.FEATURES)."""
     definition = course.definition
-    if definition.therapy != therapy:
-        family = "DIT" if therapy == "dit" else "IPT (including brief and maintenance IPT)"
-        raise ValidationError(f"{what} belongs to {family} courses; this course follows {definition.name}.")
+    if not definition.has_feature(feature):
+        what = protocols.FEATURES.get(feature, feature)
+        having = ", ".join(p.name for p in protocols.having(feature)) or "no protocol in this service"
+        raise ValidationError(f"{definition.name} has no {what}: its protocol does not list it "
+                              f"(protocols that do: {having}).")
 
 
 def _text(name: str, value: Any, *, max_length: int | None = None, required: bool = False) -> str:
@@ -171,7 +177,7 @@ def revise_ipaf(*, course: Course, by: Any, based_on: int | None, **fields: Any)
     _unknown(fields, IpafRevision.FIELDS)
     _require_therapist(course, by)
     course = _locked_active(course)
-    _require_therapy(course, "dit", "The Interpersonal Affective Focus (IPAF)")
+    require_feature(course, "ipaf")
     latest = course.ipaf_revisions.order_by("-number").select_related("created_by").first()
     latest_number = latest.number if latest else None
     if latest_number != based_on:
@@ -239,7 +245,7 @@ def add_person(*, course: Course, by: Any, **fields: Any) -> InventoryPerson:
     _unknown(fields, InventoryPerson.FIELDS)
     _require_therapist(course, by)
     course = _locked_active(course)
-    _require_therapy(course, "ipt", "The interpersonal inventory")
+    require_feature(course, "inventory")
     values = _person_values(fields)
     position = (course.inventory_people.aggregate(m=Max("position"))["m"] or 0) + 1
     person = InventoryPerson.objects.create(course=course, position=position, **values)
@@ -251,7 +257,7 @@ def add_person(*, course: Course, by: Any, **fields: Any) -> InventoryPerson:
 def _locked_person(person: InventoryPerson, by: Any) -> InventoryPerson:
     _require_therapist(person.course, by)
     course = _locked_active(person.course)
-    _require_therapy(course, "ipt", "The interpersonal inventory")
+    require_feature(course, "inventory")
     locked = InventoryPerson.objects.select_for_update().get(pk=person.pk)
     if locked.removed_at is not None:
         raise ValidationError("Not saved: this person was removed from the inventory after you opened it.")
@@ -319,7 +325,7 @@ def add_event(*, course: Course, by: Any, occurred_on: dt.date, event: str, mood
     """Add a life event and the mood around it to the timeline."""
     _require_therapist(course, by)
     course = _locked_active(course)
-    _require_therapy(course, "ipt", "The timeline")
+    require_feature(course, "timeline")
     values = _event_values({"occurred_on": occurred_on, "event": event, "mood": mood})
     item = TimelineEvent.objects.create(course=course, **values)
     log.record("formulation.event_added", actor=by, target=item, patient_id=course.patient_id, course_id=course.pk)
@@ -329,7 +335,7 @@ def add_event(*, course: Course, by: Any, occurred_on: dt.date, event: str, mood
 def _locked_event(timeline_event: TimelineEvent, by: Any) -> TimelineEvent:
     _require_therapist(timeline_event.course, by)
     course = _locked_active(timeline_event.course)
-    _require_therapy(course, "ipt", "The timeline")
+    require_feature(course, "timeline")
     locked = TimelineEvent.objects.select_for_update().get(pk=timeline_event.pk)
     if locked.removed_at is not None:
         raise ValidationError("Not saved: this event was removed from the timeline after you opened it.")
@@ -425,7 +431,7 @@ def save_formulation(
     contract. ``expected_version`` is the version the editor opened (0 before the first save)."""
     _require_therapist(course, by)
     course = _locked_active(course)
-    _require_therapy(course, "ipt", "The interpersonal formulation")
+    require_feature(course, "ipt_formulation")
     existing = IptFormulation.objects.select_for_update().filter(course=course).first()
     current_version = existing.version if existing else 0
     values = {"formulation": _text("formulation", text, max_length=20000), "focal_areas": _focal_areas(list(focal_areas)),

@@ -1,4 +1,5 @@
-"""The focus of a course: the IPAF (DIT); inventory, timeline and formulation (IPT).
+"""The focus of a course: the IPAF, the inventory, the timeline and the formulation, each for a
+course whose protocol lists it as a feature (DIT: the IPAF; IPT: the others).
 
 Each view: parse → access (audited) → action → respond. Invalid input re-renders with
 status 400; a save based on an out-of-date copy re-renders with 409, the "changed
@@ -26,16 +27,18 @@ from interpersonal.web.courses.models import Course
 from interpersonal.web.formerrors import add_action_errors, posted_version
 from interpersonal.web.formulation import access, actions, diagram
 from interpersonal.web.formulation.forms import EventForm, IpafForm, IptFormulationForm, PersonForm
+from interpersonal.web.formulation.links import focus_links
 from interpersonal.web.formulation.models import MOOD_SCALE_HELP, InventoryPerson, IpafRevision, TimelineEvent
 
 clinician = require_permission(Permission.HOLD_CASELOAD)
 STALE = 409
 
 
-def _course(request: HttpRequest, pk: int, therapy: str) -> Course:
+def _course(request: HttpRequest, pk: int, feature: str) -> Course:
+    """The course (access checked, audited), if its protocol has ``feature``; else 404."""
     course = get_course_for_user(request.user, pk, write=request.method == "POST")
-    if course.definition.therapy != therapy:
-        raise Http404("This page belongs to another therapy's courses.")
+    if not course.definition.has_feature(feature):
+        raise Http404("This course's protocol does not have this record.")
     return course
 
 
@@ -88,7 +91,7 @@ def _history(course: Course) -> list[dict[str, Any]]:
 @require_http_methods(["GET", "POST"])
 @clinician
 def ipaf(request: HttpRequest, pk: int) -> HttpResponse:
-    course = _course(request, pk, "dit")
+    course = _course(request, pk, "ipaf")
     latest = access.current_ipaf(course)
     initial = ({f: getattr(latest, f) for f in IpafRevision.FIELDS} | {"based_on": latest.number}) if latest else {}
     form = IpafForm(request.POST or None, initial=initial)
@@ -110,6 +113,7 @@ def ipaf(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("formulation:ipaf", course.pk)
     return render(request, "formulation/ipaf.html", {
         "course": course, "patient": course.patient, "form": form, "latest": latest, "history": _history(course),
+        "focus_links": focus_links(course),
         "may_write": _may_write(request, course), "stale": stale, "yours": yours,
     }, status=status)
 
@@ -122,14 +126,14 @@ def _inventory_context(request: HttpRequest, course: Course) -> dict[str, Any]:
     return {
         "course": course, "patient": course.patient, "people": people, "placed": diagram.place(people),
         "rings": diagram.rings(), "size": diagram.SIZE, "centre": diagram.CENTRE, "core_radius": diagram.CORE_RADIUS,
-        "by_ring": by_ring, "may_write": _may_write(request, course),
+        "by_ring": by_ring, "may_write": _may_write(request, course), "focus_links": focus_links(course),
     }
 
 
 @require_http_methods(["GET", "POST"])
 @clinician
 def inventory(request: HttpRequest, pk: int) -> HttpResponse:
-    course = _course(request, pk, "ipt")
+    course = _course(request, pk, "inventory")
     form = PersonForm(request.POST or None)
     if form.is_bound and form.is_valid():
         try:
@@ -145,7 +149,7 @@ def inventory(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @clinician
 def person(request: HttpRequest, pk: int, person_pk: int) -> HttpResponse:
-    course = _course(request, pk, "ipt")
+    course = _course(request, pk, "inventory")
     item = get_object_or_404(InventoryPerson, pk=person_pk, course=course, removed_at__isnull=True)
     return _edit_row(
         request, course, item, form_class=PersonForm, title=f"Edit {item.label}",
@@ -181,14 +185,14 @@ def _edit_row(
     return render(request, "formulation/edit.html", {
         "course": course, "patient": course.patient, "form": form, "stale": stale, "yours": yours,
         "seen": _seen(fields, current), "title": title, "back": back, "remove_url": remove_url, "item": item,
-        "may_write": _may_write(request, course),
+        "may_write": _may_write(request, course), "focus_links": focus_links(course),
     }, status=status)
 
 
 @require_POST
 @clinician
 def person_remove(request: HttpRequest, pk: int, person_pk: int) -> HttpResponse:
-    course = _course(request, pk, "ipt")
+    course = _course(request, pk, "inventory")
     item = get_object_or_404(InventoryPerson, pk=person_pk, course=course, removed_at__isnull=True)
     try:
         actions.remove_person(person=item, by=request.user, expected_version=posted_version(request.POST.get("version")))
@@ -226,13 +230,13 @@ def _timeline_context(request: HttpRequest, course: Course) -> dict[str, Any]:
     events = list(access.timeline(course))
     return {"course": course, "patient": course.patient, "events": events,
             "spec": _spec_json(timeline_spec(events)) if events else "", "scale": MOOD_SCALE_HELP,
-            "may_write": _may_write(request, course)}
+            "may_write": _may_write(request, course), "focus_links": focus_links(course)}
 
 
 @require_http_methods(["GET", "POST"])
 @clinician
 def timeline(request: HttpRequest, pk: int) -> HttpResponse:
-    course = _course(request, pk, "ipt")
+    course = _course(request, pk, "timeline")
     form = EventForm(request.POST or None)
     if form.is_bound and form.is_valid():
         try:
@@ -248,7 +252,7 @@ def timeline(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @clinician
 def event(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
-    course = _course(request, pk, "ipt")
+    course = _course(request, pk, "timeline")
     item = get_object_or_404(TimelineEvent, pk=event_pk, course=course, removed_at__isnull=True)
     return _edit_row(
         request, course, item, form_class=EventForm, title="Edit a timeline event",
@@ -260,7 +264,7 @@ def event(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
 @require_POST
 @clinician
 def event_remove(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
-    course = _course(request, pk, "ipt")
+    course = _course(request, pk, "timeline")
     item = get_object_or_404(TimelineEvent, pk=event_pk, course=course, removed_at__isnull=True)
     try:
         actions.remove_event(timeline_event=item, by=request.user, expected_version=posted_version(request.POST.get("version")))
@@ -275,7 +279,7 @@ def event_remove(request: HttpRequest, pk: int, event_pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @clinician
 def ipt(request: HttpRequest, pk: int) -> HttpResponse:
-    course = _course(request, pk, "ipt")
+    course = _course(request, pk, "ipt_formulation")
     saved = access.ipt_formulation(course)
     values = actions.formulation_values(saved)
     version = saved.version if saved else 0
@@ -308,4 +312,5 @@ def ipt(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "formulation/ipt.html", {
         "course": course, "patient": course.patient, "form": form, "saved": saved, "stale": stale, "yours": yours,
         "seen": seen, "may_write": _may_write(request, course), "sessions_range": sessions_range,
+        "focus_links": focus_links(course),
     }, status=status)

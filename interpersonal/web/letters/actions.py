@@ -16,17 +16,13 @@ from interpersonal.web.courses.models import Course
 from interpersonal.web.letters import drafting
 from interpersonal.web.letters.models import Letter, LetterRevision, too_long
 
-KINDS_FOR_THERAPY = {
-    "dit": (Letter.Kind.GOODBYE, Letter.Kind.GP_DISCHARGE),
-    "ipt": (Letter.Kind.ENDING_SUMMARY, Letter.Kind.GP_DISCHARGE),
-}
-"""Which letters a course of each therapy may have; any other therapy: the GP letter only."""
-
 MAX_DIFF_LINES = 40
 
 
 def kinds_for(course: Course) -> tuple[str, ...]:
-    return tuple(KINDS_FOR_THERAPY.get(course.definition.therapy, (Letter.Kind.GP_DISCHARGE,)))
+    """The letters a course may have: its protocol's ``letters`` (protocol data; the core's
+    LETTERS are Letter.Kind's values, a test checks)."""
+    return tuple(k for k in course.definition.letters if k in Letter.Kind.values)
 
 
 class StaleLetter(ValidationError):
@@ -82,7 +78,8 @@ def draft_letter(*, course: Course, kind: str, by: Any) -> Letter:
     Course.objects.select_for_update().get(pk=course.pk)  # one draft at a time per course
     if kind not in kinds_for(course):
         labels = ", ".join(Letter.Kind(k).label.lower() for k in kinds_for(course))
-        raise ValidationError({"kind": f"A {course.definition.name} course can have: {labels}."})
+        raise ValidationError({"kind": f"A {course.definition.name} course can have: {labels}." if labels
+                               else f"The {course.definition.name} protocol lists no letters."})
     if Letter.objects.filter(course=course, kind=kind, status=Letter.Status.DRAFT).exists():
         raise ValidationError(f"There is already a draft {Letter.Kind(kind).label.lower()}; edit that one.")
     previous = Letter.objects.filter(course=course, kind=kind).order_by("-number").first()

@@ -288,14 +288,14 @@ def _gp(course: Course, summary: CourseSummary, rows: list[ScoreRow]) -> str:
              f"{patient.given_name} {patient.family_name} has had a course of {definition.name} with our service "
              f"{period}, attending {summary.attended} session{'s' if summary.attended != 1 else ''}"
              f" (missed {summary.missed}, cancelled {summary.cancelled}). {reason}"]
-    if definition.therapy == "dit":
+    if definition.has_feature("ipaf"):
         ipaf = read_ipaf(course)
         if ipaf is not None:
             focus = "; ".join(f"{label}: {value}" for label, value in (
                 ("self", ipaf.self_representation), ("other", ipaf.other_representation),
                 ("affect", ipaf.affect), ("defensive function", ipaf.defensive_function)) if value)
             parts.append(f"The work focused on an interpersonal affective focus (IPAF) — {focus}.")
-    elif definition.therapy == "ipt":
+    elif definition.has_feature("ipt_formulation"):
         focus_ipt = read_ipt_focus(course)
         if focus_ipt is not None and focus_ipt.areas:
             areas = ", ".join(a.label.lower() + (f" ({a.stage.lower()})" if a.stage else "") for a in focus_ipt.areas)

@@ -1,13 +1,14 @@
 """Who may read or change which patient. Views read patient data only through these.
 
-A therapist: patients allocated to them or with a course of theirs. A supervisor: that,
-plus (read-only) their supervisees' patients. Anyone else: nothing identifiable.
+A therapist: patients allocated to them, with a referral allocated to them (assessment, then
+treatment: Referral.therapist) or with a course of theirs. A supervisor: that, plus (read-only)
+their supervisees' patients. Anyone else: nothing identifiable.
 Refusals of records the user may not see are 404s, so existence is not revealed.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -17,19 +18,25 @@ from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.audit import log
 from interpersonal.web.patients.models import Patient
 
+if TYPE_CHECKING:
+    from interpersonal.web.referrals.models import Referral
+
 
 def _own(user: Any) -> Q:
     from interpersonal.web.courses.models import Course
+    from interpersonal.web.referrals.models import Referral
 
-    return Q(therapist=user) | Q(Exists(Course.objects.filter(patient=OuterRef("pk"), therapist=user)))
+    return (Q(therapist=user) | Q(Exists(Course.objects.filter(patient=OuterRef("pk"), therapist=user)))
+            | Q(Exists(Referral.objects.filter(patient=OuterRef("pk"), therapist=user))))
 
 
 def _supervised(user: Any) -> Q:
     from interpersonal.web.courses.models import Course
+    from interpersonal.web.referrals.models import Referral
 
-    return Q(therapist__supervisor=user) | Q(
-        Exists(Course.objects.filter(patient=OuterRef("pk"), therapist__supervisor=user))
-    )
+    return (Q(therapist__supervisor=user)
+            | Q(Exists(Course.objects.filter(patient=OuterRef("pk"), therapist__supervisor=user)))
+            | Q(Exists(Referral.objects.filter(patient=OuterRef("pk"), therapist__supervisor=user))))
 
 
 def patients_visible_to(user: Any, *, write: bool = False) -> QuerySet[Patient]:
@@ -55,3 +62,18 @@ def get_patient_for_user(user: Any, pk: Any, *, write: bool = False) -> Patient:
         raise PermissionDenied("You may read this patient's record but not change it.")
     log.record("patient.viewed", actor=user, target=patient, patient_id=patient.pk)
     return patient
+
+
+def referral_of(patient: Patient, referral_pk: Any) -> Referral:
+    """A referral of ``patient`` (read through :func:`get_patient_for_user`, so audited and
+    allowed); 404 if it is not one of theirs."""
+    from interpersonal.web.referrals.models import Referral
+
+    try:
+        referral_pk = int(referral_pk)
+    except (TypeError, ValueError):
+        raise Http404("No such referral") from None
+    referral = Referral.objects.filter(patient=patient, pk=referral_pk).first()
+    if referral is None:
+        raise Http404("No such referral")
+    return referral

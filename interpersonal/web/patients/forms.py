@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
+from interpersonal.core.codes import BEFORE_TREATMENT, EndReason
 from interpersonal.web import bounds
 from interpersonal.web.referrals.models import ReferralSource
 
@@ -25,8 +28,8 @@ class PatientForm(forms.Form):
     gp_practice = forms.CharField(label="GP practice", max_length=bounds.SHORT_TEXT, required=False)
 
 
-class RegisterPatientForm(PatientForm):
-    """A new patient with the referral they came with (referrals.models.Referral)."""
+class ReferralForm(forms.Form):
+    """The details a referral is received with (referrals.actions.RECEIVED_FIELDS)."""
 
     received_on = bounds.DateField(label="Referral received", window=bounds.PAST_CLINICAL, widget=DATE)
     source = forms.ChoiceField(label="Referral source", choices=ReferralSource.choices)
@@ -40,6 +43,36 @@ class RegisterPatientForm(PatientForm):
     )
 
     referral_fields = ("received_on", "source", "referrer", "presenting_problem", "problem_descriptor")
+
+
+class RegisterPatientForm(PatientForm, ReferralForm):
+    """A new patient with the referral they came with (referrals.models.Referral)."""
+
+    field_order = [*PatientForm.base_fields, *ReferralForm.referral_fields]
+
+
+def end_referral_choices(*, treated: bool) -> list[tuple[str, str]]:
+    """The reasons a referral with no active course may end, with their NHS end codes (marked
+    where unconfirmed). Before any course: the before-treatment reasons and those that end a
+    referral at any stage; after a course: every reason a referral can end for."""
+    anytime = (EndReason.REFERRED_ON, EndReason.DECLINED, EndReason.DECEASED)
+    reasons = [r for r in EndReason if r.ends_referral and (treated or r in BEFORE_TREATMENT or r in anytime)]
+    return [(r.value, f"{r.label} (code {r.nhs_code}{'' if r.nhs_code_confirmed else ', unconfirmed'})")
+            for r in reasons]
+
+
+class EndReferralForm(forms.Form):
+    """Ending a referral that has no active course (referrals.actions.end_referral). The reason
+    is chosen, never pre-selected."""
+
+    reason = forms.ChoiceField(label="Why the referral ends", error_messages={"required": "Choose why the referral ends."},
+                               help_text="NHS Talking Therapies end code of the whole referral.")
+    ended_on = bounds.DateField(window=bounds.PAST_CLINICAL, widget=DATE, required=False, help_text="Leave blank for today.")
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=bounds.INT_MAX)
+
+    def __init__(self, *args: Any, treated: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].choices = [("", "Choose…"), *end_referral_choices(treated=treated)]
 
 
 class EditPatientForm(PatientForm):

@@ -9,4 +9,6 @@ urlpatterns = [
     path("new/", views.new, name="new"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/edit/", views.edit, name="edit"),
+    path("<int:pk>/referrals/new/", views.new_referral, name="new_referral"),
+    path("<int:pk>/referrals/<int:referral_pk>/end/", views.end_referral, name="end_referral"),
 ]

@@ -6,18 +6,22 @@ from django.core.exceptions import ValidationError
 from django.db.models import Max, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.roles import Permission
-from interpersonal.web.assessments.alerts import open_alerts
+from interpersonal.web.assessments.alerts import describe_alert
+from interpersonal.web.assessments.models import RiskAlert
 from interpersonal.web.audit import log
 from interpersonal.web.courses.access import courses_visible_to
 from interpersonal.web.formerrors import add_action_errors
 from interpersonal.web.patients import actions
-from interpersonal.web.patients.access import get_patient_for_user, patients_visible_to
+from interpersonal.web.patients.access import get_patient_for_user, patients_visible_to, referral_of
 from interpersonal.web.patients.actions import EDITABLE
-from interpersonal.web.patients.forms import EditPatientForm, RegisterPatientForm
+from interpersonal.web.patients.forms import EditPatientForm, EndReferralForm, ReferralForm, RegisterPatientForm
+from interpersonal.web.patients.pathway import pathways, triaged_to
+from interpersonal.web.referrals import actions as referrals
 
 clinician = require_permission(Permission.HOLD_CASELOAD)
 
@@ -56,15 +60,62 @@ def new(request: HttpRequest) -> HttpResponse:
 @clinician
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient_for_user(request.user, pk)
-    courses = courses_visible_to(request.user).filter(patient=patient).select_related("therapist")
     may_change = patients_visible_to(request.user, write=True).filter(pk=patient.pk).exists()
+    found = pathways(patient, courses_visible_to(request.user))
     return render(request, "patients/detail.html", {
-        "patient": patient, "courses": courses, "may_change": may_change,
-        "referrals": patient.referrals.order_by("-received_on", "-id"),
-        "has_active": any(c.is_active for c in courses),
-        # Whatever happened to the course since (ended, stepped up), until acknowledged.
-        "open_alerts": open_alerts(courses),
+        "patient": patient, "may_change": may_change, "pathways": found,
+        "has_open_referral": any(p.referral.is_open for p in found),
+        # Every open alert of every referral — of any course, ended or stepped up, or raised at
+        # screening with no course — until acknowledged: risk is never hidden.
+        "open_alerts": [a for p in found for a in p.open_alerts],
+        "visible_course_ids": {s.course.pk for p in found for s in p.steps if s.visible},
     })
+
+
+@require_http_methods(["GET", "POST"])
+@clinician
+def new_referral(request: HttpRequest, pk: int) -> HttpResponse:
+    """A re-referral: a new referral for a patient whose earlier ones have all ended."""
+    patient = get_patient_for_user(request.user, pk, write=True)
+    form = ReferralForm(request.POST or None)
+    if form.is_bound and form.is_valid():
+        try:
+            referrals.receive_referral(patient=patient, by=request.user, therapist=patient.therapist,
+                                       **form.cleaned_data)
+        except ValidationError as exc:
+            add_action_errors(form, exc)
+        else:
+            return redirect(reverse("patients:detail", args=[patient.pk]) + "#referrals")
+    open_referral = referrals.open_referral_of(patient)
+    return render(request, "patients/referral_form.html", {
+        "form": form, "patient": patient, "open_referral": open_referral,
+    }, status=400 if form.is_bound else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@clinician
+def end_referral(request: HttpRequest, pk: int, referral_pk: int) -> HttpResponse:
+    """End (discharge) a referral that has no active course: before treatment, or after its
+    last course ended for a step change that was not followed."""
+    patient = get_patient_for_user(request.user, pk, write=True)
+    referral = referral_of(patient, referral_pk)
+    treated = referral.courses.exists()
+    form = EndReferralForm(request.POST or None, treated=treated, initial={"version": referral.version})
+    if form.is_bound and form.is_valid():
+        try:
+            referrals.end_referral(referral=referral, reason=form.cleaned_data["reason"], by=request.user,
+                                   ended_on=form.cleaned_data["ended_on"],
+                                   expected_version=form.cleaned_data["version"])
+        except ValidationError as exc:
+            add_action_errors(form, exc)
+        else:
+            return redirect(reverse("patients:detail", args=[patient.pk]) + f"#referral-{referral.pk}")
+    alerts = [describe_alert(a) for a in RiskAlert.objects.filter(referral=referral, acknowledged_at__isnull=True)
+              .select_related("measurement", "course", "left_open_by").order_by("raised_at", "id")]
+    return render(request, "patients/end_referral.html", {
+        "form": form, "patient": patient, "referral": referral, "open_alerts": alerts,
+        "triaged_to": triaged_to(referral), "has_active_course": referral.courses.filter(status="active").exists(),
+    }, status=400 if form.is_bound else 200)
 
 
 @require_http_methods(["GET", "POST"])

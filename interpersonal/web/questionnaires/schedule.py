@@ -31,7 +31,6 @@ from interpersonal.web.questionnaires.models import QuestionnaireLink
 logger = logging.getLogger(__name__)
 
 NO_CONTACT_EVENT = "questionnaire_link.no_contact"
-WSAS = "wsas"
 RETRY_AFTER = dt.timedelta(minutes=30)
 """How long a scheduler waits before enqueuing a session again whose task has not sent yet
 (the worker is down or slow, or the send failed and rolled back)."""
@@ -45,13 +44,10 @@ def lead_time() -> dt.timedelta:
 
 
 def bundle_for(protocol: protocols.Protocol) -> list[str]:
-    """The protocol's session measures a patient can answer by link, and WSAS where the protocol
-    lists it (as a session or a baseline measure), in that order."""
-    wanted = [m for m in protocol.session_measures if answerable_by_patient(m)]
-    if WSAS not in wanted and WSAS in (*protocol.session_measures, *protocol.baseline_measures) \
-            and answerable_by_patient(WSAS):
-        wanted.append(WSAS)
-    return wanted
+    """The measures the protocol sends by link (its ``link_measures``, protocol data), those a
+    patient can answer by link — the loader refuses any other, and this keeps that true should a
+    service's measure settings change a licence."""
+    return [m for m in protocol.link_measures if answerable_by_patient(m)]
 
 
 def send_at(session: TherapySession) -> dt.datetime:
@@ -68,7 +64,7 @@ def due_sessions(now: dt.datetime | None = None) -> QuerySet[TherapySession]:
     skip_audited = AuditEvent.objects.filter(
         type=NO_CONTACT_EVENT, target_type="therapysession", target_id=Cast(OuterRef("pk"), CharField()),
     )
-    no_contact = Q(course__patient__email="", course__patient__phone="")
+    no_contact = Q(referral__patient__email="", referral__patient__phone="")
     return (
         TherapySession.objects
         .filter(attendance__isnull=True, scheduled_at__gt=now, scheduled_at__lte=now + lead_time(),

@@ -444,7 +444,7 @@ def test_record_session_attended_is_audited_without_notes(dit_course, therapist,
     assert session.notes == "Talked about her sister Jane."
     events = audit_trail.new()
     assert [(e.type, e.target_type, e.target_id) for e in events] == [("session.recorded", "therapysession", str(session.pk))]
-    assert events[0].data == {"course_id": dit_course.pk, "attendance": 5}
+    assert events[0].data == {"course_id": dit_course.pk, "attendance": 5, "treatment": True}
     assert_identifiers_only(events, "Jane", "sister", "Diary")
 
 

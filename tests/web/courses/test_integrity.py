@@ -20,5 +20,5 @@ def test_reading_the_caseload_is_audited_with_course_ids_only(client_for, therap
     client_for(therapist).get("/caseload/")
 
     event = AuditEvent.objects.get(type="caseload.viewed")
-    assert event.data == {"course_ids": [dit_course.pk]}
+    assert event.data == {"course_ids": [dit_course.pk], "referral_ids": []}
     assert event.actor_id == therapist.pk

@@ -64,8 +64,19 @@ def test_ipaf_stale_save_refused_listing_changes(dit_course, therapist):
 
 
 def test_ipaf_refused_for_ipt_course(ipt_course, therapist):
-    with pytest.raises(ValidationError, match="DIT courses"):
+    # The IPT protocol does not list the "ipaf" feature; the message names the protocols that do.
+    with pytest.raises(ValidationError, match=r"has no Interpersonal Affective Focus \(IPAF\).*"
+                                              r"protocols that do: Dynamic Interpersonal Therapy \(DIT\)"):
         actions.revise_ipaf(course=ipt_course, by=therapist, based_on=None, **IPAF)
+
+
+def test_ipt_records_refused_for_a_dit_course(dit_course, therapist):
+    with pytest.raises(ValidationError, match="has no Interpersonal inventory"):
+        actions.add_person(course=dit_course, by=therapist, label="Partner")
+    with pytest.raises(ValidationError, match="has no Timeline of life events and mood"):
+        actions.add_event(course=dit_course, by=therapist, occurred_on=dit_course.started_on, event="Moved", mood=-2)
+    with pytest.raises(ValidationError, match="has no Interpersonal formulation"):
+        actions.save_formulation(course=dit_course, by=therapist, expected_version=0, text="x", focal_areas=[])
 
 
 @pytest.mark.parametrize("who", ["supervisor", "unrelated_therapist"])

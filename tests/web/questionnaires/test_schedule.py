@@ -115,13 +115,17 @@ def test_a_failed_send_is_enqueued_again_only_after_the_retry_interval(dit_cours
     assert scheduler.run_once(now + dt.timedelta(minutes=31)) == [session.pk]
 
 
-def test_bundle_is_the_answerable_session_measures_and_wsas():
+def test_bundle_is_the_protocols_link_measures():
+    # Protocol data (link_measures), no WSAS special case: DIT sends the WSAS it takes at baseline,
+    # maintenance IPT (no WSAS) does not.
     assert bundle_for(protocols.get("dit")) == ["phq9", "gad7", "wsas"]
+    assert bundle_for(protocols.get("ipt_maintenance")) == ["phq9", "gad7"]
 
 
 def test_bundle_leaves_out_clinician_rated_and_unlicensed_measures():
-    protocol = dataclasses.replace(protocols.get("dit"), session_measures=("hrsd17", "phq9", "core10"),
-                                   baseline_measures=("phq9",))
+    # The loader refuses them; a protocol built otherwise (or a licence changed since) still
+    # never sends the HRSD-17 (clinician-rated) or CORE-10 (no item text) by link.
+    protocol = dataclasses.replace(protocols.get("dit"), link_measures=("hrsd17", "phq9", "core10"))
 
     assert bundle_for(protocol) == ["phq9"]
 
