@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-U = "[U] Unconfirmed default: a typical service rule (DOMAIN.md §6), not a national one. Confirm or change it. "
+U = "[U] Unconfirmed default: a typical service rule (DOMAIN.md §6), not a national one. "
 SOURCE = "DOMAIN.md §6 (research notes on typical NHS Talking Therapies service rules; unconfirmed as national rules)"
 DEFAULT_RULES = [
     {"name": "Adults only (18 or over)", "kind": "min_age", "params": {"years": 18, "months": 0},
