@@ -41,6 +41,9 @@ def browser():
 @pytest.fixture
 def new_referral(transactional_db, therapist):
     from interpersonal.web.patients.actions import register_patient
+    from tests.web.referrals.screening_helpers import ensure_default_rules
+
+    ensure_default_rules()  # an earlier transactional test empties every table, seeded rules included
 
     patient = register_patient(
         by=therapist, given_name="Nia", family_name="Newcomer", date_of_birth=dt.date(1992, 5, 17),

@@ -27,6 +27,7 @@ from interpersonal.web.patients.models import Patient
 from interpersonal.web.privacy.access import record_link
 from interpersonal.web.questionnaires.models import QuestionnaireLink
 from interpersonal.web.referrals.models import Referral, ScreeningDecision, SuitabilityRule, Triage
+from web.referrals.screening_helpers import ensure_default_rules
 
 PUBLIC = "public"
 """Anyone, signed in or not."""
@@ -260,6 +261,7 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
     with transaction.atomic():
         screening_alert = raise_alert(referral=referral, instrument="phq9", items=["9"], by=therapist,
                                       questionnaire_link=screening_link)
+    ensure_default_rules()  # emptied by a transactional test that ran before, if any
     rule = SuitabilityRule.objects.order_by("pk").first()
     return {"patient": patient, "course": dit_course, "session": attended_session, "alert": risk_alert,
             "link": link, "token": token, "ipt_patient": ipt_patient, "ipt_course": ipt_course,

@@ -35,3 +35,14 @@ def unallocated(therapist) -> Referral:
     )
     Referral.objects.filter(patient=patient).update(therapist=None)
     return patient.referrals.get()
+
+
+@pytest.fixture(autouse=True)
+def default_rules(request):
+    """The seeded suitability rules (DOMAIN.md §6 defaults), for every test with a database."""
+    names = request.fixturenames
+    if "db" in names or "transactional_db" in names:
+        from web.referrals.screening_helpers import ensure_default_rules
+
+        request.getfixturevalue("transactional_db" if "transactional_db" in names else "db")
+        ensure_default_rules()

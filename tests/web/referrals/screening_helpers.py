@@ -4,7 +4,9 @@ and short-hands that go through the actions. The fixtures are in conftest.py."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 
+from django.apps import apps
 from django.utils import timezone
 
 PHQ9_ITEM9_ONE = {"1": 1, "2": 1, "3": 0, "4": 1, "5": 0, "6": 0, "7": 0, "8": 0, "9": 1}
@@ -43,3 +45,12 @@ def suitable(referral, by, **kw):
     fields = {"decision": "suitable", "reason": "Depression, no exclusions.", "clinician_risk": False,
               "under_secondary_care": False} | kw
     return decide_suitability(referral=referral, by=by, **fields)
+
+
+def ensure_default_rules() -> None:
+    """The suitability rules migration 0004 seeds, when the table is empty: a transactional test
+    (the browser tests) empties every table when it ends, seeded rows included."""
+    from interpersonal.web.referrals.models import SuitabilityRule
+
+    if not SuitabilityRule.objects.exists():
+        importlib.import_module("interpersonal.web.referrals.migrations.0004_suitability_rules").seed(apps, None)
