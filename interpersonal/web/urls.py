@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("interpersonal.web.formulation.urls")),
     path("", include("interpersonal.web.letters.urls")),
     path("", include("interpersonal.web.outcomes.urls")),
+    path("", include("interpersonal.web.referrals.urls_screening")),
     path("", health.home, name="home"),
 ]

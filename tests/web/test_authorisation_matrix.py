@@ -55,6 +55,8 @@ CASE_ROW_404 = row(LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN, NOT
 """As CASE_ROW, but the view looks the course up before checking the role (no leak either way)."""
 TOKEN_ROW = row(OK_TOKEN, OK_TOKEN, OK_TOKEN, OK_TOKEN, OK_TOKEN, OK_TOKEN, OK_TOKEN)
 RECORDS_ONLY = row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, OK)
+RULES_EDITORS = row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, LOGIN, FORBIDDEN)
+"""The service's suitability rules are edited by the service lead and administrators (no patient data)."""
 """Information governance: subject access and erasure (the records officer only)."""
 
 MATRIX: dict[str, dict[str, str]] = {
@@ -130,6 +132,16 @@ MATRIX: dict[str, dict[str, str]] = {
     "letters:pdf": CASE_ROW,
     "letters:pdf_progress": CASE_ROW,
     "letters:pdf_download": CASE_ROW,
+    "screening:referral": CASE_ROW,
+    "screening:contact": CASE_ROW,
+    "screening:send": CASE_ROW,
+    "screening:withdraw": CASE_ROW,
+    "screening:acknowledge": CASE_ROW,
+    "screening:decide": CASE_ROW,
+    "screening:triage": CASE_ROW,
+    "screening:rules": row(LOGIN, OK, OK, OK, OK, LOGIN, FORBIDDEN),  # the service's rules: no patient data
+    "screening:rule_new": RULES_EDITORS,
+    "screening:rule_edit": RULES_EDITORS,
 }
 
 

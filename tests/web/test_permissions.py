@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -25,7 +26,8 @@ from interpersonal.web.letters.models import Letter
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.privacy.access import record_link
 from interpersonal.web.questionnaires.models import QuestionnaireLink
-from interpersonal.web.referrals.models import Referral
+from interpersonal.web.referrals.models import Referral, ScreeningDecision, SuitabilityRule, Triage
+from web.referrals.screening_helpers import ensure_default_rules
 
 PUBLIC = "public"
 """Anyone, signed in or not."""
@@ -47,7 +49,7 @@ class Url:
     kind: str
     obj: str | None = None
     """Which object's id fills the int parameter: patient, course (DIT), ipt_course, session, alert,
-    letter (a draft) or final_letter."""
+    letter (a draft), final_letter or referral (the DIT course's); for a general page, staff, grant or rule."""
     post: bool = False
     """The view accepts POST (a write)."""
     supervisor_post_ok: bool = False
@@ -129,6 +131,17 @@ URLS: dict[str, Url] = {
     "letters:pdf": Url(CASE, obj="final_letter", post=True, supervisor_post_ok=True),  # asks for a PDF: a read
     "letters:pdf_progress": Url(CASE, obj="final_letter", more=(("document_pk", "letter_document"),)),
     "letters:pdf_download": Url(CASE, obj="final_letter", more=(("document_pk", "letter_document"),)),
+    "screening:referral": Url(CASE, obj="referral"),
+    "screening:contact": Url(CASE, obj="referral", post=True),
+    "screening:send": Url(CASE, obj="referral", post=True),
+    "screening:withdraw": Url(CASE, obj="referral", post=True, more=(("link_pk", "screening_link"),)),
+    "screening:acknowledge": Url(CASE, obj="referral", post=True, supervisor_post_ok=True,
+                                 more=(("alert_pk", "screening_alert"),)),
+    "screening:decide": Url(CASE, obj="referral", post=True),
+    "screening:triage": Url(CASE, obj="referral", post=True),
+    "screening:rules": Url(GENERAL),
+    "screening:rule_new": Url(GENERAL, post=True),
+    "screening:rule_edit": Url(GENERAL, obj="rule", post=True),
 }
 
 STR_PARAMS = {"instrument_id": "phq9", "instrument": "phq9", "item": "1", "table": "metrics"}
@@ -192,6 +205,19 @@ def post_data(name: str, case) -> dict[str, str]:
         "privacy:subject_access": {"format": "json", "reference": "SAR-1"},
         "privacy:erase": {"reason": "entered_in_error", "reference": "IG-1", "confirm": case["patient"].local_id,
                           "version": str(case["patient"].version)},
+        "screening:contact": {"date": today(), "time": "00:01", "attendance": "5", "duration_minutes": "30",
+                              "medium": "telephone", "notes": ""},
+        "screening:send": {"instruments": ["phq9", "gad7"], "valid_days": "7"},
+        "screening:acknowledge": {"note": "Acknowledged by someone not responsible"},
+        "screening:withdraw": {},
+        "screening:decide": {"clinician_risk": "no", "under_secondary_care": "no", "decision": "referred_on",
+                             "reason": "Hacked", "version": str(case["referral"].version)},
+        "screening:triage": {"step": "3", "therapy": "ipt", "reason": "Hacked", "preferred_therapy": "no_preference",
+                             "version": str(case["referral"].version)},
+        "screening:rule_new": {"name": "Hacked", "kind": "secondary_care", "outcome": "refer_on", "message": "Hacked",
+                               "position": "5", "active": "on"},
+        "screening:rule_edit": {"name": "Hacked", "kind": "secondary_care", "outcome": "refer_on", "message": "Hacked",
+                                "position": "5", "active": "on", "version": str(case["rule"].version)},
     }.get(name, {})
 
 
@@ -202,12 +228,14 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
     patient with an IPT course, one person in the inventory and one timeline event; and an
     unrelated patient so the outsiders have caseloads of their own."""
     from interpersonal.web.accounts.actions import create_staff
+    from interpersonal.web.assessments.actions import raise_alert
     from interpersonal.web.courses.actions import start_course
     from interpersonal.web.documents.actions import request_letter_pdf, request_subject_access
     from interpersonal.web.formulation.actions import add_event, add_person
     from interpersonal.web.letters.actions import draft_letter, finalise_letter
     from interpersonal.web.patients.actions import register_patient
     from interpersonal.web.questionnaires.actions import issue_link
+    from interpersonal.web.questionnaires.tokens import hash_token, new_token
 
     link, token = issue_link(course=dit_course, instruments=["phq9", "gad7"], by=therapist)
     ipt_patient = register_patient(
@@ -227,11 +255,24 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
     # Account pages: a new therapist's access waiting for a clinician, and a new service lead's link.
     grant = create_staff(by=clinic_admin, username="nell.newcomer", role="therapist").grant
     enrolment_key = create_staff(by=clinic_admin, username="ned.newlead", role="service_lead").token
+    # Screening rows of the patient's referral (in treatment now: screening is closed, so stored
+    # through the lower-level pieces): a link sent at screening and the risk alert it raised.
+    referral = dit_course.referral
+    screening_link = QuestionnaireLink.objects.create(
+        token_hash=hash_token(new_token()), patient=patient, referral=referral, course=None, instruments=["phq9"],
+        created_by=therapist, expires_at=timezone.now() + dt.timedelta(days=7),
+    )
+    with transaction.atomic():
+        screening_alert = raise_alert(referral=referral, instrument="phq9", items=["9"], by=therapist,
+                                      questionnaire_link=screening_link)
+    ensure_default_rules()  # emptied by a transactional test that ran before, if any
+    rule = SuitabilityRule.objects.order_by("pk").first()
     return {"patient": patient, "course": dit_course, "session": attended_session, "alert": risk_alert,
             "link": link, "token": token, "ipt_patient": ipt_patient, "ipt_course": ipt_course,
             "person": person, "event": event, "letter": letter, "final_letter": final_letter, "staff": therapist,
             "records_officer": records_officer, "letter_document": letter_document, "sar_document": sar_document,
-            "grant": grant, "enrolment_key": enrolment_key, "referral": patient.referrals.get()}
+            "grant": grant, "enrolment_key": enrolment_key, "referral": referral, "screening_link": screening_link,
+            "screening_alert": screening_alert, "rule": rule}
 
 
 def path_for(name: str, converters: dict, case, *, token: str | None = None) -> str:
@@ -270,6 +311,9 @@ def state() -> tuple:
         list(IptFormulation.objects.order_by("pk").values_list("pk", "formulation", "version")),
         list(Letter.objects.order_by("pk").values_list("pk", "status", "body", "version")),
         list(Document.objects.order_by("pk").values_list("pk", "kind", "state")),
+        list(Referral.objects.order_by("pk").values_list("pk", "status", "version", "therapy", "therapist_id")),
+        ScreeningDecision.objects.count(), Triage.objects.count(),
+        list(SuitabilityRule.objects.order_by("pk").values_list("pk", "name", "version", "active")),
     )
 
 
@@ -315,8 +359,10 @@ def test_classification_table_has_no_stale_entries():
 def test_every_case_url_says_which_object_it_takes():
     for name, _, converters in case_patterns():
         assert converters, f"{name} is classified as one patient's record but takes no id"
-        assert URLS[name].obj in {"patient", "course", "ipt_course", "session", "alert", "letter", "final_letter"}
-        assert {obj for _, obj in URLS[name].more} <= {"link", "person", "event", "letter_document", "referral"}
+        assert URLS[name].obj in {"patient", "course", "ipt_course", "session", "alert", "letter", "final_letter",
+                                  "referral"}
+        assert {obj for _, obj in URLS[name].more} <= {"link", "person", "event", "letter_document", "screening_link",
+                                                       "screening_alert", "referral"}
 
 
 def test_every_token_url_takes_the_token_and_no_id():

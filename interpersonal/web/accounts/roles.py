@@ -32,6 +32,12 @@ class Permission(StrEnum):
     CONFIRM_ACCESS_GRANTS = "accounts.confirm_grants"
     """Clinical authority: confirm or decline another person's request to widen someone's reach
     into patient records (ADR 0008). Never one's own request, never a grant to oneself."""
+    TRIAGE_REFERRALS = "referrals.triage"
+    """Screen and triage referrals not yet in treatment (awaiting triage or waiting), whoever they
+    are allocated to: screening measures and contacts, the suitability decision, the step and
+    therapy (docs/screening.md). The allocated clinician may do so for their own referrals."""
+    CONFIGURE_SERVICE_RULES = "service.rules"
+    """Edit the service's configurable rules (suitability rules): no patient data."""
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -48,9 +54,15 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.CONFIRM_ACCESS_GRANTS: (
         "Confirm or decline requests to give a colleague access to patient records (never your own request)."
     ),
+    Permission.TRIAGE_REFERRALS: (
+        "Screen and triage referrals not yet in treatment, whoever they are allocated to: screening measures, "
+        "the suitability decision, the step and therapy."
+    ),
+    Permission.CONFIGURE_SERVICE_RULES: "Edit the service's suitability rules (no patient data).",
 }
 
-REACH_PERMISSIONS = frozenset({Permission.HOLD_CASELOAD, Permission.SUPERVISE, Permission.HANDLE_RECORDS_REQUESTS})
+REACH_PERMISSIONS = frozenset({Permission.HOLD_CASELOAD, Permission.SUPERVISE, Permission.HANDLE_RECORDS_REQUESTS,
+                               Permission.TRIAGE_REFERRALS})
 """Permissions that open identifiable patient records: granting one is a clinical decision."""
 
 
@@ -68,19 +80,21 @@ THERAPIST = RoleDefinition(
 )
 SUPERVISOR = RoleDefinition(
     Role.SUPERVISOR,
-    "A therapist who also supervises: their own caseload, and read access to their supervisees' cases.",
+    "A therapist who also supervises: their own caseload, read access to their supervisees' cases, and the "
+    "screening and triage of referrals not yet in treatment.",
     frozenset({Permission.VIEW_MEASURES, Permission.HOLD_CASELOAD, Permission.SUPERVISE,
-               Permission.CONFIRM_ACCESS_GRANTS}),
+               Permission.CONFIRM_ACCESS_GRANTS, Permission.TRIAGE_REFERRALS}),
 )
 SERVICE_LEAD = RoleDefinition(
     Role.SERVICE_LEAD,
-    "Runs the service: aggregate outcomes and activity, no identifiable records.",
-    frozenset({Permission.VIEW_MEASURES, Permission.VIEW_SERVICE_AGGREGATES}),
+    "Runs the service: aggregate outcomes and activity, the service's suitability rules; no identifiable records.",
+    frozenset({Permission.VIEW_MEASURES, Permission.VIEW_SERVICE_AGGREGATES, Permission.CONFIGURE_SERVICE_RULES}),
 )
 ADMINISTRATOR = RoleDefinition(
     Role.ADMINISTRATOR,
-    "Manages users and teams and reviews the audit trail; no clinical content.",
-    frozenset({Permission.VIEW_MEASURES, Permission.MANAGE_ACCOUNTS, Permission.VIEW_AUDIT}),
+    "Manages users and teams, reviews the audit trail and edits the service's suitability rules; no clinical content.",
+    frozenset({Permission.VIEW_MEASURES, Permission.MANAGE_ACCOUNTS, Permission.VIEW_AUDIT,
+               Permission.CONFIGURE_SERVICE_RULES}),
 )
 RECORDS_OFFICER = RoleDefinition(
     Role.RECORDS_OFFICER,

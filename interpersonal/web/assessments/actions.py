@@ -1,4 +1,8 @@
-"""The only writers of measurements and risk alerts (atomic, validated, audited)."""
+"""The only writers of measurements and risk alerts (atomic, validated, audited).
+
+A measurement and a risk alert belong to a referral, and usually to one of its courses; at
+screening (by link, or in an assessment contact) they have no course (docs/screening.md).
+"""
 
 from __future__ import annotations
 
@@ -16,28 +20,66 @@ from interpersonal.web.audit import log
 from interpersonal.web.courses.access import may_acknowledge_alerts
 from interpersonal.web.courses.actions import CLOCK_SKEW, _require_active, _require_clinician
 from interpersonal.web.courses.models import Course, TherapySession
+from interpersonal.web.referrals.models import Referral
+
+
+def _screening_referral(referral: Referral, *, by: Any, staff: bool, session: TherapySession | None) -> Referral:
+    """Lock ``referral`` for a measure recorded outside a course (screening, assessment, the
+    waiting list) and check it may take one. A member of staff records only in a referral they
+    may screen (referrals.screening_access.may_screen), and not once a course has started there
+    (the measure belongs in the course then, where its charts read it). A patient's answers by a
+    screening link are kept while the referral is open, even if a course started meanwhile."""
+    from interpersonal.web.referrals.screening_access import may_screen
+
+    if staff and not may_screen(by, referral):
+        raise ValidationError("Only the referral's allocated clinician, or a clinician who triages referrals, can "
+                              "record a measure at screening.")
+    locked = Referral.objects.select_for_update().get(pk=referral.pk)
+    if not locked.is_open:
+        raise ValidationError(f"This referral was discharged on {locked.ended_on:%d %b %Y}; nothing more can be "
+                              "recorded in it.")
+    if staff and locked.courses.filter(status=Course.Status.ACTIVE).exists():
+        raise ValidationError("This referral is in treatment: record the measure in its course.")
+    if session is not None and (session.referral_id != locked.pk or session.course_id is not None):
+        raise ValidationError({"session": "That contact is not an assessment contact of this referral."})
+    return locked
 
 
 @transaction.atomic
 def record_measurement(
-    *, course: Course, instrument: str, answers: Mapping[str, int | None], by: Any,
-    session: TherapySession | None = None, variants: Mapping[str, str] | None = None,
-    recorded_at: dt.datetime | None = None, source: str = Measurement.Source.CLINICIAN,
-    questionnaire_link: Any = None,
+    *, instrument: str, answers: Mapping[str, int | None], by: Any, course: Course | None = None,
+    referral: Referral | None = None, session: TherapySession | None = None,
+    variants: Mapping[str, str] | None = None, recorded_at: dt.datetime | None = None,
+    source: str = Measurement.Source.CLINICIAN, questionnaire_link: Any = None,
 ) -> Measurement:
-    """Score and store one answer set; a risk answer, or a risk item left unanswered, raises an
-    alert in the same transaction."""
+    """Score and store one answer set, in ``course`` or, with no course, in ``referral`` (a
+    screening or assessment score: ``session`` is then an assessment contact of the referral).
+    A risk answer, or a risk item left unanswered, raises an alert in the same transaction."""
     if source not in Measurement.Source.values:
         raise ValidationError({"source": f"Unknown source {source!r}."})
     if source == Measurement.Source.PATIENT and questionnaire_link is None and not getattr(by, "is_authenticated", False):
         raise ValidationError({"source": "A patient's answers arrive by their questionnaire link."})
-    if source == Measurement.Source.CLINICIAN or getattr(by, "is_authenticated", False):
-        # A member of staff records only in their own course, whatever the source says.
-        _require_clinician(by, course)
-    locked = Course.objects.select_for_update().get(pk=course.pk)
-    _require_active(locked)
-    if session is not None and session.course_id != course.pk:
-        raise ValidationError({"session": "That session belongs to another course."})
+    # A member of staff records only where they may, whatever the source says.
+    staff = source == Measurement.Source.CLINICIAN or getattr(by, "is_authenticated", False)
+    if course is not None:
+        if referral is not None and referral.pk != course.referral_id:
+            raise ValidationError({"referral": "That course belongs to another referral."})
+        if staff:
+            _require_clinician(by, course)
+        locked = Course.objects.select_for_update().get(pk=course.pk)
+        _require_active(locked)
+        if session is not None and session.course_id != course.pk:
+            raise ValidationError({"session": "That session belongs to another course."})
+        referral_id, patient_id, earliest = course.referral_id, course.patient_id, locked.started_on
+        too_early = (f"The course started on {locked.started_on:%d %b %Y}; a measure in it cannot be dated earlier. "
+                     "Check the date.")
+    elif referral is not None:
+        locked_referral = _screening_referral(referral, by=by, staff=staff, session=session)
+        referral_id, patient_id, earliest = locked_referral.pk, locked_referral.patient_id, locked_referral.received_on
+        too_early = (f"The referral was received on {locked_referral.received_on:%d %b %Y}; a measure in it cannot "
+                     "be dated earlier. Check the date.")
+    else:
+        raise ValidationError("A measure belongs to a course or, at screening, to a referral.")
     try:
         inst = measures.get(instrument)
         score = measures.score(instrument, answers)
@@ -55,20 +97,20 @@ def record_measurement(
     recorded_at = recorded_at or timezone.now()
     if recorded_at > timezone.now() + CLOCK_SKEW:
         raise ValidationError({"recorded_at": "A measure cannot be dated in the future."})
-    if source != Measurement.Source.PATIENT and timezone.localdate(recorded_at) < locked.started_on:
-        # A date a clinician typed: else a slip would silently become the course's baseline (its
-        # first score by date). A patient's answers are dated when they send them, which may be
+    if source != Measurement.Source.PATIENT and timezone.localdate(recorded_at) < earliest:
+        # A date a clinician typed: else a slip would silently become the baseline (the first
+        # score by date). A patient's answers are dated when they send them, which may be
         # before a course booked to start in a day or two: that is a real pre-treatment score.
-        raise ValidationError({"recorded_at": f"The course started on {locked.started_on:%d %b %Y}; a measure in it "
-                                              "cannot be dated earlier. Check the date."})
+        raise ValidationError({"recorded_at": too_early})
     m = Measurement.objects.create(
-        referral_id=course.referral_id, course=course, session=session, instrument=inst.id, answers={k: v for k, v in answers.items() if v is not None},
+        referral_id=referral_id, course=course, session=session, instrument=inst.id, answers={k: v for k, v in answers.items() if v is not None},
         variants=variants, total=score.total, severity=score.severity or "", caseness=score.caseness,
         complete=score.complete, prorated=score.prorated, risk=list(score.risk), recorded_at=recorded_at,
         recorded_by=by if getattr(by, "is_authenticated", False) else None, source=source,
         questionnaire_link=questionnaire_link,
     )
-    log.record("measurement.recorded", actor=by, target=m, patient_id=course.patient_id, course_id=course.pk,
+    where = {"course_id": course.pk} if course is not None else {"referral_id": referral_id}
+    log.record("measurement.recorded", actor=by, target=m, patient_id=patient_id, **where,
                instrument=inst.id, source=source)
     # A risk item left unanswered is unknown risk, not "no risk": it raises an alert too, so that
     # someone asks about it and acknowledges what they found, as for a risk answer.
@@ -82,21 +124,28 @@ def record_measurement(
         if early is not None:
             RiskAlert.objects.filter(pk=early.pk).update(measurement=m, items=alert_items)
         else:
-            raise_alert(course=course, instrument=inst.id, items=alert_items, by=by, measurement=m, raised_at=recorded_at)
+            raise_alert(course=course, referral=None if course is not None else referral, instrument=inst.id,
+                        items=alert_items, by=by, measurement=m, raised_at=recorded_at)
     return m
 
 
 def raise_alert(
-    *, course: Course, instrument: str, items: Any, by: Any, measurement: Measurement | None = None,
-    questionnaire_link: Any = None, raised_at: dt.datetime | None = None,
+    *, instrument: str, items: Any, by: Any, course: Course | None = None, referral: Referral | None = None,
+    measurement: Measurement | None = None, questionnaire_link: Any = None, raised_at: dt.datetime | None = None,
 ) -> RiskAlert:
-    """Open a risk alert (in the caller's transaction). The audit event names the measure, not
-    the items or answers."""
+    """Open a risk alert (in the caller's transaction) in ``course``, or at screening in
+    ``referral`` with no course. The audit event names the measure, not the items or answers."""
+    if course is not None:
+        referral_id, patient_id, where = course.referral_id, course.patient_id, {"course_id": course.pk}
+    elif referral is not None:
+        referral_id, patient_id, where = referral.pk, referral.patient_id, {"referral_id": referral.pk}
+    else:
+        raise ValueError("a risk alert belongs to a course or a referral")
     alert = RiskAlert.objects.create(
-        measurement=measurement, referral_id=course.referral_id, course=course, instrument=instrument, items=list(items),
+        measurement=measurement, referral_id=referral_id, course=course, instrument=instrument, items=list(items),
         questionnaire_link=questionnaire_link, raised_at=raised_at or timezone.now(),
     )
-    log.record("risk_alert.raised", actor=by, target=alert, patient_id=course.patient_id, course_id=course.pk,
+    log.record("risk_alert.raised", actor=by, target=alert, patient_id=patient_id, **where,
                instrument=instrument, before_sending=measurement is None)
     return alert
 
@@ -108,8 +157,17 @@ NOTE_MAX = 2000
 def acknowledge_alert(*, alert: RiskAlert, by: Any, note: str) -> RiskAlert:
     """A clinician responsible for the case acknowledges the alert, saying what was done."""
     course = alert.course
-    if not may_acknowledge_alerts(by, course):
-        raise ValidationError("Only the course's therapist or their supervisor can acknowledge this alert.")
+    if course is not None:
+        if not may_acknowledge_alerts(by, course):
+            raise ValidationError("Only the course's therapist or their supervisor can acknowledge this alert.")
+        patient_id, where = course.patient_id, {"course_id": course.pk}
+    else:  # raised at screening, before any course
+        from interpersonal.web.referrals.screening_access import may_acknowledge_screening_alerts
+
+        if not may_acknowledge_screening_alerts(by, alert.referral):
+            raise ValidationError("Only the referral's clinicians (or, before treatment, a clinician who triages) "
+                                  "can acknowledge this alert.")
+        patient_id, where = alert.referral.patient_id, {"referral_id": alert.referral_id}
     note = (note or "").strip()
     if len(note) < 3:
         raise ValidationError({"note": "Say what was done about it (a note is required)."})
@@ -123,5 +181,5 @@ def acknowledge_alert(*, alert: RiskAlert, by: Any, note: str) -> RiskAlert:
     if not updated:
         raise ValidationError("This alert has already been acknowledged.")
     alert.refresh_from_db()
-    log.record("risk_alert.acknowledged", actor=by, target=alert, patient_id=course.patient_id, course_id=course.pk)
+    log.record("risk_alert.acknowledged", actor=by, target=alert, patient_id=patient_id, **where)
     return alert

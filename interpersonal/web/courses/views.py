@@ -59,6 +59,7 @@ from interpersonal.web.patients.access import get_patient_for_user
 from interpersonal.web.patients.pathway import step_path, triaged_to
 from interpersonal.web.referrals.actions import open_referral_of
 from interpersonal.web.referrals.models import Referral
+from interpersonal.web.referrals.screening_access import open_screening_alerts
 
 clinician = require_permission(Permission.HOLD_CASELOAD)
 SESSION_FIELDS = {"scheduled_at": "date"}
@@ -93,7 +94,12 @@ def caseload_view(request: HttpRequest) -> HttpResponse:
     log.record("caseload.viewed", actor=user, target=("user", user.pk),
                course_ids=[r.course_id for r in own + supervised],
                referral_ids=[r.referral.pk for r in allocated + supervised_allocated])
+    screening_alerts = [describe_alert(a) for a in open_screening_alerts(user)]
+    if screening_alerts:  # risk raised at screening, before any course (referrals.screening_access)
+        log.record("screening_alerts.listed", actor=user, target=("user", user.pk),
+                   patient_ids=sorted({row.alert.referral.patient_id for row in screening_alerts}))
     return render(request, "courses/caseload.html", {
+        "screening_alerts": screening_alerts,
         "rows": own, "rows_html": caseload.rows_html(own),
         "active_count": sum(1 for r in own if r.ended_on is None), "ended_count": sum(1 for r in own if r.ended_on),
         "supervised": supervised, "supervised_html": caseload.rows_html(supervised, show_therapist=True),

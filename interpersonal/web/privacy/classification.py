@@ -123,6 +123,47 @@ FIELDS: dict[str, Class] = {
     "referrals.Referral.created_at": D,
     "referrals.Referral.updated_at": D,
     "referrals.Referral.version": S,
+    # A service's suitability rules: configuration, no patient (free text is ID by the house rule).
+    "referrals.SuitabilityRule.id": P,
+    "referrals.SuitabilityRule.name": S,
+    "referrals.SuitabilityRule.kind": S,
+    "referrals.SuitabilityRule.params": S,
+    "referrals.SuitabilityRule.outcome": S,
+    "referrals.SuitabilityRule.message": ID,
+    "referrals.SuitabilityRule.description": ID,
+    "referrals.SuitabilityRule.source": S,
+    "referrals.SuitabilityRule.confirmed": S,
+    "referrals.SuitabilityRule.active": S,
+    "referrals.SuitabilityRule.position": S,
+    "referrals.SuitabilityRule.created_at": D,
+    "referrals.SuitabilityRule.updated_at": D,
+    "referrals.SuitabilityRule.version": S,
+    "referrals.ScreeningDecision.id": P,
+    "referrals.ScreeningDecision.referral": P,
+    "referrals.ScreeningDecision.decision": S,
+    "referrals.ScreeningDecision.reason": ID,  # free text
+    "referrals.ScreeningDecision.suggestion": S,
+    "referrals.ScreeningDecision.fired_rule_ids": S,  # ids of the service's rules, not of anyone
+    "referrals.ScreeningDecision.findings": ID,  # sentences naming the age and the descriptor
+    "referrals.ScreeningDecision.phq9_item9": S,
+    "referrals.ScreeningDecision.clinician_risk": S,
+    "referrals.ScreeningDecision.under_secondary_care": S,
+    "referrals.ScreeningDecision.problem_descriptor": S,  # an ICD-10 code
+    "referrals.ScreeningDecision.end_reason": S,
+    "referrals.ScreeningDecision.decided_by": P,
+    "referrals.ScreeningDecision.decided_at": D,
+    "referrals.Triage.id": P,
+    "referrals.Triage.referral": P,
+    "referrals.Triage.step": S,
+    "referrals.Triage.therapy": S,
+    "referrals.Triage.reason": ID,  # free text
+    "referrals.Triage.preferred_therapy": S,  # a protocol id or "no_preference"
+    "referrals.Triage.preference": ID,  # free text
+    "referrals.Triage.therapist": P,
+    "referrals.Triage.phq9_total": S,
+    "referrals.Triage.severity": S,
+    "referrals.Triage.by": P,
+    "referrals.Triage.at": D,
     # --- courses ---------------------------------------------------------------------------
     "courses.Course.referral": P,
     "courses.Course.id": P,

@@ -55,6 +55,9 @@ class Source:
 SOURCES: tuple[Source, ...] = (
     Source("patients.Patient", "id", "Your details", "Patient"),
     Source("referrals.Referral", "patient_id", "Referrals to the service", "Referral"),
+    Source("referrals.ScreeningDecision", "referral__patient_id", "Decisions about whether the service suits you",
+           "Suitability decision"),
+    Source("referrals.Triage", "referral__patient_id", "The treatment you were offered (triage)", "Triage"),
     Source("courses.Course", "patient_id", "Courses of therapy", "Course"),
     Source("courses.TherapySession", "referral__patient_id", "Sessions", "Session"),
     Source("courses.TaskCompletion", "course__patient_id", "Treatment tasks completed", "Task"),
@@ -163,6 +166,7 @@ LISTING_EVENTS: dict[str, str] = {
     "patients.listed": "patient_ids",
     retention.LISTED_EVENT: "patient_ids",
     "caseload.viewed": "course_ids",
+    "screening_alerts.listed": "patient_ids",
 }
 
 

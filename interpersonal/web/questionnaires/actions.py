@@ -26,6 +26,7 @@ from interpersonal.web.courses.actions import _require_active, _require_clinicia
 from interpersonal.web.courses.models import Course, TherapySession
 from interpersonal.web.questionnaires.models import QuestionnaireLink, TokenAttempt
 from interpersonal.web.questionnaires.tokens import hash_token, new_token, plausible
+from interpersonal.web.referrals.models import Referral
 
 T = TypeVar("T")
 
@@ -64,20 +65,43 @@ SCHEDULE = _Schedule()
 
 @transaction.atomic
 def issue_link(
-    *, course: Course, instruments: Sequence[str], by: Any, session: TherapySession | None = None,
-    valid_for: dt.timedelta | None = None, remind_at: dt.datetime | None = None, scheduled: bool = False,
+    *, instruments: Sequence[str], by: Any, course: Course | None = None, referral: Referral | None = None,
+    session: TherapySession | None = None, valid_for: dt.timedelta | None = None,
+    remind_at: dt.datetime | None = None, scheduled: bool = False,
 ) -> tuple[QuestionnaireLink, str]:
-    """A new link for ``course``'s patient; returns (link, token). The token is not stored.
+    """A new link for ``course``'s patient or, at screening (no course), for ``referral``'s;
+    returns (link, token). The token is not stored.
 
     ``scheduled=True`` (with ``by=None``) is the course schedule sending a session's link: no
-    clinician acts, the audit actor is "schedule" and the link has no ``created_by``."""
-    if scheduled:
-        if by is not None or session is None:
-            raise ValueError("a scheduled link is for one session and has no user as its actor")
-        by = SCHEDULE
+    clinician acts, the audit actor is "schedule" and the link has no ``created_by``. A screening
+    link is sent by a clinician who may screen the referral (referrals.screening_access)."""
+    if course is not None:
+        if referral is not None and referral.pk != course.referral_id:
+            raise ValidationError({"referral": "That course belongs to another referral."})
+        if scheduled:
+            if by is not None or session is None:
+                raise ValueError("a scheduled link is for one session and has no user as its actor")
+            by = SCHEDULE
+        else:
+            _require_clinician(by, course)
+        _require_active(course)
+        if session is not None and session.course_id != course.pk:
+            raise ValidationError({"session": "That session belongs to another course."})
+        patient_id, referral_id, where = course.patient_id, course.referral_id, {"course_id": course.pk}
+    elif referral is not None:
+        from interpersonal.web.referrals.screening_access import may_screen
+
+        if scheduled or session is not None:
+            raise ValueError("a screening link is sent by a clinician and is for no session")
+        if not may_screen(by, referral):
+            raise ValidationError("Only the referral's allocated clinician, or a clinician who triages referrals, can "
+                                  "send screening questionnaires.")
+        locked = Referral.objects.select_for_update().get(pk=referral.pk)
+        if locked.courses.filter(status=Course.Status.ACTIVE).exists():
+            raise ValidationError("This referral is in treatment: send questionnaires from its course.")
+        patient_id, referral_id, where = locked.patient_id, locked.pk, {"referral_id": locked.pk}
     else:
-        _require_clinician(by, course)
-    _require_active(course)
+        raise ValidationError("A link is sent for a course or, at screening, for a referral.")
     wanted = list(dict.fromkeys(instruments))
     if not wanted:
         raise ValidationError({"instruments": "Choose at least one questionnaire."})
@@ -89,21 +113,28 @@ def issue_link(
         if not ok:
             raise ValidationError({"instruments": f"{measures.get(iid).abbreviation} cannot be answered by link "
                                                   "(clinician-rated, or its licence does not allow showing the items)."})
-    if session is not None and session.course_id != course.pk:
-        raise ValidationError({"session": "That session belongs to another course."})
     now = timezone.now()
     valid_for = valid_for or dt.timedelta(days=settings.INTERPERSONAL_LINK_VALID_DAYS)
     if not dt.timedelta(hours=1) <= valid_for <= dt.timedelta(days=31):
         raise ValidationError({"valid_for": "A link lasts between an hour and 31 days."})
     token = new_token()
     link = QuestionnaireLink.objects.create(
-        token_hash=hash_token(token), patient=course.patient, referral_id=course.referral_id, course=course, session=session, instruments=wanted,
-        created_at=now, created_by=None if scheduled or not getattr(by, "is_authenticated", False) else by,
+        token_hash=hash_token(token), patient_id=patient_id, referral_id=referral_id, course=course, session=session,
+        instruments=wanted, created_at=now,
+        created_by=None if scheduled or not getattr(by, "is_authenticated", False) else by,
         expires_at=now + valid_for, reminder_due_at=remind_at,
     )
-    log.record("questionnaire_link.issued", actor=by, target=link, patient_id=course.patient_id, course_id=course.pk,
+    log.record("questionnaire_link.issued", actor=by, target=link, patient_id=patient_id, **where,
                instruments=wanted)
     return link, token
+
+
+def link_usable(link: QuestionnaireLink) -> bool:
+    """Whether what the link belongs to still takes answers: its course is active or, for a
+    screening link (no course), its referral is open."""
+    if link.course_id is not None:
+        return link.course.is_active
+    return link.referral.is_open
 
 
 def _client_key(client: str) -> str:
@@ -149,7 +180,7 @@ def find_link(token: str, *, client: str, for_update: bool = False) -> Questionn
     """The open link for ``token``; LinkUnavailable (with the reason) otherwise."""
     link = None
     if plausible(token):
-        qs = QuestionnaireLink.objects.select_related("patient", "course")
+        qs = QuestionnaireLink.objects.select_related("patient", "course", "referral")
         if for_update:
             qs = qs.select_for_update(of=("self",))
         link = qs.filter(token_hash=hash_token(token)).first()
@@ -158,7 +189,7 @@ def find_link(token: str, *, client: str, for_update: bool = False) -> Questionn
     state = link.state
     if state != QuestionnaireLink.State.OPEN:
         raise LinkUnavailable(state, link)
-    if not link.course.is_active:
+    if not link_usable(link):  # the course ended, or the screening referral was discharged
         raise LinkUnavailable(QuestionnaireLink.State.WITHDRAWN, link)
     return link
 
@@ -194,7 +225,8 @@ def save_answers(token: str, *, client: str, instrument: str, answers: Mapping[s
     if scored.risk and not link.risk_alerts.filter(instrument=instrument).exists():
         # Safety first: the clinician hears of a risk answer when it is saved, not only if
         # the patient goes on to send the questionnaire. Sending attaches the measurement.
-        raise_alert(course=link.course, instrument=instrument, items=scored.risk, by=None, questionnaire_link=link)
+        raise_alert(course=link.course, referral=link.referral if link.course_id is None else None,
+                    instrument=instrument, items=scored.risk, by=None, questionnaire_link=link)
     return link
 
 
@@ -217,7 +249,7 @@ def submit(token: str, *, client: str, answers: Mapping[str, Mapping[str, int | 
     """
     link = None
     if plausible(token):
-        link = (QuestionnaireLink.objects.select_for_update(of=("self",)).select_related("course")
+        link = (QuestionnaireLink.objects.select_for_update(of=("self",)).select_related("course", "referral")
                 .filter(token_hash=hash_token(token)).first())
     if link is not None and link.submitted_at is not None:
         done = tuple(Measurement.objects.filter(questionnaire_link=link).order_by("id"))
@@ -242,23 +274,35 @@ def submit(token: str, *, client: str, answers: Mapping[str, Mapping[str, int | 
     recorded = []
     for iid, given in final.items():
         recorded.append(record_measurement(
-            course=link.course, instrument=iid, answers=given, by=None, session=link.session, recorded_at=now,
+            course=link.course, referral=link.referral if link.course_id is None else None, instrument=iid, answers=given, by=None, session=link.session, recorded_at=now,
             source=Measurement.Source.PATIENT, questionnaire_link=link,
         ))
     QuestionnaireLink.objects.filter(pk=link.pk).update(submitted_at=now, draft={})
     link.refresh_from_db()
     log.record("questionnaire_link.submitted", actor=None, target=link, patient_id=link.patient_id,
-               course_id=link.course_id, instruments=list(final))
+               **_where(link), instruments=list(final))
     return Submitted(link, tuple(recorded), any(m.risk for m in recorded), repeated=False)
+
+
+def _where(link: QuestionnaireLink) -> dict[str, int]:
+    """The audit event's pointer to what the link belongs to: its course, or its referral."""
+    return {"course_id": link.course_id} if link.course_id is not None else {"referral_id": link.referral_id}
 
 
 @transaction.atomic
 def withdraw_link(*, link: QuestionnaireLink, by: Any) -> QuestionnaireLink:
-    _require_clinician(by, link.course)
+    if link.course_id is not None:
+        _require_clinician(by, link.course)
+    else:
+        from interpersonal.web.referrals.screening_access import may_screen
+
+        if not may_screen(by, link.referral):
+            raise ValidationError("Only the referral's allocated clinician, or a clinician who triages referrals, can "
+                                  "withdraw this link.")
     if link.submitted_at or link.withdrawn_at:
         raise ValidationError("This link is already closed.")
     # The unsent answers go with the link (any risk answer in them has already raised an alert).
     QuestionnaireLink.objects.filter(pk=link.pk).update(withdrawn_at=timezone.now(), draft={})
     link.refresh_from_db()
-    log.record("questionnaire_link.withdrawn", actor=by, target=link, patient_id=link.patient_id, course_id=link.course_id)
+    log.record("questionnaire_link.withdrawn", actor=by, target=link, patient_id=link.patient_id, **_where(link))
     return link

@@ -51,7 +51,8 @@ def send_for_session(session_id: int) -> str:
     session = (TherapySession.objects.select_for_update(of=("self",)).select_related("course__patient")
                .filter(pk=session_id).first())
     now = timezone.now()
-    if session is None or session.attendance is not None or not session.course.is_active \
+    # An assessment contact (no course) has no course schedule: nothing is due for it.
+    if session is None or session.course is None or session.attendance is not None or not session.course.is_active \
             or not send_at(session) <= now < session.scheduled_at:
         return NOT_DUE
     if QuestionnaireLink.objects.filter(session=session).exists():

@@ -122,3 +122,11 @@ class Referral(models.Model):
     @property
     def end_reason_enum(self) -> EndReason | None:
         return EndReason(self.end_reason) if self.end_reason else None
+
+
+# Screening, suitability rules and triage (docs/screening.md): their own module, one app.
+from interpersonal.web.referrals.models_screening import (  # noqa: E402, F401
+    ScreeningDecision,
+    SuitabilityRule,
+    Triage,
+)

@@ -65,8 +65,9 @@ def full_record(therapist):
     """A patient with every kind of row, through the actions (synthetic): a DIT course (IPAF
     revised twice, a goodbye letter finalised and superseded), then a guided self-help course
     stepped up to IPT (timeline, inventory, formulation with a focal area, a questionnaire link
-    submitted and one left as a draft with a risk answer), every risk alert acknowledged, all
-    courses ended; plus a finished background-task result naming one of the sessions."""
+    submitted and one left as a draft with a risk answer) after the re-referral's screening (an
+    assessment contact with a PHQ-9, a suitability decision, a triage), every risk alert
+    acknowledged, all courses ended; plus a finished background-task result naming one of the sessions."""
     from django_tasks_db.models import DBTaskResult
 
     from interpersonal.web.assessments.actions import acknowledge_alert, record_measurement
@@ -77,6 +78,7 @@ def full_record(therapist):
     from interpersonal.web.letters.actions import draft_letter, edit_letter, finalise_letter, new_version
     from interpersonal.web.patients.actions import register_patient
     from interpersonal.web.questionnaires.actions import issue_link, save_answers, submit
+    from interpersonal.web.referrals.screening import decide_suitability, record_assessment_contact, triage_referral
 
     patient = register_patient(
         by=therapist, local_id=LOCAL_ID, given_name=GIVEN, family_name=FAMILY, date_of_birth=DOB, nhs_number=NHS,
@@ -100,7 +102,17 @@ def full_record(therapist):
     second = new_version(letter=letter, by=therapist)
     edit_letter(letter=second, by=therapist, expected_version=second.version, body=LETTER_TEXT_2)
     end_course(course=dit, reason="completed", by=therapist, ended_on=_ago(200))
-    receive_referral(patient=patient, by=therapist, source="gp", received_on=_ago(160))  # re-referred
+    referral = receive_referral(patient=patient, by=therapist, source="gp", received_on=_ago(160),
+                                therapist=therapist)  # re-referred: screened, found suitable, triaged
+    contact = record_assessment_contact(referral=referral, by=therapist, scheduled_at=_at(155), attendance=5,
+                                        duration_minutes=40, notes=NOTES)
+    screened = record_measurement(referral=referral, instrument="phq9", answers=PHQ9_ITEM9_ONE, by=therapist,
+                                  session=contact, recorded_at=contact.scheduled_at)
+    acknowledge_alert(alert=screened.risk_alert, by=therapist, note=ALERT_NOTE)
+    decide_suitability(referral=referral, decision="suitable", reason=NOTES, by=therapist, clinician_risk=False,
+                       under_secondary_care=False)
+    triage_referral(referral=referral, step=2, therapy="lit", reason=NOTES, preferred_therapy="no_preference",
+                    preference=HOME_PRACTICE, by=therapist)
     lit = start_course(patient=patient, protocol="lit", therapist=therapist, by=therapist, started_on=_ago(150))
     record_session(course=lit, by=therapist, attendance=5, duration_minutes=30, notes=NOTES, scheduled_at=_at(140))
     ipt = step_up(course=lit, protocol="ipt", therapist=therapist, by=therapist, on=_ago(120))

@@ -50,6 +50,7 @@ def full_record(clinic, therapist):  # noqa: F811
     from interpersonal.web.formulation.models import FocalArea, IptFormulation
     from interpersonal.web.questionnaires.actions import issue_link
     from interpersonal.web.questionnaires.models import QuestionnaireLink
+    from interpersonal.web.referrals.models import ScreeningDecision, Triage
 
     course = clinic.courses.get()
     set_task(course=course, task_id="ipaf_agreed", done=True, by=therapist)
@@ -60,6 +61,11 @@ def full_record(clinic, therapist):  # noqa: F811
     FocalArea.objects.create(formulation=formulation, area="grief", goals=FOCAL_GOALS)
     # A letter's PDF made for download is held about the patient too (documents.Document).
     request_letter_pdf(letter=course.letters.first(), by=therapist)
+    # Screening and triage, stored directly (the referral is in treatment now): only the data matters here.
+    ScreeningDecision.objects.create(referral=course.referral, decision="suitable", reason=FORMULATION_TEXT,
+                                     suggestion="suitable", decided_by=therapist, decided_at=timezone.now())
+    Triage.objects.create(referral=course.referral, step=3, therapy="dit", reason=FORMULATION_TEXT,
+                          preferred_therapy="no_preference", by=therapist, at=timezone.now())
     return clinic
 
 
