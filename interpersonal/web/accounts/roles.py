@@ -32,6 +32,13 @@ class Permission(StrEnum):
     CONFIRM_ACCESS_GRANTS = "accounts.confirm_grants"
     """Clinical authority: confirm or decline another person's request to widen someone's reach
     into patient records (ADR 0008). Never one's own request, never a grant to oneself."""
+    TRIAGE_REFERRALS = "referrals.triage"
+    """Work the referral inbox: read every referral awaiting screening and triage, whoever it is
+    allocated to (the patient's details and what they asked for), and record referrals received
+    from GPs and other professionals. Opens identifiable records: a reach permission (ADR 0008)."""
+    VIEW_REFERRAL_QUEUE = "referrals.queue"
+    """See the referral inbox as a queue: how long each referral has waited, its source and its
+    flags, by referral number only: no name, no identifier, no clinical text."""
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -48,9 +55,17 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.CONFIRM_ACCESS_GRANTS: (
         "Confirm or decline requests to give a colleague access to patient records (never your own request)."
     ),
+    Permission.TRIAGE_REFERRALS: (
+        "Work the referral inbox: read referrals awaiting screening and triage, and record referrals from GPs "
+        "and other professionals."
+    ),
+    Permission.VIEW_REFERRAL_QUEUE: (
+        "See the referral inbox as a queue (waiting times, sources, flags) by referral number, without names."
+    ),
 }
 
-REACH_PERMISSIONS = frozenset({Permission.HOLD_CASELOAD, Permission.SUPERVISE, Permission.HANDLE_RECORDS_REQUESTS})
+REACH_PERMISSIONS = frozenset({Permission.HOLD_CASELOAD, Permission.SUPERVISE, Permission.HANDLE_RECORDS_REQUESTS,
+                               Permission.TRIAGE_REFERRALS})
 """Permissions that open identifiable patient records: granting one is a clinical decision."""
 
 
@@ -64,18 +79,18 @@ class RoleDefinition:
 THERAPIST = RoleDefinition(
     Role.THERAPIST,
     "Delivers courses: sees and records their own caseload only.",
-    frozenset({Permission.VIEW_MEASURES, Permission.HOLD_CASELOAD}),
+    frozenset({Permission.VIEW_MEASURES, Permission.HOLD_CASELOAD, Permission.TRIAGE_REFERRALS}),
 )
 SUPERVISOR = RoleDefinition(
     Role.SUPERVISOR,
     "A therapist who also supervises: their own caseload, and read access to their supervisees' cases.",
     frozenset({Permission.VIEW_MEASURES, Permission.HOLD_CASELOAD, Permission.SUPERVISE,
-               Permission.CONFIRM_ACCESS_GRANTS}),
+               Permission.CONFIRM_ACCESS_GRANTS, Permission.TRIAGE_REFERRALS}),
 )
 SERVICE_LEAD = RoleDefinition(
     Role.SERVICE_LEAD,
     "Runs the service: aggregate outcomes and activity, no identifiable records.",
-    frozenset({Permission.VIEW_MEASURES, Permission.VIEW_SERVICE_AGGREGATES}),
+    frozenset({Permission.VIEW_MEASURES, Permission.VIEW_SERVICE_AGGREGATES, Permission.VIEW_REFERRAL_QUEUE}),
 )
 ADMINISTRATOR = RoleDefinition(
     Role.ADMINISTRATOR,
