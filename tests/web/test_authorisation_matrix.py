@@ -128,6 +128,12 @@ MATRIX: dict[str, dict[str, str]] = {
     "letters:pdf": CASE_ROW,
     "letters:pdf_progress": CASE_ROW,
     "letters:pdf_download": CASE_ROW,
+    "referrals:self_refer": PUBLIC_ROW,
+    "referrals:self_refer_thanks": PUBLIC_ROW,
+    "referrals:inbox": row(LOGIN, OK, OK, OK, FORBIDDEN, LOGIN, FORBIDDEN),  # the lead: a queue without names
+    "referrals:new": CLINICIANS,
+    "referrals:detail": CASE_ROW,
+    "referrals:decide_duplicate": CASE_ROW,
 }
 
 

@@ -25,6 +25,7 @@ from interpersonal.web.letters.models import Letter
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.privacy.access import record_link
 from interpersonal.web.questionnaires.models import QuestionnaireLink
+from interpersonal.web.referrals.models import Referral, SelfReferral
 
 PUBLIC = "public"
 """Anyone, signed in or not."""
@@ -46,7 +47,7 @@ class Url:
     kind: str
     obj: str | None = None
     """Which object's id fills the int parameter: patient, course (DIT), ipt_course, session, alert,
-    letter (a draft) or final_letter."""
+    letter (a draft), final_letter or referral (the DIT patient's)."""
     post: bool = False
     """The view accepts POST (a write)."""
     supervisor_post_ok: bool = False
@@ -126,6 +127,12 @@ URLS: dict[str, Url] = {
     "letters:pdf": Url(CASE, obj="final_letter", post=True, supervisor_post_ok=True),  # asks for a PDF: a read
     "letters:pdf_progress": Url(CASE, obj="final_letter", more=(("document_pk", "letter_document"),)),
     "letters:pdf_download": Url(CASE, obj="final_letter", more=(("document_pk", "letter_document"),)),
+    "referrals:self_refer": Url(PUBLIC, post=True),
+    "referrals:self_refer_thanks": Url(PUBLIC),
+    "referrals:inbox": Url(GENERAL),
+    "referrals:new": Url(GENERAL, post=True),
+    "referrals:detail": Url(CASE, obj="referral"),
+    "referrals:decide_duplicate": Url(CASE, obj="referral", post=True),
 }
 
 STR_PARAMS = {"instrument_id": "phq9", "instrument": "phq9", "item": "1", "table": "metrics"}
@@ -185,6 +192,9 @@ def post_data(name: str, case) -> dict[str, str]:
         "letters:finalise": {"version": "1"},
         "privacy:find": {"identifier": case["patient"].local_id},
         "privacy:subject_access": {"format": "json", "reference": "SAR-1"},
+        "referrals:new": {"given_name": "Newton", "family_name": "Outsider", "date_of_birth": "1970-01-01",
+                          "received_on": today(), "source": "gp"},
+        "referrals:decide_duplicate": {"same_person": "yes", "version": "1"},
         "privacy:erase": {"reason": "entered_in_error", "reference": "IG-1", "confirm": case["patient"].local_id,
                           "version": str(case["patient"].version)},
     }.get(name, {})
@@ -226,7 +236,7 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
             "link": link, "token": token, "ipt_patient": ipt_patient, "ipt_course": ipt_course,
             "person": person, "event": event, "letter": letter, "final_letter": final_letter, "staff": therapist,
             "records_officer": records_officer, "letter_document": letter_document, "sar_document": sar_document,
-            "grant": grant, "enrolment_key": enrolment_key}
+            "grant": grant, "enrolment_key": enrolment_key, "referral": patient.referrals.get()}
 
 
 def path_for(name: str, converters: dict, case, *, token: str | None = None) -> str:
@@ -264,6 +274,8 @@ def state() -> tuple:
         list(IptFormulation.objects.order_by("pk").values_list("pk", "formulation", "version")),
         list(Letter.objects.order_by("pk").values_list("pk", "status", "body", "version")),
         list(Document.objects.order_by("pk").values_list("pk", "kind", "state")),
+        list(Referral.objects.order_by("pk").values_list("pk", "status", "version")),
+        list(SelfReferral.objects.order_by("pk").values_list("pk", "duplicate", "version")),
     )
 
 
@@ -309,7 +321,8 @@ def test_classification_table_has_no_stale_entries():
 def test_every_case_url_says_which_object_it_takes():
     for name, _, converters in case_patterns():
         assert converters, f"{name} is classified as one patient's record but takes no id"
-        assert URLS[name].obj in {"patient", "course", "ipt_course", "session", "alert", "letter", "final_letter"}
+        assert URLS[name].obj in {"patient", "course", "ipt_course", "session", "alert", "letter", "final_letter",
+                                  "referral"}
         assert {obj for _, obj in URLS[name].more} <= {"link", "person", "event", "letter_document"}
 
 
