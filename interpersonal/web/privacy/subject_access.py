@@ -55,6 +55,8 @@ class Source:
 SOURCES: tuple[Source, ...] = (
     Source("patients.Patient", "id", "Your details", "Patient"),
     Source("referrals.Referral", "patient_id", "Referrals to the service", "Referral"),
+    Source("referrals.SelfReferral", "referral__patient_id", "What you sent with the self-referral form",
+           "Self-referral"),
     Source("courses.Course", "patient_id", "Courses of therapy", "Course"),
     Source("courses.TherapySession", "referral__patient_id", "Sessions", "Session"),
     Source("courses.TaskCompletion", "course__patient_id", "Treatment tasks completed", "Task"),
@@ -74,6 +76,9 @@ SOURCES: tuple[Source, ...] = (
 WITHHELD: dict[str, str] = {
     "questionnaires.QuestionnaireLink.token_hash": (
         "the digest of each link's secret: a security credential, not information about you"
+    ),
+    "referrals.SelfReferral.duplicate_of": (
+        "the number of another record checked as possibly yours: information about someone else until staff decide"
     ),
 }
 """Fields left out of the copy, with the reason printed in it."""

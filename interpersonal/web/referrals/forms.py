@@ -162,16 +162,26 @@ STATUS_CHOICES = [("", "Any status"), *Referral.Status.choices]
 
 
 class InboxFilterForm(forms.Form):
-    """The inbox's filters (GET). Anything that is not a choice falls back to the default."""
+    """The inbox's filters (GET): by default, referrals awaiting triage from any source. Anything
+    that is not a choice falls back to the default."""
 
     source = forms.ChoiceField(label="Source", required=False, choices=[("", "Any source"), *ReferralSource.choices])
     status = forms.ChoiceField(label="Status", required=False, choices=STATUS_CHOICES)
 
+    DEFAULT = {"source": "", "status": Referral.Status.AWAITING_TRIAGE}
+
+    def __init__(self, query: Any = None) -> None:
+        data = None
+        if query is not None:
+            data = query.copy() if hasattr(query, "copy") else dict(query)
+            if "status" not in data:
+                data["status"] = self.DEFAULT["status"]
+        super().__init__(data)
+
     def filters(self) -> dict[str, str]:
-        if self.is_bound and self.is_valid():
-            status = self.cleaned_data["status"] if "status" in self.data else Referral.Status.AWAITING_TRIAGE
-            return {"source": self.cleaned_data["source"], "status": status}
-        return {"source": "", "status": Referral.Status.AWAITING_TRIAGE}
+        if self.is_valid():
+            return {"source": self.cleaned_data["source"], "status": self.cleaned_data["status"]}
+        return dict(self.DEFAULT)
 
 
 class DuplicateDecisionForm(forms.Form):

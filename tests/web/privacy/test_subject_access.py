@@ -60,6 +60,11 @@ def full_record(clinic, therapist):  # noqa: F811
     FocalArea.objects.create(formulation=formulation, area="grief", goals=FOCAL_GOALS)
     # A letter's PDF made for download is held about the patient too (documents.Document).
     request_letter_pdf(letter=course.letters.first(), by=therapist)
+    # What the public self-referral form keeps beside the referral (referrals.SelfReferral).
+    from interpersonal.web.referrals.models import SelfReferral
+
+    SelfReferral.objects.create(referral=course.referral, reference="TEST-0001", submitted_at=timezone.now(),
+                                contact_method="text", leave_message=False, consented_at=timezone.now())
     return clinic
 
 
