@@ -9,6 +9,7 @@ Set ``SCREENSHOTS_DIR`` to keep a screenshot of each page at 390 px and 1280 px.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from interpersonal.web.referrals import actions
 from interpersonal.web.referrals.models import SelfReferral
 from tests.e2e import axe
 from tests.e2e.conftest import _live_server_counted, _live_server_quiet_at_teardown  # noqa: F401 (fixtures)
@@ -148,6 +150,18 @@ def test_a_person_refers_themselves_on_a_small_phone_with_the_keyboard(browser, 
     expect(staff.get_by_text("do not leave a message saying who we are")).to_be_visible()
     no_axe_violations(staff, "referral")
     shoot(browser, staff.url, "referral", signed_in=state)
+    # The same person sends the form again: flagged, and the clinician records that it is them.
+    again = actions.receive_self_referral(
+        given_name="Morgan", family_name="Selfton", date_of_birth=dt.date(1985, 3, 14), gp_practice="Riverside",
+        presenting_problem="Still low.", contact_method="phone", leave_message=True, consent=True,
+        phone="07700 900982")
+    staff.goto(f"{live_server.url}/referrals/{again.referral_id}/")
+    expect(staff.get_by_role("heading", name="Possible duplicate")).to_be_visible()
+    no_axe_violations(staff, "possible duplicate")
+    shoot(browser, staff.url, "duplicate", signed_in=state)
+    staff.get_by_label("Yes: the same person").check()
+    staff.get_by_role("button", name="Record the decision").click()
+    expect(staff.get_by_role("heading", name="Duplicate: this record is to be erased")).to_be_visible()
     staff.goto(f"{live_server.url}/referrals/new/")
     no_axe_violations(staff, "new referral")
     shoot(browser, staff.url, "new-referral", signed_in=state)
