@@ -251,7 +251,16 @@ LOGGING = {
     },
 }
 
-# The service, as patients see it on their questionnaire links.
+# The service, as patients see it on their questionnaire links and the self-referral form.
+#
+# The crisis message is on every page a patient or the public sees (questionnaire links, the
+# self-referral form /refer/): NHS Talking Therapies is not a crisis service. Its default names the
+# NHS 111 mental health option — in England, call 111 and choose the mental health option (option 2
+# when it was launched nationally in 2024): NHS England, "People in mental health crisis can now call
+# NHS 111", and nhs.uk "Where to get urgent help for mental health"
+# (https://www.nhs.uk/nhs-services/mental-health-services/where-to-get-urgent-help-for-mental-health/);
+# 999 or A&E in an emergency; Samaritans 116 123 (free, 24 hours, https://www.samaritans.org/).
+# Services outside England, or with their own crisis line, set their own text.
 INTERPERSONAL_SERVICE_NAME = env.string("INTERPERSONAL_SERVICE_NAME", "Talking Therapies (demo service)", hint="")
 INTERPERSONAL_CRISIS_MESSAGE = env.string(
     "INTERPERSONAL_CRISIS_MESSAGE",
@@ -265,6 +274,25 @@ INTERPERSONAL_CRISIS_MESSAGE = env.string(
 INTERPERSONAL_LINK_VALID_DAYS = env.integer("INTERPERSONAL_LINK_VALID_DAYS", 7)
 INTERPERSONAL_LINK_MAX_ATTEMPTS = env.integer("INTERPERSONAL_LINK_MAX_ATTEMPTS", 20)
 INTERPERSONAL_LINK_ATTEMPT_WINDOW_MINUTES = env.integer("INTERPERSONAL_LINK_ATTEMPT_WINDOW_MINUTES", 15)
+# The public self-referral form (/refer/; referrals.views_public). At most MAX_POSTS posts from
+# one client address in WINDOW_MINUTES (further posts get 429 and a page saying how else to reach
+# the service); a form sent sooner than MIN_SECONDS after it was opened, or with the hidden
+# honeypot field filled, is treated as a bot's: answered as if sent, and nothing is recorded. A
+# form left open longer than MAX_HOURS is shown again to check and send (nothing is lost).
+INTERPERSONAL_SELF_REFERRAL_MAX_POSTS = env.integer("INTERPERSONAL_SELF_REFERRAL_MAX_POSTS", 10)
+INTERPERSONAL_SELF_REFERRAL_WINDOW_MINUTES = env.integer("INTERPERSONAL_SELF_REFERRAL_WINDOW_MINUTES", 60)
+INTERPERSONAL_SELF_REFERRAL_MIN_SECONDS = env.integer("INTERPERSONAL_SELF_REFERRAL_MIN_SECONDS", 3)
+INTERPERSONAL_SELF_REFERRAL_MAX_HOURS = env.integer("INTERPERSONAL_SELF_REFERRAL_MAX_HOURS", 12)
+# Where a young person should go instead: shown on the self-referral form. The age a service
+# accepts (18, or 17 years 9 months in some) is a screening rule, decided after referral; this text
+# only points under-18s to the right place. Childline: NSPCC, 0800 1111 (https://www.childline.org.uk/).
+INTERPERSONAL_UNDER_18_MESSAGE = env.string(
+    "INTERPERSONAL_UNDER_18_MESSAGE",
+    "This service is for adults. If you are under 18, please talk to your GP or school nurse, who can refer "
+    "you to your local children and young people's mental health service (CYPMHS). You can also call "
+    "Childline free on 0800 1111, any time.",
+    hint="",
+)
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: use the socket's
 # address). Used to tell patients apart for rate limiting; never trust more hops than you run.
 INTERPERSONAL_TRUSTED_PROXIES = env.integer("INTERPERSONAL_TRUSTED_PROXIES", 0)

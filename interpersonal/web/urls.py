@@ -7,6 +7,7 @@ urlpatterns = [
     path("accounts/", include("interpersonal.web.accounts.urls")),
     path("", include("interpersonal.web.assessments.urls")),
     path("patients/", include("interpersonal.web.patients.urls")),
+    path("", include("interpersonal.web.referrals.urls")),
     path("audit/", include("interpersonal.web.audit.urls")),
     path("records/", include("interpersonal.web.privacy.urls")),
     path("", include("interpersonal.web.courses.urls")),

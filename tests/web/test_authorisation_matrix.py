@@ -142,6 +142,12 @@ MATRIX: dict[str, dict[str, str]] = {
     "screening:rules": row(LOGIN, OK, OK, OK, OK, LOGIN, FORBIDDEN),  # the service's rules: no patient data
     "screening:rule_new": RULES_EDITORS,
     "screening:rule_edit": RULES_EDITORS,
+    "referrals:self_refer": PUBLIC_ROW,
+    "referrals:self_refer_thanks": PUBLIC_ROW,
+    "referrals:inbox": row(LOGIN, OK, OK, OK, FORBIDDEN, LOGIN, FORBIDDEN),  # the lead: a queue without names
+    "referrals:new": CLINICIANS,
+    "referrals:detail": CASE_ROW,
+    "referrals:decide_duplicate": CASE_ROW,
 }
 
 

@@ -26,7 +26,7 @@ from interpersonal.web.letters.models import Letter
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.privacy.access import record_link
 from interpersonal.web.questionnaires.models import QuestionnaireLink
-from interpersonal.web.referrals.models import Referral, ScreeningDecision, SuitabilityRule, Triage
+from interpersonal.web.referrals.models import Referral, ScreeningDecision, SelfReferral, SuitabilityRule, Triage
 from web.referrals.screening_helpers import ensure_default_rules
 
 PUBLIC = "public"
@@ -142,6 +142,12 @@ URLS: dict[str, Url] = {
     "screening:rules": Url(GENERAL),
     "screening:rule_new": Url(GENERAL, post=True),
     "screening:rule_edit": Url(GENERAL, obj="rule", post=True),
+    "referrals:self_refer": Url(PUBLIC, post=True),
+    "referrals:self_refer_thanks": Url(PUBLIC),
+    "referrals:inbox": Url(GENERAL),
+    "referrals:new": Url(GENERAL, post=True),
+    "referrals:detail": Url(CASE, obj="referral"),
+    "referrals:decide_duplicate": Url(CASE, obj="referral", post=True),
 }
 
 STR_PARAMS = {"instrument_id": "phq9", "instrument": "phq9", "item": "1", "table": "metrics"}
@@ -203,6 +209,9 @@ def post_data(name: str, case) -> dict[str, str]:
         "letters:finalise": {"version": "1"},
         "privacy:find": {"identifier": case["patient"].local_id},
         "privacy:subject_access": {"format": "json", "reference": "SAR-1"},
+        "referrals:new": {"given_name": "Newton", "family_name": "Outsider", "date_of_birth": "1970-01-01",
+                          "received_on": today(), "source": "gp"},
+        "referrals:decide_duplicate": {"same_person": "yes", "version": "1"},
         "privacy:erase": {"reason": "entered_in_error", "reference": "IG-1", "confirm": case["patient"].local_id,
                           "version": str(case["patient"].version)},
         "screening:contact": {"date": today(), "time": "00:01", "attendance": "5", "duration_minutes": "30",
@@ -314,6 +323,7 @@ def state() -> tuple:
         list(Referral.objects.order_by("pk").values_list("pk", "status", "version", "therapy", "therapist_id")),
         ScreeningDecision.objects.count(), Triage.objects.count(),
         list(SuitabilityRule.objects.order_by("pk").values_list("pk", "name", "version", "active")),
+        list(SelfReferral.objects.order_by("pk").values_list("pk", "duplicate", "version")),
     )
 
 

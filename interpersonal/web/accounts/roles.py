@@ -33,11 +33,17 @@ class Permission(StrEnum):
     """Clinical authority: confirm or decline another person's request to widen someone's reach
     into patient records (ADR 0008). Never one's own request, never a grant to oneself."""
     TRIAGE_REFERRALS = "referrals.triage"
-    """Screen and triage referrals not yet in treatment (awaiting triage or waiting), whoever they
-    are allocated to: screening measures and contacts, the suitability decision, the step and
-    therapy (docs/screening.md). The allocated clinician may do so for their own referrals."""
+    """Work the referral inbox and screen and triage referrals not yet in treatment (awaiting
+    triage or waiting), whoever they are allocated to: read them (the patient's details and what
+    they asked for), record referrals received from GPs and other professionals, screening
+    measures and contacts, the suitability decision, the step and therapy (docs/screening.md).
+    Opens identifiable records: a reach permission (ADR 0008). The allocated clinician may screen
+    and triage their own referrals."""
     CONFIGURE_SERVICE_RULES = "service.rules"
     """Edit the service's configurable rules (suitability rules): no patient data."""
+    VIEW_REFERRAL_QUEUE = "referrals.queue"
+    """See the referral inbox as a queue: how long each referral has waited, its source and its
+    flags, by referral number only: no name, no identifier, no clinical text."""
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -55,10 +61,14 @@ DESCRIPTIONS: dict[Permission, str] = {
         "Confirm or decline requests to give a colleague access to patient records (never your own request)."
     ),
     Permission.TRIAGE_REFERRALS: (
-        "Screen and triage referrals not yet in treatment, whoever they are allocated to: screening measures, "
-        "the suitability decision, the step and therapy."
+        "Work the referral inbox and screen and triage referrals not yet in treatment, whoever they are "
+        "allocated to: record referrals from GPs and other professionals, screening measures, the suitability "
+        "decision, the step and therapy."
     ),
     Permission.CONFIGURE_SERVICE_RULES: "Edit the service's suitability rules (no patient data).",
+    Permission.VIEW_REFERRAL_QUEUE: (
+        "See the referral inbox as a queue (waiting times, sources, flags) by referral number, without names."
+    ),
 }
 
 REACH_PERMISSIONS = frozenset({Permission.HOLD_CASELOAD, Permission.SUPERVISE, Permission.HANDLE_RECORDS_REQUESTS,
@@ -76,7 +86,7 @@ class RoleDefinition:
 THERAPIST = RoleDefinition(
     Role.THERAPIST,
     "Delivers courses: sees and records their own caseload only.",
-    frozenset({Permission.VIEW_MEASURES, Permission.HOLD_CASELOAD}),
+    frozenset({Permission.VIEW_MEASURES, Permission.HOLD_CASELOAD, Permission.TRIAGE_REFERRALS}),
 )
 SUPERVISOR = RoleDefinition(
     Role.SUPERVISOR,
@@ -87,8 +97,10 @@ SUPERVISOR = RoleDefinition(
 )
 SERVICE_LEAD = RoleDefinition(
     Role.SERVICE_LEAD,
-    "Runs the service: aggregate outcomes and activity, the service's suitability rules; no identifiable records.",
-    frozenset({Permission.VIEW_MEASURES, Permission.VIEW_SERVICE_AGGREGATES, Permission.CONFIGURE_SERVICE_RULES}),
+    "Runs the service: aggregate outcomes and activity, the referral queue without names, the service's "
+    "suitability rules; no identifiable records.",
+    frozenset({Permission.VIEW_MEASURES, Permission.VIEW_SERVICE_AGGREGATES, Permission.CONFIGURE_SERVICE_RULES,
+               Permission.VIEW_REFERRAL_QUEUE}),
 )
 ADMINISTRATOR = RoleDefinition(
     Role.ADMINISTRATOR,

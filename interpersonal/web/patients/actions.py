@@ -51,6 +51,12 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def clean_details(fields: dict[str, Any]) -> dict[str, Any]:
+    """A patient's details as :func:`create_patient` stores them (names stripped, NHS number and
+    phone normalised, the date of birth checked); a ValidationError names each wrong field."""
+    return _clean(fields)
+
+
 def _local_id_for(pk: int) -> str:
     """The local ID a new patient gets: from the row's own id, which the database never hands out
     twice — so an erased patient's local ID (printed on letters) never names someone else, and
@@ -85,20 +91,38 @@ def register_patient(*, by: Any, therapist: Any = None, local_id: str | None = N
         errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
+    patient = create_patient(by=by, therapist=therapist or by, local_id=local_id, **cleaned)
+    referrals.receive_referral(patient=patient, by=by, therapist=patient.therapist, **referral_fields)
+    return patient
+
+
+@transaction.atomic
+def create_patient(*, by: Any, therapist: Any = None, local_id: str | None = None, **fields: Any) -> Patient:
+    """The patient's record alone (validated, audited as ``patient.registered``), allocated to
+    ``therapist`` (None: to nobody yet, as a referral waiting in the inbox). No role check: the
+    caller's action decides who may register — :func:`register_patient` (a clinician), and
+    referrals.actions for the referral inbox and the public self-referral form (``by`` is then
+    the form, not a user). Always followed, in the same transaction, by the patient's referral."""
+    unknown = set(fields) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(f"Unknown fields: {', '.join(sorted(unknown))}")
+    missing = {"given_name", "family_name", "date_of_birth"} - set(fields)
+    if missing:
+        raise ValidationError(dict.fromkeys(sorted(missing), "Required."))
+    cleaned = _clean(fields)
     if cleaned.get("nhs_number") and Patient.objects.filter(nhs_number=cleaned["nhs_number"]).exists():
         raise ValidationError({"nhs_number": "A patient with this NHS number is already registered."})
     try:
         with transaction.atomic():
             # Without a given local ID, a unique placeholder until the row has its id.
             patient = Patient.objects.create(local_id=local_id or f"new-{uuid.uuid4().hex[:16]}",
-                                             therapist=therapist or by, **cleaned)
+                                             therapist=therapist, **cleaned)
             if not local_id:
                 patient.local_id = _local_id_for(patient.pk)
                 Patient.objects.filter(pk=patient.pk).update(local_id=patient.local_id)
     except IntegrityError:
         raise ValidationError({"local_id": "This local ID is already in use."}) from None
     log.record("patient.registered", actor=by, target=patient, patient_id=patient.pk)
-    referrals.receive_referral(patient=patient, by=by, therapist=patient.therapist, **referral_fields)
     return patient
 
 

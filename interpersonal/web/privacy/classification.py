@@ -164,6 +164,23 @@ FIELDS: dict[str, Class] = {
     "referrals.Triage.severity": S,
     "referrals.Triage.by": P,
     "referrals.Triage.at": D,
+    "referrals.SelfReferral.id": P,
+    "referrals.SelfReferral.referral": P,
+    "referrals.SelfReferral.reference": ID,  # the person quotes it on the phone: it finds them
+    "referrals.SelfReferral.submitted_at": D,
+    "referrals.SelfReferral.contact_method": S,
+    "referrals.SelfReferral.leave_message": S,
+    "referrals.SelfReferral.consented_at": D,
+    "referrals.SelfReferral.nhs_number_given": ID,
+    "referrals.SelfReferral.duplicate_of": P,  # another patient's id (not a foreign key)
+    "referrals.SelfReferral.duplicate_match": S,
+    "referrals.SelfReferral.duplicate": S,
+    "referrals.SelfReferral.duplicate_decided_by": P,
+    "referrals.SelfReferral.duplicate_decided_at": D,
+    "referrals.SelfReferral.version": S,
+    "referrals.SelfReferralAttempt.id": P,
+    "referrals.SelfReferralAttempt.client": ID,  # an HMAC of a client address: still personal data
+    "referrals.SelfReferralAttempt.at": D,
     # --- courses ---------------------------------------------------------------------------
     "courses.Course.referral": P,
     "courses.Course.id": P,

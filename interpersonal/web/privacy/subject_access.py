@@ -58,6 +58,8 @@ SOURCES: tuple[Source, ...] = (
     Source("referrals.ScreeningDecision", "referral__patient_id", "Decisions about whether the service suits you",
            "Suitability decision"),
     Source("referrals.Triage", "referral__patient_id", "The treatment you were offered (triage)", "Triage"),
+    Source("referrals.SelfReferral", "referral__patient_id", "What you sent with the self-referral form",
+           "Self-referral"),
     Source("courses.Course", "patient_id", "Courses of therapy", "Course"),
     Source("courses.TherapySession", "referral__patient_id", "Sessions", "Session"),
     Source("courses.TaskCompletion", "course__patient_id", "Treatment tasks completed", "Task"),
@@ -77,6 +79,9 @@ SOURCES: tuple[Source, ...] = (
 WITHHELD: dict[str, str] = {
     "questionnaires.QuestionnaireLink.token_hash": (
         "the digest of each link's secret: a security credential, not information about you"
+    ),
+    "referrals.SelfReferral.duplicate_of": (
+        "the number of another record checked as possibly yours: information about someone else until staff decide"
     ),
 }
 """Fields left out of the copy, with the reason printed in it."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from interpersonal.core.codes import EndReason
 
@@ -48,6 +49,75 @@ class ReferralSource(models.TextChoices):
     PRIMARY_CARE = "primary_care", "Other primary care"
     SECONDARY_CARE = "secondary_care", "Secondary care"
     OTHER = "other", "Other"
+
+
+class SelfReferral(models.Model):
+    """What a person sent with the public self-referral form (``/refer/``) beyond the patient and
+    referral it made: how they want to be contacted, their consent, the reference they were shown,
+    and whether they may already be registered (a possible duplicate, for staff to decide).
+
+    ``duplicate_of`` is a patient's id, not a foreign key: a duplicate is resolved by erasing one
+    record (privacy.erasure, "entered in error or duplicate"), and a foreign key between the two
+    records would make each part of the other's erasure."""
+
+    class ContactMethod(models.TextChoices):
+        PHONE = "phone", "Phone call"
+        TEXT = "text", "Text message"
+        EMAIL = "email", "Email"
+        LETTER = "letter", "Letter"
+
+    class Match(models.TextChoices):
+        NHS_NUMBER = "nhs_number", "the same NHS number"
+        NAME_AND_BIRTH = "name_and_birth", "the same name and date of birth"
+
+    class Duplicate(models.TextChoices):
+        POSSIBLE = "possible", "Possible duplicate: not checked yet"
+        NOT_DUPLICATE = "not_duplicate", "Checked: not the same person"
+        DUPLICATE = "duplicate", "Checked: the same person (this record is to be erased)"
+
+    referral = models.OneToOneField("referrals.Referral", on_delete=models.PROTECT, related_name="self_referral")
+    reference = models.CharField(max_length=9, unique=True, help_text="Shown to the person when they sent the form.")
+    submitted_at = models.DateTimeField()
+    contact_method = models.CharField(max_length=10, choices=ContactMethod.choices)
+    leave_message = models.BooleanField(help_text="Whether the service may leave a message saying who it is.")
+    consented_at = models.DateTimeField(help_text="When the person agreed to be contacted about the referral.")
+    nhs_number_given = models.CharField(
+        max_length=10, blank=True,
+        help_text="An NHS number the person gave that another patient's record already holds: kept here for "
+                  "staff to check, not on the patient.",
+    )
+    duplicate_of = models.PositiveBigIntegerField(null=True, blank=True,
+                                                  help_text="The id of the registered patient this one matched.")
+    duplicate_match = models.CharField(max_length=16, blank=True, choices=Match.choices)
+    duplicate = models.CharField(max_length=16, blank=True, choices=Duplicate.choices)
+    duplicate_decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                             on_delete=models.PROTECT, related_name="+")
+    duplicate_decided_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        indexes = [models.Index(fields=["duplicate"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(duplicate="") & models.Q(duplicate_of__isnull=True))
+                | (~models.Q(duplicate="") & models.Q(duplicate_of__isnull=False)),
+                name="self_referral_duplicate_names_a_patient",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"self-referral {self.reference}"
+
+
+class SelfReferralAttempt(models.Model):
+    """A POST to the self-referral form, for rate limiting (the client address is an HMAC keyed by
+    the secret key, never the address). Rows older than the window are deleted as new ones come."""
+
+    client = models.CharField(max_length=64, db_index=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"self-referral attempt at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
 class Referral(models.Model):

@@ -19,6 +19,7 @@ from interpersonal.web.patients.models import Patient
 from interpersonal.web.privacy import erasure
 from interpersonal.web.privacy.erasure import ErasureRefused, ErasureResult, Reason, erase_patient, plan, preview
 from interpersonal.web.referrals.actions import receive_referral
+from interpersonal.web.referrals.models import SelfReferral
 from tests.conftest import GAD7_ANSWERS, PHQ9_ITEM9_ONE
 
 GIVEN, FAMILY = "Wenceslava", "Thornbury-Quist"
@@ -113,6 +114,8 @@ def full_record(therapist):
                        under_secondary_care=False)
     triage_referral(referral=referral, step=2, therapy="lit", reason=NOTES, preferred_therapy="no_preference",
                     preference=HOME_PRACTICE, by=therapist)
+    SelfReferral.objects.create(referral=referral, reference="TEST-0001", submitted_at=_at(160), contact_method="phone",
+                                leave_message=False, consented_at=_at(160))  # as the public form leaves it
     lit = start_course(patient=patient, protocol="lit", therapist=therapist, by=therapist, started_on=_ago(150))
     record_session(course=lit, by=therapist, attendance=5, duration_minutes=30, notes=NOTES, scheduled_at=_at(140))
     ipt = step_up(course=lit, protocol="ipt", therapist=therapist, by=therapist, on=_ago(120))

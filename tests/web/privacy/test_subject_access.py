@@ -66,6 +66,11 @@ def full_record(clinic, therapist):  # noqa: F811
                                      suggestion="suitable", decided_by=therapist, decided_at=timezone.now())
     Triage.objects.create(referral=course.referral, step=3, therapy="dit", reason=FORMULATION_TEXT,
                           preferred_therapy="no_preference", by=therapist, at=timezone.now())
+    # What the public self-referral form keeps beside the referral (referrals.SelfReferral).
+    from interpersonal.web.referrals.models import SelfReferral
+
+    SelfReferral.objects.create(referral=course.referral, reference="TEST-0001", submitted_at=timezone.now(),
+                                contact_method="text", leave_message=False, consented_at=timezone.now())
     return clinic
 
 

@@ -77,7 +77,7 @@ def unseed(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('referrals', '0002_referrals_from_existing_courses'),
+        ('referrals', '0003_self_referral_and_attempts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
