@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("interpersonal.web.formulation.urls")),
     path("", include("interpersonal.web.letters.urls")),
     path("", include("interpersonal.web.outcomes.urls")),
+    path("", include("interpersonal.web.service.urls")),
     path("", health.home, name="home"),
 ]

@@ -128,6 +128,17 @@ MATRIX: dict[str, dict[str, str]] = {
     "letters:pdf": CASE_ROW,
     "letters:pdf_progress": CASE_ROW,
     "letters:pdf_download": CASE_ROW,
+    "service:waiting": LEAD_ONLY,
+    "service:queue": LEAD_ONLY,
+    "service:opt_in": LEAD_ONLY,
+    "service:operations": LEAD_ONLY,
+    "service:costs": LEAD_ONLY,
+    "service:staff_profile": LEAD_ONLY,
+    "service:my_waiting": CLINICIANS,
+    "service:discharge": row(LOGIN, OK, OK, OK, FORBIDDEN, LOGIN, FORBIDDEN),  # each may discharge only their own
+    "service:invite": CASE_ROW,
+    "service:letter": CASE_ROW,
+    "service:opted_in": CASE_ROW,
 }
 
 

@@ -25,6 +25,8 @@ from interpersonal.web.letters.models import Letter
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.privacy.access import record_link
 from interpersonal.web.questionnaires.models import QuestionnaireLink
+from interpersonal.web.referrals.models import Referral
+from interpersonal.web.service.models import GradeCost, OptInInvitation, StaffGrade, StaffProfile
 
 PUBLIC = "public"
 """Anyone, signed in or not."""
@@ -126,9 +128,20 @@ URLS: dict[str, Url] = {
     "letters:pdf": Url(CASE, obj="final_letter", post=True, supervisor_post_ok=True),  # asks for a PDF: a read
     "letters:pdf_progress": Url(CASE, obj="final_letter", more=(("document_pk", "letter_document"),)),
     "letters:pdf_download": Url(CASE, obj="final_letter", more=(("document_pk", "letter_document"),)),
+    "service:waiting": Url(GENERAL),
+    "service:queue": Url(GENERAL),
+    "service:opt_in": Url(GENERAL),
+    "service:operations": Url(GENERAL),
+    "service:costs": Url(GENERAL, post=True),
+    "service:staff_profile": Url(GENERAL, obj="staff", post=True),
+    "service:my_waiting": Url(GENERAL),
+    "service:discharge": Url(GENERAL, post=True),
+    "service:invite": Url(CASE, obj="referral", post=True),
+    "service:letter": Url(CASE, obj="referral"),
+    "service:opted_in": Url(CASE, obj="referral", post=True),
 }
 
-STR_PARAMS = {"instrument_id": "phq9", "instrument": "phq9", "item": "1", "table": "metrics"}
+STR_PARAMS = {"instrument_id": "phq9", "instrument": "phq9", "item": "1", "table": "metrics", "slug": "triage"}
 OUTSIDERS = ["unrelated_therapist", "make_user_other_supervisor", "service_lead", "clinic_admin", "administrator"]
 """Personas who must not see or change anything of ``therapist``'s patient."""
 
@@ -187,6 +200,11 @@ def post_data(name: str, case) -> dict[str, str]:
         "privacy:subject_access": {"format": "json", "reference": "SAR-1"},
         "privacy:erase": {"reason": "entered_in_error", "reference": "IG-1", "confirm": case["patient"].local_id,
                           "version": str(case["patient"].version)},
+        "service:costs": {"form": "grade", "grade-name": "Band 9 outsider"},
+        "service:staff_profile": {"weekly_capacity": "1", "version": "0"},
+        "service:discharge": {"referral": [f"{case['referral'].pk}:{case['referral'].version}"], "confirm": "on"},
+        "service:invite": {"channel": "letter"},
+        "service:opted_in": {"opted_in_on": ""},
     }.get(name, {})
 
 
@@ -226,7 +244,7 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
             "link": link, "token": token, "ipt_patient": ipt_patient, "ipt_course": ipt_course,
             "person": person, "event": event, "letter": letter, "final_letter": final_letter, "staff": therapist,
             "records_officer": records_officer, "letter_document": letter_document, "sar_document": sar_document,
-            "grant": grant, "enrolment_key": enrolment_key}
+            "grant": grant, "enrolment_key": enrolment_key, "referral": patient.referrals.get()}
 
 
 def path_for(name: str, converters: dict, case, *, token: str | None = None) -> str:
@@ -264,6 +282,10 @@ def state() -> tuple:
         list(IptFormulation.objects.order_by("pk").values_list("pk", "formulation", "version")),
         list(Letter.objects.order_by("pk").values_list("pk", "status", "body", "version")),
         list(Document.objects.order_by("pk").values_list("pk", "kind", "state")),
+        list(Referral.objects.order_by("pk").values_list("pk", "status", "version")),
+        list(OptInInvitation.objects.order_by("pk").values_list("pk", "opted_in_on")),
+        list(StaffGrade.objects.order_by("pk").values_list("pk", "name")), GradeCost.objects.count(),
+        list(StaffProfile.objects.order_by("pk").values_list("pk", "version")),
     )
 
 
@@ -309,7 +331,8 @@ def test_classification_table_has_no_stale_entries():
 def test_every_case_url_says_which_object_it_takes():
     for name, _, converters in case_patterns():
         assert converters, f"{name} is classified as one patient's record but takes no id"
-        assert URLS[name].obj in {"patient", "course", "ipt_course", "session", "alert", "letter", "final_letter"}
+        assert URLS[name].obj in {"patient", "course", "ipt_course", "session", "alert", "letter", "final_letter",
+                                  "referral"}
         assert {obj for _, obj in URLS[name].more} <= {"link", "person", "event", "letter_document"}
 
 

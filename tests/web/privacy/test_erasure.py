@@ -77,6 +77,7 @@ def full_record(therapist):
     from interpersonal.web.letters.actions import draft_letter, edit_letter, finalise_letter, new_version
     from interpersonal.web.patients.actions import register_patient
     from interpersonal.web.questionnaires.actions import issue_link, save_answers, submit
+    from interpersonal.web.service.actions import invite_to_opt_in, record_opt_in
 
     patient = register_patient(
         by=therapist, local_id=LOCAL_ID, given_name=GIVEN, family_name=FAMILY, date_of_birth=DOB, nhs_number=NHS,
@@ -100,7 +101,9 @@ def full_record(therapist):
     second = new_version(letter=letter, by=therapist)
     edit_letter(letter=second, by=therapist, expected_version=second.version, body=LETTER_TEXT_2)
     end_course(course=dit, reason="completed", by=therapist, ended_on=_ago(200))
-    receive_referral(patient=patient, by=therapist, source="gp", received_on=_ago(160))  # re-referred
+    rereferral = receive_referral(patient=patient, by=therapist, source="gp", received_on=_ago(160))  # re-referred
+    invite_to_opt_in(referral=rereferral, channel="letter", by=therapist, sent_on=_ago(158))  # the waiting list's
+    record_opt_in(referral=rereferral, by=therapist, opted_in_on=_ago(155))
     lit = start_course(patient=patient, protocol="lit", therapist=therapist, by=therapist, started_on=_ago(150))
     record_session(course=lit, by=therapist, attendance=5, duration_minutes=30, notes=NOTES, scheduled_at=_at(140))
     ipt = step_up(course=lit, protocol="ipt", therapist=therapist, by=therapist, on=_ago(120))

@@ -60,6 +60,13 @@ def full_record(clinic, therapist):  # noqa: F811
     FocalArea.objects.create(formulation=formulation, area="grief", goals=FOCAL_GOALS)
     # A letter's PDF made for download is held about the patient too (documents.Document).
     request_letter_pdf(letter=course.letters.first(), by=therapist)
+    # The opt-in invitation the referral was sent before treatment (stored directly: the action refuses
+    # a referral already in treatment).
+    from interpersonal.web.service.models import OptInInvitation
+
+    OptInInvitation.objects.create(referral=course.referral, channel="letter", sent_on=course.referral.received_on,
+                                   respond_by=course.referral.received_on + dt.timedelta(days=14), sent_by=therapist,
+                                   delivery="to_print", opted_in_on=course.referral.received_on)
     return clinic
 
 
