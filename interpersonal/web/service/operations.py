@@ -46,7 +46,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
 from interpersonal.core.outcomes import ANXIETY_MEASURE, DEPRESSION_MEASURE, course_outcome
@@ -127,7 +127,7 @@ def clinician_loads(*, now: dt.datetime | None = None, weeks: int | None = None)
 # --- costs -------------------------------------------------------------------------------------------
 
 
-def unit_cost() -> Case:
+def unit_cost() -> Cast:
     """The cost of one session as a SQL expression over ``_grade`` (the therapist's grade id) and
     ``_day`` (the session's local date): the grade's cost in effect that day, NULL when none."""
     periods = list(GradeCost.objects.order_by("grade_id", "effective_from")
@@ -139,16 +139,19 @@ def unit_cost() -> Case:
         if following is not None and following[0] == grade:
             rule &= Q(_day__lt=following[1])
         whens.append(When(rule, then=Value(cost, output_field=MONEY)))
-    return Case(*whens, default=Value(None, output_field=MONEY), output_field=MONEY)
+    # Cast: with no cost at all the Case is a bare NULL, which PostgreSQL cannot SUM without a type.
+    return Cast(Case(*whens, default=Value(None, output_field=MONEY), output_field=MONEY), output_field=MONEY)
 
 
-def costed_sessions(sessions: QuerySet[TherapySession] | None = None) -> QuerySet[TherapySession]:
-    """Attended treatment sessions annotated with ``_cost`` (None when it cannot be costed)."""
+def costed_sessions(sessions: QuerySet[TherapySession] | None = None, *, cost: Cast | None = None,
+                    ) -> QuerySet[TherapySession]:
+    """Attended treatment sessions annotated with ``_cost`` (None when it cannot be costed);
+    ``cost``: :func:`unit_cost`, read once by a caller that costs several querysets."""
     base = sessions if sessions is not None else TherapySession.objects.all()
     return (base.filter(treatment=True, attendance__in=ATTENDED)
             .annotate(_grade=F("course__therapist__service_profile__grade"),
                       _day=TruncDate("scheduled_at", tzinfo=timezone.get_current_timezone()))
-            .annotate(_cost=unit_cost()))
+            .annotate(_cost=cost if cost is not None else unit_cost()))
 
 
 def referral_therapy() -> Subquery:
@@ -211,11 +214,12 @@ class TherapyCost:
 
 def costs(*, since: dt.date, until: dt.date) -> dict[str, Any]:
     """Cost per session, per finished course of treatment and per recovery, by therapy, for
-    sessions dated and referrals ended in [since, until]. Three queries."""
+    sessions dated and referrals ended in [since, until]. Four queries."""
     tz = timezone.get_current_timezone()
     start = timezone.make_aware(dt.datetime.combine(since, dt.time.min), tz)
     end = timezone.make_aware(dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min), tz)
     by: dict[str, TherapyCost] = {}
+    cost = unit_cost()
 
     def row(therapy: str | None) -> TherapyCost:
         key = therapy or ""
@@ -224,7 +228,8 @@ def costs(*, since: dt.date, until: dt.date) -> dict[str, Any]:
         return by[key]
 
     # 1. Sessions dated in the period, by the protocol of their course.
-    per_protocol = (costed_sessions(TherapySession.objects.filter(scheduled_at__gte=start, scheduled_at__lt=end))
+    per_protocol = (costed_sessions(TherapySession.objects.filter(scheduled_at__gte=start, scheduled_at__lt=end),
+                                    cost=cost)
                     .values("course__protocol")
                     .annotate(n=Count("pk"), costed=Count("_cost"), total=Sum("_cost")).order_by())
     for r in per_protocol:
@@ -253,7 +258,7 @@ def costs(*, since: dt.date, until: dt.date) -> dict[str, Any]:
         info[v["pk"]] = (v["therapy_of"] or v["therapy"] or "", paired, bool(outcome))
 
     # 3. The cost of every attended treatment session of those referrals (any date), per referral.
-    per_referral = (costed_sessions(TherapySession.objects.filter(referral__in=finished.values("pk")))
+    per_referral = (costed_sessions(TherapySession.objects.filter(referral__in=finished.values("pk")), cost=cost)
                     .values("referral_id").annotate(n=Count("pk"), costed=Count("_cost"), total=Sum("_cost"))
                     .order_by())
     for r in per_referral:
