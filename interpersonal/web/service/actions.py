@@ -106,11 +106,13 @@ def _require_may_change(referral: Referral, by: Any) -> None:
 
 
 def channels_for(patient: Any) -> list[str]:
-    """The channels an invitation can go by for ``patient``: a letter always (to print), e-mail
-    with an address, SMS with a phone number that is a valid one."""
+    """The channels an invitation can go by for ``patient``: a letter with a postal address, e-mail
+    with an e-mail address, SMS with a phone number that is a valid one."""
     from interpersonal.web.bounds import InvalidPhoneNumber, normalise_phone
 
-    out = [OptInInvitation.Channel.LETTER.value]
+    out = []
+    if (patient.address or "").strip():
+        out.append(OptInInvitation.Channel.LETTER.value)
     if (patient.email or "").strip():
         out.append(OptInInvitation.Channel.EMAIL.value)
     if (patient.phone or "").strip():
@@ -138,8 +140,8 @@ def invite_to_opt_in(*, referral: Referral, channel: str, by: Any, sent_on: dt.d
     if channel not in OptInInvitation.Channel.values:
         raise ValidationError({"channel": "Choose a letter, e-mail or text message."})
     if channel not in channels_for(locked.patient):
-        raise ValidationError({"channel": "The patient has no e-mail address or valid mobile number for this: "
-                                          "send a letter, or add their details first."})
+        raise ValidationError({"channel": "The patient has no postal address, e-mail address or valid mobile "
+                                          "number for this: choose another way, or add their details first."})
     today = timezone.localdate()
     sent_on = sent_on or today
     if sent_on > today or sent_on < locked.received_on:

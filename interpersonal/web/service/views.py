@@ -49,6 +49,8 @@ clinician = require_permission(Permission.HOLD_CASELOAD)
 QUEUE_PAGE = 100
 OVERDUE_SHOWN = 500
 FORECAST_WEEKS = 12
+CHANNEL_SHORT = {OptInInvitation.Channel.LETTER: "letter", OptInInvitation.Channel.EMAIL: "e-mail",
+                 OptInInvitation.Channel.SMS: "text message"}
 
 
 def _common(**extra: Any) -> dict[str, Any]:
@@ -68,7 +70,7 @@ def waiting_list(request: HttpRequest) -> HttpResponse:
         today=today, queues=queue_list, performance=waiting.performance(today=today),
         breaches=waiting.breach_forecast_by_week(queue_list, today=today, weeks=FORECAST_WEEKS),
         forecast_window=waiting.waits.FORECAST_WINDOW_WEEKS, triage=waiting.TRIAGE, second=waiting.SECOND,
-        columns=5 + 2 * len(waiting.standards()),
+        columns=5 + len(waiting.standards()),
     ))
 
 
@@ -99,7 +101,7 @@ def _overdue_rows(referrals: Any, *, identifiable: bool) -> list[dict[str, Any]]
         r["queue"] = waiting.queue_label(waiting.queue_slug(r["status"], r["step"], r["therapy"]))
         r["therapist"] = " ".join(p for p in (r["therapist__first_name"], r["therapist__last_name"]) if p) \
             or r["therapist__username"] or "Not allocated"
-        r["channel"] = OptInInvitation.Channel(r["invitation_channel"]).label
+        r["channel"] = CHANNEL_SHORT[r["invitation_channel"]]
     return rows
 
 
@@ -268,7 +270,7 @@ def invite(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(_back(referral))
     return render(request, "service/invite.html", _common(
         referral=referral, patient=referral.patient, form=form, latest=actions.latest_invitation(referral),
-        awaiting=referral.status in BEFORE_TREATMENT, back=_back(referral),
+        awaiting=referral.status in BEFORE_TREATMENT, back=_back(referral), channels=channels,
         forms_with_errors=[form] if form.errors else [],
     ), status=400 if form.is_bound else 200)
 

@@ -32,6 +32,7 @@ def at(ago: int, hour: int = 10) -> dt.datetime:
 
 def _patient(therapist: Any, received_ago: int, **details: Any) -> Any:
     n = next(_names)
+    details.setdefault("address", f"{n} Example Road\nExampletown\nEX1 2MP")
     return register_patient(by=therapist, given_name=f"Wyn{n}", family_name=f"Waitwell{n}",
                             date_of_birth=dt.date(1980, 1, 1), received_on=day(received_ago), source="gp", **details)
 

@@ -89,9 +89,12 @@ def test_an_sms_invitation_goes_to_the_mobile_number(therapist, sms, django_capt
 
 def test_a_channel_the_patient_cannot_be_reached_by_is_refused(therapist):
     referral = received(therapist, received_ago=5)
+    no_address = received(therapist, received_ago=5, address="")
 
-    with pytest.raises(ValidationError, match="no e-mail address"):
+    with pytest.raises(ValidationError, match="no postal address, e-mail address"):
         actions.invite_to_opt_in(referral=referral, channel="email", by=therapist)
+    with pytest.raises(ValidationError, match="no postal address"):
+        actions.invite_to_opt_in(referral=no_address, channel="letter", by=therapist)
     assert not OptInInvitation.objects.exists()
 
 
