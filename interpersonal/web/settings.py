@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "interpersonal.web.letters",
     "interpersonal.web.documents",
     "interpersonal.web.outcomes",
+    "interpersonal.web.service",
     "interpersonal.web.privacy",
     "interpersonal.web.operations",
     # Background work (docs/adr/0006-background-work.md): the tasks framework and its database queue.
@@ -342,6 +343,25 @@ INTERPERSONAL_LETTERHEAD_PHONE = env.string("INTERPERSONAL_LETTERHEAD_PHONE", "0
 INTERPERSONAL_LETTERHEAD_EMAIL = env.string("INTERPERSONAL_LETTERHEAD_EMAIL", "talking.therapies@example.org", hint="")
 # WeasyPrint logs every layout step at INFO: keep its warnings only.
 LOGGING["loggers"]["weasyprint"] = {"handlers": ["console"], "level": "WARNING", "propagate": False}
+
+# --- The waiting list and service operations (interpersonal.web.service; docs/waiting.md) ----
+# Waiting-time standards as weeks:percent pairs; the default is NHS England's (75% within 6 weeks,
+# 95% within 18 weeks of referral, interpersonal.core.waits.NATIONAL_STANDARDS).
+INTERPERSONAL_WAIT_STANDARDS = env.string("INTERPERSONAL_WAIT_STANDARDS", "6:75,18:95", hint="e.g. 6:75,18:95")
+try:
+    from interpersonal.core.waits import WaitsError, standards_from_setting
+
+    standards_from_setting(INTERPERSONAL_WAIT_STANDARDS)
+except WaitsError as _exc:
+    raise env.ConfigurationError("INTERPERSONAL_WAIT_STANDARDS", str(_exc), "weeks:percent pairs, e.g. 6:75,18:95") from None
+# Days a patient is given to opt in after an invitation [U: a service's choice; 14 is common practice].
+INTERPERSONAL_OPT_IN_DAYS = env.integer("INTERPERSONAL_OPT_IN_DAYS", 14)
+# Weeks ahead over which open slots are counted (weekly capacity x weeks, minus booked sessions).
+INTERPERSONAL_CAPACITY_WEEKS = env.integer("INTERPERSONAL_CAPACITY_WEEKS", 4)
+for _name, _value, _low, _high in (("INTERPERSONAL_OPT_IN_DAYS", INTERPERSONAL_OPT_IN_DAYS, 1, 90),
+                                   ("INTERPERSONAL_CAPACITY_WEEKS", INTERPERSONAL_CAPACITY_WEEKS, 1, 26)):
+    if not _low <= _value <= _high:
+        raise env.ConfigurationError(_name, f"must be {_low} to {_high}, got {_value}", f"e.g. {_name}={_low}")
 
 # --- Research export (interpersonal.web.privacy; docs/privacy.md) ---------------------------
 # The secret for keyed pseudonyms and date shifts. Required by `manage.py research_export` only;

@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("interpersonal.web.letters.urls")),
     path("", include("interpersonal.web.outcomes.urls")),
     path("", include("interpersonal.web.referrals.urls_screening")),
+    path("", include("interpersonal.web.service.urls")),
     path("", health.home, name="home"),
 ]

@@ -148,6 +148,17 @@ MATRIX: dict[str, dict[str, str]] = {
     "referrals:new": CLINICIANS,
     "referrals:detail": CASE_ROW,
     "referrals:decide_duplicate": CASE_ROW,
+    "service:waiting": LEAD_ONLY,
+    "service:queue": LEAD_ONLY,
+    "service:opt_in": LEAD_ONLY,
+    "service:operations": LEAD_ONLY,
+    "service:costs": LEAD_ONLY,
+    "service:staff_profile": LEAD_ONLY,
+    "service:my_waiting": CLINICIANS,
+    "service:discharge": row(LOGIN, OK, OK, OK, FORBIDDEN, LOGIN, FORBIDDEN),  # each may discharge only their own
+    "service:invite": CASE_ROW,
+    "service:letter": CASE_ROW,
+    "service:opted_in": CASE_ROW,
 }
 
 

@@ -27,6 +27,7 @@ from interpersonal.web.patients.models import Patient
 from interpersonal.web.privacy.access import record_link
 from interpersonal.web.questionnaires.models import QuestionnaireLink
 from interpersonal.web.referrals.models import Referral, ScreeningDecision, SelfReferral, SuitabilityRule, Triage
+from interpersonal.web.service.models import GradeCost, OptInInvitation, StaffGrade, StaffProfile
 from web.referrals.screening_helpers import ensure_default_rules
 
 PUBLIC = "public"
@@ -148,9 +149,20 @@ URLS: dict[str, Url] = {
     "referrals:new": Url(GENERAL, post=True),
     "referrals:detail": Url(CASE, obj="referral"),
     "referrals:decide_duplicate": Url(CASE, obj="referral", post=True),
+    "service:waiting": Url(GENERAL),
+    "service:queue": Url(GENERAL),
+    "service:opt_in": Url(GENERAL),
+    "service:operations": Url(GENERAL),
+    "service:costs": Url(GENERAL, post=True),
+    "service:staff_profile": Url(GENERAL, obj="staff", post=True),
+    "service:my_waiting": Url(GENERAL),
+    "service:discharge": Url(GENERAL, post=True),
+    "service:invite": Url(CASE, obj="referral", post=True),
+    "service:letter": Url(CASE, obj="referral"),
+    "service:opted_in": Url(CASE, obj="referral", post=True),
 }
 
-STR_PARAMS = {"instrument_id": "phq9", "instrument": "phq9", "item": "1", "table": "metrics"}
+STR_PARAMS = {"instrument_id": "phq9", "instrument": "phq9", "item": "1", "table": "metrics", "slug": "triage"}
 OUTSIDERS = ["unrelated_therapist", "make_user_other_supervisor", "service_lead", "clinic_admin", "administrator"]
 """Personas who must not see or change anything of ``therapist``'s patient."""
 
@@ -227,6 +239,11 @@ def post_data(name: str, case) -> dict[str, str]:
                                "position": "5", "active": "on"},
         "screening:rule_edit": {"name": "Hacked", "kind": "secondary_care", "outcome": "refer_on", "message": "Hacked",
                                 "position": "5", "active": "on", "version": str(case["rule"].version)},
+        "service:costs": {"form": "grade", "grade-name": "Band 9 outsider"},
+        "service:staff_profile": {"weekly_capacity": "1", "version": "0"},
+        "service:discharge": {"referral": [f"{case['referral'].pk}:{case['referral'].version}"], "confirm": "on"},
+        "service:invite": {"channel": "letter"},
+        "service:opted_in": {"opted_in_on": ""},
     }.get(name, {})
 
 
@@ -324,6 +341,9 @@ def state() -> tuple:
         ScreeningDecision.objects.count(), Triage.objects.count(),
         list(SuitabilityRule.objects.order_by("pk").values_list("pk", "name", "version", "active")),
         list(SelfReferral.objects.order_by("pk").values_list("pk", "duplicate", "version")),
+        list(OptInInvitation.objects.order_by("pk").values_list("pk", "opted_in_on")),
+        list(StaffGrade.objects.order_by("pk").values_list("pk", "name")), GradeCost.objects.count(),
+        list(StaffProfile.objects.order_by("pk").values_list("pk", "version")),
     )
 
 

@@ -375,6 +375,36 @@ FIELDS: dict[str, Class] = {
     "documents.Document.download_name": ID,  # names the record number
     "documents.Document.size": S,
     "documents.Document.sha256": ID,  # the digest of a file of patient data
+    # --- service (the waiting list's opt-in invitations; grades, costs, capacity) ----------------
+    "service.OptInInvitation.id": P,
+    "service.OptInInvitation.referral": P,
+    "service.OptInInvitation.channel": S,
+    "service.OptInInvitation.sent_on": D,
+    "service.OptInInvitation.respond_by": D,
+    "service.OptInInvitation.sent_by": P,
+    "service.OptInInvitation.created_at": D,
+    "service.OptInInvitation.delivery": S,
+    "service.OptInInvitation.delivered_at": D,
+    "service.OptInInvitation.opted_in_on": D,
+    "service.OptInInvitation.opted_in_recorded_by": P,
+    "service.OptInInvitation.opted_in_recorded_at": D,
+    "service.StaffGrade.id": P,
+    "service.StaffGrade.name": S,  # a pay grade ("Band 7 high-intensity therapist"), shared by many staff
+    "service.StaffGrade.created_at": D,
+    "service.GradeCost.id": P,
+    "service.GradeCost.grade": P,
+    "service.GradeCost.effective_from": D,
+    "service.GradeCost.cost_per_session": S,
+    "service.GradeCost.source": ID,  # free text
+    "service.GradeCost.created_by": P,
+    "service.GradeCost.created_at": D,
+    "service.StaffProfile.id": P,
+    "service.StaffProfile.user": P,
+    "service.StaffProfile.grade": P,
+    "service.StaffProfile.weekly_capacity": S,
+    "service.StaffProfile.updated_at": D,
+    "service.StaffProfile.updated_by": P,
+    "service.StaffProfile.version": S,
     # --- outcomes (the dashboard's figures, worked out by the task worker) ----------------------
     "outcomes.Figures.id": P,
     "outcomes.Figures.filter_key": P,  # the filters: dates, therapy, provider, therapist "T12"

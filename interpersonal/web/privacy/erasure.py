@@ -162,6 +162,7 @@ def _entangled(ids: Mapping[str, list[Any]]) -> list[str]:
 TASKS_BY_ID: tuple[tuple[str, str, str], ...] = (
     ("interpersonal.web.questionnaires.tasks.send_questionnaire", "session_id", "courses.TherapySession"),
     ("interpersonal.web.documents.tasks.make_document", "document_id", "documents.Document"),
+    ("interpersonal.web.service.tasks.send_opt_in", "invitation_id", "service.OptInInvitation"),
 )
 
 # Background tasks whose arguments name no patient's row (declared, so that a new task must be

@@ -74,6 +74,7 @@ SOURCES: tuple[Source, ...] = (
     Source("letters.Letter", "course__patient_id", "Letters", "Letter"),
     Source("letters.LetterRevision", "letter__course__patient_id", "Earlier drafts of letters", "Letter draft"),
     Source("documents.Document", "patient_id", "Copies of letters and of your record made as files", "File"),
+    Source("service.OptInInvitation", "referral__patient_id", "Invitations to opt in to the service", "Invitation"),
 )
 
 WITHHELD: dict[str, str] = {
@@ -172,6 +173,7 @@ LISTING_EVENTS: dict[str, str] = {
     retention.LISTED_EVENT: "patient_ids",
     "caseload.viewed": "course_ids",
     "screening_alerts.listed": "patient_ids",
+    "waiting_list.viewed": "patient_ids",
 }
 
 

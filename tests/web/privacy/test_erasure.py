@@ -80,6 +80,7 @@ def full_record(therapist):
     from interpersonal.web.patients.actions import register_patient
     from interpersonal.web.questionnaires.actions import issue_link, save_answers, submit
     from interpersonal.web.referrals.screening import decide_suitability, record_assessment_contact, triage_referral
+    from interpersonal.web.service.actions import invite_to_opt_in, record_opt_in
 
     patient = register_patient(
         by=therapist, local_id=LOCAL_ID, given_name=GIVEN, family_name=FAMILY, date_of_birth=DOB, nhs_number=NHS,
@@ -116,6 +117,8 @@ def full_record(therapist):
                     preference=HOME_PRACTICE, by=therapist)
     SelfReferral.objects.create(referral=referral, reference="TEST-0001", submitted_at=_at(160), contact_method="phone",
                                 leave_message=False, consented_at=_at(160))  # as the public form leaves it
+    invite_to_opt_in(referral=referral, channel="letter", by=therapist, sent_on=_ago(158))  # the waiting list's
+    record_opt_in(referral=referral, by=therapist, opted_in_on=_ago(155))
     lit = start_course(patient=patient, protocol="lit", therapist=therapist, by=therapist, started_on=_ago(150))
     record_session(course=lit, by=therapist, attendance=5, duration_minutes=30, notes=NOTES, scheduled_at=_at(140))
     ipt = step_up(course=lit, protocol="ipt", therapist=therapist, by=therapist, on=_ago(120))

@@ -71,6 +71,13 @@ def full_record(clinic, therapist):  # noqa: F811
 
     SelfReferral.objects.create(referral=course.referral, reference="TEST-0001", submitted_at=timezone.now(),
                                 contact_method="text", leave_message=False, consented_at=timezone.now())
+    # The opt-in invitation the referral was sent before treatment (stored directly: the action refuses
+    # a referral already in treatment).
+    from interpersonal.web.service.models import OptInInvitation
+
+    OptInInvitation.objects.create(referral=course.referral, channel="letter", sent_on=course.referral.received_on,
+                                   respond_by=course.referral.received_on + dt.timedelta(days=14), sent_by=therapist,
+                                   delivery="to_print", opted_in_on=course.referral.received_on)
     return clinic
 
 
