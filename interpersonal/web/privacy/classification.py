@@ -317,15 +317,44 @@ FIELDS: dict[str, Class] = {
     "documents.Document.download_name": ID,  # names the record number
     "documents.Document.size": S,
     "documents.Document.sha256": ID,  # the digest of a file of patient data
-    # --- outcomes (the dashboard's figures, worked out by the task worker) ----------------------
-    "outcomes.Figures.id": P,
-    "outcomes.Figures.filter_key": P,  # the filters: dates, therapy, provider, therapist "T12"
-    "outcomes.Figures.state": S,
-    "outcomes.Figures.requested_at": D,
-    "outcomes.Figures.started_at": D,
-    "outcomes.Figures.finished_at": D,
-    "outcomes.Figures.result": P,  # aggregates by therapy, month and therapist "T12"; small cells
-    "outcomes.Figures.error": ID,  # free text by type (our own message; kept out all the same)
+    # --- outcomes (one summary per referral, derived at write time from the rows above) ---------
+    "outcomes.ReferralSummary.id": P,
+    "outcomes.ReferralSummary.referral": P,
+    "outcomes.ReferralSummary.therapy": S,
+    "outcomes.ReferralSummary.therapist": P,
+    "outcomes.ReferralSummary.courses": S,
+    "outcomes.ReferralSummary.received_on": D,
+    "outcomes.ReferralSummary.ended_on": D,
+    "outcomes.ReferralSummary.end_code": S,
+    "outcomes.ReferralSummary.attended_treatment": S,
+    "outcomes.ReferralSummary.first_treatment_on": D,
+    "outcomes.ReferralSummary.second_treatment_on": D,
+    "outcomes.ReferralSummary.wait_days": S,  # an interval in days: the date shift keeps it
+    "outcomes.ReferralSummary.treatment_contacts": S,
+    "outcomes.ReferralSummary.attended_contacts": S,
+    "outcomes.ReferralSummary.dna_contacts": S,
+    "outcomes.ReferralSummary.first_contact_on": D,
+    "outcomes.ReferralSummary.last_contact_on": D,
+    "outcomes.ReferralSummary.finished": S,
+    "outcomes.ReferralSummary.phq9_n": S,
+    "outcomes.ReferralSummary.phq9_first": S,
+    "outcomes.ReferralSummary.phq9_first_at": D,
+    "outcomes.ReferralSummary.phq9_last": S,
+    "outcomes.ReferralSummary.phq9_last_at": D,
+    "outcomes.ReferralSummary.anxiety_measure": S,
+    "outcomes.ReferralSummary.anxiety_n": S,
+    "outcomes.ReferralSummary.anxiety_first": S,
+    "outcomes.ReferralSummary.anxiety_first_at": D,
+    "outcomes.ReferralSummary.anxiety_last": S,
+    "outcomes.ReferralSummary.anxiety_last_at": D,
+    "outcomes.ReferralSummary.paired": S,
+    "outcomes.ReferralSummary.caseness_at_start": S,
+    "outcomes.ReferralSummary.recovered": S,
+    "outcomes.ReferralSummary.reliable_improvement": S,
+    "outcomes.ReferralSummary.reliable_deterioration": S,
+    "outcomes.ReferralSummary.no_reliable_change": S,
+    "outcomes.ReferralSummary.reliable_recovery": S,
+    "outcomes.ReferralSummary.refreshed_at": D,
     # --- django_tasks_db (background work, docs/adr/0006-background-work.md) ----------------
     "django_tasks_database.DBTaskResult.id": P,
     "django_tasks_database.DBTaskResult.status": S,

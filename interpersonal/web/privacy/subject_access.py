@@ -69,6 +69,8 @@ SOURCES: tuple[Source, ...] = (
     Source("letters.Letter", "course__patient_id", "Letters", "Letter"),
     Source("letters.LetterRevision", "letter__course__patient_id", "Earlier drafts of letters", "Letter draft"),
     Source("documents.Document", "patient_id", "Copies of letters and of your record made as files", "File"),
+    Source("outcomes.ReferralSummary", "referral__patient_id", "Outcome summaries of your referrals (worked out "
+           "from the sessions and questionnaires above)", "Summary of referral"),
 )
 
 WITHHELD: dict[str, str] = {
