@@ -180,12 +180,14 @@ def funnel_rows(rows: list[dict[str, Any]], names: dict[str, str]) -> list[dict[
     return out
 
 
-def outliers(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """The therapists outside each limit, furthest first: the text list beside the plot."""
-    found: dict[str, list[dict[str, Any]]] = {s: [] for s in (ABOVE_998, BELOW_998, ABOVE_95, BELOW_95)}
-    for row in sorted((r for r in rows if r["signal"] in found), key=lambda r: -abs(r["z"] or 0)):
-        found[row["signal"]].append(row)
-    return found
+def outliers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The therapists outside each limit, furthest first: the text list beside the plot (outside the
+    99.8% limits first; "outside the 95% limit" lists those not also outside the 99.8%)."""
+    groups = [(ABOVE_998, "▲", "Above the 99.8% limit"), (BELOW_998, "▼", "Below the 99.8% limit"),
+              (ABOVE_95, "△", "Above the 95% limit only"), (BELOW_95, "▽", "Below the 95% limit only")]
+    ordered = sorted((r for r in rows if r["signal"] not in (None, WITHIN)), key=lambda r: -abs(r["z"] or 0))
+    return [{"signal": key, "symbol": symbol, "label": label, "rows": [r for r in ordered if r["signal"] == key]}
+            for key, symbol, label in groups]
 
 
 def funnel_page(rows: list[dict[str, Any]], sort: str, page: int) -> dict[str, Any]:
