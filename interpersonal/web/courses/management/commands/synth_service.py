@@ -375,9 +375,12 @@ class _Loader:
             if key not in trajectories:
                 kind = rng.choice(KINDS)
                 n = 1 + sum(len(c.dates) for c in plan.courses)
-                span = max(2, sum(c.planned for c in plan.courses))
-                trajectories[key] = (trajectory(rng, kind, rng.randint(12, 22), n, span=span),
-                                     trajectory(rng, kind, rng.randint(8, 18), n, span=span, ceiling=21))
+                # An ended pathway has run its course (the change spread over its sessions); an
+                # active one is part of the way through its planned sessions.
+                active = bool(plan.courses) and plan.courses[-1].active
+                span = max(2, sum(c.planned for c in plan.courses)) if active else max(2, n)
+                trajectories[key] = (trajectory(rng, kind, rng.randint(8, 22), n, span=span),
+                                     trajectory(rng, kind, rng.randint(6, 18), n, span=span, ceiling=21))
             return trajectories[key]
 
         def add(plan: _Plan, course: Course | None, session: TherapySession | None, instrument: str, total: int,
