@@ -185,13 +185,81 @@ def _write(m: _Models, rows: Iterable[dict[str, Any]]) -> int:
     return len(objects)
 
 
+class _Statements:
+    """The SQL of :func:`refresh`, built once per database from the live models' tables and
+    columns (quoted by the backend): one referral costs five short statements and no ORM query
+    compilation, which cost more than the queries themselves (as for the caseload,
+    docs/performance.md). ``rebuild`` reads through the ORM, so the hypothesis test that holds
+    refreshed summaries equal to a rebuild also holds these statements to the ORM's reading."""
+
+    def __init__(self, connection: Any) -> None:
+        from interpersonal.web.assessments.models import Measurement
+        from interpersonal.web.courses.models import Course, TherapySession
+        from interpersonal.web.outcomes.models import ReferralSummary
+        from interpersonal.web.referrals.models import Referral
+
+        q = connection.ops.quote_name
+
+        def cols(model: Any, *names: str) -> str:
+            return ", ".join(q(model._meta.get_field(n).column) for n in names)
+
+        def table(model: Any) -> str:
+            return q(model._meta.db_table)
+
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        self.referral = (f"SELECT {cols(Referral, 'id', 'received_on', 'ended_on', 'end_reason')} FROM {table(Referral)} "  # noqa: S608 - quoted names from the models; values are parameters
+                         f"WHERE {cols(Referral, 'id')} = %s{lock}")
+        self.courses = (f"SELECT {cols(Course, 'id', 'protocol', 'therapist')} FROM {table(Course)} "  # noqa: S608 - quoted names from the models; values are parameters
+                        f"WHERE {cols(Course, 'referral')} = %s ORDER BY {cols(Course, 'started_on', 'id')}")
+        self.contacts = (f"SELECT {cols(TherapySession, 'course', 'scheduled_at', 'attendance', 'treatment')} "  # noqa: S608 - quoted names from the models; values are parameters
+                         f"FROM {table(TherapySession)} WHERE {cols(TherapySession, 'referral')} = %s "
+                         f"AND {cols(TherapySession, 'attendance')} IS NOT NULL "
+                         f"ORDER BY {cols(TherapySession, 'scheduled_at', 'id')}")
+        self.scores = (f"SELECT {cols(Measurement, 'instrument', 'total', 'recorded_at')} FROM {table(Measurement)} "  # noqa: S608 - quoted names from the models; values are parameters
+                       f"WHERE {cols(Measurement, 'referral')} = %s AND {cols(Measurement, 'instrument')} IN "
+                       f"({', '.join(['%s'] * len(MEASURES))}) AND {cols(Measurement, 'total')} IS NOT NULL "
+                       f"ORDER BY {cols(Measurement, 'recorded_at', 'id')}")
+        self.fields = [f for f in ReferralSummary._meta.concrete_fields if f.attname != "id"]
+        names = [q(f.column) for f in self.fields]
+        key = q(ReferralSummary._meta.get_field("referral").column)
+        self.upsert = (f"INSERT INTO {table(ReferralSummary)} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) "  # noqa: S608 - quoted names from the models; values are parameters
+                       f"ON CONFLICT ({key}) DO UPDATE SET "
+                       + ", ".join(f"{n} = excluded.{n}" for n in names if n != key))
+        self.delete = f"DELETE FROM {table(ReferralSummary)} WHERE {key} = %s"  # noqa: S608 - quoted names from the models; values are parameters
+
+
+_STATEMENTS: dict[str, _Statements] = {}
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """A timestamp read without the ORM: SQLite's are naive UTC (as Django stores them)."""
+    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=dt.UTC)
+
+
 def refresh(referral_id: int) -> None:
     """Recompute one referral's summary in the caller's transaction (the last step of every action
-    that changes what it reads); a referral that no longer exists loses its summary."""
-    m = _Models(live_apps)
-    with transaction.atomic():
-        if not _write(m, _read(m, [referral_id], lock=True)):
-            m.ReferralSummary.objects.filter(referral_id=referral_id).delete()
+    that changes what it reads), under a lock on the referral row so that two writes to one
+    referral at once refresh one after the other; a referral that no longer exists loses its summary."""
+    from django.db import connection
+
+    sql = _STATEMENTS.get(connection.alias)
+    if sql is None:
+        sql = _STATEMENTS[connection.alias] = _Statements(connection)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql.referral, [referral_id])
+        referral = cursor.fetchone()
+        if referral is None:
+            cursor.execute(sql.delete, [referral_id])
+            return
+        cursor.execute(sql.courses, [referral_id])
+        courses = cursor.fetchall()
+        cursor.execute(sql.contacts, [referral_id])
+        contacts = [(course, _aware(at), code, bool(treatment)) for course, at, code, treatment in cursor.fetchall()]
+        cursor.execute(sql.scores, [referral_id, *MEASURES])
+        scores = [(instrument, total, _aware(at)) for instrument, total, at in cursor.fetchall()]
+        row = summarise(tuple(referral), courses, contacts, scores)  # type: ignore[arg-type]
+        row["refreshed_at"] = timezone.now()
+        cursor.execute(sql.upsert, [f.get_db_prep_save(row[f.attname], connection) for f in sql.fields])
 
 
 def rebuild(*, batch: int = 2000, apps: Any = live_apps, progress: Any = None) -> int:
