@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from django.apps import apps as live_apps
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from interpersonal.core.codes import EndReason
@@ -82,10 +82,11 @@ def summarise(referral: ReferralRow, courses: Sequence[CourseRow], contacts: Ite
     counted_days: list[dt.date] = []
     counts = {"treatment_contacts": 0, "attended_contacts": 0, "dna_contacts": 0}
     low, high = CONTACT_CODES
+    zone = timezone.get_current_timezone()
     for course_id, at, code, treatment in contacts:
         if not treatment:
             continue
-        day = timezone.localdate(at)
+        day = at.astimezone(zone).date()
         if code in ATTENDED_CODES:
             attended_days.append(day)
             if course_id is not None:
@@ -220,6 +221,11 @@ class _Statements:
                        f"({', '.join(['%s'] * len(MEASURES))}) AND {cols(Measurement, 'total')} IS NOT NULL "
                        f"ORDER BY {cols(Measurement, 'recorded_at', 'id')}")
         self.fields = [f for f in ReferralSummary._meta.concrete_fields if f.attname != "id"]
+        # How each value is adapted for the database: dates and times as the ORM does; numbers,
+        # text and booleans as they are.
+        self.adapt = [connection.ops.adapt_datetimefield_value if isinstance(f, models.DateTimeField)
+                      else connection.ops.adapt_datefield_value if isinstance(f, models.DateField) else None
+                      for f in self.fields]
         names = [q(f.column) for f in self.fields]
         key = q(ReferralSummary._meta.get_field("referral").column)
         self.upsert = (f"INSERT INTO {table(ReferralSummary)} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) "  # noqa: S608 - quoted names from the models; values are parameters
@@ -259,7 +265,8 @@ def refresh(referral_id: int) -> None:
         scores = [(instrument, total, _aware(at)) for instrument, total, at in cursor.fetchall()]
         row = summarise(tuple(referral), courses, contacts, scores)  # type: ignore[arg-type]
         row["refreshed_at"] = timezone.now()
-        cursor.execute(sql.upsert, [f.get_db_prep_save(row[f.attname], connection) for f in sql.fields])
+        cursor.execute(sql.upsert, [row[f.attname] if adapt is None or row[f.attname] is None else adapt(row[f.attname])
+                                    for f, adapt in zip(sql.fields, sql.adapt, strict=True)])
 
 
 def rebuild(*, batch: int = 2000, apps: Any = live_apps, progress: Any = None) -> int:
