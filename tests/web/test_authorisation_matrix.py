@@ -99,7 +99,6 @@ MATRIX: dict[str, dict[str, str]] = {
     "courses:service": LEAD_ONLY,
     "outcomes:dashboard": LEAD_ONLY,
     "outcomes:csv": LEAD_ONLY,
-    "outcomes:refresh": LEAD_ONLY,
     "courses:new": CASE_ROW,
     "courses:detail": CASE_ROW,
     "courses:record_session": CASE_ROW,

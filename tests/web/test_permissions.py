@@ -99,7 +99,6 @@ URLS: dict[str, Url] = {
     "courses:service": Url(GENERAL),
     "outcomes:dashboard": Url(GENERAL),
     "outcomes:csv": Url(GENERAL),
-    "outcomes:refresh": Url(GENERAL, post=True),
     "courses:new": Url(CASE, obj="patient", post=True),
     "courses:detail": Url(CASE, obj="course"),
     "courses:record_session": Url(CASE, obj="course", post=True),

@@ -1,4 +1,4 @@
-"""synth_service: a deterministic bulk load whose stored scores are the engine's."""
+"""synth_service: a deterministic bulk load of referrals at every stage whose stored scores are the engine's."""
 
 from io import StringIO
 
@@ -9,6 +9,8 @@ from django.core.management import CommandError, call_command
 from interpersonal.core import measures
 from interpersonal.web.assessments.models import Measurement, RiskAlert
 from interpersonal.web.courses.models import Course, TherapySession
+from interpersonal.web.outcomes import summaries
+from interpersonal.web.outcomes.models import ReferralSummary
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.referrals.models import Referral
 
@@ -26,15 +28,38 @@ def snapshot() -> list[tuple]:
     return list(Measurement.objects.order_by("id").values_list("instrument", "total", "answers", "recorded_at"))
 
 
-def test_synth_service_creates_one_course_per_patient_with_measures_at_attended_sessions():
-    output = synth("--patients", "120", "--seed", "3", "--batch", "50", "--bench-caseloads", "")
+def test_synth_service_creates_referrals_at_every_stage_with_measures_at_attended_sessions():
+    output = synth("--referrals", "300", "--seed", "3", "--batch", "50", "--bench-caseloads", "")
 
-    assert "Created 120 patients" in output
-    assert Patient.objects.count() == Course.objects.count() == 120
-    attended = TherapySession.objects.filter(attendance__in=(5, 6))
+    assert "Created 300 patients and 300 referrals" in output
+    assert Patient.objects.count() == Referral.objects.count() == 300
+    statuses = set(Referral.objects.values_list("status", flat=True))
+    assert statuses == {"awaiting_triage", "waiting", "in_treatment", "discharged"}
+    assert Referral.objects.filter(status="discharged", courses__isnull=True).exclude(end_reason="").exists()
+    stepped = Course.objects.filter(stepped_from__isnull=False).select_related("stepped_from")
+    assert stepped.exists()
+    for course in stepped:  # a step up continues its referral, from step 2 to step 3
+        assert course.referral_id == course.stepped_from.referral_id
+        assert (course.stepped_from.protocol, course.stepped_from.end_reason) == ("lit", "stepped_up")
+        assert course.protocol in ("cbt", "dit", "ipt")
+    treatment = TherapySession.objects.filter(course__isnull=False, attendance__in=(5, 6))
     for instrument in ("phq9", "gad7"):
-        assert Measurement.objects.filter(instrument=instrument).count() == attended.count()
+        assert Measurement.objects.filter(instrument=instrument, course__isnull=False).count() == treatment.count()
+    assert Measurement.objects.filter(course__isnull=True).exists()  # screening scores
+    assessments = TherapySession.objects.filter(course__isnull=True)
+    assert assessments.exists()
+    assert not assessments.filter(treatment=True).exists()
     assert Course.objects.filter(status=Course.Status.ENDED).count() > Course.objects.filter(status="active").count()
+
+
+def test_synth_service_builds_every_referral_s_outcome_summary():
+    synth("--referrals", "60", "--seed", "4")
+
+    assert ReferralSummary.objects.count() == 60
+    kept = list(ReferralSummary.objects.order_by("pk").values_list("referral_id", "finished", "recovered", "therapy"))
+    summaries.rebuild()
+    assert list(ReferralSummary.objects.order_by("pk").values_list("referral_id", "finished", "recovered",
+                                                                  "therapy")) == kept
 
 
 def test_synth_service_stores_the_engine_score_of_every_answer_set():
@@ -57,9 +82,11 @@ def test_synth_service_gives_the_first_therapists_the_bench_caseloads():
 def test_synth_service_is_deterministic_for_a_seed():
     synth("--patients", "40", "--seed", "7")
     first = [(i, t, a) for i, t, a, _ in snapshot()]
+    ReferralSummary.objects.all().delete()
     RiskAlert.objects.all().delete()  # the bulk load's own tables; it writes no audit events
     Measurement.objects.all().delete()
     TherapySession.objects.all().delete()
+    Course.objects.filter(stepped_from__isnull=False).delete()
     Course.objects.all().delete()
     Referral.objects.all().delete()
     Patient.objects.all().delete()

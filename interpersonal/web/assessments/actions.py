@@ -20,6 +20,7 @@ from interpersonal.web.audit import log
 from interpersonal.web.courses.access import may_acknowledge_alerts
 from interpersonal.web.courses.actions import CLOCK_SKEW, _require_active, _require_clinician
 from interpersonal.web.courses.models import Course, TherapySession
+from interpersonal.web.outcomes import summaries as outcome_summaries
 from interpersonal.web.referrals.models import Referral
 
 
@@ -126,6 +127,7 @@ def record_measurement(
         else:
             raise_alert(course=course, referral=None if course is not None else referral, instrument=inst.id,
                         items=alert_items, by=by, measurement=m, raised_at=recorded_at)
+    outcome_summaries.refresh(m.referral_id)
     return m
 
 

@@ -17,6 +17,7 @@ from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.assessments.models import LeftOpen, RiskAlert
 from interpersonal.web.audit import log
 from interpersonal.web.courses.models import ATTENDED, Course, TaskCompletion, TherapySession
+from interpersonal.web.outcomes import summaries as outcome_summaries
 from interpersonal.web.referrals import actions as referrals
 from interpersonal.web.referrals.models import Referral
 
@@ -88,6 +89,7 @@ def start_course(
                therapist_id=therapist.pk, stepped_from=stepped_from.pk if stepped_from else None,
                referral_id=referral.pk)
     referrals.course_started(course, by=by)
+    outcome_summaries.refresh(course.referral_id)
     return course
 
 
@@ -171,6 +173,7 @@ def end_course(
     log.record("course.ended", actor=by, target=course, patient_id=course.patient_id, reason=end_reason.value,
                nhs_end_code=end_reason.nhs_code, **decision)
     referrals.course_ended(course, by=by)
+    outcome_summaries.refresh(course.referral_id)
     return course
 
 
@@ -259,6 +262,7 @@ def record_session(
     session.refresh_from_db(fields=["treatment"])
     log.record("session.recorded", actor=by, target=session, patient_id=course.patient_id, course_id=course.pk,
                attendance=attendance, treatment=session.treatment)
+    outcome_summaries.refresh(session.referral_id)
     return session
 
 
@@ -278,6 +282,7 @@ def record_attendance(*, session: TherapySession, attendance: int, by: Any, dura
     session.refresh_from_db()
     log.record("session.attendance_recorded", actor=by, target=session, patient_id=course.patient_id,
                course_id=course.pk, attendance=attendance)
+    outcome_summaries.refresh(session.referral_id)
     return session
 
 

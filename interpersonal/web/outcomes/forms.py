@@ -1,4 +1,4 @@
-"""The dashboard's filters: a GET form that parses; the core applies them."""
+"""The dashboard's filters: a GET form that parses; the aggregates apply them."""
 
 from __future__ import annotations
 
@@ -17,16 +17,26 @@ class FilterForm(forms.Form):
     until = bounds.DateField(window=bounds.CLINICAL, widget=DATE, required=False, label="To")
     provider = forms.ChoiceField(required=False)
     therapy = forms.ChoiceField(required=False)
-    therapist = forms.ChoiceField(required=False, help_text="Pseudonymous staff id, e.g. T12.")
+    therapist = forms.ChoiceField(required=False)
 
-    def __init__(self, *args: Any, providers: list[str], therapists: list[str], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, providers: list[str], therapists: list[str] | list[tuple[str, str]],
+                 named: bool = False, **kwargs: Any) -> None:
+        """``therapists``: pseudonymous ids ("T12"), or (id, label) pairs naming them for the lead."""
         super().__init__(*args, **kwargs)
         self.fields["provider"].choices = ANY + [(p, p) for p in providers]
         self.fields["therapy"].choices = ANY + protocol_choices()
-        self.fields["therapist"].choices = ANY + [(t, t) for t in therapists]
+        self.fields["therapist"].choices = ANY + [(t, t) if isinstance(t, str) else t for t in therapists]
+        self.fields["therapist"].help_text = "By name." if named else "Pseudonymous staff id, e.g. T12."
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The end of the period is before its start.")
+        return data
 
     def filters(self) -> dict[str, Any]:
-        """The keyword arguments of ``service.report``/``service.funnel``; empty when invalid."""
+        """The keyword arguments of ``aggregates.report``/``aggregates.funnel``; empty when invalid."""
         if not self.is_valid():
             return {}
         return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}

@@ -7,6 +7,7 @@ Rates stay fractions here; templates show percentages, CSVs the raw fraction.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,8 +79,8 @@ def build(report: dict[str, Any], months: dict[str, Any], funnel: list[dict[str,
     by_therapy = Table(("therapy", *GROUP_COLUMNS),
                        [(t, *(g.get(c) for c in GROUP_COLUMNS)) for t, g in report["by_therapy"].items()])
     by_month = Table(("month", *GROUP_COLUMNS), [(m, *(g.get(c) for c in GROUP_COLUMNS)) for m, g in months.items()])
-    funnel_columns = ("therapist_id", "finished_eligible", "recovered", "rate", "mean",
-                      "lower_95", "upper_95", "lower_998", "upper_998")
+    funnel_columns = ("therapist_id", "therapist_name", "finished_eligible", "recovered", "rate", "mean",
+                      "lower_95", "upper_95", "lower_998", "upper_998", "signal")
     funnel_table = Table(funnel_columns, [tuple(row.get(c) for c in funnel_columns) for row in funnel])
     return {"metrics": metrics, "by_therapy": by_therapy, "by_month": by_month, "funnel": funnel_table}
 
@@ -119,9 +120,102 @@ def trend_spec(months: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# -- The funnel plot: outliers marked and named, usable with hundreds of therapists ----------
+
+WITHIN, ABOVE_95, ABOVE_998, BELOW_95, BELOW_998 = "within", "above_95", "above_998", "below_95", "below_998"
+SIGNALS = {  # signal: (label, colour, shape) — colour AND shape, never colour alone
+    ABOVE_998: ("Above the 99.8% limit", "#00703c", "triangle-up"),
+    ABOVE_95: ("Above the 95% limit", "#5fa37a", "triangle-up"),
+    WITHIN: ("Within the limits", "#8b9297", "circle"),
+    BELOW_95: ("Below the 95% limit", "#d4800b", "triangle-down"),
+    BELOW_998: ("Below the 99.8% limit", "#b10e1e", "triangle-down"),
+}
+LABELLED_MAX = 12
+"""At most this many points carry a name on the plot (the furthest outside the 99.8% limits); every
+point has a tooltip, and the list and table below name them all."""
+FUNNEL_PAGE = 25
+FUNNEL_SORTS = {  # query value: (column label, key function); "-" before the value reverses it
+    "therapist": ("Therapist", lambda r: r["label"].casefold()),
+    "n": ("Courses", lambda r: r["finished_eligible"]),
+    "rate": ("Rate", lambda r: -1.0 if r["rate"] is None else r["rate"]),
+    "signal": ("Signal", lambda r: -abs(r["z"]) if r["z"] is not None else 0.0),
+}
+
+
+def signal(row: dict[str, Any]) -> str | None:
+    """Where a therapist's rate falls against the control limits at their n (None without a rate)."""
+    rate = row["rate"]
+    if rate is None or row["lower_95"] is None:
+        return None
+    if rate > row["upper_998"]:
+        return ABOVE_998
+    if rate < row["lower_998"]:
+        return BELOW_998
+    if rate > row["upper_95"]:
+        return ABOVE_95
+    if rate < row["lower_95"]:
+        return BELOW_95
+    return WITHIN
+
+
+def _z(row: dict[str, Any]) -> float | None:
+    """How far outside: (rate − mean) / the binomial SE at n (0 when the mean is 0 or 1)."""
+    rate, mean, n = row["rate"], row["mean"], row["finished_eligible"]
+    if rate is None or mean is None or not n:
+        return None
+    se = math.sqrt(mean * (1 - mean) / n)
+    return (rate - mean) / se if se else 0.0
+
+
+def funnel_rows(rows: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
+    """The funnel's rows with ``therapist_name`` (for who may see names, else empty), ``label`` (the
+    name or the pseudonymous id), ``signal`` and its ``signal_label``, and ``z``."""
+    out = []
+    for row in rows:
+        s = signal(row)
+        name = names.get(row["therapist_id"], "")
+        label = name or ("No therapist yet" if row["therapist_id"] == "unknown" else row["therapist_id"])
+        out.append({**row, "therapist_name": name, "label": label, "signal": s,
+                    "signal_label": SIGNALS[s][0] if s else "—", "z": _z(row)})
+    return out
+
+
+def outliers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The therapists outside each limit, furthest first: the text list beside the plot (outside the
+    99.8% limits first; "outside the 95% limit" lists those not also outside the 99.8%)."""
+    groups = [(ABOVE_998, "▲", "Above the 99.8% limit"), (BELOW_998, "▼", "Below the 99.8% limit"),
+              (ABOVE_95, "△", "Above the 95% limit only"), (BELOW_95, "▽", "Below the 95% limit only")]
+    ordered = sorted((r for r in rows if r["signal"] not in (None, WITHIN)), key=lambda r: -abs(r["z"] or 0))
+    return [{"signal": key, "symbol": symbol, "label": label, "rows": [r for r in ordered if r["signal"] == key]}
+            for key, symbol, label in groups]
+
+
+def funnel_page(rows: list[dict[str, Any]], sort: str, page: int) -> dict[str, Any]:
+    """One page of the funnel's table in the order asked for (``sort`` a key of FUNNEL_SORTS,
+    "-" first to reverse; unknown values fall back to "signal")."""
+    key = sort.lstrip("-")
+    if key not in FUNNEL_SORTS:
+        sort, key = "signal", "signal"
+    ordered = sorted(rows, key=lambda r: (FUNNEL_SORTS[key][1](r), r["label"].casefold()), reverse=sort.startswith("-"))
+    pages = max(1, math.ceil(len(ordered) / FUNNEL_PAGE))
+    page = min(max(1, page), pages)
+    columns = [{"key": k, "label": label, "current": key == k, "descending": sort.startswith("-"),
+                "next": f"-{k}" if sort == k else k} for k, (label, _f) in FUNNEL_SORTS.items()]
+    return {"rows": ordered[(page - 1) * FUNNEL_PAGE: page * FUNNEL_PAGE], "page": page, "pages": pages,
+            "sort": sort, "columns": columns, "total": len(ordered), "first": (page - 1) * FUNNEL_PAGE + 1,
+            "last": min(page * FUNNEL_PAGE, len(ordered))}
+
+
 def funnel_spec(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    points = [{"therapist": r["therapist_id"], "n": r["finished_eligible"], "rate": r["rate"]}
-              for r in rows if r["rate"] is not None]
+    """The funnel plot: every therapist with a rate as a point coloured AND shaped by where it falls
+    against the control limits (legend), a tooltip on every point, and a name beside only the
+    points furthest outside the 99.8% limits (at most :data:`LABELLED_MAX`), so that hundreds of
+    therapists never pile their labels on top of one another."""
+    points = [{"therapist": r["label"], "n": r["finished_eligible"], "rate": r["rate"],
+               "signal": SIGNALS[r["signal"]][0]} for r in rows if r["rate"] is not None and r["signal"]]
+    labelled = sorted((r for r in rows if r["signal"] in (ABOVE_998, BELOW_998)), key=lambda r: -abs(r["z"] or 0))
+    labels = [{"therapist": r["label"], "n": r["finished_eligible"], "rate": r["rate"],
+               "above": r["signal"] == ABOVE_998} for r in labelled[:LABELLED_MAX]]
     mean = next((r["mean"] for r in rows if r["mean"] is not None), None)
     n_max = max([p["n"] for p in points] + [10])
     limits = []
@@ -134,10 +228,11 @@ def funnel_spec(rows: list[dict[str, Any]]) -> dict[str, Any]:
     x = {"field": "n", "type": "quantitative", "title": "Finished courses at caseness", "scale": {"domain": [0, n_max]},
          "axis": {"tickMinStep": 1, "format": "d"}}
     y = {"type": "quantitative", "title": "Recovery rate", "axis": {"format": "%"}, "scale": {"domain": [0, 1]}}
+    order = [SIGNALS[s][0] for s in (ABOVE_998, ABOVE_95, WITHIN, BELOW_95, BELOW_998)]
     return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json", "width": "container", "height": 260,
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json", "width": "container", "height": 300,
         "description": "Funnel plot: each therapist's recovery rate against finished courses, with the service mean "
-                       "and 95% and 99.8% control limits.",
+                       "and 95% and 99.8% control limits; points outside the limits are marked by colour and shape.",
         "layer": [
             {"data": {"values": limits}, "mark": {"type": "line", "strokeWidth": 1},
              "encoding": {"x": x, "y": {**y, "field": "limit"}, "detail": {"field": "line"},
@@ -147,9 +242,20 @@ def funnel_spec(rows: list[dict[str, Any]]) -> dict[str, Any]:
                           "color": {"value": "#505a5f"}}},
             {"data": {"values": [{"mean": mean}] if mean is not None else []}, "mark": {"type": "rule", "color": "#1d70b8"},
              "encoding": {"y": {**y, "field": "mean"}}},
-            {"data": {"values": points}, "mark": {"type": "point", "filled": True, "size": 60, "color": "#0b0c0c"},
+            {"data": {"values": points}, "mark": {"type": "point", "filled": True, "size": 70, "opacity": 0.8},
              "encoding": {"x": x, "y": {**y, "field": "rate"},
-                          "tooltip": [{"field": "therapist"}, {"field": "n", "title": "Courses"},
-                                      {"field": "rate", "format": ".0%"}]}},
+                          "color": {"field": "signal", "type": "nominal", "title": "Against the limits",
+                                    "scale": {"domain": order, "range": [SIGNALS[s][1] for s in (
+                                        ABOVE_998, ABOVE_95, WITHIN, BELOW_95, BELOW_998)]},
+                                    "legend": {"orient": "bottom", "columns": 2}},
+                          "shape": {"field": "signal", "type": "nominal", "title": "Against the limits",
+                                    "scale": {"domain": order, "range": [SIGNALS[s][2] for s in (
+                                        ABOVE_998, ABOVE_95, WITHIN, BELOW_95, BELOW_998)]}},
+                          "tooltip": [{"field": "therapist", "title": "Therapist"}, {"field": "n", "title": "Courses"},
+                                      {"field": "rate", "format": ".0%", "title": "Recovery"},
+                                      {"field": "signal", "title": "Against the limits"}]}},
+            {"data": {"values": labels}, "mark": {"type": "text", "align": "left", "dx": 7, "fontSize": 11},
+             "encoding": {"x": x, "y": {**y, "field": "rate"}, "text": {"field": "therapist"},
+                          "color": {"value": "#0b0c0c"}}},
         ],
     }

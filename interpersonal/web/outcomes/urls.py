@@ -5,6 +5,5 @@ from interpersonal.web.outcomes import views
 app_name = "outcomes"
 urlpatterns = [
     path("outcomes/", views.dashboard, name="dashboard"),
-    path("outcomes/refresh/", views.refresh, name="refresh"),
     path("outcomes/<str:table>.csv", views.csv_download, name="csv"),
 ]

@@ -1,12 +1,12 @@
 """Service outcomes: the service lead's dashboard and its tables as CSV.
 
-Aggregates only (therapists by pseudonymous id "T12", no patient record). Every number comes
-from ``interpersonal.core.outcomes.service`` over ``from_database(...)`` — the same functions as
-the ``interpersonal`` CLI over an exported data set — worked out by the task worker
-(:mod:`interpersonal.web.outcomes.tasks`), never in a request: reading every course, session and
-measure takes seconds at 10 000 patients and longer than gunicorn's timeout at national scale.
-The page shows the latest stored figures for its filters with the time they were worked out, and
-asks for fresh ones on request; the CSVs are made from the same stored figures.
+Aggregates only: no patient record. Every number is an SQL aggregate over the per-referral
+summaries kept at write time (:mod:`interpersonal.web.outcomes.aggregates`), equal to what
+``interpersonal.core.outcomes.service`` answers over ``from_database(...)`` — the same functions
+as the ``interpersonal`` CLI over an exported data set — and current to the last recorded
+contact or score. A few grouped queries: fast enough for the request (docs/performance.md,
+"Outcomes dashboard"). Therapists are named for the service lead, pseudonymous ("T12") for any
+other role (:mod:`interpersonal.web.outcomes.access`).
 """
 
 from __future__ import annotations
@@ -16,21 +16,24 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from interpersonal.core.outcomes import service
 from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.roles import Permission
-from interpersonal.web.outcomes import actions, tables
+from interpersonal.web.outcomes import access, aggregates, tables
 from interpersonal.web.outcomes.dataset import providers, therapists
 from interpersonal.web.outcomes.forms import FilterForm
-from interpersonal.web.outcomes.models import Figures
 
 
-def _filter_form(data: Any) -> FilterForm:
-    return FilterForm(data or None, providers=providers(), therapists=therapists())
+def _filter_form(request: HttpRequest) -> tuple[FilterForm, dict[str, str]]:
+    """The filters from the query string, and the therapists' names if the user may see them."""
+    ids = therapists()
+    names = access.therapist_names(request.user, ids)
+    choices = sorted(((t, names[t]) for t in ids), key=lambda c: c[1].casefold()) if names else ids
+    data = {k: v for k, v in request.GET.items() if k in FilterForm.base_fields}
+    return FilterForm(data or None, providers=providers(), therapists=choices, named=bool(names)), names
 
 
 def _refused(form: FilterForm) -> bool:
@@ -40,53 +43,62 @@ def _refused(form: FilterForm) -> bool:
 
 
 def _query(form: FilterForm) -> dict[str, str]:
-    """The filters as they were typed, when valid: for links and the "fresh figures" form."""
+    """The filters as they were typed, when valid: for the CSV and table links."""
     if not form.is_bound or not form.is_valid():
         return {}
     return {name: str(form.data[name]) for name in form.fields if form.data.get(name)}
 
 
-def _dashboard_url(query: dict[str, str]) -> str:
-    return reverse("outcomes:dashboard") + (f"?{urlencode(query)}" if query else "")
+def _figures(filters: dict[str, Any], names: dict[str, str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    report = aggregates.report(**filters)
+    rows = aggregates.funnel(**{k: v for k, v in filters.items() if k != "therapist"})
+    return report, tables.funnel_rows(rows, names)
+
+
+def _nothing(overall: dict[str, Any]) -> bool:
+    """No referral received, ended or seen in treatment under these filters: say so, not zeros."""
+    return not (overall["referrals"] or overall["finished"] or overall["treatment_contacts"])
+
+
+def _page_number(text: str | None) -> int:
+    return int(text) if text and text.isdigit() and len(text) < 7 else 1
+
+
+def _pager(query: dict[str, str], page: dict[str, Any]) -> dict[str, str | None]:
+    """Query strings of the therapist table's first, previous, next and last pages (None where
+    there is no such page), keeping the filters and the order."""
+    def link(number: int) -> str:
+        return urlencode({**query, "sort": page["sort"], "page": number})
+
+    here, last = page["page"], page["pages"]
+    return {"first": link(1) if here > 1 else None, "previous": link(here - 1) if here > 1 else None,
+            "next": link(here + 1) if here < last else None, "last": link(last) if here < last else None}
 
 
 @require_GET
 @require_permission(Permission.VIEW_SERVICE_AGGREGATES)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    form = _filter_form(request.GET)
-    filters = form.filters() if request.GET else {}
-    key = actions.filter_key(filters)
-    if not Figures.objects.filter(filter_key=key).exists():  # a first look: ask for them
-        actions.request_figures(filters=filters, by=request.user)
-    ready, waiting = actions.latest_ready(key), actions.pending(key)
-    last = Figures.objects.filter(filter_key=key).first()
+    form, names = _filter_form(request)
+    filters = form.filters() if form.is_bound else {}
+    report, funnel = _figures(filters, names)
+    overall, query = report["overall"], _query(form)
+    page = tables.funnel_page(funnel, request.GET.get("sort", "signal"), _page_number(request.GET.get("page")))
     context: dict[str, Any] = {
-        "form": form, "refused": _refused(form), "filtered": bool(filters), "figures": ready, "waiting": waiting,
-        "failed": last if last is not None and last.state == Figures.State.FAILED and waiting is None else None,
-        "again_fields": _query(form), "query": urlencode(_query(form)),
+        "form": form, "refused": _refused(form), "filtered": bool(filters), "query": urlencode(query),
+        "nothing": _nothing(overall), "named": any(r["therapist_name"] for r in funnel),
         "min_paired_for_effect_size": service.MIN_PAIRED_FOR_EFFECT_SIZE, "trial": tables.DIT_TRIAL,
+        "overall": overall, "metrics": tables.metric_rows(overall),
+        "by_therapy": [(t, tables.protocol_name(t), g) for t, g in report["by_therapy"].items()],
+        "by_month": report["by_month"], "funnel": page, "outliers": tables.outliers(funnel),
+        "labelled_max": tables.LABELLED_MAX,
+        "benchmark": tables.benchmark(report["by_therapy"]),
+        "trend_spec": tables.spec_json(tables.trend_spec(report["by_month"])),
+        "funnel_spec": tables.spec_json(tables.funnel_spec(funnel)),
+        "pager": _pager(query, page),
     }
-    if ready is not None:
-        report, funnel = ready.result["report"], ready.result["funnel"]
-        context.update({
-            "overall": report["overall"], "metrics": tables.metric_rows(report["overall"]),
-            "by_therapy": [(t, tables.protocol_name(t), g) for t, g in report["by_therapy"].items()],
-            "by_month": report["by_month"], "funnel": funnel, "benchmark": tables.benchmark(report["by_therapy"]),
-            "trend_spec": tables.spec_json(tables.trend_spec(report["by_month"])),
-            "funnel_spec": tables.spec_json(tables.funnel_spec(funnel)),
-        })
+    for column in page["columns"]:
+        column["href"] = urlencode({**query, "sort": column["next"]})
     return render(request, "outcomes/dashboard.html", context, status=400 if _refused(form) else 200)
-
-
-@require_POST
-@require_permission(Permission.VIEW_SERVICE_AGGREGATES)
-def refresh(request: HttpRequest) -> HttpResponse:
-    form = _filter_form({k: v for k, v in request.POST.items() if k in FilterForm.base_fields})
-    if _refused(form):
-        return HttpResponse(f"These filters are not valid ({', '.join(form.errors)}): no figures were asked for.\n",
-                            status=400, content_type="text/plain; charset=utf-8")
-    actions.request_figures(filters=form.filters() if form.is_bound else {}, by=request.user)
-    return redirect(_dashboard_url(_query(form)))
 
 
 @require_GET
@@ -94,15 +106,12 @@ def refresh(request: HttpRequest) -> HttpResponse:
 def csv_download(request: HttpRequest, table: str) -> HttpResponse:
     if table not in tables.NAMES:
         raise Http404("No such table.")
-    form = _filter_form(request.GET)
+    form, names = _filter_form(request)
     if _refused(form):
         return HttpResponse(f"These filters are not valid ({', '.join(form.errors)}): nothing was downloaded.\n",
                             status=400, content_type="text/plain; charset=utf-8")
-    ready = actions.latest_ready(actions.filter_key(form.filters() if request.GET else {}))
-    if ready is None:  # nothing worked out yet for these filters: the dashboard asks and shows progress
-        return redirect(_dashboard_url(_query(form)))
-    report = ready.result["report"]
-    built = tables.build(report, report["by_month"], ready.result["funnel"])[table]
+    report, funnel = _figures(form.filters() if form.is_bound else {}, names)
+    built = tables.build(report, report["by_month"], funnel)[table]
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="outcomes-{table}.csv"'
     writer = csv.writer(response)

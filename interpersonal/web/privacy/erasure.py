@@ -167,9 +167,7 @@ TASKS_BY_ID: tuple[tuple[str, str, str], ...] = (
 
 # Background tasks whose arguments name no patient's row (declared, so that a new task must be
 # placed in one list or the other).
-TASKS_WITHOUT_PATIENT: tuple[str, ...] = (
-    "interpersonal.web.outcomes.tasks.compute_figures",  # an outcomes.Figures id: aggregates only
-)
+TASKS_WITHOUT_PATIENT: tuple[str, ...] = ()
 
 
 TASK_RESULTS = DBTaskResult._meta.label

@@ -75,6 +75,8 @@ SOURCES: tuple[Source, ...] = (
     Source("letters.LetterRevision", "letter__course__patient_id", "Earlier drafts of letters", "Letter draft"),
     Source("documents.Document", "patient_id", "Copies of letters and of your record made as files", "File"),
     Source("service.OptInInvitation", "referral__patient_id", "Invitations to opt in to the service", "Invitation"),
+    Source("outcomes.ReferralSummary", "referral__patient_id", "Outcome summaries of your referrals (worked out "
+           "from the sessions and questionnaires above)", "Summary of referral"),
 )
 
 WITHHELD: dict[str, str] = {

@@ -26,6 +26,7 @@ from interpersonal.core.codes import EndReason
 from interpersonal.web import bounds
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.audit import log
+from interpersonal.web.outcomes import summaries as outcome_summaries
 from interpersonal.web.referrals.models import Referral, ReferralSource, SelfReferral, SelfReferralAttempt
 
 RECEIVED_FIELDS = ("source", "received_on", "referrer", "presenting_problem", "problem_descriptor")
@@ -74,6 +75,7 @@ def receive_referral(*, patient: Any, by: Any, therapist: Any = None, **fields: 
     except IntegrityError:  # a second request for the same patient won the race
         raise ValidationError("This patient already has an open referral; record this one in it, or end it first.") from None
     log.record("referral.received", actor=by, target=referral, patient_id=patient.pk, source=referral.source)
+    outcome_summaries.refresh(referral.pk)
     return referral
 
 
@@ -117,6 +119,7 @@ def _discharge(referral: Referral, *, reason: EndReason, ended_on: dt.date, by: 
     )
     log.record("referral.discharged", actor=by, target=referral, patient_id=referral.patient_id,
                reason=reason.value, nhs_end_code=reason.nhs_code, **audit)
+    outcome_summaries.refresh(referral.pk)
 
 
 @transaction.atomic

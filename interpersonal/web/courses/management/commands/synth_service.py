@@ -1,9 +1,22 @@
 """``manage.py synth_service``: fill a database with a large synthetic service, for benchmarks.
 
-Each synthetic patient gets one course (about 1 in 6 still active, the rest ended), about
-eight weekly sessions (a few did-not-attends and cancellations; active courses have their
-next session booked) and a PHQ-9 and a GAD-7 at every attended session, plus a WSAS at the
-first. A few PHQ-9s answer item 9, each with its risk alert (acknowledged unless recent).
+One referral per synthetic patient, at every stage of the pathway (docs/performance.md):
+
+* **awaiting triage** (~4 %): received in the last three weeks; most answered the screening
+  PHQ-9 and GAD-7 (scores with no course);
+* **waiting** (~8 %): triaged to a step and a therapy, allocated, screened, some with an assessment
+  contact (not treatment);
+* **discharged before treatment** (~6 %): not suitable, signposted, advice given, assessment not
+  completed or not assessed — NHS end codes 10, 11, 12, 16, 50;
+* **in treatment** (~14 %): one active course with its next session booked;
+* **stepped up** (~8 %): a low-intensity (step 2) course ended "stepped up" and a step-3 course
+  (CBT, DIT or IPT) in the same referral, with another therapist; a third of them still active;
+* **discharged after treatment** (the rest): one course, completed or dropped out.
+
+Courses have about eight weekly sessions (a few did-not-attends and cancellations), a PHQ-9 and a
+GAD-7 at every attended session plus a WSAS at the first. A few PHQ-9s answer item 9, each with its
+risk alert (acknowledged unless recent). Finally every referral's outcome summary is built
+(``outcomes.summaries.rebuild``, as ``manage.py rebuild_outcome_summaries`` does).
 
 Why not through the actions (STYLE.md 5 says every state change goes through one)? This is a
 bulk benchmark load, not a change anyone made: a million rows through the actions means a
@@ -12,8 +25,9 @@ trail would then record things nobody did. So the rows are written with ``bulk_c
 batches, with no audit events, into a database that holds nothing else of value. The clinical
 invariants the actions enforce are kept by construction: every stored score is the core
 engine's ``measures.score`` of the stored answers (answer sets are scored once and drawn from a
-pool), dates are in the past (bookings in the coming weeks), ended courses have an end reason,
-attendance codes are NHS codes. Never run it against a database holding real patient data.
+pool), dates are in the past (bookings in the coming weeks), discharged referrals and ended courses
+have an end reason, a stepped-up course continues its referral, contacts outside a course are not
+treatment, attendance codes are NHS codes. Never run it against a database holding real patient data.
 
 The first therapists carry exactly the active caseloads given by ``--bench-caseloads`` (default
 10 and 40 courses, nothing else), so a benchmark can compare two caseload sizes; see
@@ -26,6 +40,8 @@ import datetime as dt
 import random
 import sys
 import time
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,6 +58,7 @@ from interpersonal.web.accounts.models import Role, Team
 from interpersonal.web.assessments.models import Measurement, RiskAlert
 from interpersonal.web.courses.management.synthetic import ScoredPool, synthetic_nhs_numbers, trajectory
 from interpersonal.web.courses.models import Course, TherapySession
+from interpersonal.web.outcomes import summaries
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.referrals.models import Referral
 
@@ -52,6 +69,13 @@ SUPERVISOR_PREFIX = "synth-s"
 NHS_START = 100_000
 """Synthetic NHS numbers from 999 100 000x, clear of seed_demo's (999 000 00xx)."""
 PROTOCOL_MIX = (("dit", 20), ("ipt", 25), ("cbt", 30), ("lit", 25))
+STEP_3 = ("cbt", "dit", "ipt")
+STAGES = (  # (stage, cumulative share of the referrals not in the fixed bench caseloads)
+    ("awaiting_triage", 0.04), ("waiting", 0.12), ("discharged_before_treatment", 0.18),
+    ("in_treatment", 0.32), ("stepped_up", 0.40), ("discharged", 1.0),
+)
+BEFORE_TREATMENT = (EndReason.NOT_SUITABLE, EndReason.SIGNPOSTED, EndReason.ADVICE_GIVEN,
+                    EndReason.ASSESSMENT_INCOMPLETE, EndReason.NOT_ASSESSED)
 KINDS = ("improving",) * 6 + ("flat",) * 3 + ("deteriorating",)
 GIVEN = ("Alex", "Bailey", "Casey", "Devon", "Emery", "Frankie", "Harper", "Jordan", "Kit", "Logan",
          "Morgan", "Noel", "Parker", "Quinn", "Reese", "Sky", "Taylor", "Robin", "Sam", "Jamie")
@@ -68,25 +92,27 @@ def synthetic_patients_exist() -> bool:
 
 class Command(BaseCommand):
     help = (
-        "Fill the database with a large synthetic service for benchmarks (bulk load, no audit events; "
-        "never on a database holding patient data). Deterministic for a given --seed. "
-        "Refuses a database that already holds its synthetic patients."
+        "Fill the database with a large synthetic service for benchmarks: one referral per patient, at every "
+        "stage (bulk load, no audit events; never on a database holding patient data), then build every "
+        "referral's outcome summary. Deterministic for a given --seed. Refuses a database that already holds "
+        "its synthetic patients."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--patients", type=int, default=100_000, help="patients (default %(default)s)")
+        parser.add_argument("--referrals", "--patients", dest="referrals", type=int, default=100_000,
+                            help="referrals, one per patient (default %(default)s; --patients is the same)")
         parser.add_argument("--seed", type=int, default=1, help="random seed (default %(default)s)")
-        parser.add_argument("--therapists", type=int, default=None, help="therapists (default patients / 40)")
-        parser.add_argument("--batch", type=int, default=2000, help="patients per transaction (default %(default)s)")
+        parser.add_argument("--therapists", type=int, default=None, help="therapists (default referrals / 40)")
+        parser.add_argument("--batch", type=int, default=2000, help="referrals per transaction (default %(default)s)")
         parser.add_argument(
             "--bench-caseloads", default="10,40",
             help="active caseloads of the first therapists, comma-separated (default %(default)s; '' for none)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        n = options["patients"]
+        n = options["referrals"]
         if n < 1:
-            raise CommandError("--patients must be 1 or more")
+            raise CommandError("--referrals must be 1 or more")
         caseloads = [int(x) for x in options["bench_caseloads"].split(",") if x.strip()]
         if sum(caseloads) > n:
             caseloads = []
@@ -104,15 +130,24 @@ class Command(BaseCommand):
                 loader.load(range(first, min(n, first + batch)))
             done = min(n, first + batch)
             rate = done / max(1e-9, time.monotonic() - started)
-            sys.stderr.write(f"\rsynth_service: {done}/{n} patients, {loader.counts['measurements']} measures "
-                             f"({time.monotonic() - started:.0f} s, {rate:.0f} patients/s)")
+            sys.stderr.write(f"\rsynth_service: {done}/{n} referrals, {loader.counts['measurements']} measures "
+                             f"({time.monotonic() - started:.0f} s, {rate:.0f} referrals/s)")
             sys.stderr.flush()
         sys.stderr.write("\n")
+        loaded = time.monotonic() - started
+
+        def progress(done: int) -> None:
+            sys.stderr.write(f"\rsynth_service: outcome summaries {done}/{n}")
+            sys.stderr.flush()
+
+        summaries.rebuild(batch=batch, progress=progress)
+        sys.stderr.write("\n")
         c = loader.counts
+        stages = ", ".join(f"{loader.stages[s]} {s.replace('_', ' ')}" for s, _share in STAGES)
         self.stdout.write(
-            f"Created {n} patients, {c['courses']} courses ({c['active']} active), {c['sessions']} sessions, "
-            f"{c['measurements']} measures, {c['alerts']} risk alerts for {therapists_n} therapists "
-            f"in {time.monotonic() - started:.1f} s."
+            f"Created {n} patients and {n} referrals ({stages}), {c['courses']} courses ({c['active']} active), "
+            f"{c['sessions']} sessions, {c['measurements']} measures, {c['alerts']} risk alerts for {therapists_n} "
+            f"therapists in {loaded:.1f} s; outcome summaries in {time.monotonic() - started - loaded:.1f} s."
         )
 
     def _staff(self, therapists_n: int) -> list[int]:
@@ -138,6 +173,34 @@ class Command(BaseCommand):
         return [t.pk for t in therapists]
 
 
+@dataclass
+class _CoursePlan:
+    protocol: str
+    therapist_id: int
+    planned: int
+    dates: list[dt.date]
+    active: bool
+    started_on: dt.date
+    ended_on: dt.date | None = None
+    reason: str = ""
+    course: Course | None = None
+
+
+@dataclass
+class _Plan:
+    stage: str
+    therapist_id: int | None
+    received_on: dt.date
+    status: str
+    therapy: str = ""
+    ended_on: dt.date | None = None
+    end_reason: str = ""
+    courses: list[_CoursePlan] = field(default_factory=list)
+    screened_on: dt.date | None = None
+    assessed_on: dt.date | None = None
+    referral: Referral | None = None
+
+
 class _Loader:
     def __init__(self, rng: random.Random, therapist_ids: list[int], caseloads: list[int]) -> None:
         self.rng = rng
@@ -149,99 +212,156 @@ class _Loader:
         self.nhs = synthetic_nhs_numbers(NHS_START)
         self.protocols = {p: protocols.get(p) for p, _ in PROTOCOL_MIX}
         self.mix = [p for p, weight in PROTOCOL_MIX for _ in range(weight)]
-        # Patients 0..sum(caseloads)-1 are the fixed active caseloads of the first therapists.
+        # Referrals 0..sum(caseloads)-1 are the fixed active caseloads of the first therapists.
         self.fixed: list[int] = []
         for t_index, size in enumerate(caseloads):
             self.fixed.extend([t_index] * size)
-        self.free_from = len(caseloads)
+        self.free = therapist_ids[len(caseloads):]
         self.counts = {"courses": 0, "active": 0, "sessions": 0, "measurements": 0, "alerts": 0}
+        self.stages: Counter[str] = Counter()
 
-    def _therapist_and_active(self, i: int) -> tuple[int, bool]:
+    def _stage(self, i: int) -> str:
         if i < len(self.fixed):
-            return self.therapist_ids[self.fixed[i]], True
-        free = self.therapist_ids[self.free_from:]
-        return free[i % len(free)], self.rng.random() < 1 / 6
+            return "in_treatment"
+        draw = self.rng.random()
+        return next(stage for stage, upto in STAGES if draw < upto)
+
+    def _course(self, protocol: str, therapist_id: int, *, active: bool, last_ago: int | None = None,
+                sessions: int | None = None) -> _CoursePlan:
+        rng = self.rng
+        definition = self.protocols[protocol]
+        planned = definition.default_sessions or 8
+        if active:
+            past = rng.randint(0, min(planned - 1, 10)) if sessions is None else sessions
+            last_ago = rng.randint(1, 6) if last_ago is None else last_ago
+        else:
+            past = sessions if sessions is not None else (
+                max(2, min(planned, round(rng.gauss(8, 3)))) if definition.step == 3 else rng.randint(2, planned))
+            last_ago = rng.randint(8, 700) if last_ago is None else last_ago
+        dates = [self.today - dt.timedelta(days=last_ago + 7 * (past - 1 - k)) for k in range(past)]
+        started_on = dates[0] if dates else self.today - dt.timedelta(days=last_ago)
+        plan = _CoursePlan(protocol, therapist_id, planned, dates, active, started_on)
+        if not active:
+            attended_all = len(dates) >= planned - 1
+            plan.ended_on = dates[-1]
+            plan.reason = (EndReason.COMPLETED.value if attended_all or rng.random() < 0.6
+                           else EndReason.DROPPED_OUT.value)
+        return plan
+
+    def _plan(self, i: int) -> _Plan:
+        rng = self.rng
+        stage = self._stage(i)
+        self.stages[stage] += 1
+        therapist_id = self.therapist_ids[self.fixed[i]] if i < len(self.fixed) else self.free[i % len(self.free)]
+        today = self.today
+        if stage in ("awaiting_triage", "waiting", "discharged_before_treatment"):
+            ago = {"awaiting_triage": (0, 20), "waiting": (10, 120), "discharged_before_treatment": (20, 700)}[stage]
+            received = today - dt.timedelta(days=rng.randint(*ago))
+            plan = _Plan(stage, None if stage == "awaiting_triage" else therapist_id, received,
+                         Referral.Status.AWAITING_TRIAGE)
+            if rng.random() < 0.7:
+                plan.screened_on = min(today, received + dt.timedelta(days=rng.randint(0, 6)))
+            if stage == "waiting":
+                plan.status, plan.therapy = Referral.Status.WAITING, rng.choice(self.mix)
+                if rng.random() < 0.5:
+                    plan.assessed_on = min(today, received + dt.timedelta(days=rng.randint(5, 20)))
+            elif stage == "discharged_before_treatment":
+                reason = rng.choice(BEFORE_TREATMENT)
+                plan.status, plan.end_reason = Referral.Status.DISCHARGED, reason.value
+                plan.ended_on = min(today, received + dt.timedelta(days=rng.randint(7, 60)))
+                if reason != EndReason.NOT_ASSESSED and rng.random() < 0.6:
+                    plan.assessed_on = min(plan.ended_on, received + dt.timedelta(days=rng.randint(3, 7)))
+            return plan
+        if stage == "stepped_up":
+            active = rng.random() < 1 / 3
+            second = self._course(rng.choice(STEP_3), self.free[(i * 7 + 3) % len(self.free)], active=active)
+            first = self._course("lit", therapist_id, active=False, sessions=rng.randint(2, 5),
+                                 last_ago=(today - second.started_on).days + 7)
+            first.reason = EndReason.STEPPED_UP.value
+            courses = [first, second]
+        else:
+            courses = [self._course(rng.choice(self.mix), therapist_id, active=stage == "in_treatment")]
+        received = courses[0].started_on - dt.timedelta(days=rng.randint(7, 70))
+        last = courses[-1]
+        plan = _Plan(stage, last.therapist_id, received,
+                     Referral.Status.IN_TREATMENT if last.active else Referral.Status.DISCHARGED,
+                     therapy=courses[0].protocol, courses=courses)
+        if not last.active:
+            plan.ended_on, plan.end_reason = last.ended_on, last.reason
+        if rng.random() < 0.7:
+            plan.screened_on = received + dt.timedelta(days=rng.randint(0, 6))
+        return plan
 
     def load(self, indices: range) -> None:
         rng = self.rng
-        plans = []
+        plans = [self._plan(i) for i in indices]
         patients = []
-        for i in indices:
-            therapist_id, active = self._therapist_and_active(i)
-            protocol = rng.choice(self.mix)
-            definition = self.protocols[protocol]
-            planned = definition.default_sessions or 8
-            if active:
-                past = rng.randint(0, min(planned - 1, 10))
-                last_ago = rng.randint(1, 6)
-            else:
-                past = max(2, min(planned, round(rng.gauss(8, 3)))) if definition.step == 3 else rng.randint(2, planned)
-                last_ago = rng.randint(8, 700)
-            dates = [self.today - dt.timedelta(days=last_ago + 7 * (past - 1 - k)) for k in range(past)]
-            started_on = dates[0] if dates else self.today - dt.timedelta(days=last_ago)
-            plans.append((therapist_id, active, protocol, planned, dates, started_on))
-            nhs = next(self.nhs, None)
+        for i, plan in zip(indices, plans, strict=True):
             patients.append(Patient(
                 local_id=f"{LOCAL_ID_PREFIX}{i + 1:08d}", given_name=GIVEN[i % len(GIVEN)],
                 family_name=FAMILY[(i // len(GIVEN)) % len(FAMILY)],
                 date_of_birth=dt.date(rng.randint(1950, 2005), rng.randint(1, 12), rng.randint(1, 28)),
-                nhs_number=nhs, therapist_id=therapist_id,
+                nhs_number=next(self.nhs, None), therapist_id=plan.therapist_id,
             ))
         Patient.objects.bulk_create(patients, batch_size=1000)
 
-        referrals, endings = [], []
-        for patient, (therapist_id, active, protocol, planned, dates, started_on) in zip(patients, plans, strict=True):
-            ended_on = None if active else dates[-1]
-            attended_all = len(dates) >= planned - 1
-            reason = "" if active else (
-                EndReason.COMPLETED.value if attended_all or rng.random() < 0.6 else EndReason.DROPPED_OUT.value
-            )
-            endings.append((ended_on, reason))
-            referrals.append(Referral(
+        for patient, plan in zip(patients, plans, strict=True):
+            plan.referral = Referral(
                 patient_id=patient.pk, source=rng.choice(("gp", "gp", "self", "self", "primary_care")),
-                received_on=started_on - dt.timedelta(days=rng.randint(7, 70)), therapist_id=therapist_id,
-                status=Referral.Status.IN_TREATMENT if active else Referral.Status.DISCHARGED,
-                ended_on=ended_on, end_reason=reason, therapy=protocol, step=self.protocols[protocol].step,
-            ))
-        Referral.objects.bulk_create(referrals, batch_size=1000)
+                received_on=plan.received_on, therapist_id=plan.therapist_id, status=plan.status,
+                ended_on=plan.ended_on, end_reason=plan.end_reason, therapy=plan.therapy,
+                step=self.protocols[plan.therapy].step if plan.therapy else None,
+            )
+        Referral.objects.bulk_create([p.referral for p in plans], batch_size=1000)
 
-        courses = []
-        for referral, (ended_on, reason), (therapist_id, active, protocol, planned, _dates, started_on) in zip(
-            referrals, endings, plans, strict=True
-        ):
-            courses.append(Course(
-                patient_id=referral.patient_id, referral_id=referral.pk, protocol=protocol, therapist_id=therapist_id, planned_sessions=planned,
-                started_on=started_on, status=Course.Status.ACTIVE if active else Course.Status.ENDED,
-                ended_on=ended_on, end_reason=reason,
-            ))
-        Course.objects.bulk_create(courses, batch_size=1000)
-        self.counts["courses"] += len(courses)
-        self.counts["active"] += sum(1 for p in plans if p[1])
+        for position in (0, 1):  # the first courses, then the stepped-up ones (which name them)
+            batch = []
+            for plan in plans:
+                if len(plan.courses) <= position:
+                    continue
+                c = plan.courses[position]
+                c.course = Course(
+                    patient_id=plan.referral.patient_id, referral_id=plan.referral.pk, protocol=c.protocol,
+                    therapist_id=c.therapist_id, planned_sessions=c.planned, started_on=c.started_on,
+                    status=Course.Status.ACTIVE if c.active else Course.Status.ENDED, ended_on=c.ended_on,
+                    end_reason=c.reason, stepped_from=plan.courses[0].course if position else None,
+                )
+                batch.append(c.course)
+            Course.objects.bulk_create(batch, batch_size=1000)
+            self.counts["courses"] += len(batch)
+            self.counts["active"] += sum(1 for c in batch if c.status == Course.Status.ACTIVE)
 
         sessions: list[TherapySession] = []
-        session_plan: list[tuple[int, int, dt.datetime, bool]] = []  # (course no., visit no., time, attended)
-        for c_no, (course, (therapist_id, active, _protocol, _planned, dates, _started)) in enumerate(
-            zip(courses, plans, strict=True)
-        ):
-            hour = 9 + c_no % 8
-            duration = 30 if course.protocol == "lit" else 50
-            for v_no, day in enumerate(dates):
-                when = dt.datetime.combine(day, dt.time(hour), tzinfo=self.tz)
-                code = Attendance.ATTENDED_ON_TIME.value if v_no == 0 or rng.random() > 0.1 else rng.choice(NOT_ATTENDED)
-                attended = code == Attendance.ATTENDED_ON_TIME.value
-                sessions.append(TherapySession(
-                    referral_id=course.referral_id, course_id=course.pk, scheduled_at=when, attendance=code,
-                    duration_minutes=duration if attended else None, medium=rng.choice(MEDIA),
-                    recorded_by_id=therapist_id,
-                ))
-                session_plan.append((c_no, v_no, when, attended))
-            if active:
-                last = dates[-1] if dates else plans[c_no][5]
-                booked = dt.datetime.combine(last + dt.timedelta(days=7), dt.time(hour), tzinfo=self.tz)
-                sessions.append(TherapySession(referral_id=course.referral_id, course_id=course.pk, scheduled_at=booked, attendance=None,
-                                               duration_minutes=duration, medium=rng.choice(MEDIA),
-                                               recorded_by_id=therapist_id))
-                session_plan.append((c_no, len(dates), booked, False))
+        visits: list[tuple[_Plan, _CoursePlan | None, dt.datetime, bool]] = []  # (referral, course, time, attended)
+        for p_no, plan in enumerate(plans):
+            hour = 9 + p_no % 8
+            referral_id = plan.referral.pk
+            if plan.assessed_on is not None:  # an assessment contact: not treatment, in no course
+                when = dt.datetime.combine(plan.assessed_on, dt.time(hour), tzinfo=self.tz)
+                code = Attendance.ATTENDED_ON_TIME.value if rng.random() > 0.15 else Attendance.DID_NOT_ATTEND.value
+                sessions.append(TherapySession(referral_id=referral_id, course=None, treatment=False, scheduled_at=when,
+                                               attendance=code, duration_minutes=50 if code == 5 else None,
+                                               medium=rng.choice(MEDIA), recorded_by_id=plan.therapist_id))
+                visits.append((plan, None, when, False))
+            for c in plan.courses:
+                duration = 30 if c.protocol == "lit" else 50
+                for v_no, day in enumerate(c.dates):
+                    when = dt.datetime.combine(day, dt.time(hour), tzinfo=self.tz)
+                    code = Attendance.ATTENDED_ON_TIME.value if v_no == 0 or rng.random() > 0.1 else rng.choice(NOT_ATTENDED)
+                    attended = code == Attendance.ATTENDED_ON_TIME.value
+                    sessions.append(TherapySession(
+                        referral_id=referral_id, course=c.course, scheduled_at=when, attendance=code,
+                        duration_minutes=duration if attended else None, medium=rng.choice(MEDIA),
+                        recorded_by_id=c.therapist_id,
+                    ))
+                    visits.append((plan, c, when, attended))
+                if c.active:
+                    last = c.dates[-1] if c.dates else c.started_on
+                    booked = dt.datetime.combine(last + dt.timedelta(days=7), dt.time(hour), tzinfo=self.tz)
+                    sessions.append(TherapySession(referral_id=referral_id, course=c.course, scheduled_at=booked,
+                                                   attendance=None, duration_minutes=duration, medium=rng.choice(MEDIA),
+                                                   recorded_by_id=c.therapist_id))
+                    visits.append((plan, c, booked, False))
         TherapySession.objects.bulk_create(sessions, batch_size=2000)
         self.counts["sessions"] += len(sessions)
 
@@ -249,36 +369,51 @@ class _Loader:
         risky: list[tuple[int, bool]] = []  # (index in measurements, acknowledged)
         trajectories: dict[int, tuple[list[int], list[int]]] = {}
         seen: dict[int, int] = {}
-        for session, (c_no, _v_no, when, attended) in zip(sessions, session_plan, strict=True):
-            if not attended:
-                continue
-            course = courses[c_no]
-            therapist_id = course.therapist_id
-            if c_no not in trajectories:
+
+        def scores_of(plan: _Plan) -> tuple[list[int], list[int]]:
+            key = id(plan)
+            if key not in trajectories:
                 kind = rng.choice(KINDS)
-                n = len(plans[c_no][4])
-                trajectories[c_no] = (
-                    trajectory(rng, kind, rng.randint(12, 22), n, span=course.planned_sessions),
-                    trajectory(rng, kind, rng.randint(8, 18), n, span=course.planned_sessions, ceiling=21),
-                )
-            phq, gad = trajectories[c_no]
-            k = seen.get(c_no, 0)
-            seen[c_no] = k + 1
+                n = 1 + sum(len(c.dates) for c in plan.courses)
+                # An ended pathway has run its course (the change spread over its sessions); an
+                # active one is part of the way through its planned sessions.
+                active = bool(plan.courses) and plan.courses[-1].active
+                span = max(2, sum(c.planned for c in plan.courses)) if active else max(2, n)
+                trajectories[key] = (trajectory(rng, kind, rng.randint(8, 22), n, span=span),
+                                     trajectory(rng, kind, rng.randint(6, 18), n, span=span, ceiling=21))
+            return trajectories[key]
+
+        def add(plan: _Plan, course: Course | None, session: TherapySession | None, instrument: str, total: int,
+                at: dt.datetime, with_risk: bool, recent: bool) -> None:
+            answers, score = self.pool.draw(instrument, total, risk=with_risk)
+            if score.risk:
+                risky.append((len(measurements), not recent))
+            measurements.append(Measurement(
+                referral_id=plan.referral.pk, course=course, session=session, instrument=instrument, answers=answers,
+                total=score.total, severity=score.severity or "", caseness=score.caseness, complete=score.complete,
+                prorated=score.prorated, risk=list(score.risk), recorded_at=at,
+                recorded_by_id=course.therapist_id if course is not None else None,
+                source=Measurement.Source.CLINICIAN if course is not None else Measurement.Source.PATIENT,
+            ))
+
+        for plan in plans:  # screening: answered by the patient before any course (no risk drawn)
+            if plan.screened_on is not None:
+                phq, gad = scores_of(plan)
+                at = dt.datetime.combine(plan.screened_on, dt.time(19, 30), tzinfo=self.tz)
+                for instrument, total in (("phq9", phq[0]), ("gad7", gad[0])):
+                    add(plan, None, None, instrument, total, at, False, False)
+        for session, (plan, c, when, attended) in zip(sessions, visits, strict=True):
+            if not attended or c is None:
+                continue
+            phq, gad = scores_of(plan)
+            k = seen.get(id(plan), 0) + 1
+            seen[id(plan)] = k
             at = when + dt.timedelta(minutes=45)
-            risk = rng.random() < 0.01
-            draws = [("phq9", phq[k], risk), ("gad7", gad[k], False)]
-            if k == 0:
-                draws.append(("wsas", rng.randint(10, 32), False))
-            for instrument, total, with_risk in draws:
-                answers, score = self.pool.draw(instrument, total, risk=with_risk)
-                if score.risk:
-                    risky.append((len(measurements), not plans[c_no][1] or at < self.now - dt.timedelta(days=14)))
-                measurements.append(Measurement(
-                    referral_id=course.referral_id, course_id=course.pk, session_id=session.pk, instrument=instrument, answers=answers,
-                    total=score.total, severity=score.severity or "", caseness=score.caseness,
-                    complete=score.complete, prorated=score.prorated, risk=list(score.risk), recorded_at=at,
-                    recorded_by_id=therapist_id,
-                ))
+            recent = c.active and at >= self.now - dt.timedelta(days=14)
+            add(plan, c.course, session, "phq9", phq[min(k, len(phq) - 1)], at, rng.random() < 0.01, recent)
+            add(plan, c.course, session, "gad7", gad[min(k, len(gad) - 1)], at, False, recent)
+            if k == 1:
+                add(plan, c.course, session, "wsas", rng.randint(10, 32), at, False, recent)
         Measurement.objects.bulk_create(measurements, batch_size=2000)
         self.counts["measurements"] += len(measurements)
 

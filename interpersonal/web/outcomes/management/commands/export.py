@@ -1,6 +1,6 @@
 """``interpersonal export --out DIR [--format parquet|csv] [--since DATE] [--until DATE]``.
 
-Writes the pseudonymous outcomes data set (referrals, contacts, scores; see
+Writes the pseudonymous outcomes data set, one row per referral (referrals, contacts, scores; see
 ``interpersonal.web.outcomes.dataset``) for the core's reports: ``interpersonal`` CLI and
 notebooks read it back with ``interpersonal.core.outcomes.dataset.read``. No names, NHS
 numbers or dates of birth leave the database this way. Audited as ``outcomes.exported``.
@@ -32,8 +32,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--out", required=True, type=Path, help="Directory to write (created if missing).")
         parser.add_argument("--format", choices=("parquet", "csv"), default="parquet")
-        parser.add_argument("--since", type=_date, help="Only courses not ended before this date.")
-        parser.add_argument("--until", type=_date, help="Only courses started by this date.")
+        parser.add_argument("--since", type=_date, help="Only referrals not ended before this date.")
+        parser.add_argument("--until", type=_date, help="Only referrals received by this date.")
 
     @private_files()
     def handle(self, *args, out: Path, format: str, since: dt.date | None, until: dt.date | None, **options) -> None:
