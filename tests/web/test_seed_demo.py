@@ -5,14 +5,18 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import models
+from django.utils import timezone
 
 from interpersonal.core import measures
 from interpersonal.core.identifiers import is_valid_nhs_number
+from interpersonal.core.outcomes.service import EIGHTEEN_WEEKS_DAYS, SIX_WEEKS_DAYS
 from interpersonal.web.accounts.models import Role
 from interpersonal.web.assessments.models import Measurement, RiskAlert
 from interpersonal.web.audit.models import AuditEvent
 from interpersonal.web.courses.models import Course, TherapySession
 from interpersonal.web.patients.models import Patient
+from interpersonal.web.referrals.models import Referral
 
 pytestmark = pytest.mark.django_db(transaction=False)
 User = get_user_model()
@@ -32,7 +36,7 @@ def seed(**kwargs) -> str:
 def counts() -> dict[str, int]:
     return {
         model.__name__: model.objects.count()
-        for model in (User, Patient, Course, TherapySession, Measurement, RiskAlert, AuditEvent)
+        for model in (User, Patient, Referral, Course, TherapySession, Measurement, RiskAlert, AuditEvent)
     }
 
 
@@ -121,3 +125,45 @@ def test_seed_demo_stores_the_engine_score_of_every_answer_set(seeded):
 
 def test_seed_demo_writes_an_audit_trail(seeded):
     assert AuditEvent.objects.filter(type="measurement.recorded").count() == Measurement.objects.count()
+
+
+def test_seed_demo_has_referrals_at_every_stage_of_the_pathway(seeded):
+    Status = Referral.Status
+    assert set(Referral.objects.values_list("status", flat=True)) == set(Status.values)
+    # The front door: self-referrals and a GP's letter with its presenting problem, not yet triaged.
+    awaiting = Referral.objects.filter(status=Status.AWAITING_TRIAGE)
+    assert awaiting.filter(source="self").count() >= 2
+    gp = awaiting.get(source="gp")
+    assert gp.presenting_problem
+    assert gp.referrer
+    assert gp.problem_descriptor == "F32"
+    assert not awaiting.filter(courses__isnull=False).exists()
+    # Stepped up: one referral, two courses (guided self-help, then IPT), still in treatment.
+    stepped = Course.objects.get(stepped_from__isnull=False)
+    assert stepped.referral_id == stepped.stepped_from.referral_id
+    assert stepped.referral.status == Status.IN_TREATMENT
+    # Discharged after treatment (completed, dropped out) and before it (signposted, no course).
+    reasons = set(Referral.objects.filter(status=Status.DISCHARGED).values_list("end_reason", flat=True))
+    assert {"completed", "dropped_out", "signposted"} <= reasons
+    assert not Referral.objects.get(end_reason="signposted").courses.exists()
+    # Every course is a step of its own patient's referral; nobody in the demo was re-referred.
+    assert not Course.objects.exclude(referral__patient_id=models.F("patient_id")).exists()
+    assert Referral.objects.count() == Patient.objects.count()
+
+
+def test_seed_demo_waiting_lists_straddle_the_waiting_time_standards(seeded):
+    # NHS Talking Therapies: first treatment within 6 weeks (75%) and 18 weeks (95%) of referral
+    # (DOMAIN.md §4, §6); the demo's waits fall either side of the first and just inside the second.
+    waiting = Referral.objects.filter(status=Referral.Status.WAITING)
+    assert {(2, "lit"), (3, "dit"), (3, "ipt")} <= set(waiting.values_list("step", "therapy"))
+    assert not waiting.filter(courses__isnull=False).exists()
+    assert not waiting.filter(triaged_by__isnull=True).exists()
+    assert not waiting.filter(triaged_at__isnull=True).exists()
+    today = timezone.localdate()
+    waits = [(today - received).days for received in waiting.values_list("received_on", flat=True)]
+    assert any(w <= SIX_WEEKS_DAYS for w in waits)
+    assert any(w > SIX_WEEKS_DAYS for w in waits)
+    assert any(EIGHTEEN_WEEKS_DAYS - 14 <= w < EIGHTEEN_WEEKS_DAYS for w in waits)
+    assert max(waits) < EIGHTEEN_WEEKS_DAYS
+    assert AuditEvent.objects.filter(type="referral.triaged").count() == waiting.count()
+

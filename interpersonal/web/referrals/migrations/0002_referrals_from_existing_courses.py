@@ -6,9 +6,12 @@ in order of start, are grouped into pathways: a course starts a new referral unl
 stepped-up (or stepped-down) course of the patient, by its link or because the pathway before it
 was left open by a step change. Nothing is lost:
 
-- the first referral of a patient keeps the patient's referral date and source (a later one,
-  a re-referral, was received no later than its first course started: that date, the source
-  repeated); a patient with no course has one referral, awaiting triage, with their clinician;
+- the patient's referral date goes to the first of their pathways whose first course started on
+  or after it (a re-referred patient's date may have been typed over with the new referral's), or
+  to the last pathway, no later than its first course started (a referral date after treatment
+  began is corrected to that day); every other pathway was received no later than its first
+  course started: that date. Every referral repeats the patient's source. A patient with no
+  course has one referral, awaiting triage, with their clinician;
 - a referral whose course is active is in treatment; one whose last course stepped up or down
   with no course after it is waiting; any other is discharged on its last course's end date for
   its end reason (the NHS end code of the pathway);
@@ -69,9 +72,11 @@ def forwards(apps, schema_editor):
                     therapist_id=patient.therapist_id, status="awaiting_triage",
                 )
                 continue
+            starts = [group[0].started_on for group in groups]  # in order: groups form in order of start
+            carrier = next((i for i, started in enumerate(starts) if started >= patient.referral_date), len(groups) - 1)
             for i, group in enumerate(groups):
                 first, final = group[0], group[-1]
-                received = min(patient.referral_date, first.started_on) if i == 0 else first.started_on
+                received = min(patient.referral_date, first.started_on) if i == carrier else first.started_on
                 therapy, step = final.protocol, PROTOCOL_STEP.get(final.protocol, 3)
                 if final.status == "active":
                     status, ended_on, end_reason = "in_treatment", None, ""

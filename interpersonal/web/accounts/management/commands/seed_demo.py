@@ -1,10 +1,14 @@
 """``manage.py seed_demo``: a small, realistic, entirely synthetic demo service.
 
-Creates (idempotently) the team "Demo service", one account per role and about forty
-synthetic patients with courses of DIT, IPT, CBT and guided self-help at every phase, their
-weekly sessions and measures. Patient records, courses, sessions, measures and alerts are
-made through the actions, so the audit trail is the one real use would leave. For
-demonstrations only, and it makes sure of it:
+Creates (idempotently) the team "Demo service", one account per role and about fifty
+synthetic patients whose referrals stand at every stage of the pathway (docs/referrals.md):
+awaiting screening and triage (self-referrals and a GP's), waiting for step 2 or step 3 (some
+past the 6-week standard, one near 18 weeks), in treatment in courses of DIT, IPT, CBT and guided
+self-help at every phase (one stepped up from guided self-help to IPT), and discharged (completed,
+dropped out, referred on, signposted before treatment), with weekly sessions and measures.
+Patient records, referrals, courses, sessions, measures and alerts are made through the actions,
+so the audit trail is the one real use would leave — except triage, which has no action yet
+(:func:`triage_for_demo`). For demonstrations only, and it makes sure of it:
 
 * it runs only when ``INTERPERSONAL_DEMO=1`` is in the environment, which only ``make run`` sets
   (a settings module's name proves nothing: ``make run`` and a trust's own settings both pass it);
@@ -29,6 +33,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.db.models import F
 from django.shortcuts import resolve_url
 from django.utils import timezone
 
@@ -37,11 +42,14 @@ from interpersonal.core.codes import Attendance, EndReason, Medium
 from interpersonal.web.accounts.actions import NotADemoAccount, adopt_demo_accounts, ensure_superuser, ensure_user
 from interpersonal.web.accounts.models import Role, Team
 from interpersonal.web.assessments.actions import acknowledge_alert, record_measurement
+from interpersonal.web.audit import log
 from interpersonal.web.courses.actions import end_course, record_session, start_course
 from interpersonal.web.courses.management.synthetic import answers_for_total, synthetic_nhs_numbers, trajectory
 from interpersonal.web.courses.models import Course
 from interpersonal.web.patients.actions import register_patient
 from interpersonal.web.patients.models import Patient
+from interpersonal.web.referrals.actions import end_referral, open_referral_of
+from interpersonal.web.referrals.models import Referral
 
 DEMO_USERNAME = "admin"
 """The demo's administrator: an ordinary one, so that the demo shows what an administrator may not
@@ -149,6 +157,76 @@ def plan_service(rng: random.Random) -> list[PatientPlan]:
     return plans
 
 
+@dataclass(frozen=True)
+class ReferralPlan:
+    """A referral with no course yet (or none ever): where it stands and how long ago it came."""
+
+    stage: str  # "awaiting_triage", "waiting" or "signposted" (discharged before treatment)
+    source: str
+    days_ago: int  # received this many days before today
+    step: int | None = None
+    therapy: str = ""
+    referrer: str = ""
+    presenting_problem: str = ""
+    problem_descriptor: str = ""
+    reason: str = ""
+    preference: str = ""
+
+
+REFERRALS: tuple[ReferralPlan, ...] = (
+    # The front door: three self-referrals and a GP's, not yet screened.
+    ReferralPlan("awaiting_triage", "self", 2, presenting_problem=(
+        "Feeling low and on edge for months; not enjoying anything and sleeping badly.")),
+    ReferralPlan("awaiting_triage", "self", 6, presenting_problem=(
+        "Since my partner and I separated I can't stop going over it, and I've stopped seeing friends.")),
+    ReferralPlan("awaiting_triage", "self", 11),
+    ReferralPlan("awaiting_triage", "gp", 4, referrer="Dr Demo Example, Synthetic Street Surgery",
+                 problem_descriptor="F32", presenting_problem=(
+                     "Low mood for four months since being made redundant; withdrawn, poor sleep, no appetite. "
+                     "Started sertraline six weeks ago with little change. No plans to end his life; lives with "
+                     "his sister. Please assess for talking therapy.")),
+    # The waiting lists: step 2 guided self-help and step 3 DIT and IPT, from days to near 18 weeks,
+    # some past the 6-week standard (core.outcomes.service.SIX_WEEKS_DAYS, EIGHTEEN_WEEKS_DAYS).
+    ReferralPlan("waiting", "self", 12, 2, "lit", reason="Mild to moderate depression, first episode.",
+                 preference="Happy to start with guided self-help by telephone."),
+    ReferralPlan("waiting", "gp", 47, 2, "lit", reason="Moderate depression; agreed to try low intensity first.",
+                 preference="Evening appointments."),
+    ReferralPlan("waiting", "gp", 25, 3, "dit", reason="Recurrent depression tied to a pattern in close "
+                 "relationships; suitable for a brief psychodynamic therapy.",
+                 preference="Wants to understand why the same things keep happening with people."),
+    ReferralPlan("waiting", "primary_care", 119, 3, "dit", reason="More severe depression (NICE NG222); "
+                 "did not want CBT.", preference="Face to face only."),
+    ReferralPlan("waiting", "self", 55, 3, "ipt", reason="Depression after a bereavement that has not eased; "
+                 "grief as the likely focal area.", preference="Would rather talk than do worksheets."),
+    ReferralPlan("waiting", "gp", 33, 3, "ipt", reason="Depression since a move and a new job (role "
+                 "transition).", preference="Video sessions at lunchtime."),
+    # Screened and signposted elsewhere, with the patient's agreement, before any treatment.
+    ReferralPlan("signposted", "self", 40, presenting_problem=(
+        "Money worries after losing work; wants practical help with debts rather than therapy."),
+        reason="Signposted to the local debt advice service; welcome to refer again."),
+)
+
+
+def triage_for_demo(referral: Referral, *, step: int, therapy: str, reason: str, preference: str, by: Any,
+                    at: dt.datetime) -> None:
+    """INTEGRATOR (issue 13): re-point this to the triage action in referrals.actions when it lands,
+    and delete the body. It is the demo's only hand-made state change: a referral awaiting triage
+    goes onto the waiting list for ``step`` and ``therapy`` (protocol data), with the reason, the
+    patient's preference, who triaged it and when, audited as the action will."""
+    definition = protocols.get(therapy)
+    if definition.step != step:
+        raise ValueError(f"{therapy} is a step-{definition.step} protocol, not step {step}")
+    updated = Referral.objects.filter(pk=referral.pk, status=Referral.Status.AWAITING_TRIAGE).update(
+        status=Referral.Status.WAITING, step=step, therapy=definition.id, triage_reason=reason,
+        patient_preference=preference, triaged_by=by, triaged_at=at, version=F("version") + 1,
+        updated_at=timezone.now(),
+    )
+    if updated != 1:
+        raise ValueError(f"referral {referral.pk} is not awaiting triage")
+    log.record("referral.triaged", actor=by, target=referral, patient_id=referral.patient_id, step=step,
+               therapy=definition.id)
+
+
 class _Builder:
     def __init__(self, rng: random.Random, therapists: list[Any]) -> None:
         self.rng = rng
@@ -158,8 +236,10 @@ class _Builder:
         self.nhs_numbers = synthetic_nhs_numbers()
         self.names = rng.sample([(g, f) for g in GIVEN for f in FAMILY], len(GIVEN) * len(FAMILY))
         self.counts = {"patients": 0, "courses": 0, "sessions": 0, "measurements": 0, "alerts": 0}
+        self.next_index = 0
 
     def build(self, plan: PatientPlan) -> None:
+        self.next_index = max(self.next_index, plan.index + 1)
         rng = self.rng
         therapist = self.therapists[plan.index % len(self.therapists)]
         active = plan.courses[-1].ending is None
@@ -247,6 +327,33 @@ class _Builder:
                            ended_on=min(self.today, last_day + dt.timedelta(days=gap)))
             previous = course
 
+    def build_referral(self, plan: ReferralPlan) -> None:
+        """A patient whose referral has no course yet (awaiting triage or waiting), or never will."""
+        rng, index = self.rng, self.next_index
+        self.next_index += 1
+        therapist = self.therapists[index % len(self.therapists)]
+        given, family = self.names[index]
+        received = self.today - dt.timedelta(days=plan.days_ago)
+        patient = register_patient(
+            by=therapist, local_id=f"{LOCAL_ID_PREFIX}{index + 1:03d}", given_name=given, family_name=family,
+            date_of_birth=dt.date(rng.randint(1950, 2004), rng.randint(1, 12), rng.randint(1, 28)),
+            nhs_number=next(self.nhs_numbers), received_on=received, source=plan.source, referrer=plan.referrer,
+            presenting_problem=plan.presenting_problem, problem_descriptor=plan.problem_descriptor,
+            email=f"{given.lower()}.{family.lower()}@example.org",
+        )
+        self.counts["patients"] += 1
+        referral = open_referral_of(patient)
+        if referral is None:
+            raise CommandError(f"register_patient left {patient.local_id} without a referral")
+        decided = min(self.today, received + dt.timedelta(days=min(7, plan.days_ago // 2)))
+        if plan.stage == "waiting" and plan.step is not None:
+            triage_for_demo(referral, step=plan.step, therapy=plan.therapy, reason=plan.reason,
+                            preference=plan.preference, by=therapist,
+                            at=dt.datetime.combine(decided, dt.time(11), tzinfo=self.tz))
+        elif plan.stage == "signposted":
+            end_referral(referral=referral, reason=EndReason.SIGNPOSTED.value, by=therapist, ended_on=decided)
+        self.counts[plan.stage] = self.counts.get(plan.stage, 0) + 1
+
     def _measure(self, course: Course, session: Any, by: Any, at: dt.datetime, instrument: str, total: int,
                  *, risk: bool = False) -> None:
         answers = answers_for_total(self.rng, instrument, total, risk=risk)
@@ -332,7 +439,8 @@ class Command(BaseCommand):
     help = (
         "Seed a demo service: the team 'Demo service', one account per role (therapist1–4, supervisor, "
         f"lead, records, admin, and the superuser root) with the password from DEMO_PASSWORD (default {DEMO_DEFAULT_PASSWORD!r}), and about "
-        "40 synthetic patients with courses, sessions, measures and risk alerts, made through the actions. "
+        "50 synthetic patients with referrals at every stage (awaiting triage, waiting, in treatment, stepped up, "
+        "discharged), courses, sessions, measures and risk alerts, made through the actions. "
         "Idempotent: when the demo patients exist it only brings the accounts and passwords up to date. "
         f"Prints how to sign in. For demonstrations only: it runs only with {OPT_IN}=1 (set by `make run`) and "
         "refuses with the production settings or on a database holding any account or patient it did not create."
@@ -368,8 +476,11 @@ class Command(BaseCommand):
             with transaction.atomic():
                 for plan in plan_service(rng):
                     builder.build(plan)
+                for referral_plan in REFERRALS:
+                    builder.build_referral(referral_plan)
             c = builder.counts
-            summary = (f"Created the demo service: {c['patients']} patients, {c['courses']} courses, "
+            summary = (f"Created the demo service: {c['patients']} patients ({c['awaiting_triage']} referrals "
+                       f"awaiting triage, {c['waiting']} waiting), {c['courses']} courses, "
                        f"{c['sessions']} sessions, {c['measurements']} measures, {c['alerts']} risk alerts "
                        f"({time.monotonic() - started:.1f} s).")
         login_url = options["base_url"].rstrip("/") + resolve_url(settings.LOGIN_URL)
