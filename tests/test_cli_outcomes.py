@@ -49,7 +49,8 @@ def test_report_json(data_dir: Path) -> None:
 
     result = json.loads(out)
     assert code == 0
-    assert set(result) == {"overall", "by_therapy"}
+    assert {"overall", "by_therapy", "standards", "rules", "no_match"} == set(result)
+    assert result["no_match"] is None
     assert (result["overall"]["referrals"], result["overall"]["finished"], result["overall"]["reliable_recovery"]) == (2, 1, 1)
     assert result["overall"]["dna_rate"] == pytest.approx(1 / 3)
     assert result["by_therapy"]["ipt"]["recovery_rate"] is None
