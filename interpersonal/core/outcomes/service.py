@@ -133,7 +133,7 @@ def _in_period(column: str, since: date | None, until: date | None) -> pl.Expr:
 def _scores_of(scores: pl.LazyFrame, measure: str, prefix: str) -> pl.LazyFrame:
     """Per referral: the first and last total of ``measure`` by score_date (ties: file order), and
     whether they pair (rules.first_and_last: the last taken later than the first)."""
-    by_date = pl.col("score").sort_by("score_date")
+    by_date = pl.col("score").sort_by("score_date", maintain_order=True)
     return (
         scores.filter((pl.col("measure") == measure) & pl.col("score").is_not_null() & pl.col("score_date").is_not_null())
         .group_by("referral_id")
