@@ -392,8 +392,10 @@ def _adsm_rule(measure_id: str, table: Mapping[str, Any]) -> MeasureRule:
     if not isinstance(case, Mapping):
         raise _error(f"{where}.caseness", "is required")
     keys = {"at_or_above", "above"} if worse_up else {"at_or_below", "below"}
-    given = keys & set(case)
-    if len(given) != 1:
+    given = {"at_or_above", "above", "at_or_below", "below"} & set(case)
+    if unknown := set(case) - {"at_or_above", "above", "at_or_below", "below", "source", "confirmed"}:
+        raise _error(f"{where}.caseness", f"unknown field(s) {', '.join(sorted(unknown))}")
+    if len(given) != 1 or not given <= keys:
         raise _error(f"{where}.caseness", f"needs exactly one of {' or '.join(sorted(keys))} (direction {direction})")
     (key,) = given
     cut = _number(case[key], f"{where}.caseness.{key}")
