@@ -66,7 +66,7 @@ from __future__ import annotations
 import calendar
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
@@ -462,7 +462,7 @@ def report(
     table = courses(data, since=since, until=until, provider=provider, therapy=therapy, therapist=therapist,
                     rules=rules).select(keep).collect()
     overall_row = table.select(_aggregations()).row(0, named=True)
-    as_of = until or overall_row["_last_end"] or date.today()
+    as_of = until or overall_row["_last_end"] or datetime.now(UTC).date()
     result: dict[str, Any] = {"overall": _finish(overall_row, standards.in_force(as_of))}
     for grouping in dict.fromkeys(("therapy", by)):
         if grouping is not None:

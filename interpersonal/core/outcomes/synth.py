@@ -279,7 +279,7 @@ def _chunk(
         "course_id": course1.gather(np.repeat(sc, 2)[kept]),
     }).cast(_with(SCORES_SCHEMA, course_id=pl.String()))
     stepped = step.stepped if step is not None else np.zeros(n, dtype=bool)
-    first_day = treat_day
+    first_day = np.asarray(treat_day, dtype=np.int64)
     lit_open = np.where(stepped, lit_end_day > extract_day, is_open)
     courses = pl.DataFrame({
         "course_id": course1,

@@ -63,7 +63,7 @@ def _dataset(refs: list[dict[str, Any]]) -> dataset.Dataset:
         contacts += [{"referral_id": rid, "contact_date": REFERRED + timedelta(days=7 + 7 * k), "attendance_code": 5,
                       "is_treatment": True} for k in range(r["sessions"])]
         for mid, points in r["series"].items():
-            scores += [{"referral_id": rid, "measure": mid, "score_date": datetime(2026, 1, 10) + timedelta(days=day),
+            scores += [{"referral_id": rid, "measure": mid, "score_date": datetime.combine(date(2026, 1, 10), datetime.min.time()) + timedelta(days=day),
                         "score": total} for day, total in points]
     schemas = {**dataset.SCHEMAS, "referrals": {**dataset.SCHEMAS["referrals"], **dataset.OPTIONAL["referrals"]}}
     return dataset.Dataset.from_frames(*(pl.DataFrame(rows, schema=schemas[name], orient="row") if rows else pl.DataFrame(schema=schemas[name])

@@ -24,7 +24,8 @@ def test_phq9_and_gad7_come_from_the_measures_catalogue(shipped: rules.OutcomeRu
     # NHS Talking Therapies Manual (via the measure definitions): PHQ-9 >= 10, 6 points; GAD-7 >= 8, 4 points.
     assert (shipped.depression.caseness, shipped.depression.reliable_change) == (10, 6)
     assert (shipped.anxiety.caseness, shipped.anxiety.reliable_change) == (8, 4)
-    assert shipped.depression.inclusive and shipped.depression.higher_is_worse
+    assert shipped.depression.inclusive
+    assert shipped.depression.higher_is_worse
 
 
 def test_confirmed_adsm_cut_offs_are_those_of_their_sources(shipped: rules.OutcomeRules) -> None:

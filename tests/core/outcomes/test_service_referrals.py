@@ -23,7 +23,7 @@ def _data(referrals: list[dict[str, Any]], courses: list[dict[str, Any]] | None,
     r = pl.DataFrame([{**base, **x} for x in referrals])
     c = pl.DataFrame([{"referral_id": rid, "course_id": cid, "contact_date": DAY0 + timedelta(days=d), "attendance_code": code,
                        "is_treatment": True} for rid, cid, d, code in contacts])
-    s = pl.DataFrame([{"referral_id": rid, "measure": m, "score_date": datetime(2026, 1, 5) + timedelta(days=d), "score": float(v)}
+    s = pl.DataFrame([{"referral_id": rid, "measure": m, "score_date": datetime.combine(DAY0, datetime.min.time()) + timedelta(days=d), "score": float(v)}
                       for rid, m, d, v in scores])
     k = pl.DataFrame(courses).with_columns(pl.col("start_date").cast(pl.Date)) if courses is not None else None
     return dataset.Dataset.from_frames(r, c, s, k)

@@ -126,7 +126,8 @@ def test_stepped_up_referrals_have_a_step_two_then_a_step_three_course(generated
     stepped = per.filter(pl.col("step").list.len() == 2)
     # a realistic fraction: a quarter of step-2 completers, a few per cent of all referrals
     assert 0.01 <= stepped.height / r.height <= 0.08
-    assert (stepped["step"].list.get(0) == 2).all() and (stepped["step"].list.get(1) == 3).all()
+    assert (stepped["step"].list.get(0) == 2).all()
+    assert (stepped["step"].list.get(1) == 3).all()
     assert (stepped["therapy"].list.get(0) == "lit").all()
     assert set(stepped["therapy"].list.get(1).unique()) <= set(synth.STEP3)
     started = stepped.filter(pl.col("start_date").list.get(1).is_not_null())
@@ -150,4 +151,5 @@ def test_adsm_scores_follow_the_problem_descriptor(generated):
     assert (with_adsm["measure"] == with_adsm["problem_descriptor"].replace_strict(synth.ADSM_FOR, default=None)).all()
     for mid, (_, lo, hi, _) in synth.ADSM_SCALE.items():
         values = with_adsm.filter(pl.col("measure") == mid)["score"]
-        assert values.min() >= lo and values.max() <= hi, mid
+        assert values.min() >= lo, mid
+        assert values.max() <= hi, mid
