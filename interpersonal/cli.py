@@ -8,8 +8,9 @@ Measures commands run on the framework-free core (no database, no Django):
     interpersonal score ID --answers 1=2,2=0,... [--json]
     interpersonal score --jsonl [--input FILE]
     interpersonal change ID --before 1=2,... --after 1=0,... [--json]
-    interpersonal report --data DIR [--json] [--by therapy|therapist|provider|month]
+    interpersonal report --data DIR [--json | --csv] [--by therapy|therapist|provider|month]
                          [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--provider P] [--therapy T] [--therapist ID]
+                         [--standards FILE] [--no-adsm]
     interpersonal synth --courses N --seed S --out DIR
 
 Any other command is a Django management command (``interpersonal migrate``,
@@ -19,6 +20,7 @@ Any other command is a Django management command (``interpersonal migrate``,
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib
 import json
 import os
@@ -220,36 +222,118 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+REPORT_SECTIONS = ("overall", "by_therapy", "by_therapist", "by_provider", "by_month")
+"""The sections of a report that hold metrics (the others: standards, rules, no_match)."""
+
+
+def _metric_cell(metric: str, value: object) -> str:
+    if metric.endswith("_met") and isinstance(value, bool):
+        return "met" if value else "not met"
+    return _cell(value)
+
+
 def _report_text(result: dict[str, Any]) -> str:
-    """The report as one table per section: a row per metric, a column per group."""
+    """The report as one table per section: a row per metric, a column per group; then the
+    standards it was judged against and the settings it used that are unconfirmed. A report whose
+    filters match nothing says so instead of printing zeros."""
+    if result.get("no_match"):
+        return str(result["no_match"])
     blocks = []
-    for section, groups in result.items():
+    for section in (s for s in REPORT_SECTIONS if s in result):
+        groups = result[section]
         columns = {"overall": groups} if section == "overall" else groups
         if not columns:
             blocks.append(f"{section}: (no groups)")
             continue
         metrics = list(next(iter(columns.values())))
-        table = [["metric", *columns], *([m, *(_cell(g[m]) for g in columns.values())] for m in metrics)]
+        table = [["metric", *columns], *([m, *(_metric_cell(m, g.get(m)) for g in columns.values())] for m in metrics)]
         widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
         lines = [f"{section}:"] + [
             "  " + "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
             for row in table
         ]
         blocks.append("\n".join(lines))
+    standards = result.get("standards")
+    if standards:
+        lines = [f"standards in force on {standards['as_of']}:"]
+        for s in standards["in_force"]:
+            flag = "" if s["confirmed"] else " [unconfirmed: a service setting]"
+            lines.append(f"  {s['rate']} >= {s['target']:.2f}: {s['label']}{flag}")
+        blocks.append("\n".join(lines))
+    rules = result.get("rules")
+    if rules:
+        lines = [f"anxiety-disorder-specific measures: {'used where the problem descriptor names one' if rules['use_adsm'] else 'off (GAD-7 only)'}"]
+        if rules["unconfirmed"]:
+            lines.append("  unconfirmed settings (service-configurable): " + ", ".join(rules["unconfirmed"]))
+        blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
 
-def cmd_report(args: argparse.Namespace, out: IO[str]) -> int:
-    from interpersonal.core.outcomes import dataset, service
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
+
+def _csv_text(value: object) -> str:
+    """A cell for a spreadsheet: text that a spreadsheet would run as a formula is quoted with a
+    leading apostrophe (OWASP CSV injection); numbers are written as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _report_csv(result: dict[str, Any], grouping: str, out: IO[str]) -> None:
+    """One row for the whole report ("overall") and one per group of ``grouping``: the columns
+    ``section``, ``group`` and every metric of the report's JSON, in its order."""
+    sections = [("overall", "", result["overall"])]
+    sections += [(f"by_{grouping}", key, group) for key, group in result.get(f"by_{grouping}", {}).items()]
+    metrics = list(result["overall"])
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["section", "group", *metrics])
+    for section, key, group in sections:
+        writer.writerow([section, _csv_text(key), *(_csv_text(group.get(m)) for m in metrics)])
+
+
+def _known_therapies(data: Any) -> list[str]:
+    """Therapies the report knows: the protocol catalogue's, and any in the data set."""
+    import polars as pl
+
+    from interpersonal.core import protocols
+
+    known = {p.id for p in protocols.catalogue()}
+    for table in ("referrals", "courses"):
+        if data.has(table, "therapy"):
+            frame = getattr(data, table).select(pl.col("therapy").drop_nulls().unique()).collect()
+            known.update(frame["therapy"].to_list())
+    return sorted(known)
+
+
+def cmd_report(args: argparse.Namespace, out: IO[str]) -> int:
+    from interpersonal.core.outcomes import dataset, service, standards
+
+    if args.json and args.csv:
+        raise UsageError("give --json or --csv, not both")
     try:
         data = dataset.read(args.data)
     except dataset.DatasetError as exc:
         raise UsageError(str(exc)) from None
+    if args.therapy is not None:
+        known = _known_therapies(data)
+        if args.therapy not in known:
+            raise UsageError(f"unknown --therapy {args.therapy!r}; known therapies: {', '.join(known)}")
+    chosen = standards.load(Path(args.standards)) if args.standards else None
     result = service.report(data, by=args.by, since=args.since, until=args.until,
-                            provider=args.provider, therapy=args.therapy, therapist=args.therapist)
+                            provider=args.provider, therapy=args.therapy, therapist=args.therapist,
+                            use_adsm=False if args.no_adsm else None, standards=chosen)
     if args.json:
         _print_json(result, out)
+    elif args.csv:
+        if result["no_match"]:
+            sys.stderr.write(f"interpersonal: {result['no_match']}\n")
+        _report_csv(result, args.by or "therapy", out)
     else:
         out.write(_report_text(result) + "\n")
     return 0
@@ -312,14 +396,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_change)
 
     p = sub.add_parser("report", help="NHS Talking Therapies outcome metrics of a data set (docs/outcomes.md)")
-    p.add_argument("--data", required=True, help="directory of referrals, contacts, scores (.parquet or .csv)")
+    p.add_argument("--data", required=True, help="directory of referrals, contacts, scores and optionally courses (.parquet or .csv)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--csv", action="store_true",
+                   help="one CSV row overall and one per group of --by (default: therapy), a column per metric")
     p.add_argument("--by", choices=["therapy", "therapist", "provider", "month"])
     p.add_argument("--since", type=_parse_date, help="first day of the period (YYYY-MM-DD)")
     p.add_argument("--until", type=_parse_date, help="last day of the period (YYYY-MM-DD)")
     p.add_argument("--provider")
     p.add_argument("--therapy")
     p.add_argument("--therapist")
+    p.add_argument("--standards", help="a TOML file of [[standards]] to judge the rates against, instead of the national ones")
+    p.add_argument("--no-adsm", action="store_true",
+                   help="use GAD-7 as the anxiety measure for every referral, whatever its problem descriptor")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("synth", help="write a synthetic outcomes data set (Parquet)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import sys
@@ -49,7 +50,8 @@ def test_report_json(data_dir: Path) -> None:
 
     result = json.loads(out)
     assert code == 0
-    assert set(result) == {"overall", "by_therapy"}
+    assert {"overall", "by_therapy", "standards", "rules", "no_match"} == set(result)
+    assert result["no_match"] is None
     assert (result["overall"]["referrals"], result["overall"]["finished"], result["overall"]["reliable_recovery"]) == (2, 1, 1)
     assert result["overall"]["dna_rate"] == pytest.approx(1 / 3)
     assert result["by_therapy"]["ipt"]["recovery_rate"] is None
@@ -121,3 +123,76 @@ def test_synth_then_report_end_to_end(tmp_path: Path) -> None:
     assert code == 0
     assert overall["referrals"] == 200
     assert 0 <= overall["recovery_rate"] <= 1
+
+
+def test_report_refuses_an_unknown_therapy_and_lists_the_known(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run("report", "--data", str(data_dir), "--therapy", "psychoanalysis")
+
+    err = capsys.readouterr().err
+    assert (code, out) == (2, "")
+    assert "unknown --therapy 'psychoanalysis'" in err
+    assert "known therapies: cbt, dit, ipt, ipt_brief, ipt_maintenance, lit" in err
+
+
+def test_report_accepts_a_therapy_found_only_in_the_data(tmp_path: Path) -> None:
+    dataset.write(dataset.Dataset.from_frames(REFERRALS.with_columns(pl.lit("counselling").alias("therapy")), CONTACTS, SCORES), tmp_path)
+
+    code, out = run("report", "--data", str(tmp_path), "--json", "--therapy", "counselling")
+
+    assert code == 0
+    assert json.loads(out)["overall"]["referrals"] == 2
+
+
+def test_a_filter_matching_nothing_says_so_in_text_and_json(data_dir: Path) -> None:
+    code, text = run("report", "--data", str(data_dir), "--therapist", "T9")
+    _, js = run("report", "--data", str(data_dir), "--therapist", "T9", "--json")
+
+    assert code == 0
+    assert text == "No referral matches the filters (therapist T9): every count would be 0.\n"
+    assert json.loads(js)["no_match"] == "No referral matches the filters (therapist T9): every count would be 0."
+
+
+def test_report_by_therapist_as_csv(data_dir: Path) -> None:
+    code, out = run("report", "--data", str(data_dir), "--by", "therapist", "--csv")
+
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0
+    assert [(r["section"], r["group"]) for r in rows] == [("overall", ""), ("by_therapist", "T1"), ("by_therapist", "T2")]
+    assert rows[1]["reliable_recovery"] == "1"
+    assert rows[2]["recovery_rate"] == ""  # None: no denominator
+    assert rows[0]["recovery_rate_met"] == "true"
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_defused(tmp_path: Path) -> None:
+    referrals = REFERRALS.with_columns(pl.Series("therapist_id", ["=HYPERLINK(1)", "T2"]))
+    dataset.write(dataset.Dataset.from_frames(referrals, CONTACTS, SCORES), tmp_path)
+
+    _, out = run("report", "--data", str(tmp_path), "--by", "therapist", "--csv")
+
+    assert "'=HYPERLINK(1)" in out
+
+
+def test_json_and_csv_together_is_a_usage_error(data_dir: Path) -> None:
+    assert run("report", "--data", str(data_dir), "--json", "--csv")[0] == 2
+
+
+def test_text_report_shows_met_and_the_standards(data_dir: Path) -> None:
+    _, out = run("report", "--data", str(data_dir))
+
+    assert "recovery_rate_met" in out
+    assert " met" in out
+    assert "standards in force on 2026-03-02:" in out
+    assert "[unconfirmed: a service setting]" in out
+
+
+def test_a_standards_file_and_no_adsm(data_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "standards.toml"
+    path.write_text('[[standards]]\nrate = "recovery_rate"\ntarget = 0.9\nlabel = "Local"\nsource = "Board"\nconfirmed = true\n')
+
+    code, out = run("report", "--data", str(data_dir), "--json", "--standards", str(path), "--no-adsm")
+
+    result = json.loads(out)
+    assert code == 0
+    assert result["rules"]["use_adsm"] is False
+    assert [s["rate"] for s in result["standards"]["in_force"]] == ["recovery_rate"]
+    assert result["overall"]["recovery_rate_target"] == 0.9

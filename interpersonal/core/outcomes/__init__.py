@@ -1,4 +1,8 @@
-"""Outcome metrics: NHS Talking Therapies definitions applied to courses.
+"""Outcome metrics: NHS Talking Therapies definitions applied to courses and referrals.
+
+One rule per outcome (rules.py: caseness, paired, reliable change, recovery, the anxiety
+measure), read by the per-course path (course.py) and the service path (service.py); ADSMs
+(adsm.toml) and national standards (standards.toml) are data.
 
     >>> from interpersonal.core.outcomes import course_outcome
     >>> o = course_outcome({"phq9": 16, "gad7": 12}, {"phq9": 6, "gad7": 5})
@@ -14,8 +18,16 @@ Service-level metrics over a data set on disk (DOMAIN.md §4; docs/outcomes.md):
 
 from __future__ import annotations
 
-from . import dataset, service
-from .course import ANXIETY_MEASURE, DEPRESSION_MEASURE, NOT_AT_CASENESS, NOT_PAIRED, CourseOutcome, course_outcome
+from . import dataset, rules, service, standards
+from .course import (
+    ANXIETY_MEASURE,
+    DEPRESSION_MEASURE,
+    NOT_AT_CASENESS,
+    NOT_PAIRED,
+    CourseOutcome,
+    course_outcome,
+    outcome_of_series,
+)
 from .dataset import Dataset, DatasetError
 from .service import funnel, report
 
@@ -30,6 +42,9 @@ __all__ = [
     "course_outcome",
     "dataset",
     "funnel",
+    "outcome_of_series",
     "report",
+    "rules",
     "service",
+    "standards",
 ]

@@ -1,41 +1,39 @@
-"""The NHS Talking Therapies outcome of one course, from its first and last PHQ-9 and GAD-7.
+"""The NHS Talking Therapies outcome of one course (or one referral), from its first and last
+PHQ-9 and anxiety measure.
 
-Definitions (DOMAIN.md §4; NHS Talking Therapies Manual and the data set's outcome
-measures): the cut-offs and reliable-change criteria are read from the measure
-definitions (``measures.get(id).caseness`` and ``.reliable_change``), never written here.
+Every definition is :mod:`.rules`' (the one rule, shared with the service path): caseness,
+paired, reliable change, recovery, and which anxiety measure counts — GAD-7, or the
+anxiety-disorder-specific measure (ADSM) named for the referral's problem descriptor when that
+ADSM is paired. In short:
 
-- **paired**: PHQ-9 and GAD-7 both have a first and a last total. That the first and last
-  come from different sessions (a course finished with ≥ 2 attended treatment sessions) is
-  the caller's to check. When not paired, every outcome below is None.
-- **caseness at start**: first PHQ-9 at or above its cut-off (10) or first GAD-7 at or
-  above its (8).
-- **recovered**: at caseness at start, and last PHQ-9 and last GAD-7 both below their
-  cut-offs. A course not at caseness at start is not recovered, and is flagged
-  ``not_at_caseness_at_start``: it is left out of the recovery-rate denominator.
-- **reliable improvement**: a reliable fall (PHQ-9 ≥ 6, GAD-7 ≥ 4 points) on at least one
-  measure and no reliable rise on the other.
-- **reliable deterioration**: a reliable rise on either measure.
-- **no reliable change**: neither reliable improvement nor reliable deterioration.
-- **reliable recovery**: recovered and reliably improved.
+- **paired**: PHQ-9 and the anxiety measure both have a first and a last total. That the first
+  and last come from different sessions is :func:`outcome_of_series`' to check (or the
+  caller's, for :func:`course_outcome`). When not paired, every outcome below is None.
+- **caseness at start**: first PHQ-9 or first anxiety measure at caseness. A course not at
+  caseness at start is not recovered, and is flagged ``not_at_caseness_at_start``: it is left out
+  of the recovery-rate denominator.
+- **recovered**: at caseness at start, and neither measure at caseness at the end.
+- **reliable improvement**: a reliable improvement on at least one measure and no reliable
+  deterioration on the other; **reliable deterioration**: one on either measure;
+  **no reliable change**: neither; **reliable recovery**: recovered and reliably improved.
 
 Per-measure Jacobson–Truax categories (Jacobson & Truax 1991) come from
-``measures.change_totals``.
+``measures.change_totals`` for the measures of the catalogue (PHQ-9, GAD-7).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from interpersonal.core import measures
 
-__all__ = ["ANXIETY_MEASURE", "DEPRESSION_MEASURE", "CourseOutcome", "course_outcome"]
+from . import rules as outcome_rules
+from .rules import ANXIETY_MEASURE, DEPRESSION_MEASURE, OutcomeRules
 
-DEPRESSION_MEASURE = "phq9"
-ANXIETY_MEASURE = "gad7"
-_PAIRED_MEASURES = (DEPRESSION_MEASURE, ANXIETY_MEASURE)
+__all__ = ["ANXIETY_MEASURE", "DEPRESSION_MEASURE", "CourseOutcome", "course_outcome", "outcome_of_series"]
 
 NOT_PAIRED = "not_paired"
 NOT_AT_CASENESS = "not_at_caseness_at_start"
@@ -47,9 +45,12 @@ Total = float | int | None
 class CourseOutcome:
     """The outcome of one course (see the module docstring for each definition).
 
-    ``changes`` holds the per-measure :class:`measures.Change` (reliable change by points,
-    RCI, Jacobson–Truax category) for every paired measure. ``flags`` names conditions a
-    report must know: ``not_paired`` (with ``reason``) and ``not_at_caseness_at_start``.
+    ``anxiety_measure`` is the measure that counted as the anxiety measure (``gad7`` or an ADSM
+    id). ``reliable`` holds each paired measure's reliable change ("improved", "deteriorated",
+    "no reliable change") by the one rule; ``changes`` the per-measure :class:`measures.Change`
+    (RCI, Jacobson–Truax category) for the paired measures of the catalogue. ``flags`` names
+    conditions a report must know: ``not_paired`` (with ``reason``) and
+    ``not_at_caseness_at_start``.
     """
 
     paired: bool
@@ -64,10 +65,12 @@ class CourseOutcome:
     changes: Mapping[str, measures.Change] = field(default_factory=lambda: MappingProxyType({}))
     flags: tuple[str, ...] = ()
     reason: str | None = None
+    anxiety_measure: str = ANXIETY_MEASURE
+    reliable: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def jacobson_truax(self) -> Mapping[str, str | None]:
-        """``{measure id: Jacobson–Truax category}`` for the paired measures."""
+        """``{measure id: Jacobson–Truax category}`` for the paired measures of the catalogue."""
         return MappingProxyType({mid: c.jacobson_truax for mid, c in self.changes.items()})
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,8 +82,10 @@ class CourseOutcome:
             "reliable_deterioration": self.reliable_deterioration,
             "no_reliable_change": self.no_reliable_change,
             "reliable_recovery": self.reliable_recovery,
+            "anxiety_measure": self.anxiety_measure,
             "first": dict(self.first),
             "last": dict(self.last),
+            "reliable": dict(self.reliable),
             "changes": {
                 mid: {
                     "difference": c.difference,
@@ -95,69 +100,74 @@ class CourseOutcome:
         }
 
 
-def _total(instrument_id: str, scores: Mapping[str, Total], which: str) -> Total:
-    """The total for ``instrument_id`` (None if absent), checked against its range."""
-    value = scores.get(instrument_id)
-    if value is None:
-        return None
-    lo, hi = measures.get(instrument_id).scoring.score_range
-    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
-        raise measures.InvalidAnswers(instrument_id, "total", f"{which} total must be a number from {lo} to {hi}; got {value!r}")
-    return value
-
-
-def _cutoff(instrument_id: str) -> measures.Threshold:
-    caseness = measures.get(instrument_id).caseness
-    if caseness is None:  # pragma: no cover - the shipped PHQ-9 and GAD-7 define one
-        raise measures.DefinitionError(instrument_id, "caseness", "is needed for NHS Talking Therapies outcomes")
-    return caseness
-
-
-def course_outcome(first: Mapping[str, Total], last: Mapping[str, Total]) -> CourseOutcome:
+def course_outcome(
+    first: Mapping[str, Total],
+    last: Mapping[str, Total],
+    *,
+    problem_descriptor: str | None = None,
+    rules: OutcomeRules | None = None,
+) -> CourseOutcome:
     """The outcome of one course from its first and last totals, keyed by measure id
-    (``{"phq9": 14, "gad7": 9}``; other keys are ignored, a missing key or None is a
-    missing score). Raises ``measures.InvalidAnswers`` (a ValueError) for a total
-    outside the measure's range."""
-    firsts = {mid: _total(mid, first, "first") for mid in _PAIRED_MEASURES}
-    lasts = {mid: _total(mid, last, "last") for mid in _PAIRED_MEASURES}
+    (``{"phq9": 14, "gad7": 9}``; other keys are ignored unless an ADSM named for
+    ``problem_descriptor`` (an ICD-10 code) has both a first and a last total, which then replaces
+    GAD-7). A missing key or None is a missing score. Raises ``measures.InvalidAnswers`` (a
+    ValueError) for a total outside its measure's range."""
+    rules = rules or outcome_rules.current()
+    both = [mid for mid in rules.candidates(problem_descriptor) if first.get(mid) is not None and last.get(mid) is not None]
+    anxiety = rules.measure(outcome_rules.anxiety_measure(rules, problem_descriptor, both))
+    used = (rules.depression, anxiety)
+    firsts = {r.id: None if first.get(r.id) is None else r.check_total(first[r.id], "first") for r in used}
+    lasts = {r.id: None if last.get(r.id) is None else r.check_total(last[r.id], "last") for r in used}
     first_view, last_view = MappingProxyType(firsts), MappingProxyType(lasts)
 
-    missing = [f"{which} {mid}" for mid in _PAIRED_MEASURES for which, d in (("first", firsts), ("last", lasts)) if d[mid] is None]
+    missing = [f"{which} {r.id}" for r in used for which, d in (("first", firsts), ("last", lasts)) if d[r.id] is None]
     if missing:
         return CourseOutcome(
             paired=False, caseness_at_start=None, recovered=None, reliable_improvement=None,
             reliable_deterioration=None, no_reliable_change=None, reliable_recovery=None,
             first=first_view, last=last_view, flags=(NOT_PAIRED,),
-            reason=f"not paired: no {', '.join(missing)} score",
+            reason=f"not paired: no {', '.join(missing)} score", anxiety_measure=anxiety.id,
         )
 
-    changes = {mid: measures.change_totals(mid, _present(firsts[mid]), _present(lasts[mid])) for mid in _PAIRED_MEASURES}
-    cutoffs = {mid: _cutoff(mid) for mid in _PAIRED_MEASURES}
-
-    caseness = any(cutoffs[mid].met(_present(firsts[mid])) for mid in _PAIRED_MEASURES)
-    below_at_end = all(not cutoffs[mid].met(_present(lasts[mid])) for mid in _PAIRED_MEASURES)
-    recovered = caseness and below_at_end
-
-    directions = [c.reliable_change for c in changes.values()]
-    if None in directions:  # pragma: no cover - the shipped PHQ-9 and GAD-7 define a criterion
-        raise measures.DefinitionError("outcomes", "reliable_change", "PHQ-9 and GAD-7 need a reliable-change criterion")
-    deteriorated = "deteriorated" in directions
-    improved = "improved" in directions and not deteriorated
-
+    dep = rules.depression
+    f_dep, l_dep, f_anx, l_anx = (_present(v) for v in (firsts[dep.id], lasts[dep.id], firsts[anxiety.id], lasts[anxiety.id]))
+    flags = outcome_rules.outcome_flags(rules, anxiety, f_dep, l_dep, f_anx, l_anx)
+    reliable = {r.id: r.reliable(_present(firsts[r.id]), _present(lasts[r.id])) for r in used}
+    changes = {r.id: measures.change_totals(r.id, _present(firsts[r.id]), _present(lasts[r.id]))
+               for r in used if r.id in (DEPRESSION_MEASURE, ANXIETY_MEASURE)}
+    caseness = bool(flags.caseness)
     return CourseOutcome(
         paired=True,
         caseness_at_start=caseness,
-        recovered=recovered,
-        reliable_improvement=improved,
-        reliable_deterioration=deteriorated,
-        no_reliable_change=not improved and not deteriorated,
-        reliable_recovery=recovered and improved,
+        recovered=bool(flags.recovered),
+        reliable_improvement=bool(flags.reliable_improvement),
+        reliable_deterioration=bool(flags.reliable_deterioration),
+        no_reliable_change=bool(flags.no_reliable_change),
+        reliable_recovery=bool(flags.reliable_recovery),
         first=first_view,
         last=last_view,
         changes=MappingProxyType(changes),
         flags=() if caseness else (NOT_AT_CASENESS,),
         reason=None if caseness else "not at caseness at start: left out of the recovery-rate denominator",
+        anxiety_measure=anxiety.id,
+        reliable=MappingProxyType(reliable),
     )
+
+
+def outcome_of_series(
+    series: Mapping[str, Sequence[tuple[Any, Total]]],
+    *,
+    problem_descriptor: str | None = None,
+    rules: OutcomeRules | None = None,
+) -> CourseOutcome:
+    """The outcome from each measure's scores in time order, ``{measure id: [(point, total),
+    ...]}`` where a point is the session (or the time) the score was taken: each measure's first
+    and last by :func:`rules.first_and_last` (paired only across different points), then
+    :func:`course_outcome`."""
+    pairs = {mid: outcome_rules.first_and_last(points) for mid, points in series.items()}
+    first = {mid: p[0] for mid, p in pairs.items() if p is not None}
+    last = {mid: p[1] for mid, p in pairs.items() if p is not None}
+    return course_outcome(first, last, problem_descriptor=problem_descriptor, rules=rules)
 
 
 def _present(value: Total) -> float:

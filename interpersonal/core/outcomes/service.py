@@ -1,19 +1,31 @@
-"""Service-level NHS Talking Therapies outcome metrics over a :class:`Dataset`.
+"""Service-level NHS Talking Therapies outcome metrics over a :class:`Dataset`, per referral.
 
-Definitions (DOMAIN.md §4, NHS Talking Therapies Manual; docs/outcomes.md). Cut-offs and
-reliable-change points are read from ``interpersonal.core.measures`` (PHQ-9 caseness 10,
-GAD-7 8; reliable change 6 and 4 points), never written here.
+NHS Talking Therapies counts by **referral**: one referral is one pathway, possibly several
+courses (steps: guided self-help at step 2 stepped up to CBT, IPT or DIT at step 3), and every
+metric here is per referral over all its courses and contacts (DOMAIN.md §4, §6). The outcome
+definitions — caseness, paired, reliable change, recovery, and which anxiety measure counts —
+are :mod:`.rules`' (the one rule, shared with :func:`.course.course_outcome`), vectorised.
 
 - **finished**: the referral has an ``end_date`` and at least 2 treatment contacts
-  (``is_treatment``) with attendance code 5 or 6.
-- **paired**: at least 2 PHQ-9 and at least 2 GAD-7 scores; first and last by
-  ``score_date``. Outcome counts are over **finished_paired** = finished and paired.
-- **not_at_caseness**: first PHQ-9 below its cut-off and first GAD-7 below its cut-off.
-- **recovered**: at caseness at the start, last PHQ-9 and last GAD-7 below their cut-offs.
-- **reliable_deterioration**: PHQ-9 rose by ≥ 6 or GAD-7 rose by ≥ 4.
-- **reliable_improvement**: PHQ-9 fell by ≥ 6 or GAD-7 fell by ≥ 4, and not reliable
-  deterioration. **no_reliable_change**: neither. **reliable_recovery**: recovered and
-  reliable improvement.
+  (``is_treatment``) with attendance code 5 or 6, over all its courses.
+- **paired**: PHQ-9 and the anxiety measure each have a first and a last score (by
+  ``score_date``) taken at different times. The anxiety measure is GAD-7 or, where the referral's
+  ``problem_descriptor`` names an ADSM that is paired, that ADSM (rules.py; ``use_adsm=False``
+  turns ADSMs off). Outcome counts are over **finished_paired** = finished and paired.
+- **not_at_caseness**: neither first score at caseness. **recovered**: at caseness at the start,
+  neither last score at caseness. **reliable_deterioration**: a reliable deterioration on either
+  measure. **reliable_improvement**: a reliable improvement on one and no reliable deterioration.
+  **no_reliable_change**: neither. **reliable_recovery**: recovered and reliable improvement.
+  All direction-aware, with the cut-offs and reliable-change points of rules.py.
+- **adsm_paired**: finished_paired referrals whose anxiety measure was an ADSM.
+- **stepped_up**: finished referrals with a step-2 course followed by a step-3 course.
+- **by_therapy**: a referral is placed under the therapy of its **last course with at least 2
+  attended treatment contacts** (the step that treated it), else of its last course; courses are
+  ordered by ``start_date`` (undated last), then ``step``, then ``course_id``. Contacts carry the
+  course by ``course_id``; a contact without one counts for its referral but not for any one
+  course. Without a courses table a referral is one course of its ``therapy``. The ``therapy``
+  filter selects referrals by the same placement, so ``report(therapy=t)["overall"]`` equals
+  ``report()["by_therapy"][t]``.
 - **waited_6_weeks / waited_18_weeks**: the first attended treatment contact is within
   42 / 126 days (inclusive) of the referral date; over finished.
 - Rates are fractions in [0, 1], None when the denominator is 0: ``recovery_rate`` and
@@ -22,8 +34,13 @@ GAD-7 8; reliable change 6 and 4 points), never written here.
   ``no_reliable_change_rate`` over finished_paired; ``waited_*_rate`` and
   ``unplanned_ending_rate`` (end codes 47, 48) over finished; ``attendance_rate`` (codes
   5/6) and ``dna_rate`` (code 3) over treatment contacts with codes 2–7;
-  ``mean_sessions`` = mean attended treatment contacts per finished course.
-- **Pre–post effect size** (PHQ-9, GAD-7) over finished_paired: d = mean(first − last) /
+  ``mean_sessions`` = mean attended treatment contacts per finished referral.
+- **Standards**: each rate with a national standard (standards.py) gets ``<rate>_target`` and
+  ``<rate>_met`` (True/False, None without a rate), judged against the standard in force on the
+  report's reference date (``until``, else the last ``end_date`` reported; for a month group,
+  that month's last day). The standards used are listed under ``"standards"``.
+- **Pre–post effect size** (PHQ-9 over finished_paired; GAD-7 over the finished_paired referrals
+  whose GAD-7 is paired) : d = mean(first − last) /
   SD(first) (sample SDs throughout), the standardised mean change with the pre-treatment SD as
   standardiser, not bias-adjusted. 95% CI d ± 1.96·SE with the delta-method standard error of
   Bonett (2008, Psychological Methods 13(2):99–109) for a single-measurement standardiser, which
@@ -33,6 +50,9 @@ GAD-7 8; reliable change 6 and 4 points), never written here.
   (86%) when the post SD was 1.6 × the pre SD, as in services whose caseness cut-off narrows
   the baseline spread. Not given below :data:`MIN_PAIRED_FOR_EFFECT_SIZE` finished, paired courses: the reason is
   given instead (``*_effect_size_withheld``; :func:`effect_size`).
+- **no_match** (in the report): when no referral passes the filters (provider, therapy,
+  therapist) with any activity in the period (received, ended, or a treatment contact), a
+  sentence saying so, rather than a page of zeros; else None.
 
 Period: ``since``/``until`` (inclusive) select referrals *received* in the period for the
 ``referrals`` count, referrals *ended* in the period (by ``end_date``) for every finished
@@ -43,20 +63,22 @@ month and appear only in ``overall``.
 
 from __future__ import annotations
 
+import calendar
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
 
-from interpersonal.core import measures
-
-from .course import ANXIETY_MEASURE, DEPRESSION_MEASURE
+from . import rules as outcome_rules
+from . import standards as outcome_standards
 from .dataset import Dataset
+from .rules import ANXIETY_MEASURE, DEPRESSION_MEASURE, MIN_TREATMENT_SESSIONS, OutcomeRules
+from .standards import Standards
 
 __all__ = ["ATTENDED_CODES", "COUNTS", "DNA_CODE", "GROUPINGS", "MIN_PAIRED_FOR_EFFECT_SIZE", "RATES",
-           "UNPLANNED_END_CODES", "EffectSize", "effect_size", "funnel", "report"]
+           "UNPLANNED_END_CODES", "EffectSize", "courses", "effect_size", "funnel", "report"]
 
 ATTENDED_CODES = (5, 6)
 DNA_CODE = 3
@@ -64,8 +86,7 @@ CONTACT_CODES = (2, 7)  # attendance codes counted in attendance and DNA rates, 
 UNPLANNED_END_CODES = (47, 48)
 SIX_WEEKS_DAYS = 42
 EIGHTEEN_WEEKS_DAYS = 126
-MIN_TREATMENT_SESSIONS = 2
-MIN_SCORES = 2
+LOW_INTENSITY_STEP, HIGH_INTENSITY_STEP = 2, 3
 Z_95 = 1.96
 MIN_PAIRED_FOR_EFFECT_SIZE = 20
 """The fewest finished, paired courses for which a pre–post d and its 95% CI are shown.
@@ -87,7 +108,7 @@ UNKNOWN = "unknown"
 COUNTS = (
     "referrals", "finished", "finished_paired", "not_at_caseness", "recovered", "reliable_improvement",
     "reliable_deterioration", "reliable_recovery", "no_reliable_change", "waited_6_weeks", "waited_18_weeks",
-    "unplanned_endings", "treatment_contacts", "attended_contacts", "dna_contacts",
+    "unplanned_endings", "treatment_contacts", "attended_contacts", "dna_contacts", "adsm_paired", "stepped_up",
 )
 RATES = (
     "recovery_rate", "reliable_recovery_rate", "reliable_improvement_rate", "reliable_deterioration_rate",
@@ -95,25 +116,9 @@ RATES = (
     "attendance_rate", "dna_rate",
 )
 _MEASURES = {"phq9": DEPRESSION_MEASURE, "gad7": ANXIETY_MEASURE}
-
-
-def _threshold(measure: str) -> measures.Threshold:
-    caseness = measures.get(measure).caseness
-    if caseness is None:  # pragma: no cover - the shipped PHQ-9 and GAD-7 define one
-        raise measures.DefinitionError(measure, "caseness", "is needed for NHS Talking Therapies outcomes")
-    return caseness
-
-
-def _points(measure: str) -> float:
-    rc = measures.get(measure).reliable_change
-    if rc is None:  # pragma: no cover - the shipped PHQ-9 and GAD-7 define one
-        raise measures.DefinitionError(measure, "reliable_change", "is needed for NHS Talking Therapies outcomes")
-    return rc.points
-
-
-def _meets(expr: pl.Expr, measure: str) -> pl.Expr:
-    t = _threshold(measure)
-    return expr >= t.value if t.comparison == "at_or_above" else expr <= t.value
+_FLAGS = ("finished", "finished_paired", "not_at_caseness", "recovered", "reliable_improvement",
+          "reliable_deterioration", "reliable_recovery", "no_reliable_change", "waited_6_weeks", "waited_18_weeks",
+          "adsm_paired", "stepped_up")
 
 
 def _in_period(column: str, since: date | None, until: date | None) -> pl.Expr:
@@ -126,13 +131,63 @@ def _in_period(column: str, since: date | None, until: date | None) -> pl.Expr:
 
 
 def _scores_of(scores: pl.LazyFrame, measure: str, prefix: str) -> pl.LazyFrame:
-    """Per referral: the count, first and last total of ``measure`` by score_date."""
-    by_date = pl.col("score").sort_by("score_date")
+    """Per referral: the first and last total of ``measure`` by score_date (ties: file order), and
+    whether they pair (rules.first_and_last: the last taken later than the first)."""
+    by_date = pl.col("score").sort_by("score_date", maintain_order=True)
     return (
         scores.filter((pl.col("measure") == measure) & pl.col("score").is_not_null() & pl.col("score_date").is_not_null())
         .group_by("referral_id")
-        .agg(pl.len().alias(f"{prefix}_n"), by_date.first().alias(f"{prefix}_first"), by_date.last().alias(f"{prefix}_last"))
+        .agg(
+            by_date.first().alias(f"{prefix}_first"),
+            by_date.last().alias(f"{prefix}_last"),
+            (pl.col("score_date").max() > pl.col("score_date").min()).alias(f"{prefix}_paired"),
+        )
     )
+
+
+def _course_placement(data: Dataset) -> pl.LazyFrame | None:
+    """Per referral with courses: the therapy it is reported under and whether it stepped up."""
+    if data.courses is None:
+        return None
+    attended = pl.col("is_treatment").fill_null(False) & pl.col("attendance_code").is_in(ATTENDED_CODES)
+    per_course = (
+        data.contacts.filter(attended & pl.col("course_id").is_not_null())
+        .group_by("course_id").agg(pl.len().alias("_attended"))
+        if data.has("contacts", "course_id") else None
+    )
+    courses = data.courses
+    for column in ("step", "start_date"):
+        if column not in courses.collect_schema():
+            courses = courses.with_columns(pl.lit(None, dtype=pl.Int64 if column == "step" else pl.Date).alias(column))
+    if per_course is not None:
+        courses = courses.join(per_course, on="course_id", how="left")
+    else:
+        courses = courses.with_columns(pl.lit(None, dtype=pl.UInt32).alias("_attended"))
+    order = ["start_date", "step", "course_id"]
+    by_order = {c: pl.col(c).sort_by(order, nulls_last=[True, False, False]) for c in ("therapy", "step", "_attended")}
+    position = pl.int_range(pl.len())
+    return courses.group_by("referral_id").agg(
+        pl.coalesce(
+            by_order["therapy"].filter(by_order["_attended"].fill_null(0) >= MIN_TREATMENT_SESSIONS).last(),
+            by_order["therapy"].last(),
+        ).alias("_course_therapy"),
+        (position.filter(by_order["step"] == LOW_INTENSITY_STEP).min()
+         < position.filter(by_order["step"] == HIGH_INTENSITY_STEP).max()).fill_null(False).alias("_stepped"),
+    )
+
+
+def _anxiety_choice(rules: OutcomeRules) -> pl.Expr:
+    """The anxiety measure per referral (rules.anxiety_measure, vectorised): the first paired ADSM
+    named for the longest matching problem-descriptor prefix, else GAD-7."""
+    gad = pl.lit(rules.anxiety.id)
+    code = pl.col("problem_descriptor").str.replace_all(r"\s", "").str.to_uppercase()
+    chain: Any = None
+    for prefix, ids in rules.descriptors:
+        choice: pl.Expr = gad
+        for mid in reversed(ids):
+            choice = pl.when(pl.col(f"{mid}_paired")).then(pl.lit(mid)).otherwise(choice)
+        chain = (pl.when if chain is None else chain.when)(code.str.starts_with(prefix)).then(choice)
+    return gad if chain is None else chain.otherwise(gad)
 
 
 def courses(
@@ -143,19 +198,37 @@ def courses(
     provider: str | None = None,
     therapy: str | None = None,
     therapist: str | None = None,
+    rules: OutcomeRules | None = None,
+    use_adsm: bool | None = None,
 ) -> pl.LazyFrame:
     """One row per referral (after the filters) with its outcome flags, as a lazy query.
 
-    Columns: the referral's fields, ``month``, ``received`` (referral_date in the period),
-    ``finished``, ``finished_paired``, ``not_at_caseness``, ``recovered``,
-    ``reliable_improvement``, ``reliable_deterioration``, ``no_reliable_change``,
-    ``reliable_recovery``, ``waited_6_weeks``, ``waited_18_weeks``, ``unplanned_ending``,
-    ``sessions``, the contact counts in the period, and the first/last PHQ-9 and GAD-7.
+    Columns: the referral's fields (``therapy`` as placed: module docstring), ``month``,
+    ``received`` (referral_date in the period), ``in_period`` (received, ended in the period or a
+    treatment contact in it), ``finished``, ``finished_paired``, ``not_at_caseness``,
+    ``recovered``, ``reliable_improvement``, ``reliable_deterioration``, ``no_reliable_change``,
+    ``reliable_recovery``, ``adsm_paired``, ``stepped_up``, ``waited_6_weeks``,
+    ``waited_18_weeks``, ``unplanned_ending``, ``sessions``, the contact counts in the period, the
+    first/last PHQ-9 and GAD-7, and ``anxiety_measure`` with its ``anxiety_first`` / ``anxiety_last``.
     """
+    rules = rules or outcome_rules.current()
+    if use_adsm is not None:
+        rules = rules.with_adsm(use_adsm)
+    adsm = rules.use_adsm and data.has("referrals", "problem_descriptor") and bool(rules.descriptors)
     referrals = data.referrals
-    for column, value in (("provider", provider), ("therapy", therapy), ("therapist_id", therapist)):
+    for column, value in (("provider", provider), ("therapist_id", therapist)):
         if value is not None:
             referrals = referrals.filter(pl.col(column) == value)
+    placement = _course_placement(data)
+    if placement is not None:
+        referrals = referrals.join(placement, on="referral_id", how="left").with_columns(
+            pl.coalesce("_course_therapy", "therapy").alias("therapy"),
+            pl.col("_stepped").fill_null(False),
+        ).drop("_course_therapy")
+    else:
+        referrals = referrals.with_columns(pl.lit(False).alias("_stepped"))
+    if therapy is not None:
+        referrals = referrals.filter(pl.col("therapy") == therapy)
 
     code, treatment = pl.col("attendance_code"), pl.col("is_treatment").fill_null(False)
     attended = treatment & code.is_in(ATTENDED_CODES)
@@ -167,26 +240,56 @@ def courses(
         (counted & code.is_in(ATTENDED_CODES)).sum().cast(pl.Int64).alias("attended_contacts"),
         (counted & (code == DNA_CODE)).sum().cast(pl.Int64).alias("dna_contacts"),
     )
-    frame = (
-        referrals.join(contacts, on="referral_id", how="left")
-        .join(_scores_of(data.scores, DEPRESSION_MEASURE, "phq9"), on="referral_id", how="left")
-        .join(_scores_of(data.scores, ANXIETY_MEASURE, "gad7"), on="referral_id", how="left")
-        .with_columns(pl.col("sessions", "treatment_contacts", "attended_contacts", "dna_contacts", "phq9_n", "gad7_n").fill_null(0))
+    measure_ids = list(rules.measure_ids if adsm else (DEPRESSION_MEASURE, ANXIETY_MEASURE))
+    frame = referrals.join(contacts, on="referral_id", how="left")
+    for mid in measure_ids:
+        frame = frame.join(_scores_of(data.scores, mid, mid), on="referral_id", how="left")
+    frame = frame.with_columns(
+        pl.col("sessions", "treatment_contacts", "attended_contacts", "dna_contacts").fill_null(0),
+        *(pl.col(f"{mid}_paired").fill_null(False) for mid in measure_ids),
     )
 
-    phq_first, phq_last, gad_first, gad_last = (pl.col(f"{m}_{w}") for m in _MEASURES for w in ("first", "last"))
-    phq_pts, gad_pts = _points(DEPRESSION_MEASURE), _points(ANXIETY_MEASURE)
+    gad = rules.anxiety
+    if adsm:
+        anx = pl.col("anxiety_measure")
+        table = outcome_rules.rule_columns(rules)
+        lookup = {c: dict(zip(table["measure"], table[c], strict=True)) for c in ("sign", "cutoff", "inclusive", "points")}
+        frame = frame.with_columns(_anxiety_choice(rules).alias("anxiety_measure"))
+        pick_first: Any = pl.when(anx == gad.id).then(pl.col(f"{gad.id}_first"))
+        pick_last: Any = pl.when(anx == gad.id).then(pl.col(f"{gad.id}_last"))
+        for mid in rules.adsms:
+            pick_first = pick_first.when(anx == mid).then(pl.col(f"{mid}_first"))
+            pick_last = pick_last.when(anx == mid).then(pl.col(f"{mid}_last"))
+        frame = frame.with_columns(
+            pick_first.alias("anxiety_first"), pick_last.alias("anxiety_last"),
+            anx.replace_strict(lookup["sign"], return_dtype=pl.Float64).alias("_anx_sign"),
+            anx.replace_strict(lookup["cutoff"], return_dtype=pl.Float64).alias("_anx_cutoff"),
+            anx.replace_strict(lookup["inclusive"], return_dtype=pl.Boolean).alias("_anx_inclusive"),
+            anx.replace_strict(lookup["points"], return_dtype=pl.Float64).alias("_anx_points"),
+        )
+        anx_paired = pl.when(anx == gad.id).then(pl.col(f"{gad.id}_paired")).otherwise(pl.lit(True))
+        flags = outcome_rules.outcome_exprs(
+            rules, pl.col("phq9_first"), pl.col("phq9_last"), pl.col("anxiety_first"), pl.col("anxiety_last"),
+            pl.col("_anx_sign"), pl.col("_anx_cutoff"), pl.col("_anx_inclusive"), pl.col("_anx_points"))
+    else:
+        frame = frame.with_columns(
+            pl.lit(gad.id).alias("anxiety_measure"),
+            pl.col(f"{gad.id}_first").alias("anxiety_first"), pl.col(f"{gad.id}_last").alias("anxiety_last"),
+        )
+        anx_paired = pl.col(f"{gad.id}_paired")
+        flags = outcome_rules.outcome_exprs(
+            rules, pl.col("phq9_first"), pl.col("phq9_last"), pl.col("anxiety_first"), pl.col("anxiety_last"),
+            pl.lit(float(gad.sign)), pl.lit(outcome_rules._cutoff(gad)), pl.lit(gad.inclusive),
+            pl.lit(outcome_rules._points(gad)))
+
     finished = (
         pl.col("end_date").is_not_null()
         & _in_period("end_date", since, until)
         & (pl.col("sessions") >= MIN_TREATMENT_SESSIONS)
     )
-    paired = (pl.col("phq9_n") >= MIN_SCORES) & (pl.col("gad7_n") >= MIN_SCORES)
-    caseness = _meets(phq_first, DEPRESSION_MEASURE) | _meets(gad_first, ANXIETY_MEASURE)
-    below_at_end = ~_meets(phq_last, DEPRESSION_MEASURE) & ~_meets(gad_last, ANXIETY_MEASURE)
-    deteriorated = (phq_last - phq_first >= phq_pts) | (gad_last - gad_first >= gad_pts)
-    improved = ((phq_first - phq_last >= phq_pts) | (gad_first - gad_last >= gad_pts)) & ~deteriorated
+    paired = pl.col(f"{DEPRESSION_MEASURE}_paired") & anx_paired
     wait = (pl.col("first_attended") - pl.col("referral_date")).dt.total_days()
+    ended = pl.col("end_date").is_not_null() & _in_period("end_date", since, until)
 
     fp = pl.col("finished_paired")
     return (
@@ -197,16 +300,20 @@ def courses(
             pl.col("end_date").dt.strftime("%Y-%m").alias("month"),
         )
         .with_columns(
-            (fp & ~caseness).alias("not_at_caseness"),
-            (fp & caseness & below_at_end).alias("recovered"),
-            (fp & improved).alias("reliable_improvement"),
-            (fp & deteriorated).alias("reliable_deterioration"),
-            (fp & ~improved & ~deteriorated).alias("no_reliable_change"),
+            (fp & ~flags.caseness).alias("not_at_caseness"),
+            (fp & flags.recovered).alias("recovered"),
+            (fp & flags.reliable_improvement).alias("reliable_improvement"),
+            (fp & flags.reliable_deterioration).alias("reliable_deterioration"),
+            (fp & flags.no_reliable_change).alias("no_reliable_change"),
+            (fp & flags.reliable_recovery).alias("reliable_recovery"),
+            (fp & (pl.col("anxiety_measure") != gad.id)).alias("adsm_paired"),
+            (pl.col("finished") & pl.col("_stepped")).alias("stepped_up"),
             (pl.col("finished") & (wait <= SIX_WEEKS_DAYS)).fill_null(False).alias("waited_6_weeks"),
             (pl.col("finished") & (wait <= EIGHTEEN_WEEKS_DAYS)).fill_null(False).alias("waited_18_weeks"),
             (pl.col("finished") & pl.col("end_code").is_in(UNPLANNED_END_CODES)).fill_null(False).alias("unplanned_ending"),
+            (pl.col("received") | ended.fill_null(False) | (pl.col("treatment_contacts") > 0)).alias("in_period"),
+            (fp & pl.col(f"{ANXIETY_MEASURE}_paired")).alias("_gad7_fp"),
         )
-        .with_columns((pl.col("recovered") & pl.col("reliable_improvement")).alias("reliable_recovery"))
     )
 
 
@@ -214,16 +321,16 @@ def _aggregations() -> list[pl.Expr]:
     fin, fp = pl.col("finished"), pl.col("finished_paired")
     exprs = [
         pl.col("received").sum().alias("referrals"),
-        *(pl.col(c).sum().alias(c) for c in (
-            "finished", "finished_paired", "not_at_caseness", "recovered", "reliable_improvement",
-            "reliable_deterioration", "reliable_recovery", "no_reliable_change", "waited_6_weeks", "waited_18_weeks",
-            "treatment_contacts", "attended_contacts", "dna_contacts",
-        )),
+        *(pl.col(c).sum().alias(c) for c in (*_FLAGS, "treatment_contacts", "attended_contacts", "dna_contacts")),
         pl.col("unplanned_ending").sum().alias("unplanned_endings"),
         pl.col("sessions").filter(fin).mean().alias("mean_sessions"),
+        pl.col("in_period").sum().alias("_in_period"),
+        pl.col("end_date").filter(fin).max().alias("_last_end"),
+        pl.col("_gad7_fp").sum().alias("_gad7_n"),
     ]
     for m in _MEASURES:
-        first, last = pl.col(f"{m}_first").filter(fp), pl.col(f"{m}_last").filter(fp)
+        among = fp if m == DEPRESSION_MEASURE else pl.col("_gad7_fp")
+        first, last = pl.col(f"{m}_first").filter(among), pl.col(f"{m}_last").filter(among)
         exprs += [
             (first - last).mean().alias(f"_{m}_mean_change"),
             first.std().alias(f"_{m}_sd_first"),
@@ -264,8 +371,8 @@ def effect_size(n: int, mean_change: float | None, sd_first: float | None, sd_ch
     return EffectSize(d, d - Z_95 * se, d + Z_95 * se, None)
 
 
-def _finish(row: dict[str, Any]) -> dict[str, Any]:
-    """Counts as ints, rates, extras and effect sizes from one aggregated row."""
+def _finish(row: dict[str, Any], in_force: dict[str, outcome_standards.Standard]) -> dict[str, Any]:
+    """Counts as ints, rates, extras, standards and effect sizes from one aggregated row."""
     out: dict[str, Any] = {c: int(row[c] or 0) for c in COUNTS}
     eligible = out["finished_paired"] - out["not_at_caseness"]
     out["recovery_rate"] = _rate(out["recovered"], eligible)
@@ -280,19 +387,41 @@ def _finish(row: dict[str, Any]) -> dict[str, Any]:
     out["dna_rate"] = _rate(out["dna_contacts"], out["treatment_contacts"])
     out["mean_sessions"] = row["mean_sessions"] if out["finished"] else None
     for m in _MEASURES:
-        es = effect_size(out["finished_paired"], row[f"_{m}_mean_change"], row[f"_{m}_sd_first"],
-                         row[f"_{m}_sd_change"])
+        n = out["finished_paired"] if m == DEPRESSION_MEASURE else int(row["_gad7_n"] or 0)
+        es = effect_size(n, row[f"_{m}_mean_change"], row[f"_{m}_sd_first"], row[f"_{m}_sd_change"])
         out[f"{m}_effect_size"] = es.d
         out[f"{m}_effect_size_ci_low"] = es.ci_low
         out[f"{m}_effect_size_ci_high"] = es.ci_high
         out[f"{m}_effect_size_withheld"] = es.withheld
+    for rate, standard in in_force.items():
+        out[f"{rate}_target"] = standard.target
+        out[f"{rate}_met"] = standard.met(out[rate])
     return out
 
 
-def _grouped(table: pl.DataFrame, column: str) -> dict[str, dict[str, Any]]:
+def _month_end(month: str) -> date:
+    year, mon = (int(x) for x in month.split("-"))
+    return date(year, mon, calendar.monthrange(year, mon)[1])
+
+
+def _grouped(table: pl.DataFrame, column: str, standards: Standards, as_of: date) -> dict[str, dict[str, Any]]:
     rows = table.filter(pl.col(column).is_not_null()) if column == "month" else table.with_columns(pl.col(column).fill_null(UNKNOWN))
     agg = rows.group_by(column).agg(_aggregations()).sort(column)
-    return {str(r[column]): _finish(r) for r in agg.iter_rows(named=True)}
+    in_force = standards.in_force(as_of)
+    return {
+        str(r[column]): _finish(r, standards.in_force(_month_end(r[column])) if column == "month" else in_force)
+        for r in agg.iter_rows(named=True)
+    }
+
+
+def _no_match(matched: int, filters: dict[str, Any]) -> str | None:
+    if matched:
+        return None
+    given = {k: v for k, v in filters.items() if v is not None}
+    if not given:
+        return "The data set has no referrals."
+    described = ", ".join(f"{k} {v.isoformat() if isinstance(v, date) else v}" for k, v in given.items())
+    return f"No referral matches the filters ({described}): every count would be 0."
 
 
 def report(
@@ -304,27 +433,48 @@ def report(
     provider: str | None = None,
     therapy: str | None = None,
     therapist: str | None = None,
+    rules: OutcomeRules | None = None,
+    use_adsm: bool | None = None,
+    standards: Standards | None = None,
 ) -> dict[str, Any]:
     """The service's outcome metrics (module docstring; DOMAIN.md §4).
 
     Returns ``{"overall": {...}, "by_therapy": {"dit": {...}, ...}}`` and, with ``by`` one
     of ``"therapist"``, ``"provider"``, ``"month"``, also ``"by_therapist"`` (etc.). Each
-    object holds the counts :data:`COUNTS`, the rates :data:`RATES`, ``mean_sessions`` and
+    object holds the counts :data:`COUNTS`, the rates :data:`RATES`, ``mean_sessions``,
     ``phq9_effect_size`` / ``gad7_effect_size`` with ``_ci_low`` / ``_ci_high`` and ``_withheld``
-    (why there is none, or None). Group keys
-    are sorted; a missing therapist, provider or therapy is grouped as ``"unknown"``.
+    (why there is none, or None), and ``<rate>_target`` / ``<rate>_met`` for each rate with a
+    national standard. Group keys are sorted; a missing therapist, provider or therapy is grouped
+    as ``"unknown"``. Also: ``"standards"`` (``as_of`` and the standards in force then),
+    ``"rules"`` (whether ADSMs were used, and which settings are unconfirmed) and ``"no_match"``
+    (None, or why every count is 0). ``rules``, ``use_adsm`` and ``standards`` override the rules
+    and standards in force (rules.current(), standards.current()).
     """
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}; got {by!r}")
-    keep = ["received", "finished", "finished_paired", "not_at_caseness", "recovered", "reliable_improvement",
-            "reliable_deterioration", "reliable_recovery", "no_reliable_change", "waited_6_weeks", "waited_18_weeks",
-            "unplanned_ending", "sessions", "treatment_contacts", "attended_contacts", "dna_contacts",
-            "phq9_first", "phq9_last", "gad7_first", "gad7_last", "therapy", "therapist_id", "provider", "month"]
-    table = courses(data, since=since, until=until, provider=provider, therapy=therapy, therapist=therapist).select(keep).collect()
-    result: dict[str, Any] = {"overall": _finish(table.select(_aggregations()).row(0, named=True))}
+    rules = rules or outcome_rules.current()
+    if use_adsm is not None:
+        rules = rules.with_adsm(use_adsm)
+    standards = standards or outcome_standards.current()
+    keep = ["received", "in_period", *_FLAGS, "unplanned_ending", "sessions", "treatment_contacts", "attended_contacts",
+            "dna_contacts", "phq9_first", "phq9_last", "gad7_first", "gad7_last", "_gad7_fp", "end_date",
+            "therapy", "therapist_id", "provider", "month"]
+    table = courses(data, since=since, until=until, provider=provider, therapy=therapy, therapist=therapist,
+                    rules=rules).select(keep).collect()
+    overall_row = table.select(_aggregations()).row(0, named=True)
+    as_of = until or overall_row["_last_end"] or datetime.now(UTC).date()
+    result: dict[str, Any] = {"overall": _finish(overall_row, standards.in_force(as_of))}
     for grouping in dict.fromkeys(("therapy", by)):
         if grouping is not None:
-            result[f"by_{grouping}"] = _grouped(table, GROUPINGS[grouping])
+            result[f"by_{grouping}"] = _grouped(table, GROUPINGS[grouping], standards, as_of)
+    result["standards"] = {"as_of": as_of.isoformat(), "in_force": [s.to_dict() for s in standards.in_force(as_of).values()]}
+    result["rules"] = {
+        "use_adsm": rules.use_adsm,
+        "unconfirmed": [f"{r.id}.{name}" for r in (rules.depression, rules.anxiety, *(rules.adsms.values() if rules.use_adsm else ()))
+                        for name in r.unconfirmed()],
+    }
+    result["no_match"] = _no_match(int(overall_row["_in_period"] or 0), {
+        "provider": provider, "therapy": therapy, "therapist": therapist, "since": since, "until": until})
     return result
 
 

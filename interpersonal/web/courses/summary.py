@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from interpersonal.core import measures
 from interpersonal.core.codes import Attendance
-from interpersonal.core.outcomes import ANXIETY_MEASURE, DEPRESSION_MEASURE, CourseOutcome, course_outcome
+from interpersonal.core.outcomes import ANXIETY_MEASURE, DEPRESSION_MEASURE, CourseOutcome, outcome_of_series, rules
 from interpersonal.web.assessments.charts import Point
 from interpersonal.web.assessments.models import Measurement
 from interpersonal.web.courses.models import ATTENDED, Course, TherapySession
@@ -108,19 +108,14 @@ def summarise(course: Course) -> CourseSummary:
 
     first: dict[str, float | None] = {}
     last: dict[str, float | None] = {}
-    first_x: dict[str, int] = {}
-    last_x: dict[str, int] = {}
     for s in series:
         scored = [p for p in s.points if p.total is not None]
         if scored:
-            first[s.instrument.id], first_x[s.instrument.id] = scored[0].total, scored[0].x
-            last[s.instrument.id], last_x[s.instrument.id] = scored[-1].total, scored[-1].x
-    # Only one measurement is not a pair: the last score must come from a later point.
-    paired = [k for k in last_x if last_x[k] != first_x[k]]
-    pair_first = {k: first[k] for k in paired}
-    pair_last = {k: last[k] for k in paired}
-    outcome = course_outcome(pair_first, pair_last)
-    distinct = all(k in paired for k in (DEPRESSION_MEASURE, ANXIETY_MEASURE))
+            first[s.instrument.id], last[s.instrument.id] = scored[0].total, scored[-1].total
+    # The one rule (core rules.first_and_last): paired only when the last score comes from a later session.
+    by_session = {s.instrument.id: [(p.x, p.total) for p in s.points] for s in series}
+    outcome = outcome_of_series(by_session)
+    distinct = all(rules.first_and_last(by_session.get(k, [])) is not None for k in (DEPRESSION_MEASURE, ANXIETY_MEASURE))
     return CourseSummary(
         attended=len(attended), treatment_attended=sum(1 for s in attended if s.treatment),
         missed=sum(counts[c] for c in MISSED),

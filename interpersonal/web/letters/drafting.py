@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from interpersonal.core import measures
-from interpersonal.core.outcomes import ANXIETY_MEASURE, DEPRESSION_MEASURE
+from interpersonal.core.outcomes import ANXIETY_MEASURE, DEPRESSION_MEASURE, rules
 from interpersonal.web.courses.models import Course
 from interpersonal.web.courses.summary import CourseSummary, summarise
 
@@ -135,10 +135,10 @@ def score_rows(summary: CourseSummary) -> list[ScoreRow]:
         instrument, first, last = series.instrument, scored[0], scored[-1]
         assert first.total is not None  # noqa: S101 - filtered above
         assert last.total is not None  # noqa: S101 - filtered above
-        paired = len(scored) > 1 and last.x != first.x
+        paired = rules.first_and_last([(p.x, p.total) for p in scored]) is not None
         reliable = ""
-        if paired and instrument.reliable_change:
-            reliable = measures.change_totals(instrument.id, first.total, last.total).reliable_change or ""
+        if paired:
+            reliable = rules.reliable_change(instrument.id, first.total, last.total) or ""
         rows.append(ScoreRow(
             instrument=instrument, first=first.total, last=last.total, paired=paired,
             severity_first=instrument.severity(first.total) or "", severity_last=instrument.severity(last.total) or "",

@@ -1,7 +1,9 @@
-"""The engine (service.report) agrees with an independent pandas baseline on synthetic data.
+"""The engine (service.report) agrees with an independent DuckDB baseline on synthetic data.
 
-bench/support/outcomes_baseline.py is written from the definitions alone (DOMAIN.md §4, issue 6); it is
-imported by path, since bench/ is not a package.
+bench/support/outcomes_duckdb.py is written from the definitions alone (DOMAIN.md §4, §6; issues 6
+and 13) as one SQL query with its own constants; it is imported by path, since bench/ is not a
+package. The synthetic data have stepped-up referrals (a courses table, course_id on contacts and
+scores) and problem descriptors with ADSM scores, so both new paths are compared too.
 """
 
 from __future__ import annotations
@@ -17,15 +19,17 @@ ROOT = Path(__file__).resolve().parents[3]
 COUNTS = (
     "referrals", "finished", "finished_paired", "not_at_caseness", "recovered", "reliable_improvement",
     "reliable_deterioration", "reliable_recovery", "no_reliable_change", "waited_6_weeks", "waited_18_weeks",
+    "unplanned_endings", "treatment_contacts", "attended_contacts", "dna_contacts", "adsm_paired", "stepped_up",
 )
 RATES = (
     "recovery_rate", "reliable_recovery_rate", "reliable_improvement_rate", "reliable_deterioration_rate",
-    "waited_6_weeks_rate", "waited_18_weeks_rate",
+    "no_reliable_change_rate", "waited_6_weeks_rate", "waited_18_weeks_rate", "unplanned_ending_rate",
+    "attendance_rate", "dna_rate",
 )
 
 
 def _baseline():
-    spec = importlib.util.spec_from_file_location("outcomes_baseline", ROOT / "bench" / "support" / "outcomes_baseline.py")
+    spec = importlib.util.spec_from_file_location("outcomes_duckdb", ROOT / "bench" / "support" / "outcomes_duckdb.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -57,6 +61,17 @@ def test_the_synthetic_data_exercises_every_metric(reports):
     assert 0 < overall["finished_paired"] < overall["finished"] < overall["referrals"]
     for name in COUNTS:
         assert overall[name] > 0, name
+    # and the new paths: stepped-up referrals placed under step 3 or, with < 2 step-3 sessions, lit
+    assert overall["stepped_up"] > 0
+    assert overall["adsm_paired"] > 0
+
+
+def test_without_courses_or_descriptors_they_agree_too(tmp_path):
+    synth.generate(courses=1500, seed=11, out=tmp_path, stepped_up=0, adsm=False)
+    (tmp_path / "courses.parquet").unlink()
+    expected, actual = _baseline().baseline_report(tmp_path), service.report(dataset.read(tmp_path))
+    _agree(expected["overall"], actual["overall"], "overall")
+    assert (actual["overall"]["stepped_up"], actual["overall"]["adsm_paired"]) == (0, 0)
 
 
 def test_overall_counts_and_rates_agree(reports):

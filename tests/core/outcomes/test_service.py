@@ -250,7 +250,7 @@ def test_by_therapy_and_by_therapist_provider_month() -> None:
     )
 
     result = service.report(data, by="therapist")
-    assert set(result) == {"overall", "by_therapy", "by_therapist"}
+    assert set(result) == {"overall", "by_therapy", "by_therapist", "standards", "rules", "no_match"}
     assert {k: v["recovered"] for k, v in result["by_therapy"].items()} == {"dit": 1, "ipt": 0}
     assert {k: v["referrals"] for k, v in result["by_therapist"].items()} == {"T1": 1, "T2": 2}
     assert {k: v["finished"] for k, v in service.report(data, by="provider")["by_provider"].items()} == {"P1": 1, "P2": 1}

@@ -7,7 +7,12 @@ import pytest
 
 from interpersonal.core.outcomes import synth
 
-SCHEMAS = {"referrals": synth.REFERRALS_SCHEMA, "contacts": synth.CONTACTS_SCHEMA, "scores": synth.SCORES_SCHEMA}
+SCHEMAS = {
+    "referrals": pl.Schema({**synth.REFERRALS_SCHEMA, "problem_descriptor": pl.String()}),
+    "contacts": pl.Schema({**synth.CONTACTS_SCHEMA, "course_id": pl.String()}),
+    "scores": pl.Schema({**synth.SCORES_SCHEMA, "course_id": pl.String()}),
+    "courses": synth.COURSES_SCHEMA,
+}
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +35,13 @@ def test_same_seed_same_bytes_of_data_and_another_seed_differs(generated, tmp_pa
 
 def test_exact_column_names_and_types(generated):
     _, tables, _ = generated
-    assert {"referrals.parquet", "contacts.parquet", "scores.parquet"} <= {p.name for p in generated[0].iterdir()}
+    assert {"referrals.parquet", "contacts.parquet", "scores.parquet", "courses.parquet"} <= {p.name for p in generated[0].iterdir()}
     for name, schema in SCHEMAS.items():
         assert dict(tables[name].schema) == schema, name
     assert dict(tables["referrals"].schema) == {
         "referral_id": pl.String, "patient_id": pl.String, "provider": pl.String, "therapist_id": pl.String,
         "therapy": pl.String, "referral_date": pl.Date, "end_date": pl.Date, "end_code": pl.Int64,
+        "problem_descriptor": pl.String,
     }
 
 
@@ -84,7 +90,7 @@ def test_contacts(generated):
 def test_scores(generated):
     _, t, _ = generated
     s = t["scores"]
-    assert set(s["measure"].unique()) == {"phq9", "gad7"}
+    assert set(s["measure"].unique()) == {"phq9", "gad7", *synth.ADSM_FOR.values()}
     phq9, gad7 = s.filter(pl.col("measure") == "phq9")["score"], s.filter(pl.col("measure") == "gad7")["score"]
     assert phq9.min() >= 0
     assert phq9.max() <= 27
@@ -110,3 +116,40 @@ def test_zero_courses_writes_empty_files_with_the_schema(tmp_path):
         table = pl.read_parquet(tmp_path / f"{name}.parquet")
         assert table.height == 0
         assert dict(table.schema) == schema
+
+
+def test_stepped_up_referrals_have_a_step_two_then_a_step_three_course(generated):
+    _, t, _ = generated
+    k, c, s, r = t["courses"], t["contacts"], t["scores"], t["referrals"]
+    assert k["course_id"].n_unique() == k.height
+    per = k.sort("course_id").group_by("referral_id", maintain_order=True).agg(pl.col("step"), pl.col("therapy"), pl.col("start_date"))
+    stepped = per.filter(pl.col("step").list.len() == 2)
+    # a realistic fraction: a quarter of step-2 completers, a few per cent of all referrals
+    assert 0.01 <= stepped.height / r.height <= 0.08
+    assert (stepped["step"].list.get(0) == 2).all()
+    assert (stepped["step"].list.get(1) == 3).all()
+    assert (stepped["therapy"].list.get(0) == "lit").all()
+    assert set(stepped["therapy"].list.get(1).unique()) <= set(synth.STEP3)
+    started = stepped.filter(pl.col("start_date").list.get(1).is_not_null())
+    assert (started["start_date"].list.get(1) > started["start_date"].list.get(0)).all()
+    # treatment contacts and scores carry a course of their own referral; assessments none
+    treatment = c.filter(pl.col("is_treatment"))
+    assert treatment["course_id"].null_count() == 0
+    assert c.filter(~pl.col("is_treatment"))["course_id"].null_count() == c.filter(~pl.col("is_treatment")).height
+    assert (treatment["course_id"].str.split("-").list.get(0) == treatment["referral_id"]).all()
+    assert (s["course_id"].str.split("-").list.get(0) == s["referral_id"]).all()
+    # the referral is listed under its last course's therapy
+    last = stepped.select("referral_id", pl.col("therapy").list.get(1).alias("last"))
+    assert (last.join(r, on="referral_id")["therapy"] == last.join(r, on="referral_id")["last"]).all()
+
+
+def test_adsm_scores_follow_the_problem_descriptor(generated):
+    _, t, _ = generated
+    s, r = t["scores"], t["referrals"]
+    with_adsm = s.filter(~pl.col("measure").is_in(["phq9", "gad7"])).join(r, on="referral_id")
+    assert with_adsm.height > 0
+    assert (with_adsm["measure"] == with_adsm["problem_descriptor"].replace_strict(synth.ADSM_FOR, default=None)).all()
+    for mid, (_, lo, hi, _) in synth.ADSM_SCALE.items():
+        values = with_adsm.filter(pl.col("measure") == mid)["score"]
+        assert values.min() >= lo, mid
+        assert values.max() <= hi, mid
