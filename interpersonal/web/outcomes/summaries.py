@@ -31,14 +31,14 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from interpersonal.core.codes import EndReason
-from interpersonal.core.outcomes import ANXIETY_MEASURE, DEPRESSION_MEASURE, CourseOutcome, course_outcome
+from interpersonal.core.outcomes import ANXIETY_MEASURE, DEPRESSION_MEASURE, CourseOutcome
 from interpersonal.core.outcomes import service as core_service
+from interpersonal.core.outcomes.course import outcome_of_series
 
 ATTENDED_CODES = frozenset(core_service.ATTENDED_CODES)
 DNA_CODE = core_service.DNA_CODE
 CONTACT_CODES = core_service.CONTACT_CODES  # (lowest, highest) attendance codes counted as appointments
 MIN_TREATMENT = core_service.MIN_TREATMENT_SESSIONS
-MIN_SCORES = core_service.MIN_SCORES
 MEASURES = (DEPRESSION_MEASURE, ANXIETY_MEASURE)
 OUTCOME_FLAGS = ("caseness_at_start", "recovered", "reliable_improvement", "reliable_deterioration",
                  "no_reliable_change", "reliable_recovery")
@@ -50,13 +50,12 @@ ContactRow = tuple["int | None", dt.datetime, int, bool]  # course_id, scheduled
 ScoreRow = tuple[str, float, dt.datetime]  # instrument, total, recorded_at — ordered by recorded_at, pk
 
 
-def outcome_of(first: Mapping[str, float | None], last: Mapping[str, float | None]) -> CourseOutcome:
-    """The core's outcome of a referral's first and last totals (``{"phq9": 14, "gad7": 9}``; None
-    for a measure with fewer than two scores, so that it is not paired).
-
-    The only call from the web layer into the core's outcome rule: when the core's rule changes
-    (one direction-aware definition of recovery, reliable change and paired), it is re-pointed here."""
-    return course_outcome(first, last)
+def outcome_of(series: Mapping[str, Sequence[tuple[dt.datetime, float]]]) -> CourseOutcome:
+    """The core's outcome of a referral from each measure's scores in time order
+    (``{"phq9": [(recorded_at, total), ...]}``): the one direction-aware rule of paired, recovery
+    and reliable change (``interpersonal.core.outcomes.course.outcome_of_series``; paired when the
+    last score was taken at a later time than the first). The only call from the web layer into it."""
+    return outcome_of_series(series)
 
 
 def _end_code(reason: str) -> int | None:
@@ -102,15 +101,15 @@ def summarise(referral: ReferralRow, courses: Sequence[CourseRow], contacts: Ite
     firsts: dict[str, tuple[float, dt.datetime]] = {}
     lasts: dict[str, tuple[float, dt.datetime]] = {}
     n: dict[str, int] = defaultdict(int)
+    series: dict[str, list[tuple[dt.datetime, float]]] = defaultdict(list)
     for instrument, total, at in scores:
         if instrument not in MEASURES or total is None:
             continue
         n[instrument] += 1
+        series[instrument].append((at, total))
         firsts.setdefault(instrument, (total, at))
         lasts[instrument] = (total, at)
-    enough = {m: n[m] >= MIN_SCORES for m in MEASURES}
-    outcome = outcome_of({m: firsts[m][0] if enough[m] else None for m in MEASURES},
-                         {m: lasts[m][0] if enough[m] else None for m in MEASURES})
+    outcome = outcome_of({m: [(at, total) for at, total in series[m]] for m in MEASURES})
 
     first_treatment = attended_days[0] if attended_days else None
     row: dict[str, Any] = {

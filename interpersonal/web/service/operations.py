@@ -11,11 +11,13 @@ Costs (docs/costs.md has the formula and the reasons):
   attended treatment sessions (treatment contacts with attendance code 5 or 6) are costed;
 - **cost per session** (by therapy: the protocol of the session's course) = Σ cost of the attended
   treatment sessions dated in the period / their number;
-- **cost per finished course of treatment** (by therapy of the referral, :func:`referral_therapy`) =
+- **cost per finished course of treatment** (by therapy of the referral: the outcome summary's
+  ``therapy``, its last course with at least two attended treatment sessions, else its last) =
   Σ cost of every attended treatment session of each referral that finished a course of treatment
   in the period (all its steps) / the number of those referrals;
 - **cost per recovery** = Σ cost of those finished referrals that are paired / the number of them
-  that recovered (:func:`recovered`, the core's NHS Talking Therapies rule).
+  that recovered (paired and recovered as the outcome summary holds them: the core's one rule,
+  interpersonal.web.outcomes.summaries).
 
 A session that cannot be costed (its therapist has no grade, or the grade no cost for that date) is
 counted and shown, never costed at £0: per-session figures leave it out; a finished referral with
@@ -25,7 +27,6 @@ any such session is left out of the per-course and per-recovery figures, and cou
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -37,11 +38,9 @@ from django.db.models import (
     Count,
     DecimalField,
     F,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
@@ -49,11 +48,10 @@ from django.db.models import (
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
-from interpersonal.core.outcomes import ANXIETY_MEASURE, DEPRESSION_MEASURE, course_outcome
-from interpersonal.core.outcomes.service import MIN_TREATMENT_SESSIONS
+from interpersonal.core.outcomes import ANXIETY_MEASURE, DEPRESSION_MEASURE
 from interpersonal.web.accounts.roles import ROLES, Permission
-from interpersonal.web.assessments.models import Measurement
 from interpersonal.web.courses.models import ATTENDED, Course, TherapySession
+from interpersonal.web.outcomes.models import ReferralSummary
 from interpersonal.web.referrals.models import Referral
 from interpersonal.web.service.access import BEFORE_TREATMENT
 from interpersonal.web.service.models import GradeCost
@@ -62,8 +60,6 @@ from interpersonal.web.service.waiting import therapy_name
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 PAIRED_MEASURES = (DEPRESSION_MEASURE, ANXIETY_MEASURE)
-MIN_SCORES = 2
-"""Scores of each paired measure a finished referral needs to be paired (a first and a last)."""
 
 
 def clinician_roles() -> list[str]:
@@ -154,32 +150,6 @@ def costed_sessions(sessions: QuerySet[TherapySession] | None = None, *, cost: C
             .annotate(_cost=cost if cost is not None else unit_cost()))
 
 
-def referral_therapy() -> Subquery:
-    """The therapy a referral's outcome and cost are reported under: the protocol of its last course
-    with at least ``MIN_TREATMENT_SESSIONS`` attended treatment sessions, else of its last course
-    (issue #13's rule for ``by_therapy``; re-point it at core.outcomes' own when that lands)."""
-    attended = TherapySession.objects.filter(course=OuterRef("pk"), treatment=True, attendance__in=ATTENDED)
-    courses = (Course.objects.filter(referral=OuterRef("pk"))
-               .annotate(n=count_of(attended))
-               .annotate(enough=Case(When(n__gte=MIN_TREATMENT_SESSIONS, then=Value(1)), default=Value(0),
-                                     output_field=IntegerField()))
-               .order_by("-enough", "-started_on", "-id").values("protocol")[:1])
-    return Subquery(courses)
-
-
-def recovered(first: Mapping[str, float | None], last: Mapping[str, float | None]) -> bool | None:
-    """Whether a referral recovered, by the core's NHS Talking Therapies rule (``course_outcome``);
-    None when it is not paired. The one place costs read the recovery rule from."""
-    outcome = course_outcome(first, last)
-    return outcome.recovered if outcome.paired else None
-
-
-def _score(order: str, measure: str) -> Subquery:
-    rows = (Measurement.objects.filter(referral=OuterRef("pk"), instrument=measure, total__isnull=False)
-            .order_by(f"{order}recorded_at", f"{order}id").values("total")[:1])
-    return Subquery(rows)
-
-
 @dataclass
 class TherapyCost:
     therapy: str
@@ -238,24 +208,13 @@ def costs(*, since: dt.date, until: dt.date) -> dict[str, Any]:
         t.sessions_uncosted += r["n"] - r["costed"]
         t.sessions_cost += r["total"] or Decimal(0)
 
-    # 2. Referrals that finished a course of treatment in the period: their therapy and scores.
-    attended = TherapySession.objects.filter(referral=OuterRef("pk"), treatment=True, attendance__in=ATTENDED)
-    score_counts = {m: count_of(Measurement.objects.filter(referral=OuterRef("pk"), instrument=m, total__isnull=False))
-                    for m in PAIRED_MEASURES}
-    finished = (Referral.objects.filter(status=Referral.Status.DISCHARGED, ended_on__gte=since, ended_on__lte=until)
-                .annotate(n_treatment=count_of(attended))
-                .filter(n_treatment__gte=MIN_TREATMENT_SESSIONS)
-                .annotate(therapy_of=referral_therapy(),
-                          **{f"first_{m}": _score("", m) for m in PAIRED_MEASURES},
-                          **{f"last_{m}": _score("-", m) for m in PAIRED_MEASURES},
-                          **{f"n_{m}": c for m, c in score_counts.items()}))
-    info = {}
-    for v in finished.values("pk", "therapy_of", "therapy", *[f"{w}_{m}" for w in ("first", "last", "n")
-                                                             for m in PAIRED_MEASURES]):
-        paired = all(v[f"n_{m}"] >= MIN_SCORES for m in PAIRED_MEASURES)
-        outcome = recovered({m: v[f"first_{m}"] for m in PAIRED_MEASURES},
-                            {m: v[f"last_{m}"] for m in PAIRED_MEASURES}) if paired else None
-        info[v["pk"]] = (v["therapy_of"] or v["therapy"] or "", paired, bool(outcome))
+    # 2. Referrals that finished a course of treatment in the period: where each is placed, whether
+    # it is paired and recovered. Read from the per-referral outcome summaries kept at write time
+    # (interpersonal.web.outcomes.summaries): the one rule, the same figures as the dashboard.
+    summaries = ReferralSummary.objects.filter(finished=True, ended_on__gte=since, ended_on__lte=until)
+    finished = Referral.objects.filter(pk__in=summaries.values("referral_id"))
+    info = {v["referral_id"]: (v["therapy"] or "", bool(v["paired"]), bool(v["recovered"]))
+            for v in summaries.values("referral_id", "therapy", "paired", "recovered")}
 
     # 3. The cost of every attended treatment session of those referrals (any date), per referral.
     per_referral = (costed_sessions(TherapySession.objects.filter(referral__in=finished.values("pk")), cost=cost)
@@ -295,4 +254,4 @@ def grade_costs() -> list[dict[str, Any]]:
 
 
 __all__ = ["ClinicianLoad", "TherapyCost", "capacity_weeks", "clinician_loads", "costed_sessions", "costs",
-           "grade_costs", "recovered", "referral_therapy", "unit_cost"]
+           "grade_costs", "unit_cost"]

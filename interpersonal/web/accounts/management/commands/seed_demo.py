@@ -8,7 +8,7 @@ self-help at every phase (one stepped up from guided self-help to IPT), and disc
 dropped out, referred on, signposted before treatment), with weekly sessions and measures.
 Patient records, referrals, courses, sessions, measures and alerts are made through the actions,
 so the audit trail is the one real use would leave — except triage, which has no action yet
-(:func:`triage_for_demo`). For demonstrations only, and it makes sure of it:
+(:func:`triage_for_demo`: the screening and triage actions). For demonstrations only, and it makes sure of it:
 
 * it runs only when ``INTERPERSONAL_DEMO=1`` is in the environment, which only ``make run`` sets
   (a settings module's name proves nothing: ``make run`` and a trust's own settings both pass it);
@@ -33,7 +33,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from django.db.models import F
 from django.shortcuts import resolve_url
 from django.utils import timezone
 
@@ -42,14 +41,14 @@ from interpersonal.core.codes import Attendance, EndReason, Medium
 from interpersonal.web.accounts.actions import NotADemoAccount, adopt_demo_accounts, ensure_superuser, ensure_user
 from interpersonal.web.accounts.models import Role, Team
 from interpersonal.web.assessments.actions import acknowledge_alert, record_measurement
-from interpersonal.web.audit import log
 from interpersonal.web.courses.actions import end_course, record_session, start_course
 from interpersonal.web.courses.management.synthetic import answers_for_total, synthetic_nhs_numbers, trajectory
 from interpersonal.web.courses.models import Course
 from interpersonal.web.patients.actions import register_patient
 from interpersonal.web.patients.models import Patient
-from interpersonal.web.referrals.actions import end_referral, open_referral_of
+from interpersonal.web.referrals.actions import open_referral_of
 from interpersonal.web.referrals.models import Referral
+from interpersonal.web.referrals.screening import decide_suitability, triage_referral
 
 DEMO_USERNAME = "admin"
 """The demo's administrator: an ordinary one, so that the demo shows what an administrator may not
@@ -207,24 +206,14 @@ REFERRALS: tuple[ReferralPlan, ...] = (
 )
 
 
-def triage_for_demo(referral: Referral, *, step: int, therapy: str, reason: str, preference: str, by: Any,
-                    at: dt.datetime) -> None:
-    """INTEGRATOR (issue 13): re-point this to the triage action in referrals.actions when it lands,
-    and delete the body. It is the demo's only hand-made state change: a referral awaiting triage
-    goes onto the waiting list for ``step`` and ``therapy`` (protocol data), with the reason, the
-    patient's preference, who triaged it and when, audited as the action will."""
-    definition = protocols.get(therapy)
-    if definition.step != step:
-        raise ValueError(f"{therapy} is a step-{definition.step} protocol, not step {step}")
-    updated = Referral.objects.filter(pk=referral.pk, status=Referral.Status.AWAITING_TRIAGE).update(
-        status=Referral.Status.WAITING, step=step, therapy=definition.id, triage_reason=reason,
-        patient_preference=preference, triaged_by=by, triaged_at=at, version=F("version") + 1,
-        updated_at=timezone.now(),
-    )
-    if updated != 1:
-        raise ValueError(f"referral {referral.pk} is not awaiting triage")
-    log.record("referral.triaged", actor=by, target=referral, patient_id=referral.patient_id, step=step,
-               therapy=definition.id)
+def triage_for_demo(referral: Referral, *, step: int, therapy: str, reason: str, preference: str, by: Any) -> None:
+    """A referral awaiting triage is screened (found suitable) and triaged to ``step`` and ``therapy``,
+    through the same actions a clinician's pages use (referrals.screening)."""
+    decide_suitability(referral=referral, decision="suitable", reason="Assessed by telephone: depression is the "
+                       "main problem; no significant risk; not under secondary care.", by=by,
+                       clinician_risk=False, under_secondary_care=False)
+    triage_referral(referral=referral, step=step, therapy=therapy, reason=reason, preferred_therapy="no_preference",
+                    preference=preference, by=by)
 
 
 class _Builder:
@@ -345,13 +334,12 @@ class _Builder:
         referral = open_referral_of(patient)
         if referral is None:
             raise CommandError(f"register_patient left {patient.local_id} without a referral")
-        decided = min(self.today, received + dt.timedelta(days=min(7, plan.days_ago // 2)))
         if plan.stage == "waiting" and plan.step is not None:
             triage_for_demo(referral, step=plan.step, therapy=plan.therapy, reason=plan.reason,
-                            preference=plan.preference, by=therapist,
-                            at=dt.datetime.combine(decided, dt.time(11), tzinfo=self.tz))
+                            preference=plan.preference, by=therapist)
         elif plan.stage == "signposted":
-            end_referral(referral=referral, reason=EndReason.SIGNPOSTED.value, by=therapist, ended_on=decided)
+            decide_suitability(referral=referral, decision="signposted", reason=plan.reason, by=therapist,
+                               clinician_risk=False, under_secondary_care=False)
         self.counts[plan.stage] = self.counts.get(plan.stage, 0) + 1
 
     def _measure(self, course: Course, session: Any, by: Any, at: dt.datetime, instrument: str, total: int,
