@@ -55,6 +55,8 @@ CASE_ROW_404 = row(LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN, NOT
 """As CASE_ROW, but the view looks the course up before checking the role (no leak either way)."""
 TOKEN_ROW = row(OK_TOKEN, OK_TOKEN, OK_TOKEN, OK_TOKEN, OK_TOKEN, OK_TOKEN, OK_TOKEN)
 RECORDS_ONLY = row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN, OK)
+TRIAGERS = row(LOGIN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN, LOGIN, FORBIDDEN)
+"""The referral inbox's writes: clinicians who triage (supervisors), not every therapist."""
 RULES_EDITORS = row(LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, LOGIN, FORBIDDEN)
 """The service's suitability rules are edited by the service lead and administrators (no patient data)."""
 """Information governance: subject access and erasure (the records officer only)."""
@@ -143,8 +145,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "screening:rule_edit": RULES_EDITORS,
     "referrals:self_refer": PUBLIC_ROW,
     "referrals:self_refer_thanks": PUBLIC_ROW,
-    "referrals:inbox": row(LOGIN, OK, OK, OK, FORBIDDEN, LOGIN, FORBIDDEN),  # the lead: a queue without names
-    "referrals:new": CLINICIANS,
+    "referrals:inbox": row(LOGIN, FORBIDDEN, OK, OK, FORBIDDEN, LOGIN, FORBIDDEN),  # the lead: a queue without names
+    "referrals:new": TRIAGERS,
     "referrals:detail": CASE_ROW,
     "referrals:decide_duplicate": CASE_ROW,
     "service:waiting": LEAD_ONLY,

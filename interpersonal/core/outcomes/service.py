@@ -78,7 +78,7 @@ from .rules import ANXIETY_MEASURE, DEPRESSION_MEASURE, MIN_TREATMENT_SESSIONS, 
 from .standards import Standards
 
 __all__ = ["ATTENDED_CODES", "COUNTS", "DNA_CODE", "GROUPINGS", "MIN_PAIRED_FOR_EFFECT_SIZE", "RATES",
-           "UNPLANNED_END_CODES", "EffectSize", "courses", "effect_size", "funnel", "report"]
+           "UNPLANNED_END_CODES", "EffectSize", "courses", "effect_size", "funnel", "notes", "report", "stepped_up"]
 
 ATTENDED_CODES = (5, 6)
 DNA_CODE = 3
@@ -174,6 +174,14 @@ def _course_placement(data: Dataset) -> pl.LazyFrame | None:
         (position.filter(by_order["step"] == LOW_INTENSITY_STEP).min()
          < position.filter(by_order["step"] == HIGH_INTENSITY_STEP).max()).fill_null(False).alias("_stepped"),
     )
+
+
+def stepped_up(steps: list[int | None]) -> bool:
+    """Whether a referral's courses, in order (:func:`_course_placement`'s), stepped up: a step-2
+    course followed by a step-3 course (the ``_stepped`` expression there, for one referral)."""
+    low = [i for i, step in enumerate(steps) if step == LOW_INTENSITY_STEP]
+    high = [i for i, step in enumerate(steps) if step == HIGH_INTENSITY_STEP]
+    return bool(low and high) and min(low) < max(high)
 
 
 def _anxiety_choice(rules: OutcomeRules) -> pl.Expr:
@@ -467,15 +475,25 @@ def report(
     for grouping in dict.fromkeys(("therapy", by)):
         if grouping is not None:
             result[f"by_{grouping}"] = _grouped(table, GROUPINGS[grouping], standards, as_of)
-    result["standards"] = {"as_of": as_of.isoformat(), "in_force": [s.to_dict() for s in standards.in_force(as_of).values()]}
-    result["rules"] = {
-        "use_adsm": rules.use_adsm,
-        "unconfirmed": [f"{r.id}.{name}" for r in (rules.depression, rules.anxiety, *(rules.adsms.values() if rules.use_adsm else ()))
-                        for name in r.unconfirmed()],
-    }
-    result["no_match"] = _no_match(int(overall_row["_in_period"] or 0), {
-        "provider": provider, "therapy": therapy, "therapist": therapist, "since": since, "until": until})
+    result.update(notes(rules, standards, as_of, int(overall_row["_in_period"] or 0), {
+        "provider": provider, "therapy": therapy, "therapist": therapist, "since": since, "until": until}))
     return result
+
+
+def notes(rules: OutcomeRules, standards: Standards, as_of: date, matched: int,
+          filters: dict[str, Any]) -> dict[str, Any]:
+    """A report's ``"standards"``, ``"rules"`` and ``"no_match"`` (:func:`report`), from the rules
+    and standards used, the reference date, and how many referrals had activity in the period."""
+    return {
+        "standards": {"as_of": as_of.isoformat(), "in_force": [s.to_dict() for s in standards.in_force(as_of).values()]},
+        "rules": {
+            "use_adsm": rules.use_adsm,
+            "unconfirmed": [f"{r.id}.{name}" for r in (rules.depression, rules.anxiety,
+                                                         *(rules.adsms.values() if rules.use_adsm else ()))
+                            for name in r.unconfirmed()],
+        },
+        "no_match": _no_match(matched, filters),
+    }
 
 
 def control_limits(p: float, n: int, z: float) -> tuple[float, float]:

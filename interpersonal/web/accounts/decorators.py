@@ -24,3 +24,18 @@ def require_permission(permission: Permission) -> Callable[[Callable[..., HttpRe
         return wrapped
 
     return decorator
+
+
+def require_any_permission(*permissions: Permission) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """As :func:`require_permission`, for a page any of ``permissions`` opens (each object is then
+    checked by the view's access function)."""
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not any(has_permission(request.user, p) for p in permissions):
+                raise PermissionDenied("Your role does not give access to this page.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

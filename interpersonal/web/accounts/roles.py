@@ -86,7 +86,7 @@ class RoleDefinition:
 THERAPIST = RoleDefinition(
     Role.THERAPIST,
     "Delivers courses: sees and records their own caseload only.",
-    frozenset({Permission.VIEW_MEASURES, Permission.HOLD_CASELOAD, Permission.TRIAGE_REFERRALS}),
+    frozenset({Permission.VIEW_MEASURES, Permission.HOLD_CASELOAD}),
 )
 SUPERVISOR = RoleDefinition(
     Role.SUPERVISOR,

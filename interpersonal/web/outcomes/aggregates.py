@@ -27,6 +27,7 @@ fell in the period.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import math
 from collections import defaultdict
@@ -34,12 +35,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from interpersonal.core.outcomes import ANXIETY_MEASURE, DEPRESSION_MEASURE
+from interpersonal.core.outcomes import rules as outcome_rules
 from interpersonal.core.outcomes import service as core_service
+from interpersonal.core.outcomes import standards as outcome_standards
 from interpersonal.web.courses.models import TherapySession
 from interpersonal.web.outcomes import summaries
 from interpersonal.web.outcomes.models import ReferralSummary
@@ -48,17 +51,17 @@ UNKNOWN = core_service.UNKNOWN
 CONTACT_COUNTS = ("treatment_contacts", "attended_contacts", "dna_contacts")
 _COUNTS = ("referrals", "finished", "finished_paired", "not_at_caseness", "recovered", "reliable_improvement",
            "reliable_deterioration", "reliable_recovery", "no_reliable_change", "waited_6_weeks", "waited_18_weeks",
-           "unplanned_endings", *CONTACT_COUNTS, "sessions")
+           "unplanned_endings", *CONTACT_COUNTS, "sessions", "adsm_paired", "stepped_up", "in_period")
 _SCORES = ((DEPRESSION_MEASURE, "phq9"), (ANXIETY_MEASURE, "anxiety"))  # (core measure key, summary column prefix)
 _MOMENTS = ("n", "sum", "sum_sq", "change", "change_sq")
 _SUMMED = (*_COUNTS, *(f"{m}_{k}" for m, _ in _SCORES for k in _MOMENTS))
 
 
-def core_figures(row: dict[str, Any]) -> dict[str, Any]:
-    """The core's counts, rates and effect sizes from one aggregated row (``service._finish``): the
-    one place the rates' denominators and the effect size are defined, re-pointed here if the core
-    renames it."""
-    return core_service._finish(row)
+def core_figures(row: dict[str, Any], as_of: dt.date) -> dict[str, Any]:
+    """The core's counts, rates, effect sizes and national standards (those in force on ``as_of``)
+    from one aggregated row (``service._finish``): the one place the rates' denominators, the
+    effect size and the targets are defined, re-pointed here if the core renames it."""
+    return core_service._finish(row, outcome_standards.current().in_force(as_of))
 
 
 def _in_period(field: str, since: dt.date | None, until: dt.date | None) -> Q:
@@ -109,16 +112,27 @@ def _aggregates(since: dt.date | None, until: dt.date | None) -> dict[str, Any]:
         "waited_18_weeks": Count("pk", filter=finished & Q(wait_days__lte=core_service.EIGHTEEN_WEEKS_DAYS)),
         "unplanned_endings": Count("pk", filter=finished & Q(end_code__in=core_service.UNPLANNED_END_CODES)),
         "sessions": Sum("attended_treatment", filter=finished),
+        "adsm_paired": Count("pk", filter=fp & ~Q(anxiety_measure=ANXIETY_MEASURE)),
+        "stepped_up": Count("pk", filter=finished & Q(stepped_up=True)),
+        "last_end": Max("ended_on", filter=finished),
     }
     inside = _in_period("first_contact_on", since, None) & _in_period("last_contact_on", None, until)
     for name in CONTACT_COUNTS:
         aggregates[name] = Sum(name, filter=inside) if (since or until) else Sum(name)
+    # Activity in the period (the core's "no match" test): received, ended, or a treatment contact
+    # in it; referrals whose contacts straddle the period are added from their contacts (report).
+    aggregates["in_period"] = Count("pk", filter=(_in_period("received_on", since, until)
+                                                  | (Q(ended_on__isnull=False) & _in_period("ended_on", since, until))
+                                                  | (inside & Q(treatment_contacts__gt=0))))
+    # The effect sizes: PHQ-9 over finished, paired referrals; GAD-7 over those whose anxiety
+    # measure is GAD-7 (the core's, for a referral paired on an ADSM, leaves GAD-7 out).
     for measure, prefix in _SCORES:
+        among = fp if measure == DEPRESSION_MEASURE else fp & Q(anxiety_measure=ANXIETY_MEASURE)
         first, last = F(f"{prefix}_first"), F(f"{prefix}_last")
         aggregates.update({
-            f"{measure}_n": Count("pk", filter=fp), f"{measure}_sum": Sum(first, filter=fp),
-            f"{measure}_sum_sq": Sum(first * first, filter=fp), f"{measure}_change": Sum(first - last, filter=fp),
-            f"{measure}_change_sq": Sum((first - last) * (first - last), filter=fp),
+            f"{measure}_n": Count("pk", filter=among), f"{measure}_sum": Sum(first, filter=among),
+            f"{measure}_sum_sq": Sum(first * first, filter=among), f"{measure}_change": Sum(first - last, filter=among),
+            f"{measure}_change_sq": Sum((first - last) * (first - last), filter=among),
         })
     # Prefixed: an annotation named like a field ("finished") would stand for it in the filters.
     return {f"agg_{name}": aggregate for name, aggregate in aggregates.items()}
@@ -153,15 +167,21 @@ def _sd(total: float, total_sq: float, n: int) -> float | None:
     return math.sqrt(max(0.0, (total_sq - total * total / n) / (n - 1)))
 
 
-def _finish(sums: dict[str, Any]) -> dict[str, Any]:
+def _finish(sums: dict[str, Any], as_of: dt.date) -> dict[str, Any]:
     row: dict[str, Any] = {c: sums[c] for c in _COUNTS}
     row["mean_sessions"] = sums["sessions"] / sums["finished"] if sums["finished"] else None
+    row["_gad7_n"] = sums[f"{ANXIETY_MEASURE}_n"]
     for measure, _prefix in _SCORES:
         n = sums[f"{measure}_n"]
         row[f"_{measure}_mean_change"] = sums[f"{measure}_change"] / n if n else None
         row[f"_{measure}_sd_first"] = _sd(sums[f"{measure}_sum"], sums[f"{measure}_sum_sq"], n)
         row[f"_{measure}_sd_change"] = _sd(sums[f"{measure}_change"], sums[f"{measure}_change_sq"], n)
-    return core_figures(row)
+    return core_figures(row, as_of)
+
+
+def _month_end(month: str) -> dt.date:
+    year, mon = (int(x) for x in month.split("-"))
+    return dt.date(year, mon, calendar.monthrange(year, mon)[1])
 
 
 def _month(value: dt.date | dt.datetime | None) -> str | None:
@@ -174,15 +194,19 @@ def report(*, since: dt.date | None = None, until: dt.date | None = None, provid
     rows = scope(since=since, until=until, provider=provider, therapy=therapy, therapist=therapist)
     groups: dict[tuple[str, str | None], dict[str, float]] = defaultdict(lambda: dict.fromkeys(_SUMMED, 0))
     grouped = (rows.order_by().values("therapy", month=TruncMonth("ended_on")).annotate(**_aggregates(since, until)))
+    last_end: dt.date | None = None
     for g in grouped:
         key = (g["therapy"] or UNKNOWN, _month(g["month"]))
         for name in _SUMMED:
             groups[key][name] += g[f"agg_{name}"] or 0
+        if g["agg_last_end"] is not None and (last_end is None or g["agg_last_end"] > last_end):
+            last_end = g["agg_last_end"]
     if since is not None or until is not None:
         for g in _straddling_contacts(rows, since, until):
             key = (g["therapy"] or UNKNOWN, _month(g["month"]))
             for name in CONTACT_COUNTS:
                 groups[key][name] += g[name]
+            groups[key]["in_period"] += g["treatment_contacts"] > 0
 
     def total(keys: Iterable[tuple[str, str | None]]) -> dict[str, Any]:
         out = dict.fromkeys(_SUMMED, 0)
@@ -193,10 +217,14 @@ def report(*, since: dt.date | None = None, until: dt.date | None = None, provid
 
     therapies = sorted({t for t, _ in groups})
     months = sorted({m for _, m in groups if m is not None})
+    as_of = until or last_end or timezone.localdate()
+    overall = total(groups)
     return {
-        "overall": _finish(total(groups)),
-        "by_therapy": {t: _finish(total(k for k in groups if k[0] == t)) for t in therapies},
-        "by_month": {m: _finish(total(k for k in groups if k[1] == m)) for m in months},
+        "overall": _finish(overall, as_of),
+        "by_therapy": {t: _finish(total(k for k in groups if k[0] == t), as_of) for t in therapies},
+        "by_month": {m: _finish(total(k for k in groups if k[1] == m), _month_end(m)) for m in months},
+        **core_service.notes(outcome_rules.current(), outcome_standards.current(), as_of, int(overall["in_period"]), {
+            "provider": provider, "therapy": therapy, "therapist": therapist, "since": since, "until": until}),
     }
 
 

@@ -27,6 +27,7 @@ class ReferralSummary(models.Model):
     therapist = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="+")
     courses = models.PositiveSmallIntegerField(default=0)
+    stepped_up = models.BooleanField(default=False, help_text="A step-2 course followed by a step-3 course.")
     received_on = models.DateField()
     ended_on = models.DateField(null=True, blank=True)
     end_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The referral's NHS end code.")

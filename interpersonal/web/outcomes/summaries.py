@@ -30,6 +30,7 @@ from django.apps import apps as live_apps
 from django.db import models, transaction
 from django.utils import timezone
 
+from interpersonal.core import protocols
 from interpersonal.core.codes import EndReason
 from interpersonal.core.outcomes import ANXIETY_MEASURE, DEPRESSION_MEASURE, CourseOutcome
 from interpersonal.core.outcomes import service as core_service
@@ -60,6 +61,13 @@ def outcome_of(series: Mapping[str, Sequence[tuple[dt.datetime, float]]]) -> Cou
 
 def _end_code(reason: str) -> int | None:
     return EndReason(reason).nhs_code if reason else None
+
+
+def _step(protocol: str) -> int | None:
+    try:
+        return protocols.get(protocol).step
+    except protocols.UnknownProtocol:  # an id no longer shipped, in old data
+        return None
 
 
 def placed(courses: Sequence[CourseRow], attended_by_course: Mapping[int, int]) -> tuple[str, int | None]:
@@ -114,6 +122,7 @@ def summarise(referral: ReferralRow, courses: Sequence[CourseRow], contacts: Ite
     first_treatment = attended_days[0] if attended_days else None
     row: dict[str, Any] = {
         "referral_id": pk, "therapy": therapy, "therapist_id": therapist_id, "courses": len(courses),
+        "stepped_up": core_service.stepped_up([_step(c[1]) for c in courses]),
         "received_on": received_on, "ended_on": ended_on, "end_code": _end_code(end_reason),
         "attended_treatment": len(attended_days), "first_treatment_on": first_treatment,
         "second_treatment_on": attended_days[1] if len(attended_days) > 1 else None,

@@ -1,7 +1,7 @@
 """Who may read which referral. Views read referrals only through these (docs/adr/0005).
 
-* A clinician who works the referral inbox (``Permission.TRIAGE_REFERRALS``: therapists and
-  supervisors) reads, and may act on, every referral **awaiting triage**, whoever it is allocated
+* A clinician who works the referral inbox (``Permission.TRIAGE_REFERRALS``: supervisors, as
+  the senior clinicians; not every therapist) reads, and may act on, every referral **awaiting triage**, whoever it is allocated
   to: that is the inbox. Beyond it, the referrals of the patients they may read
   (patients.access: their own, and read-only their supervisees').
 * The service lead (``Permission.VIEW_REFERRAL_QUEUE``) sees the inbox as a queue: referral

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from interpersonal.web.accounts.decorators import require_permission
+from interpersonal.web.accounts.decorators import require_any_permission, require_permission
 from interpersonal.web.accounts.roles import Permission
 from interpersonal.web.formerrors import add_action_errors
 from interpersonal.web.patients.access import patients_visible_to
@@ -22,6 +22,9 @@ from interpersonal.web.referrals import access, actions, panels
 from interpersonal.web.referrals.forms import DuplicateDecisionForm, InboxFilterForm, NewReferralForm
 
 triage = require_permission(Permission.TRIAGE_REFERRALS)
+clinician = require_any_permission(Permission.TRIAGE_REFERRALS, Permission.HOLD_CASELOAD, Permission.SUPERVISE)
+"""The referral page: whoever triages, and the clinicians of the referral's patient (its allocated
+clinician and their supervisor); access.get_referral_for_user decides which referral each sees."""
 
 
 @require_GET
@@ -58,7 +61,7 @@ def new(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@triage
+@clinician
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     referral = access.get_referral_for_user(request.user, pk)
     may_act = access.referrals_visible_to(request.user, write=True).filter(pk=referral.pk).exists()
@@ -75,7 +78,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@triage
+@clinician
 def decide_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
     referral = access.get_referral_for_user(request.user, pk, write=True)
     form = DuplicateDecisionForm(request.POST)

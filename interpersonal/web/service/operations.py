@@ -233,11 +233,10 @@ def costs(*, since: dt.date, until: dt.date) -> dict[str, Any]:
             t.paired_cost += r["total"] or Decimal(0)
             t.recovered += was_recovered
     rows = sorted(by.values(), key=lambda t: t.name)
-    total = TherapyCost("", "All therapies")
-    for t in rows:
-        for name in ("sessions", "sessions_cost", "sessions_uncosted", "finished", "finished_cost",
-                     "finished_uncosted", "paired_cost", "paired", "recovered"):
-            setattr(total, name, getattr(total, name) + getattr(t, name))
+    summed = ("sessions", "sessions_cost", "sessions_uncosted", "finished", "finished_cost", "finished_uncosted",
+              "paired_cost", "paired", "recovered")
+    total = TherapyCost("", "All therapies", **{name: sum((getattr(t, name) for t in rows), start=getattr(
+        TherapyCost("", ""), name)) for name in summed})
     return {"since": since, "until": until, "by_therapy": rows, "total": total}
 
 

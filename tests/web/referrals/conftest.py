@@ -46,3 +46,10 @@ def default_rules(request):
 
         request.getfixturevalue("transactional_db" if "transactional_db" in names else "db")
         ensure_default_rules()
+
+
+@pytest.fixture
+def triager(make_user_other_supervisor):
+    """A clinician who works the referral inbox (TRIAGE_REFERRALS, held by supervisors) and is not
+    ``therapist``'s supervisor: what they see, they see because they triage."""
+    return make_user_other_supervisor

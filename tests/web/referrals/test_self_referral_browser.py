@@ -70,7 +70,7 @@ def shoot(browser, url: str, name: str, *, signed_in=None) -> None:
         context.close()
 
 
-def test_a_person_refers_themselves_on_a_small_phone_with_the_keyboard(browser, live_server, settings, therapist):
+def test_a_person_refers_themselves_on_a_small_phone_with_the_keyboard(browser, live_server, settings, supervisor):
     settings.INTERPERSONAL_SELF_REFERRAL_MIN_SECONDS = 0  # the test types faster than a person
     context = browser.new_context(**NARROW)
     page = context.new_page()
@@ -135,7 +135,7 @@ def test_a_person_refers_themselves_on_a_small_phone_with_the_keyboard(browser, 
     staff = desk.new_page()
     staff_violations = watch(staff)
     staff.goto(f"{live_server.url}/accounts/login/?next=/referrals/")
-    staff.get_by_label("Username").fill(therapist.username)
+    staff.get_by_label("Username").fill(supervisor.username)
     staff.get_by_label("Password").fill(PASSWORD)
     staff.get_by_role("button", name="Sign in").click()
     staff.wait_for_url(re.compile(r".*/referrals/$"))
