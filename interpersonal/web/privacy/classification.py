@@ -411,6 +411,7 @@ FIELDS: dict[str, Class] = {
     "outcomes.ReferralSummary.therapy": S,
     "outcomes.ReferralSummary.therapist": P,
     "outcomes.ReferralSummary.courses": S,
+    "outcomes.ReferralSummary.stepped_up": S,
     "outcomes.ReferralSummary.received_on": D,
     "outcomes.ReferralSummary.ended_on": D,
     "outcomes.ReferralSummary.end_code": S,
