@@ -23,10 +23,14 @@ def may_see_therapist_names(user: Any) -> bool:
     return has_permission(user, Permission.VIEW_SERVICE_AGGREGATES) and getattr(user, "role", None) in NAMING_ROLES
 
 
-def therapist_names(user: Any, therapist_ids: list[str]) -> dict[str, str]:
-    """``{"T12": "Tess Therapist (T12)"}`` for the ids ``user`` may see named; empty otherwise."""
+def therapist_names(user: Any, therapist_ids: list[str],
+                    rows: list[tuple[int, str, str, str]] | None = None) -> dict[str, str]:
+    """``{"T12": "Tess Therapist (T12)"}`` for the ids ``user`` may see named; empty otherwise.
+    ``rows``: the staff rows already read (dataset.therapist_rows), to spare a query."""
     if not may_see_therapist_names(user):
         return {}
     pks = [int(t[1:]) for t in therapist_ids if t[:1] == "T" and t[1:].isdigit()]
-    users = get_user_model().objects.filter(pk__in=pks).values_list("pk", "first_name", "last_name", "username")
+    wanted = set(pks)
+    users: Any = ([r for r in rows if r[0] in wanted] if rows is not None else
+                  get_user_model().objects.filter(pk__in=pks).values_list("pk", "first_name", "last_name", "username"))
     return {f"T{pk}": f"{(f'{first} {last}'.strip() or username)} (T{pk})" for pk, first, last, username in users}

@@ -142,8 +142,18 @@ def providers() -> list[str]:
 
 def therapists() -> list[str]:
     """Pseudonymous ids of every therapist a referral is counted under, in id order."""
+
+    return [f"T{pk}" for pk, *_ in therapist_rows()]
+
+
+def therapist_rows() -> list[tuple[int, str, str, str]]:
+    """(pk, first name, last name, username) of every therapist a referral is counted under, in id
+    order: one semi-join from the staff table (an index probe per member of staff) rather than a
+    DISTINCT over every referral's summary."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Exists, OuterRef
+
     from interpersonal.web.outcomes.models import ReferralSummary
 
-    ids = ReferralSummary.objects.filter(therapist__isnull=False).order_by("therapist_id").values_list(
-        "therapist_id", flat=True).distinct()
-    return [f"T{pk}" for pk in ids]
+    return list(get_user_model().objects.filter(Exists(ReferralSummary.objects.filter(therapist_id=OuterRef("pk"))))
+                .order_by("pk").values_list("pk", "first_name", "last_name", "username"))

@@ -23,14 +23,15 @@ from interpersonal.core.outcomes import service
 from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.roles import Permission
 from interpersonal.web.outcomes import access, aggregates, tables
-from interpersonal.web.outcomes.dataset import providers, therapists
+from interpersonal.web.outcomes.dataset import providers, therapist_rows
 from interpersonal.web.outcomes.forms import FilterForm
 
 
 def _filter_form(request: HttpRequest) -> tuple[FilterForm, dict[str, str]]:
     """The filters from the query string, and the therapists' names if the user may see them."""
-    ids = therapists()
-    names = access.therapist_names(request.user, ids)
+    rows = therapist_rows()
+    ids = [f"T{pk}" for pk, *_ in rows]
+    names = access.therapist_names(request.user, ids, rows)
     choices = sorted(((t, names[t]) for t in ids), key=lambda c: c[1].casefold()) if names else ids
     data = {k: v for k, v in request.GET.items() if k in FilterForm.base_fields}
     return FilterForm(data or None, providers=providers(), therapists=choices, named=bool(names)), names
