@@ -31,10 +31,10 @@ __all__ = ["BAND_COLOURS", "Change", "Point", "band_colours", "change_of", "desc
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 
-BAND_COLOURS = ("#edf6ee", "#f0ecb4", "#f9e3a0", "#f8cf8f", "#f0a77f", "#e3858a", "#cc6f93")
-"""Fills from least to most severe: a sequential scale that darkens as well as changes hue, so
-neighbouring bands stay apart in greyscale and under deuteranopia (checked on a simulated
-screenshot); dark text (#1b1f24) on each meets WCAG AA (contrast ≥ 4.5:1). An instrument with
+BAND_COLOURS = ("#ecf6ee", "#f1ea9d", "#f4d67c", "#f5bf81", "#eea88a", "#e4949b", "#d084aa")
+"""Fills from least to most severe: a sequential scale that darkens in even steps of relative
+luminance (0.90 to 0.33) as its hue runs green, yellow, orange, rose, so neighbouring bands stay
+apart in greyscale and under deuteranopia (checked on a simulated screenshot); dark text (#1b1f24) on each meets WCAG AA (contrast ≥ 4.5:1). An instrument with
 fewer bands takes colours spread evenly over the scale, so its most severe band is always the
 darkest (:func:`band_colours`)."""
 BAND_TEXT = "#1b1f24"
@@ -200,8 +200,10 @@ def progress_spec(
                      "color": {
                          "field": "label", "type": "nominal", "title": "Severity",
                          "scale": {"domain": [b["label"] for b in bands], "range": [b["colour"] for b in bands]},
-                         "legend": {"orient": "bottom", "direction": "horizontal", "columns": 2, "symbolType": "square",
-                                    "symbolStrokeColor": "#4a5560", "symbolStrokeWidth": 0.5, "labelLimit": 260},
+                         "legend": {"orient": "bottom", "direction": "horizontal", "symbolType": "square",
+                                    # long names (WSAS) one to a line, so they fit a 390 px phone
+                                    "columns": 2 if max(len(b["label"]) for b in bands) <= 18 else 1,
+                                    "symbolStrokeColor": "#4a5560", "symbolStrokeWidth": 0.5, "labelLimit": 300},
                      },
                      "tooltip": [{"field": "label", "title": "Severity"}, {"field": "range", "title": "Scores"}],
                  }},

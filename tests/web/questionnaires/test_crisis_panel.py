@@ -17,11 +17,11 @@ from .conftest import question_url
 pytestmark = pytest.mark.django_db
 
 
-def test_default_crisis_numbers_are_tel_links_with_spoken_digits():
+def test_default_crisis_numbers_are_tel_links_named_with_the_visible_number():
     html = tel_links("call NHS 111 and choose option 2, call 999 or go to A&E, or call Samaritans free on 116 123.")
-    assert '<a class="tel-link" href="tel:111" aria-label="Call 1 1 1">111</a>' in html
-    assert '<a class="tel-link" href="tel:999" aria-label="Call 9 9 9">999</a>' in html
-    assert '<a class="tel-link" href="tel:116123" aria-label="Call 1 1 6 1 2 3">116 123</a>' in html
+    assert '<a class="tel-link" href="tel:111" aria-label="Call 111">111</a>' in html
+    assert '<a class="tel-link" href="tel:999" aria-label="Call 999">999</a>' in html
+    assert '<a class="tel-link" href="tel:116123" aria-label="Call 116 123">116 123</a>' in html
     assert "A&amp;E" in html  # the rest escaped
     assert "option 2," in html  # a lone digit is not a number to call
 
