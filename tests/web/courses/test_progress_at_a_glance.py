@@ -38,6 +38,7 @@ def test_course_page_offers_every_instrument_session_measures_first(client_for, 
     session = list(dit_course.definition.session_measures)
     assert ids[:len(session)] == session  # PHQ-9 and GAD-7 first (dit.toml)
     assert sorted(ids) == sorted(i.id for i in measures.catalogue())  # each once, BDI-II included
+    assert '<span class="visually-hidden">Record </span>PHQ-9</a>' in nav  # named "Record PHQ-9"
     assert "Other measures" in nav
     assert ">Record BDI-II</a>" in nav
     assert ">Rate HRSD-17</a>" in nav  # clinician-rated
