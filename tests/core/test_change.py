@@ -179,14 +179,18 @@ def test_remission_none_without_a_criterion(instrument_id: str) -> None:
     assert measures.change_totals(instrument_id, 20, 0).remission is None
 
 
-def test_wsas_change_has_no_reliable_change_criterion() -> None:
-    result = measures.change_totals("wsas", 30, 10)
-
-    assert result.reliable_change is None
-    assert result.rci is None
-    assert result.jacobson_truax is None
-    assert result.difference == -20
-    assert result.response is True
+def test_wsas_reliable_change_is_the_unconfirmed_default_criterion() -> None:
+    # 13 points: Jacobson & Truax 1991 from Mundt et al. 2002's test-retest r = 0.73 and an
+    # assumed SD of 9 (wsas.toml, confirmed = false: a service setting); no J-T inputs shipped.
+    assert "reliable_change" in measures.get("wsas").unconfirmed()
+    worse = measures.change_totals("wsas", 10, 23)
+    assert worse.difference == 13
+    assert worse.reliable_change == "deteriorated"
+    assert measures.change_totals("wsas", 10, 22).reliable_change == "no reliable change"
+    better = measures.change_totals("wsas", 30, 10)
+    assert better.reliable_change == "improved"
+    assert better.jacobson_truax is None
+    assert better.response is True
 
 
 @pytest.mark.parametrize("side", ["before", "after"])

@@ -26,9 +26,10 @@ from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.html import conditional_escape as esc
 from django.utils.safestring import SafeString, mark_safe
 
-from interpersonal.core import protocols
+from interpersonal.core import measures, protocols
 from interpersonal.core.codes import EndReason
 from interpersonal.web.accounts.models import User
+from interpersonal.web.assessments.charts import BAND_COLOURS, band_colours
 from interpersonal.web.assessments.models import LeftOpen, Measurement, RiskAlert, unanswered_risk
 from interpersonal.web.courses.fragments import one_decimal, risk_unanswered_text
 from interpersonal.web.courses.models import ATTENDED, Course, TherapySession
@@ -261,13 +262,34 @@ def _when(value: dt.datetime) -> tuple[str, str]:
     return local.isoformat(), f"{WEEKDAYS_ABBR[local.weekday()]} {local.day} {MONTHS_3[local.month].title()}, {local:%H:%M}"
 
 
+def _band(key: str, total: float) -> tuple[str, str]:
+    """(CSS class, band label) of a total: the chart's fill for its severity band
+    (assessments.charts.band_colours, ``.band-N`` in site.css), so a score reads the same
+    colour on the caseload as on the chart; the label is always written beside it."""
+    try:
+        instrument = measures.get(key)
+    except measures.UnknownInstrument:
+        return "", ""
+    label = instrument.severity(total)
+    if label is None:
+        return "", ""
+    labels = [b.label for b in instrument.bands]
+    fills = band_colours(len(labels))
+    if instrument.direction == measures.Direction.HIGHER_IS_BETTER:
+        fills.reverse()
+    return f"band-{BAND_COLOURS.index(fills[labels.index(label)])}", label
+
+
 def _trend_cell(key: str, trend: Trend) -> str:
     label = TREND_LABELS.get(key, "GAD-7")  # as the template had it: anything but PHQ-9 read GAD-7
     if trend.last is None:
         return f'\n    <td data-label="{label}">—</td>\n    '
     words = esc(trend.words)
     unanswered = f"<br>{risk_unanswered_text(trend.risk_unanswered)}" if trend.risk_unanswered else ""
-    return (f'\n    <td data-label="{label}">{one_decimal(trend.last)} <span class="trend" aria-hidden="true" '
+    band_class, band = _band(key, trend.last)
+    band_text = f'<br><span class="score-band__label">{esc(band)}</span>' if band else ""
+    return (f'\n    <td data-label="{label}"><span class="score-band {band_class}">{one_decimal(trend.last)}{band_text}</span>'
+            f' <span class="trend" aria-hidden="true" '
             f'title="{words}">{esc(trend.arrow)}</span><span class="visually-hidden"> ({words})</span>{unanswered}</td>\n    ')
 
 

@@ -28,9 +28,10 @@ from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.assessments import actions as measure_actions
 from interpersonal.web.assessments.alerts import AlertRow, describe_alert, open_alerts
-from interpersonal.web.assessments.charts import progress_spec
+from interpersonal.web.assessments.charts import change_of, progress_spec
 from interpersonal.web.assessments.forms import ScoreForm
 from interpersonal.web.assessments.models import RiskAlert
+from interpersonal.web.assessments.progress import ONLY_ONE_SCORE, reliable_change_cell
 from interpersonal.web.audit import log
 from interpersonal.web.courses import actions, caseload, fragments
 from interpersonal.web.courses.access import (
@@ -141,10 +142,13 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
     outcome = summary.outcome
     score_rows = []
     for s in summary.series:
-        scored = [p for p in s.points if p.total is not None]
+        change = change_of(s.instrument, s.points)
         score_rows.append((s.instrument.abbreviation,
-                           fragments.score_cell(summary.first.get(s.instrument.id), scored[0] if scored else None),
-                           fragments.score_cell(summary.last.get(s.instrument.id), scored[-1] if scored else None),
+                           fragments.score_cell(change.first.total, change.first) if change else "",
+                           # one score is shown once, not as a first and a last of the same value
+                           fragments.score_cell(change.last.total, change.last) if change and change.paired
+                           else ONLY_ONE_SCORE if change else "",
+                           reliable_change_cell(change),
                            _default(outcome.jacobson_truax, s.instrument.id)))
     stepped_to = courses_visible_to(user).filter(stepped_from=course).first()
     higher = [p for p in protocols.catalogue() if p.step > definition.step]

@@ -73,9 +73,11 @@ def test_reliable_change_counts_a_change_of_exactly_the_criterion(shipped: rules
     assert mi.reliable(2.01, 1.28) == "improved"
     assert mi.reliable(1.28, 2.01) == "deteriorated"
     assert mi.reliable(1.28, 2.00) == "no reliable change"
-    # any measure with a criterion: CORE-10 (6 points, Barkham et al. 2013); WSAS has none
+    # any measure with a criterion: CORE-10 (6 points, Barkham et al. 2013); WSAS (13, an
+    # unconfirmed default, wsas.toml); QIDS-SR16 has none
     assert rules.reliable_change("core10", 20, 14) == "improved"
-    assert rules.reliable_change("wsas", 30, 10) is None
+    assert rules.reliable_change("wsas", 10, 23) == "deteriorated"
+    assert rules.reliable_change("qids_sr16", 20, 5) is None
 
 
 def test_pairing_needs_a_later_point() -> None:

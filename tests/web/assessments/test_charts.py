@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+from pathlib import Path
+
+import pytest
 
 from interpersonal.core import measures
-from interpersonal.web.assessments.charts import Point, progress_spec
+from interpersonal.web.assessments.charts import BAND_COLOURS, Point, band_colours, change_of, describe, progress_spec
 
 PHQ9 = measures.get("phq9")
 POINTS = [
@@ -41,7 +44,7 @@ def test_severity_bands_tile_the_score_range():
 def test_y_domain_is_the_instrument_range():
     spec = progress_spec(PHQ9, POINTS)
     assert layer(spec, "totals")["encoding"]["y"]["scale"]["domain"] == [0, 27]
-    assert layer(spec, "bands")["encoding"]["y"]["scale"]["domain"] == [0, 27]
+    assert layer(spec, "bands")["layer"][0]["encoding"]["y"]["scale"]["domain"] == [0, 27]
 
 
 def test_x_domain_covers_the_planned_sessions():
@@ -55,14 +58,21 @@ def test_caseness_rule_at_the_cut_off():
     assert caseness["layer"][0]["mark"]["type"] == "rule"
 
 
-def test_reliable_change_band_around_the_first_score():
-    rc = layer(progress_spec(PHQ9, POINTS), "reliable_change")["data"]["values"][0]
-    assert (rc["from"], rc["to"]) == (10, 22)
+def test_reliable_change_lines_around_the_first_score():
+    rc = layer(progress_spec(PHQ9, POINTS), "reliable_change")
+    assert [v["y"] for v in rc["data"]["values"]] == [10, 22]  # 16 ± 6 (NHS Talking Therapies Manual)
 
 
-def test_reliable_change_band_is_clipped_to_the_range():
-    rc = layer(progress_spec(PHQ9, [Point(x=1, total=25)]), "reliable_change")["data"]["values"][0]
-    assert (rc["from"], rc["to"]) == (19, 27)
+def test_reliable_change_is_drawn_as_lines_that_do_not_tint_the_bands():
+    rc = layer(progress_spec(PHQ9, POINTS), "reliable_change")
+    marks = [sub["mark"] for sub in rc["layer"]]
+    assert [m["type"] for m in marks] == ["rule", "text"]
+    assert not any("fill" in m or "fillOpacity" in m or m["type"] == "rect" for m in marks)
+
+
+def test_reliable_change_edge_beyond_the_range_is_left_out():
+    rc = layer(progress_spec(PHQ9, [Point(x=1, total=25)]), "reliable_change")
+    assert [v["y"] for v in rc["data"]["values"]] == [19]  # 25 + 6 is past the top (27)
 
 
 def test_risk_markers_only_for_points_with_risk():
@@ -107,3 +117,92 @@ def test_no_unanswered_risk_layer_when_every_risk_item_was_answered():
     names = {layer.get("name") for layer in progress_spec(PHQ9, POINTS)["layer"]}
 
     assert "risk_unanswered" not in names
+
+
+# -- read at a glance (issue 14) -----------------------------------------------------------------
+
+WSAS = measures.get("wsas")
+
+
+def test_bands_are_labelled_inside_the_plot():
+    bands = layer(progress_spec(PHQ9, POINTS), "bands")
+    text = bands["layer"][1]
+    assert text["mark"]["type"] == "text"
+    assert text["encoding"]["text"] == {"field": "label"}
+
+
+def test_band_fills_are_distinct_and_the_most_severe_is_darkest():
+    def lightness(hex_colour: str) -> float:  # relative luminance, WCAG 2.x
+        rgb = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    for instrument in measures.catalogue():
+        fills = band_colours(len(instrument.bands))
+        assert len(set(fills)) == len(fills), instrument.id
+        assert fills[-1] == BAND_COLOURS[-1], instrument.id
+        assert fills[0] == BAND_COLOURS[0], instrument.id
+        assert [lightness(f) for f in fills] == sorted((lightness(f) for f in fills), reverse=True), instrument.id
+
+
+def test_dark_band_text_meets_wcag_aa_on_every_fill():
+    def luminance(hex_colour: str) -> float:
+        rgb = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    text = luminance("#1b1f24")
+    assert all((luminance(f) + 0.05) / (text + 0.05) >= 4.5 for f in BAND_COLOURS)
+
+
+def test_site_css_band_classes_use_the_chart_palette():
+    css = (Path(__file__).parents[3] / "interpersonal/web/static/interpersonal/site.css").read_text()
+    for n, fill in enumerate(BAND_COLOURS):
+        assert f".band-{n} {{ background: {fill}; }}" in css
+
+
+def test_wsas_10_to_23_is_a_reliable_deterioration():
+    # WSAS criterion 13 (an unconfirmed service default: Jacobson & Truax 1991 from Mundt et al.
+    # 2002's test-retest r = 0.73): 10 → 23 is 13 points worse.
+    points = [Point(x=0, total=10), Point(x=2, total=15), Point(x=4, total=23)]
+    spec = progress_spec(WSAS, points)
+    flagged = layer(spec, "reliable_deterioration")
+    assert flagged["data"]["values"][0]["session"] == 4
+    assert "Reliable deterioration: 13 points worse" in spec["description"]
+    assert change_of(WSAS, points).reliable == "deteriorated"
+
+
+def test_one_point_less_than_the_criterion_is_not_flagged():
+    points = [Point(x=0, total=10), Point(x=4, total=22)]
+    spec = progress_spec(WSAS, points)
+    assert "reliable_deterioration" not in {x.get("name") for x in spec["layer"]}
+    assert "Reliable deterioration" not in spec["description"]
+
+
+@pytest.mark.parametrize("instrument", [i for i in measures.catalogue() if i.reliable_change],
+                         ids=lambda i: i.id)
+def test_reliable_deterioration_is_flagged_on_every_measure_with_a_criterion(instrument):
+    lo, hi = instrument.scoring.score_range
+    rc = instrument.reliable_change.points
+    worse = 1 if instrument.direction == measures.Direction.HIGHER_IS_WORSE else -1
+    first = lo if worse == 1 else hi
+    points = [Point(x=0, total=first), Point(x=3, total=first + worse * rc)]
+    assert change_of(instrument, points).reliable == "deteriorated"
+    assert "reliable_deterioration" in {x.get("name") for x in progress_spec(instrument, points)["layer"]}
+
+
+def test_a_single_score_is_described_as_one_score():
+    spec = progress_spec(PHQ9, [Point(x=0, total=17)])
+    assert "one score so far, 17 (before treatment)" in spec["description"]
+    assert "to 17" not in spec["description"]
+    change = change_of(PHQ9, [Point(x=0, total=17)])
+    assert change.single
+    assert change.reliable is None
+
+
+def test_two_scores_of_one_session_are_not_a_change():
+    # core rules.first_and_last: two scores from one session are not a pair
+    change = change_of(PHQ9, [Point(x=1, total=5), Point(x=1, total=20)])
+    assert change.single
+    assert change.reliable is None
+    assert "2 scores from one session" in describe(PHQ9, [Point(x=1, total=5), Point(x=1, total=20)])

@@ -62,7 +62,9 @@ def test_caseload_trend_arrow(client_for, therapist, dit_course):
         record_measurement(course=dit_course, instrument="phq9", session=s, by=therapist,
                            answers={str(i): value for i in range(1, 9)} | {"9": 0}, recorded_at=s.scheduled_at)
     html = client_for(therapist).get(reverse("courses:caseload")).content.decode()
-    assert "8 <span class=\"trend\"" in html
+    # 8 is PHQ-9 "Mild" (Kroenke et al. 2001: 5-9): the band's fill and its name, not colour alone
+    assert ('<span class="score-band band-2">8<br><span class="score-band__label">Mild</span></span> '
+            '<span class="trend"') in html
     assert "↓" in html
     assert "better: 8 points" in html
 

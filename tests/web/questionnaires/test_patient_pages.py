@@ -24,7 +24,8 @@ PHQ9 = {"1": 1, "2": 2, "3": 1, "4": 1, "5": 0, "6": 1, "7": 0, "8": 0, "9": 0, 
 GAD7 = {"1": 1, "2": 1, "3": 1, "4": 0, "5": 0, "6": 1, "7": 0, "8": 0}
 WSAS = {"1": 2, "2": 3, "3": 1, "4": 0, "5": 2}
 ANSWERS = {"phq9": PHQ9, "gad7": GAD7, "wsas": WSAS}
-CRISIS = "Samaritans free on 116 123"
+CRISIS = 'Samaritans free on <a class="tel-link" href="tel:116123" aria-label="Call 116 123">116 123</a>'
+"""The default crisis message's Samaritans number, a tap-to-call link (questionnaires.templatetags.crisis)."""
 
 
 def answer(client: Client, token: str, instrument: str, item: str, value: int | None, go: str = "next"):
@@ -289,7 +290,8 @@ def test_crisis_message_comes_from_the_service_settings(sent, patient_client):
 
     done = patient_client.get(patient_client.post(reverse("questionnaires:submit", args=[token]))["Location"])
 
-    assert "Ring the Example Crisis Line on 0800 000 0000." in body(done)
+    assert ('Ring the Example Crisis Line on <a class="tel-link" href="tel:08000000000" '
+            'aria-label="Call 0800 000 0000">0800 000 0000</a>.') in body(done)
     assert CRISIS not in body(done)
 
 
