@@ -425,10 +425,16 @@ def _gp(course: Course, summary: CourseSummary, rows: list[ScoreRow]) -> str:
     if definition.has_feature("ipaf"):
         ipaf = read_ipaf(course)
         if ipaf is not None:
-            focus = "; ".join(f"{label}: {value}" for label, value in (
-                ("self", ipaf.self_representation), ("other", ipaf.other_representation),
-                ("affect", ipaf.affect), ("defensive function", ipaf.defensive_function)) if value)
-            parts.append(f"The work focused on an interpersonal affective focus (IPAF) — {focus}.")
+            # Quoted as the formulation words them (often to the patient, as "you").
+            pieces = [text.format(value) for text, value in (
+                (f"{patient.given_name}'s sense of self as “{{}}”", ipaf.self_representation),
+                ("in relation to others experienced as “{}”", ipaf.other_representation),
+                ("with the feeling “{}”", ipaf.affect),
+                ("and the way this was defended against: “{}”", ipaf.defensive_function)) if value]
+            agreed = f", agreed with {patient.given_name}" if ipaf.agreed else ""
+            if pieces:
+                parts.append(f"The work focused on an interpersonal affective focus (IPAF){agreed}: "
+                             + ", ".join(pieces) + ".")
     elif definition.has_feature("ipt_formulation"):
         focus_ipt = read_ipt_focus(course)
         if focus_ipt is not None and focus_ipt.areas:

@@ -310,3 +310,13 @@ def test_gp_draft_says_when_no_alert_was_raised(ended_dit_course, therapist):
     assert "No risk alert was raised during the course." in body
     assert "still open" not in body
     assert "item 9 (thoughts of being better off dead or of self-harm) was answered 0 (“not at all”)" in body
+
+
+def test_gp_draft_gives_the_ipaf_as_a_sentence_quoting_the_formulation(ended_dit_course, therapist):
+    body = actions.draft_letter(course=ended_dit_course, kind="gp_discharge", by=therapist).body
+
+    assert ("The work focused on an interpersonal affective focus (IPAF), agreed with Pat: Pat's sense of self as "
+            "“not good enough and easily dismissed”, in relation to others experienced as “critical and hard to "
+            "please”, with the feeling “ashamed, then quietly angry”") in body
+    assert "self: " not in body
+    assert "defensive function: " not in body
