@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from interpersonal.web.letters import views
 from interpersonal.web.letters.models import Letter
 
+from . import axe
 from .test_formulation_e2e import PASSWORD, at, browser, ipt_course, sign_in  # noqa: F401 - module-scoped fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,7 +21,7 @@ TYPED = "Written after a long telephone call: Pat is discharged to your care, an
 
 
 def test_the_draft_survives_the_idle_timeout(settings, monkeypatch, browser, live_server, ipt_course,  # noqa: F811
-                                             therapist):
+                                             therapist, tmp_path):
     from interpersonal.web.letters.actions import draft_letter
 
     letter = draft_letter(course=ipt_course, kind="gp_discharge", by=therapist)
@@ -35,6 +36,7 @@ def test_the_draft_survives_the_idle_timeout(settings, monkeypatch, browser, liv
 
     expect(warning).to_be_visible(timeout=5_000)
     expect(warning).to_contain_text("Your session will end in less than a minute unless you save the draft.")
+    assert axe.violations(page) == []  # the warning, the prompts and the finalise fieldset
     body = page.get_by_label("Letter text")
     body.fill(body.input_value().rstrip() + "\n\n" + TYPED + "\n")
     expect(warning).to_contain_text("Your session has ended", timeout=8_000)
@@ -50,6 +52,7 @@ def test_the_draft_survives_the_idle_timeout(settings, monkeypatch, browser, liv
     page.wait_for_url(at(live_server, letter_path))
     expect(page.get_by_role("status")).to_contain_text("Your text is back")
     expect(page.get_by_label("Letter text")).to_have_value(re.compile(re.escape(TYPED)))
+    page.screenshot(path=str(tmp_path / "letter-restored.png"), full_page=True)
     page.get_by_role("button", name="Save the draft", exact=True).click()
     page.wait_for_url(at(live_server, letter_path))
     assert TYPED in Letter.objects.get(pk=letter.pk).body
