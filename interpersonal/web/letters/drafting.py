@@ -291,10 +291,16 @@ def alert_sentences(course: Course) -> tuple[list[str], int]:
     sentences, still_open = [], 0
     for alert in alerts:
         instrument = _instrument(alert.instrument)
-        answers = (alert.measurement.answers or {}) if alert.measurement is not None else {}
         if instrument is None:
             what = f"a {alert.instrument} answer (items {', '.join(map(str, alert.items))})"
+        elif alert.measurement is None:
+            # Raised as the patient saved a risk answer in a questionnaire not yet sent: the answer
+            # met the item's threshold (assessments.models.RiskAlert.measurement).
+            what = f"the {instrument.abbreviation}: " + "; ".join(
+                f"{_risk_label(instrument, str(i))} answered at or above its risk threshold" for i in alert.items
+            ) + ", in a questionnaire not yet sent"
         else:
+            answers = alert.measurement.answers or {}
             what = f"the {instrument.abbreviation}: " + "; ".join(
                 f"{_risk_label(instrument, str(i))} answered {_answer(instrument, str(i), answers.get(str(i)))}"
                 if answers.get(str(i)) is not None else f"{_risk_label(instrument, str(i))} not answered"

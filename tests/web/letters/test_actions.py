@@ -320,3 +320,27 @@ def test_gp_draft_gives_the_ipaf_as_a_sentence_quoting_the_formulation(ended_dit
             "please”, with the feeling “ashamed, then quietly angry”") in body
     assert "self: " not in body
     assert "defensive function: " not in body
+
+
+def test_gp_draft_includes_alerts_raised_at_screening_and_from_an_unsent_questionnaire(ended_dit_course, therapist):
+    """An alert of the course's referral raised at screening is part of the risk history; one raised
+    as the patient saved a risk answer (no measurement yet) met the threshold — never "not answered"."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from interpersonal.web.assessments.actions import raise_alert
+
+    at_screening = timezone.now() - dt.timedelta(days=60)
+    raise_alert(referral=ended_dit_course.referral, instrument="phq9", items=["9"], by=therapist, raised_at=at_screening)
+    raise_alert(course=ended_dit_course, instrument="gad7", items=["9"], by=therapist)  # not a risk item of the GAD-7
+
+    body = " ".join(actions.draft_letter(course=ended_dit_course, kind="gp_discharge", by=therapist).body.split())
+
+    assert "Risk alerts during the course (2):" in body
+    assert (f"On {timezone.localdate(at_screening).day} {timezone.localdate(at_screening):%B %Y} at screening, before "
+            "treatment, an alert was raised by the PHQ-9: item 9 (thoughts of being better off dead or of self-harm) "
+            "answered at or above its risk threshold, in a questionnaire not yet sent. It is still open") in body
+    assert "item 9 (risk item) answered at or above its risk threshold" in body  # an unknown item is still said
+    assert "2 risk alerts are still open at the time of writing" in body
+    assert " not answered" not in body
