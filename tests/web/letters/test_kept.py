@@ -34,8 +34,9 @@ def session_ends(client) -> None:
     client.cookies[django_settings.SESSION_COOKIE_NAME] = "ended"
 
 
-def sign_in_again(client, user):
-    response = client.post(reverse("accounts:login") + "?next=" + reverse("letters:edit", args=[1]),
+def sign_in_again(client, user, letter):
+    """Through the sign-in page (Django's login(), which keeps an anonymous session's data)."""
+    response = client.post(reverse("accounts:login") + "?next=" + reverse("letters:edit", args=[letter.pk]),
                            {"username": user.username, "password": PASSWORD})
     assert response.status_code == 302, response.content.decode()[:500]
 
@@ -60,7 +61,7 @@ def test_text_posted_after_the_session_ended_is_restored_after_signing_in(client
     assert response.status_code == 302
     assert response["Location"] == reverse("accounts:login") + f"?next=/letters/{letter.pk}/"
     assert Letter.objects.get(pk=letter.pk).version == 1  # nothing saved without a user
-    sign_in_again(client, therapist)
+    sign_in_again(client, therapist, letter)
     page = client.get(reverse("letters:edit", args=[letter.pk])).content.decode()
     assert "Your text is back." in page
     assert "Typed while the session ran out" in page
@@ -80,7 +81,7 @@ def test_kept_text_is_never_shown_to_another_user_signing_in_on_that_browser(cli
     session_ends(client)
     client.post(reverse("letters:edit", args=[letter.pk]), {"version": 1, "body": TYPED, "owner": owner})
 
-    sign_in_again(client, supervisor)
+    sign_in_again(client, supervisor, letter)
     page = client.get(reverse("letters:edit", args=[letter.pk])).content.decode()
 
     assert "Typed while the session ran out" not in page
