@@ -156,14 +156,22 @@ def test_ipt_inventory_timeline_letters_and_gp_pdf(
     page.get_by_role("button", name="Save the draft").click()
     page.wait_for_url(letter_url)
     expect(page.get_by_label("Letter text")).to_have_value(re.compile(re.escape(EDIT)))
-    page.get_by_role("button", name=re.compile("^Finalise")).click()
+    # The draft's [[prompts]] are the therapist's to write: finalising is refused while one remains
+    page.get_by_label(re.compile("I have read the letter through")).check()
+    page.get_by_role("button", name="Save and finalise").click()
+    expect(page.get_by_role("alert").first).to_contain_text("still has 2 prompts")
+    body = page.get_by_label("Letter text")
+    body.fill(re.sub(r"\[\[.*?\]\]", "If your mood drops, you will tell your sister and call your GP.",
+                     body.input_value(), flags=re.DOTALL))
+    page.get_by_label(re.compile("I have read the letter through")).check()
+    page.get_by_role("button", name="Save and finalise").click()
     page.wait_for_url(letter_url)
     expect(page.locator("main, body").first).to_contain_text("it cannot be changed")
     expect(page.get_by_text("Final", exact=True)).to_have_count(1)
     expect(page.locator(".letter-text")).to_contain_text(EDIT)
     expect(page.get_by_label("Letter text")).to_have_count(0)
     expect(page.get_by_role("button", name="Save the draft")).to_have_count(0)
-    expect(page.get_by_role("button", name=re.compile("^Finalise"))).to_have_count(0)
+    expect(page.get_by_role("button", name="Save and finalise")).to_have_count(0)
 
     # -- the discharge letter to the GP, downloaded as a PDF
     page.get_by_role("link", name="All letters of this course").click()

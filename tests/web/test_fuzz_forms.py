@@ -830,18 +830,24 @@ def test_login_and_password_change(settings, therapist):
 def test_letter_finalise_and_new_version(therapist_client, dit_course, therapist, nul_refused_as_postgresql_does):
     """The ``version`` posted to finalise: a letter is finalised only against the version shown;
     new-version takes no input and ignores whatever is posted."""
-    from interpersonal.web.letters.actions import draft_letter, finalise_letter
+    from interpersonal.web.letters.actions import PLACEHOLDER, draft_letter, edit_letter, finalise_letter
     from interpersonal.web.letters.models import Letter
 
+    # Both written through (no [[prompt]] left), so that a good version and the confirmation finalise.
     draft = draft_letter(course=dit_course, kind="goodbye", by=therapist)
-    final = finalise_letter(letter=draft_letter(course=dit_course, kind="gp_discharge", by=therapist), by=therapist)
+    draft = edit_letter(letter=draft, by=therapist, expected_version=draft.version,
+                        body=PLACEHOLDER.sub("Written.", draft.body))
+    gp = draft_letter(course=dit_course, kind="gp_discharge", by=therapist)
+    final = finalise_letter(letter=gp, by=therapist, expected_version=gp.version,
+                            body=PLACEHOLDER.sub("Written.", gp.body))
 
     @FUZZ
     @given(version=versions(draft.version), junk=st.dictionaries(nasty_text, with_nul, max_size=3))
     def run(version, junk):
         count("letters:finalise/new_version")
         with rolled_back():
-            response = therapist_client.post(reverse("letters:finalise", args=[draft.pk]), {**junk, "version": version})
+            response = therapist_client.post(reverse("letters:finalise", args=[draft.pk]),
+                                             {**junk, "version": version, "confirm": "on"})
             assert_served(response, "letters:finalise")
             if Letter.objects.get(pk=draft.pk).is_final:
                 assert whole_number(version) in (None, draft.version), f"finalised with version {version!r}"

@@ -257,7 +257,7 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
     from interpersonal.web.courses.actions import start_course
     from interpersonal.web.documents.actions import request_letter_pdf, request_subject_access
     from interpersonal.web.formulation.actions import add_event, add_person
-    from interpersonal.web.letters.actions import draft_letter, finalise_letter
+    from interpersonal.web.letters.actions import PLACEHOLDER, draft_letter, finalise_letter
     from interpersonal.web.patients.actions import register_patient
     from interpersonal.web.questionnaires.actions import issue_link
     from interpersonal.web.questionnaires.tokens import hash_token, new_token
@@ -272,8 +272,9 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
     person = add_person(course=ipt_course, by=therapist, label="Sam", relationship="partner", ring="inner",
                         quality="", support="", conflict="", expectations="", change_wanted="")
     event = add_event(course=ipt_course, by=therapist, occurred_on=dt.date(2025, 9, 1), event="Moved out", mood=-3)
-    final_letter = finalise_letter(letter=draft_letter(course=dit_course, kind="gp_discharge", by=therapist),
-                                   by=therapist)
+    gp_draft = draft_letter(course=dit_course, kind="gp_discharge", by=therapist)
+    final_letter = finalise_letter(letter=gp_draft, by=therapist, expected_version=gp_draft.version,
+                                   body=PLACEHOLDER.sub("Discharged to your care.", gp_draft.body))
     letter = draft_letter(course=dit_course, kind="goodbye", by=therapist)
     letter_document = request_letter_pdf(letter=final_letter, by=therapist)
     sar_document = request_subject_access(patient=patient, fmt="json", reference="", by=therapist)

@@ -4,6 +4,7 @@ letter's text never reaches the audit trail)."""
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,6 +18,33 @@ from interpersonal.web.letters import drafting
 from interpersonal.web.letters.models import Letter, LetterRevision, too_long
 
 MAX_DIFF_LINES = 40
+
+PLACEHOLDER = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
+"""A prompt the first draft leaves for the therapist to replace: ``[[Add the plan …]]``
+(drafting.prompt writes them). A letter holding one is not ready to send."""
+MAX_SHOWN_PLACEHOLDERS = 10
+
+
+def placeholders(body: str) -> list[str]:
+    """The prompts still in ``body``, as written (``[[…]]``), in order; an opening ``[[`` left
+    without its ``]]`` counts too (the prompt was half deleted)."""
+    found = [" ".join(m.group(0).split()) for m in PLACEHOLDER.finditer(body)]
+    rest = PLACEHOLDER.sub("", body)
+    if "[[" in rest or "]]" in rest:
+        found.append("an unfinished prompt (a [[ or ]] without its pair)")
+    return found
+
+
+def unfinished(body: str) -> str | None:
+    """Why ``body`` cannot be finalised because prompts remain, or None."""
+    remaining = placeholders(body)
+    if not remaining:
+        return None
+    shown = [f"“{p}”" if p.startswith("[[") else p for p in remaining[:MAX_SHOWN_PLACEHOLDERS]]
+    more = len(remaining) - len(shown)
+    return (f"Not finalised: the letter still has {len(remaining)} prompt{'s' if len(remaining) != 1 else ''} "
+            "in [[double brackets]] to replace with your own words: " + "; ".join(shown)
+            + (f"; and {more} more" if more > 0 else "") + ".")
 
 
 def kinds_for(course: Course) -> tuple[str, ...]:
@@ -119,8 +147,14 @@ def edit_letter(*, letter: Letter, by: Any, expected_version: int, body: str) ->
 
 
 @transaction.atomic
-def finalise_letter(*, letter: Letter, by: Any, expected_version: int | None = None) -> Letter:
-    """Make the draft final: from now on it cannot change."""
+def finalise_letter(*, letter: Letter, by: Any, expected_version: int | None = None, body: str | None = None) -> Letter:
+    """Make the draft final: from now on it cannot change. With ``body``, the text is saved first
+    (as :func:`edit_letter`, against ``expected_version``) and finalised in the same transaction, so
+    a refusal keeps neither. Refused while the text holds a ``[[prompt]]`` of the first draft."""
+    if body is not None:
+        if expected_version is None:
+            raise ValidationError("The form was incomplete; reload the letter and try again.")
+        expected_version = edit_letter(letter=letter, by=by, expected_version=expected_version, body=body).version
     locked = Letter.objects.select_for_update().select_related("course", "updated_by").get(pk=letter.pk)
     _require_writer(by, locked.course)
     _require_draft(locked)
@@ -129,6 +163,9 @@ def finalise_letter(*, letter: Letter, by: Any, expected_version: int | None = N
         raise StaleLetter(locked, changes_between(seen.body if seen else "", locked.body))
     if not locked.body.strip():
         raise ValidationError("An empty letter cannot be finalised.")
+    problem = unfinished(locked.body)
+    if problem:
+        raise ValidationError({"body": problem})
     locked.status = Letter.Status.FINAL
     locked.finalised_by = by
     locked.finalised_at = timezone.now()

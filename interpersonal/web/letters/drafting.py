@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.utils import timezone
+
 from interpersonal.core import measures
 from interpersonal.core.outcomes import ANXIETY_MEASURE, DEPRESSION_MEASURE, rules
 from interpersonal.web.courses.models import Course
@@ -215,6 +218,126 @@ def _gp_outcomes(summary: CourseSummary, rows: list[ScoreRow]) -> str:
     return "\n".join(out)
 
 
+# -- risk, for the GP -----------------------------------------------------------------------
+
+def prompt(text: str) -> str:
+    """A prompt for the therapist, left in the draft: ``[[text]]``. Finalising is refused while
+    one remains (actions.placeholders finds them)."""
+    return f"[[{text}]]"
+
+
+def _date(value: Any) -> str:
+    return f"{value.day} {value:%B %Y}"
+
+
+def _answer(instrument: measures.Instrument, item_id: str, value: Any) -> str:
+    """``value`` of item ``item_id`` with its option's words where the licence lets us print them."""
+    if value is None:
+        return "not answered"
+    label = ""
+    if instrument.licence.item_text:
+        item = next((i for i in instrument.items if i.id == item_id), None)
+        option = next((o for o in item.options if o.value == value), None) if item is not None else None
+        label = option.label if option is not None and option.label else ""
+    shown = num(value) if isinstance(value, int | float) else str(value)
+    return f"{shown} (“{label.lower()}”)" if label else shown
+
+
+def _risk_label(instrument: measures.Instrument, item_id: str) -> str:
+    labels = {r.item: r.label for r in instrument.risk}
+    return f"item {item_id} ({labels.get(item_id, 'risk item').lower()})"
+
+
+def _instrument(instrument_id: str) -> measures.Instrument | None:
+    try:
+        return measures.get(instrument_id)
+    except measures.UnknownInstrument:
+        return None
+
+
+def latest_risk_answers(course: Course) -> list[str]:
+    """One sentence per measure with risk items recorded in the course: the risk items' answers at
+    its latest score (an unanswered one said so: unknown risk is not "no risk")."""
+    from interpersonal.web.assessments.models import Measurement
+
+    sentences = []
+    seen: set[str] = set()
+    for m in Measurement.objects.filter(course=course).order_by("-recorded_at", "-id").only(
+            "instrument", "answers", "recorded_at"):
+        instrument = _instrument(m.instrument)
+        if instrument is None or not instrument.risk or m.instrument in seen:
+            continue
+        seen.add(m.instrument)
+        answers = m.answers or {}
+        said = "; ".join(f"{_risk_label(instrument, r.item)} was answered {_answer(instrument, r.item, answers.get(r.item))}"
+                         if answers.get(r.item) is not None else f"{_risk_label(instrument, r.item)} was not answered, "
+                         "so the risk then is not known from the questionnaire"
+                         for r in instrument.risk)
+        sentences.append(f"At the last {instrument.abbreviation}, on {_date(timezone.localdate(m.recorded_at))}, {said}.")
+    return sentences
+
+
+def alert_sentences(course: Course) -> tuple[list[str], int]:
+    """The risk alerts of the course (and of its referral's screening), oldest first, one sentence
+    each: what raised it and when, and whether it was acknowledged, by whom and what was done —
+    or that it is still open. And how many are still open."""
+    from django.db.models import Q
+
+    from interpersonal.web.assessments.alerts import left_open_text
+    from interpersonal.web.assessments.models import RiskAlert
+
+    alerts = (RiskAlert.objects.filter(Q(course=course) | Q(course__isnull=True, referral_id=course.referral_id))
+              .select_related("measurement", "course", "acknowledged_by", "left_open_by").order_by("raised_at", "id"))
+    sentences, still_open = [], 0
+    for alert in alerts:
+        instrument = _instrument(alert.instrument)
+        if instrument is None:
+            what = f"a {alert.instrument} answer (items {', '.join(map(str, alert.items))})"
+        elif alert.measurement is None:
+            # Raised as the patient saved a risk answer in a questionnaire not yet sent: the answer
+            # met the item's threshold (assessments.models.RiskAlert.measurement).
+            what = f"the {instrument.abbreviation}: " + "; ".join(
+                f"{_risk_label(instrument, str(i))} answered at or above its risk threshold" for i in alert.items
+            ) + ", in a questionnaire not yet sent"
+        else:
+            answers = alert.measurement.answers or {}
+            what = f"the {instrument.abbreviation}: " + "; ".join(
+                f"{_risk_label(instrument, str(i))} answered {_answer(instrument, str(i), answers.get(str(i)))}"
+                if answers.get(str(i)) is not None else f"{_risk_label(instrument, str(i))} not answered"
+                for i in alert.items)
+        where = " at screening, before treatment" if alert.course_id is None else ""
+        text = f"On {_date(timezone.localdate(alert.raised_at))}{where}, an alert was raised by {what}."
+        if alert.acknowledged_at is not None:
+            who = alert.acknowledged_by.display_name if alert.acknowledged_by is not None else "a clinician"
+            note = " ".join(alert.note.split()).rstrip(".")
+            text += (f" {who} acknowledged it on {_date(timezone.localdate(alert.acknowledged_at))}"
+                     + (f": {note}." if note else "."))
+        else:
+            still_open += 1
+            text += " It is still open (not yet acknowledged)." + (f" {left_open_text(alert)}" if alert.left_open_reason else "")
+        sentences.append(text)
+    return sentences, still_open
+
+
+def _gp_risk(course: Course) -> str:
+    """The risk paragraph of the GP letter: current risk first, then every alert of the course."""
+    name = course.patient.given_name
+    alerts, still_open = alert_sentences(course)
+    current = []
+    if still_open:
+        current.append(f"{still_open} risk alert{'s are' if still_open != 1 else ' is'} still open at the time of "
+                       "writing (listed below).")
+    current += latest_risk_answers(course) or ["No questionnaire with a risk item was recorded during the course."]
+    paragraphs = ["Current risk: " + " ".join(current),
+                  prompt(f"Your assessment of {name}'s current risk to self and others at discharge, the "
+                         "protective factors, and any safety plan agreed.")]
+    if alerts:
+        paragraphs.append(f"Risk alerts during the course ({len(alerts)}):\n" + "\n".join(f"- {a}" for a in alerts))
+    else:
+        paragraphs.append("No risk alert was raised during the course.")
+    return "\n\n".join(paragraphs)
+
+
 # -- the letters ----------------------------------------------------------------------------
 
 def _therapist_name(course: Course) -> str:
@@ -222,34 +345,48 @@ def _therapist_name(course: Course) -> str:
     return t.get_full_name() or t.get_username()
 
 
+def _sign_off(course: Course, closing: str) -> str:
+    return f"{closing},\n{_therapist_name(course)}\n{course.definition.name} therapist"
+
+
+def _keep_well() -> str:
+    """The closing paragraph of a letter to the patient: where to turn (the service's crisis text)."""
+    return ("If your mood drops again, please talk to your GP, who can refer you back to us; you can also refer "
+            "yourself. " + settings.INTERPERSONAL_CRISIS_MESSAGE)
+
+
 def _goodbye(course: Course, summary: CourseSummary, rows: list[ScoreRow]) -> str:
     patient = course.patient
     ipaf = read_ipaf(course)
     parts = [f"Dear {patient.given_name},",
-             "As our sessions come to an end, I wanted to put in writing some of what we have understood "
-             "together, so that you can keep it and come back to it."]
+             "As our sessions come to an end, I wanted to write to you, as we agreed, about what we have understood "
+             "together, so that you have something to keep and come back to."]
     if ipaf is not None:
-        pattern = ["Early on we noticed a pattern that kept coming back in your relationships."]
+        pattern = ["Early on, we noticed a pattern that kept coming back in your relationships."]
         if ipaf.self_representation:
-            pattern.append(f"You often found yourself feeling {ipaf.self_representation},")
-            pattern.append(f"while others seemed {ipaf.other_representation}." if ipaf.other_representation else "")
+            pattern.append(f"You often found yourself feeling {ipaf.self_representation}"
+                           + (f", while other people seemed {ipaf.other_representation}." if ipaf.other_representation
+                              else "."))
         elif ipaf.other_representation:
             pattern.append(f"Other people often seemed {ipaf.other_representation}.")
         if ipaf.affect:
-            pattern.append(f"When this happened you felt {ipaf.affect}.")
+            pattern.append(f"When this happened, you felt {ipaf.affect}.")
         if ipaf.defensive_function:
             pattern.append(f"It made sense that {ipaf.defensive_function}: it protected you, but it also cost you.")
         if ipaf.link_to_depression:
-            pattern.append(f"We came to see how this pattern was linked to your low mood: {ipaf.link_to_depression}.")
-        parts.append(" ".join(p for p in pattern if p))
+            pattern.append(f"Together we came to see how this pattern was tied up with your low mood: "
+                           f"{ipaf.link_to_depression}.")
+        parts.append(" ".join(pattern))
     else:
-        parts.append("[Describe the pattern in your relationships that we worked on together.]")
+        parts.append(prompt("In your own words to the patient: the pattern in their relationships that you "
+                            "worked on together, and how it was linked to their low mood."))
     parts.append(_patient_outcomes(course, summary, rows))
     parts.append("Endings can bring up mixed feelings, and that is all right. The pattern we worked on may still "
                  "show itself at times, especially when you are under stress. When it does, you now know how to "
                  "notice it, to pause and to wonder what you and the other person might be feeling.")
-    parts.append("[Add what you hope for the patient, and what they can do if things get difficult again.]")
-    parts.append(f"With warm wishes,\n{_therapist_name(course)}")
+    parts.append(prompt("What you hope for the patient, and what they can do if things get difficult again."))
+    parts.append(_keep_well())
+    parts.append(_sign_off(course, "With warm wishes"))
     return "\n\n".join(parts)
 
 
@@ -264,25 +401,28 @@ def _ending_summary(course: Course, summary: CourseSummary, rows: list[ScoreRow]
             text = f"We agreed to focus on {area.label.lower()}"
             text += f" (a disagreement at the stage of {area.stage.lower()})." if area.stage else "."
             if area.goals:
-                text += f" Your goals were: {area.goals}."
+                text += f" The goal you set yourself was “{area.goals}”."
             parts.append(text)
     else:
-        parts.append("[Describe the focus we agreed and your goals.]")
+        parts.append(prompt("The focus you agreed with the patient, and the goals they set themselves."))
     if focus is not None and focus.formulation:
-        parts.append(f"How we understood what was happening: {focus.formulation}")
+        parts.append("When we put together what had been happening in your life and in your mood, we understood "
+                     f"it like this. {focus.formulation}")
     parts.append(_patient_outcomes(course, summary, rows))
-    parts.append("[Add the warning signs we agreed to look out for, and what you will do if your mood drops again.]")
-    parts.append(f"With best wishes,\n{_therapist_name(course)}")
+    parts.append(prompt("The warning signs you agreed to look out for, and what the patient will do if their mood "
+                        "drops again."))
+    parts.append(_keep_well())
+    parts.append(_sign_off(course, "With best wishes"))
     return "\n\n".join(parts)
 
 
 def _gp(course: Course, summary: CourseSummary, rows: list[ScoreRow]) -> str:
     patient = course.patient
     definition = course.definition
-    period = f"from {course.started_on:%-d %B %Y}"
+    period = f"from {_date(course.started_on)}"
     if course.ended_on:
-        period += f" to {course.ended_on:%-d %B %Y}"
-    reason = (f"Reason for ending: {course.end_reason_enum.label.lower()}." if course.end_reason_enum
+        period += f" to {_date(course.ended_on)}"
+    reason = (f"The course ended: {course.end_reason_enum.label.lower()}." if course.end_reason_enum
               else "The course is ending.")
     parts = ["Dear Doctor,",
              f"{patient.given_name} {patient.family_name} has had a course of {definition.name} with our service "
@@ -291,20 +431,27 @@ def _gp(course: Course, summary: CourseSummary, rows: list[ScoreRow]) -> str:
     if definition.has_feature("ipaf"):
         ipaf = read_ipaf(course)
         if ipaf is not None:
-            focus = "; ".join(f"{label}: {value}" for label, value in (
-                ("self", ipaf.self_representation), ("other", ipaf.other_representation),
-                ("affect", ipaf.affect), ("defensive function", ipaf.defensive_function)) if value)
-            parts.append(f"The work focused on an interpersonal affective focus (IPAF) — {focus}.")
+            # Quoted as the formulation words them (often to the patient, as "you").
+            pieces = [text.format(value) for text, value in (
+                (f"{patient.given_name}'s sense of self as “{{}}”", ipaf.self_representation),
+                ("in relation to others experienced as “{}”", ipaf.other_representation),
+                ("with the feeling “{}”", ipaf.affect),
+                ("and the way this was defended against: “{}”", ipaf.defensive_function)) if value]
+            agreed = f", agreed with {patient.given_name}" if ipaf.agreed else ""
+            if pieces:
+                parts.append(f"The work focused on an interpersonal affective focus (IPAF){agreed}: "
+                             + ", ".join(pieces) + ".")
     elif definition.has_feature("ipt_formulation"):
         focus_ipt = read_ipt_focus(course)
         if focus_ipt is not None and focus_ipt.areas:
             areas = ", ".join(a.label.lower() + (f" ({a.stage.lower()})" if a.stage else "") for a in focus_ipt.areas)
             parts.append(f"The agreed IPT focal area{'s were' if len(focus_ipt.areas) > 1 else ' was'} {areas}.")
+    parts.append(_gp_risk(course))
     parts.append("Outcome measures (first and last; the table and chart below show them in full):\n"
                  + _gp_outcomes(summary, rows))
-    parts.append("[Add any risk information, medication the patient mentioned, and the plan: discharge back to "
-                 "your care, with how to re-refer.]")
-    parts.append(f"Yours sincerely,\n{_therapist_name(course)}\n{definition.name} therapist")
+    parts.append(prompt("Medication the patient mentioned, and the plan: discharge back to your care, and how to "
+                        "re-refer."))
+    parts.append(_sign_off(course, "Yours sincerely"))
     return "\n\n".join(parts)
 
 

@@ -227,9 +227,11 @@ def test_a_letter_changed_after_its_pdf_was_asked_for_is_not_printed_under_the_o
         settings, client_for, letter, therapist):
     """Issue 12 review: the PDF's label (version, draft or final, file name) is taken when it is
     asked for; the worker printed whatever the letter held when it ran."""
-    from interpersonal.web.letters.actions import finalise_letter
+    from interpersonal.web.letters.actions import PLACEHOLDER, edit_letter, finalise_letter
 
     settings.TASKS = QUEUE_ONLY
+    letter = edit_letter(letter=letter, by=therapist, expected_version=letter.version,
+                         body=PLACEHOLDER.sub("Discharged to your care.", letter.body))
     document = actions.request_letter_pdf(letter=letter, by=therapist)
     finalise_letter(letter=letter, by=therapist)
 

@@ -43,3 +43,19 @@ def ended_dit_course(dit_course, therapist):
     dit_course.patient.save(update_fields=["gp_practice"])
     return dit_course
 
+
+
+THERAPIST_WORDS = "I hope you keep talking to your sister every week."
+
+
+@pytest.fixture
+def complete(therapist):
+    """Replace every [[prompt]] left by the first draft with the therapist's own words, as a
+    therapist does before finalising; returns the saved letter."""
+    from interpersonal.web.letters import actions
+
+    def fill(letter, by=None):
+        body = actions.PLACEHOLDER.sub(THERAPIST_WORDS, letter.body)
+        return actions.edit_letter(letter=letter, by=by or therapist, expected_version=letter.version, body=body)
+
+    return fill

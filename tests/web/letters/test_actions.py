@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -112,12 +114,12 @@ def test_changes_between_is_a_short_unified_diff():
     assert long.splitlines()[-1].startswith("… and ")
 
 
-def test_finalised_letter_is_immutable(ended_dit_course, therapist):
-    letter = actions.draft_letter(course=ended_dit_course, kind="goodbye", by=therapist)
+def test_finalised_letter_is_immutable(ended_dit_course, therapist, complete):
+    letter = complete(actions.draft_letter(course=ended_dit_course, kind="goodbye", by=therapist))
     actions.finalise_letter(letter=letter, by=therapist)
 
     with pytest.raises(ValidationError, match="final"):
-        actions.edit_letter(letter=letter, by=therapist, expected_version=1, body="changed")
+        actions.edit_letter(letter=letter, by=therapist, expected_version=letter.version, body="changed")
     with pytest.raises(ValidationError, match="final"):
         actions.finalise_letter(letter=letter, by=therapist)
     stored = Letter.objects.get(pk=letter.pk)
@@ -133,8 +135,8 @@ def test_finalised_letter_is_immutable(ended_dit_course, therapist):
     assert Letter.objects.get(pk=letter.pk).body == letter.body
 
 
-def test_new_version_supersedes_the_final_letter(ended_dit_course, therapist):
-    letter = actions.draft_letter(course=ended_dit_course, kind="gp_discharge", by=therapist)
+def test_new_version_supersedes_the_final_letter(ended_dit_course, therapist, complete):
+    letter = complete(actions.draft_letter(course=ended_dit_course, kind="gp_discharge", by=therapist))
     final = actions.finalise_letter(letter=letter, by=therapist)
 
     second = actions.new_version(letter=final, by=therapist)
@@ -180,3 +182,165 @@ def test_edit_refuses_a_body_over_the_bound_and_saves_nothing(ended_dit_course, 
     letter.refresh_from_db()
     assert letter.version == 1
     assert LetterRevision.objects.filter(letter=letter).count() == 1
+
+
+# -- prompts left by the first draft ---------------------------------------------------------
+
+def test_placeholders_lists_each_prompt_and_a_half_deleted_one():
+    body = "Dear Pat,\n\n[[What you hope\nfor the patient.]]\n\nWith [[sic]] wishes [[ unfinished"
+
+    assert actions.placeholders(body) == ["[[What you hope for the patient.]]", "[[sic]]",
+                                          "an unfinished prompt (a [[ or ]] without its pair)"]
+    assert actions.placeholders("Dear Pat, [single brackets] are the therapist's own.") == []
+    assert actions.unfinished("Dear Pat,\n\nAll written.") is None
+
+
+@pytest.mark.parametrize("kind", ["goodbye", "gp_discharge"])
+def test_every_first_draft_has_prompts_and_cannot_be_finalised_until_they_are_replaced(ended_dit_course, therapist,
+                                                                                      kind, complete):
+    letter = actions.draft_letter(course=ended_dit_course, kind=kind, by=therapist)
+    prompts = actions.placeholders(letter.body)
+    assert prompts  # the plan and what the therapist hopes are the therapist's to write
+
+    with pytest.raises(ValidationError) as refused:
+        actions.finalise_letter(letter=letter, by=therapist, expected_version=letter.version)
+
+    assert "still has" in str(refused.value)
+    assert prompts[0] in str(refused.value)  # the message names what remains
+    assert not Letter.objects.get(pk=letter.pk).is_final
+    final = actions.finalise_letter(letter=complete(letter), by=therapist)
+    assert final.is_final
+
+
+def test_finalise_with_text_saves_it_first_and_a_refusal_saves_nothing(ended_dit_course, therapist):
+    letter = actions.draft_letter(course=ended_dit_course, kind="goodbye", by=therapist)
+    still_prompting = letter.body.replace("With warm wishes", "With all good wishes")
+
+    with pytest.raises(ValidationError, match="still has 1 prompt"):
+        actions.finalise_letter(letter=letter, by=therapist, expected_version=1, body=still_prompting)
+
+    stored = Letter.objects.get(pk=letter.pk)
+    assert (stored.version, stored.body, stored.is_final) == (1, letter.body, False)
+    assert LetterRevision.objects.filter(letter=letter).count() == 1
+
+    written = actions.PLACEHOLDER.sub("I hope you keep going to the walking group.", still_prompting)
+    final = actions.finalise_letter(letter=letter, by=therapist, expected_version=1, body=written)
+
+    assert final.is_final
+    assert final.version == 2
+    assert "walking group" in final.body
+    assert "With all good wishes" in final.body
+
+
+# -- the drafts read as letters ---------------------------------------------------------------
+
+FIELD_LABEL = re.compile(r"^(?:[A-Z][a-z]+(?: [a-z]+){0,3}): ", re.MULTILINE)
+"""A line that starts like a form's field ("Presenting problem: …", "Goals: …")."""
+
+
+def test_letters_to_the_patient_speak_to_them_as_a_clinician_writes(ended_dit_course, therapist, other_patient,
+                                                                   unrelated_therapist):
+    from interpersonal.web.formulation.models import FocalArea, IptFormulation
+
+    ipt = other_patient.courses.get()
+    formulation = IptFormulation.objects.create(course=ipt, formulation="Low mood began when the arguments at home grew.")
+    FocalArea.objects.create(formulation=formulation, area="role_dispute", dispute_stage="renegotiation",
+                             goals="to say what I need without shouting")
+    goodbye = actions.draft_letter(course=ended_dit_course, kind="goodbye", by=therapist).body
+    summary = actions.draft_letter(course=ipt, kind="ending_summary", by=unrelated_therapist).body
+
+    for body in (goodbye, summary):
+        prose = actions.PLACEHOLDER.sub("", body)
+        assert FIELD_LABEL.search(prose) is None, FIELD_LABEL.search(prose)
+        assert re.search(r"\byou\b", prose)
+        assert re.search(r"\byour\b", prose)
+        assert "the patient" not in prose  # only the prompts to the therapist say "the patient"
+        assert "NHS 111" in prose  # where to turn if things get worse (settings.INTERPERSONAL_CRISIS_MESSAGE)
+        assert prose.rstrip().endswith("therapist")
+    assert "The goal you set yourself was “to say what I need without shouting”." in summary
+    assert "Your goals were" not in summary
+    assert "How we understood what was happening:" not in summary
+    assert "You often found yourself feeling not good enough and easily dismissed, while other people seemed " \
+           "critical and hard to please." in goodbye
+
+
+# -- risk in the GP letter --------------------------------------------------------------------
+
+def test_gp_draft_states_current_risk_and_every_alert_of_the_course_in_the_body(ended_dit_course, therapist,
+                                                                               supervisor):
+    """The GP is told the risk in the letter itself: the latest answers to the risk items, every
+    alert raised (what, when), whether it was acknowledged and what was done, and which are open."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from interpersonal.web.assessments.actions import acknowledge_alert, record_measurement
+    from interpersonal.web.courses.actions import record_session
+    from tests.conftest import PHQ9_ITEM9_ONE
+
+    first = record_session(course=ended_dit_course, by=therapist, attendance=5, duration_minutes=50,
+                           scheduled_at=timezone.now() - dt.timedelta(days=3))
+    raised = record_measurement(course=ended_dit_course, instrument="phq9", answers=PHQ9_ITEM9_ONE, by=therapist,
+                                session=first, recorded_at=first.scheduled_at).risk_alert
+    acknowledge_alert(alert=raised, by=supervisor, note="Spoke to Pat by phone the same day; no plans, safety plan agreed")
+    last = record_session(course=ended_dit_course, by=therapist, attendance=5, duration_minutes=50,
+                          scheduled_at=timezone.now() - dt.timedelta(days=1))
+    record_measurement(course=ended_dit_course, instrument="phq9", answers={**PHQ9_ITEM9_ONE, "9": 2}, by=therapist,
+                       session=last, recorded_at=last.scheduled_at)
+
+    body = actions.draft_letter(course=ended_dit_course, kind="gp_discharge", by=therapist).body
+    text = " ".join(body.split())
+
+    assert body.index("Current risk: ") < body.index("Outcome measures")  # risk comes first, in the body
+    assert "1 risk alert is still open at the time of writing" in text
+    assert (f"At the last PHQ-9, on {last.scheduled_at.astimezone(timezone.get_current_timezone()).day} "
+            in text)
+    assert "item 9 (thoughts of being better off dead or of self-harm) was answered 2 (“more than half the days”)" in text
+    assert "Risk alerts during the course (2):" in text
+    assert ("an alert was raised by the PHQ-9: item 9 (thoughts of being better off dead or of self-harm) answered 1 "
+            f"(“several days”). {supervisor.display_name} acknowledged it on") in text
+    assert "Spoke to Pat by phone the same day; no plans, safety plan agreed." in text
+    assert "answered 2 (“more than half the days”). It is still open (not yet acknowledged)." in text
+    assert "[[Your assessment of Pat's current risk" in text  # the therapist's own assessment is required
+
+
+def test_gp_draft_says_when_no_alert_was_raised(ended_dit_course, therapist):
+    body = actions.draft_letter(course=ended_dit_course, kind="gp_discharge", by=therapist).body
+
+    assert "No risk alert was raised during the course." in body
+    assert "still open" not in body
+    assert "item 9 (thoughts of being better off dead or of self-harm) was answered 0 (“not at all”)" in body
+
+
+def test_gp_draft_gives_the_ipaf_as_a_sentence_quoting_the_formulation(ended_dit_course, therapist):
+    body = actions.draft_letter(course=ended_dit_course, kind="gp_discharge", by=therapist).body
+
+    assert ("The work focused on an interpersonal affective focus (IPAF), agreed with Pat: Pat's sense of self as "
+            "“not good enough and easily dismissed”, in relation to others experienced as “critical and hard to "
+            "please”, with the feeling “ashamed, then quietly angry”") in body
+    assert "self: " not in body
+    assert "defensive function: " not in body
+
+
+def test_gp_draft_includes_alerts_raised_at_screening_and_from_an_unsent_questionnaire(ended_dit_course, therapist):
+    """An alert of the course's referral raised at screening is part of the risk history; one raised
+    as the patient saved a risk answer (no measurement yet) met the threshold — never "not answered"."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from interpersonal.web.assessments.actions import raise_alert
+
+    at_screening = timezone.now() - dt.timedelta(days=60)
+    raise_alert(referral=ended_dit_course.referral, instrument="phq9", items=["9"], by=therapist, raised_at=at_screening)
+    raise_alert(course=ended_dit_course, instrument="gad7", items=["9"], by=therapist)  # not a risk item of the GAD-7
+
+    body = " ".join(actions.draft_letter(course=ended_dit_course, kind="gp_discharge", by=therapist).body.split())
+
+    assert "Risk alerts during the course (2):" in body
+    assert (f"On {timezone.localdate(at_screening).day} {timezone.localdate(at_screening):%B %Y} at screening, before "
+            "treatment, an alert was raised by the PHQ-9: item 9 (thoughts of being better off dead or of self-harm) "
+            "answered at or above its risk threshold, in a questionnaire not yet sent. It is still open") in body
+    assert "item 9 (risk item) answered at or above its risk threshold" in body  # an unknown item is still said
+    assert "2 risk alerts are still open at the time of writing" in body
+    assert " not answered" not in body

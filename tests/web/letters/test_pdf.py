@@ -51,8 +51,8 @@ def test_gp_letter_pdf_has_letterhead_patient_scores_and_chart(ended_dit_course,
     assert "Page 1 of" in text
 
 
-def test_final_ending_letter_pdf_has_no_gp_block_and_no_watermark(ended_dit_course, therapist, tmp_path):
-    letter = actions.draft_letter(course=ended_dit_course, kind="goodbye", by=therapist)
+def test_final_ending_letter_pdf_has_no_gp_block_and_no_watermark(ended_dit_course, therapist, tmp_path, complete):
+    letter = complete(actions.draft_letter(course=ended_dit_course, kind="goodbye", by=therapist))
     letter = actions.finalise_letter(letter=letter, by=therapist)
 
     text = pdf_text(pdf.render_letter_pdf(letter), tmp_path)
@@ -105,3 +105,20 @@ def test_gp_letter_says_when_the_last_phq9_left_item_9_unanswered(ended_dit_cour
     assert re.search(r"PHQ-9 18 7 ?\* −11", text)  # the prorated last total, marked
     assert f"* {said}" in text
     assert "GAD-7 14 5 −9" in text  # the GAD-7 has no risk item: no mark
+
+
+def test_gp_letter_pdf_states_the_risk_and_the_alerts_in_the_letter(ended_dit_course, therapist, risk_alert,
+                                                                     complete, tmp_path):
+    """The risk is in the letter's text on paper, above the scores, not only in an attachment.
+    Looked at rendered to PNG (pdftoppm -png -r 60) when written: it reads as a letter."""
+    letter = actions.finalise_letter(letter=complete(
+        actions.draft_letter(course=ended_dit_course, kind="gp_discharge", by=therapist)), by=therapist)
+
+    text = " ".join(pdf_text(pdf.render_gp_letter_pdf(letter), tmp_path).split())
+
+    assert "1 risk alert is still open at the time of writing" in text
+    assert "Risk alerts during the course (1):" in text
+    assert "It is still open (not yet acknowledged)." in text
+    assert text.index("Risk alerts during the course") < text.index("Outcome measures")
+    assert "[[" not in text
+    assert "DRAFT" not in text

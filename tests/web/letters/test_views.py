@@ -74,9 +74,11 @@ def test_edit_saves_then_stale_save_answers_409_with_the_changes_and_keeps_the_t
     assert "My own rewrite" not in gp_letter.body
 
 
-def test_finalise_then_new_version(client_for, therapist, gp_letter):
+def test_finalise_then_new_version(client_for, therapist, gp_letter, complete):
     client = client_for(therapist)
-    assert client.post(reverse("letters:finalise", args=[gp_letter.pk]), {"version": 1}).status_code == 302
+    gp_letter = complete(gp_letter)
+    finalised = client.post(reverse("letters:finalise", args=[gp_letter.pk]), {"version": gp_letter.version, "confirm": "on"})
+    assert finalised.status_code == 302
     gp_letter.refresh_from_db()
     assert gp_letter.is_final
     refused = client.post(reverse("letters:edit", args=[gp_letter.pk]), {"version": 1, "body": "x"})
@@ -91,10 +93,13 @@ def test_finalise_then_new_version(client_for, therapist, gp_letter):
 
 
 @pytest.mark.parametrize("version", ["one", "1.0", "1e0", "9" * 5000])
-def test_finalise_with_a_version_that_is_not_a_number_is_refused(client_for, therapist, gp_letter, version):
+def test_finalise_with_a_version_that_is_not_a_number_is_refused(client_for, therapist, gp_letter, version, complete):
     """Found by tests/web/test_fuzz_forms.py: a garbled ``version`` was taken as "no version sent"
-    and finalised the letter without the stale-copy check. It is refused (400); the letter stays a draft."""
-    response = client_for(therapist).post(reverse("letters:finalise", args=[gp_letter.pk]), {"version": version})
+    and finalised the letter without the stale-copy check. It is refused (400); the letter stays a draft
+    (a letter otherwise ready, and confirmed: only the version is wrong)."""
+    complete(gp_letter)
+    response = client_for(therapist).post(reverse("letters:finalise", args=[gp_letter.pk]),
+                                          {"version": version, "confirm": "on"})
 
     assert response.status_code == 400
     gp_letter.refresh_from_db()
@@ -195,8 +200,9 @@ def test_asking_again_for_the_same_version_reuses_the_pdf(client_for, therapist,
     assert Document.objects.filter(letter=gp_letter).count() == 1
 
 
-def test_a_saved_edit_or_finalising_makes_a_new_pdf(client_for, therapist, gp_letter):
+def test_a_saved_edit_or_finalising_makes_a_new_pdf(client_for, therapist, gp_letter, complete):
     client = client_for(therapist)
+    gp_letter = complete(gp_letter)
     _page, draft = ask_for_pdf(client, gp_letter)
     actions.finalise_letter(letter=gp_letter, by=therapist)
     _page, final = ask_for_pdf(client, gp_letter)
@@ -280,3 +286,59 @@ def test_a_letter_at_the_bound_is_saved_counting_line_breaks_once(client_for, th
 def test_the_textarea_tells_the_browser_the_bound(client_for, therapist, gp_letter):
     page = client_for(therapist).get(reverse("letters:edit", args=[gp_letter.pk]))
     assert f'maxlength="{MAX_BODY_CHARS}"'.encode() in page.content
+
+
+# -- finalising asks for confirmation and refuses unfinished prompts ----------------------------
+
+def test_finalise_without_the_confirmation_is_refused_and_the_posted_text_kept(client_for, therapist, gp_letter):
+    written = actions.PLACEHOLDER.sub("Discharged to your care.", gp_letter.body)
+
+    response = client_for(therapist).post(reverse("letters:finalise", args=[gp_letter.pk]),
+                                          {"version": 1, "body": written})
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "tick the box to confirm the letter is ready to send" in page
+    assert 'aria-invalid="true"' in page
+    assert "Discharged to your care." in page  # what was typed is still in the form
+    stored = Letter.objects.get(pk=gp_letter.pk)
+    assert (stored.is_final, stored.version) == (False, 1)
+
+
+def test_finalise_with_a_prompt_left_is_refused_naming_it_and_nothing_is_saved(client_for, therapist, gp_letter):
+    risk_prompt = actions.placeholders(gp_letter.body)[0]
+    half_written = gp_letter.body.replace(actions.placeholders(gp_letter.body)[1], "Discharged to your care.")
+
+    response = client_for(therapist).post(reverse("letters:finalise", args=[gp_letter.pk]),
+                                          {"version": 1, "body": half_written, "confirm": "on"})
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Not finalised: the letter still has 1 prompt" in page
+    assert risk_prompt.replace("'", "&#x27;") in page
+    assert "Discharged to your care." in page
+    stored = Letter.objects.get(pk=gp_letter.pk)
+    assert (stored.is_final, stored.version, stored.body) == (False, 1, gp_letter.body)
+
+
+def test_the_letter_page_lists_the_prompts_still_to_replace(client_for, therapist, gp_letter):
+    page = client_for(therapist).get(reverse("letters:edit", args=[gp_letter.pk])).content.decode()
+
+    assert "Prompts still to replace in the saved text (2)" in page
+    assert 'formaction="{}"'.format(reverse("letters:finalise", args=[gp_letter.pk])) in page
+    assert 'name="confirm"' in page
+
+
+def test_save_and_finalise_from_the_letters_form_saves_the_text_and_finalises(client_for, therapist, gp_letter,
+                                                                            audit_trail):
+    written = actions.PLACEHOLDER.sub("Discharged to your care.", gp_letter.body)
+
+    response = client_for(therapist).post(reverse("letters:finalise", args=[gp_letter.pk]),
+                                          {"version": 1, "body": written, "confirm": "on"})
+
+    assert response.status_code == 302
+    stored = Letter.objects.get(pk=gp_letter.pk)
+    assert stored.is_final
+    assert "Discharged to your care." in stored.body
+    assert [e.type for e in audit_trail.new() if e.type in ("letter.edited", "letter.finalised")] == [
+        "letter.edited", "letter.finalised"]
