@@ -48,6 +48,11 @@ class ReasonForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=bounds.INT_MAX)
 
 
+class DeleteForm(ReasonForm):
+    reason = forms.CharField(max_length=bounds.REASON, widget=forms.Textarea(attrs={"rows": 2}),
+                             label="Why it was entered in error", help_text=REASON_HELP)
+
+
 class SessionCorrectionForm(SessionForm, ReasonForm):
     pass
 
@@ -94,7 +99,7 @@ def _render_session(request: HttpRequest, course: Course, session: TherapySessio
 def correct_session(request: HttpRequest, pk: int, session_pk: int) -> HttpResponse:
     course = get_course_for_user(request.user, pk, write=True)
     session = _session(course, session_pk)
-    delete_form = ReasonForm(prefix="delete", initial={"version": session.version})
+    delete_form = DeleteForm(prefix="delete", initial={"version": session.version})
     if request.method != "POST":
         return _render_session(request, course, session, SessionCorrectionForm(initial=_session_initial(session)),
                                delete_form, 200)
@@ -120,7 +125,7 @@ def correct_session(request: HttpRequest, pk: int, session_pk: int) -> HttpRespo
 def delete_session(request: HttpRequest, pk: int, session_pk: int) -> HttpResponse:
     course = get_course_for_user(request.user, pk, write=True)
     session = _session(course, session_pk)
-    delete_form = ReasonForm(request.POST, prefix="delete")
+    delete_form = DeleteForm(request.POST, prefix="delete")
     if delete_form.is_valid():
         try:
             corrections.delete_session(session=session, by=request.user, reason=delete_form.cleaned_data["reason"],
@@ -170,7 +175,7 @@ def correct_measure(request: HttpRequest, pk: int, measure_pk: int) -> HttpRespo
     m = _measurement(course, measure_pk)
     instrument = _instrument(m)
     prefix = instrument.id
-    delete_form = ReasonForm(prefix="delete", initial={"version": m.version})
+    delete_form = DeleteForm(prefix="delete", initial={"version": m.version})
     if request.method != "POST":
         form = ScoreForm(instrument, _answers_data(instrument, m, prefix), prefix=prefix)
         return _render_measure(request, course, m, instrument, form, ReasonForm(initial={"version": m.version}),
@@ -197,7 +202,7 @@ def delete_measure(request: HttpRequest, pk: int, measure_pk: int) -> HttpRespon
     course = get_course_for_user(request.user, pk, write=True)
     m = _measurement(course, measure_pk)
     instrument = _instrument(m)
-    delete_form = ReasonForm(request.POST, prefix="delete")
+    delete_form = DeleteForm(request.POST, prefix="delete")
     if delete_form.is_valid():
         try:
             measure_corrections.delete_measurement(measurement=m, by=request.user,
@@ -261,7 +266,8 @@ def _measure_lines(previous: dict[str, Any]) -> list[str]:
              + (f" ({previous['severity']})" if previous.get("severity") else ""),
              "Answers: " + (", ".join(f"item {k}: {v}" for k, v in answers.items()) or "none")]
     if previous.get("risk"):
-        lines.append("Risk answer: items " + ", ".join(str(i) for i in previous["risk"]))
+        risk = [str(i) for i in previous["risk"]]
+        lines.append(f"Risk answer: item{'s' if len(risk) > 1 else ''} {', '.join(risk)}")
     alert = previous.get("alert")
     if alert and not alert.get("open") and alert.get("note"):
         lines.append(f"Its risk alert had been acknowledged: {alert['note']}")
