@@ -43,10 +43,10 @@ def _locked(measurement: Measurement, by: Any, expected_version: int) -> tuple[M
         raise ValidationError("This measure was recorded at screening, outside a course: it is corrected from the "
                               "referral, not here.")
     _require_clinician(by, course)
-    locked = Measurement.all_rows.select_for_update().select_related("course").get(pk=measurement.pk)
+    locked = Measurement.all_rows.select_for_update().get(pk=measurement.pk)
     if locked.entered_in_error_at is not None or locked.version != expected_version:
         raise ValidationError(STALE.format(what="measure"))
-    return locked, locked.course  # type: ignore[return-value]
+    return locked, course
 
 
 def _previous(m: Measurement, alert: RiskAlert | None) -> dict[str, Any]:

@@ -63,10 +63,10 @@ def _locked(session: TherapySession, by: Any, expected_version: int) -> tuple[Th
     if course is None:
         raise ValidationError("This is an assessment contact of the referral, not a session of a course.")
     _require_clinician(by, course)
-    locked = TherapySession.all_rows.select_for_update().select_related("course").get(pk=session.pk)
+    locked = TherapySession.all_rows.select_for_update().get(pk=session.pk)
     if locked.entered_in_error_at is not None or locked.version != expected_version:
         raise ValidationError(STALE.format(what="session"))
-    return locked, locked.course  # type: ignore[return-value]
+    return locked, course
 
 
 def _has_measures(session: TherapySession) -> bool:
