@@ -295,3 +295,15 @@ def test_correcting_a_measure_through_the_page_rescores_it(client_for, dit_cours
     page = client.get(reverse("courses:detail", args=[dit_course.pk])).content.decode()
     assert "the corrected answers carry no risk" in page
     assert "Open: PHQ-9" in page
+
+
+def test_a_correction_opened_before_attendance_was_recorded_is_refused(dit_course, therapist):
+    from interpersonal.web.courses.actions import record_attendance
+
+    booked = record_session(course=dit_course, by=therapist, attendance=None,
+                            scheduled_at=timezone.now() - dt.timedelta(days=2))
+    record_attendance(session=booked, attendance=5, by=therapist, duration_minutes=50)  # meanwhile, elsewhere
+    with pytest.raises(ValidationError, match="after you opened it"):
+        correct_session(session=booked, by=therapist, expected_version=1, reason="It was a DNA",
+                        **_fields(booked, attendance=3))
+    assert TherapySession.objects.get(pk=booked.pk).attendance == 5
