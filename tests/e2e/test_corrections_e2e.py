@@ -17,6 +17,7 @@ from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import PHQ9_ITEM9_ONE
+from tests.e2e import axe
 from tests.e2e.conftest import _live_server_counted, _live_server_quiet_at_teardown  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.e2e
@@ -78,6 +79,8 @@ def test_a_therapist_corrects_a_mistyped_risk_answer_and_the_alert_stays_open(
     expect(item9.get_by_label("Several days")).to_be_checked()  # the answer as recorded
     item9.get_by_label("Not at all").check()
     page.get_by_label("Reason for the correction").fill(REASON)
+    found = axe.violations(page)
+    assert found == [], axe.describe(found)
     shot(page, "correct-measure")
     page.get_by_role("button", name="Save the correction").click()
     page.wait_for_url(re.compile(re.escape(course_path)))
@@ -91,5 +94,7 @@ def test_a_therapist_corrects_a_mistyped_risk_answer_and_the_alert_stays_open(
     history.locator("summary").click()
     expect(history).to_contain_text(REASON)
     expect(history).to_contain_text("Total: 4")
+    found = axe.violations(page)
+    assert found == [], axe.describe(found)
     shot(page, "course-after-correction")
     context.close()
