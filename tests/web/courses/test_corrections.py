@@ -307,3 +307,15 @@ def test_a_correction_opened_before_attendance_was_recorded_is_refused(dit_cours
         correct_session(session=booked, by=therapist, expected_version=1, reason="It was a DNA",
                         **_fields(booked, attendance=3))
     assert TherapySession.objects.get(pk=booked.pk).attendance == 5
+
+
+def test_the_caseload_leaves_out_a_deleted_measure_and_a_deleted_booking(dit_course, therapist, risk_alert):
+    booked = record_session(course=dit_course, by=therapist, attendance=None,
+                            scheduled_at=timezone.now() + dt.timedelta(days=3))
+    before = caseload.rows(caseload_for(therapist))[0]
+    assert (before.trends["phq9"].last, before.next_session) == (4, booked.scheduled_at)
+    delete_measurement(measurement=risk_alert.measurement, by=therapist, expected_version=1, reason="Wrong patient")
+    delete_session(session=booked, by=therapist, expected_version=1, reason="Booked for the wrong patient")
+    after = caseload.rows(caseload_for(therapist))[0]
+    assert (after.trends["phq9"].last, after.next_session) == (None, None)
+    assert after.open_alerts == 1  # the alert of the deleted measure stays open until acknowledged
