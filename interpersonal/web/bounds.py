@@ -27,6 +27,8 @@ NAME = 100
 """A person's given or family name (the Patient model's own column)."""
 SHORT_TEXT = 200
 """A line: a GP practice, a relationship, a label."""
+REASON = 1_000
+"""Why a record was corrected or deleted as entered in error: a few sentences."""
 NOTE = 5_000
 """A clinical note of a session or a goal: about two typed pages."""
 LONG_TEXT = 20_000

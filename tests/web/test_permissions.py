@@ -106,6 +106,10 @@ URLS: dict[str, Url] = {
     "courses:task": Url(CASE, obj="course", post=True),
     "courses:end": Url(CASE, obj="course", post=True),
     "courses:step_up": Url(CASE, obj="course", post=True),
+    "courses:correct_session": Url(CASE, obj="course", post=True, more=(("session_pk", "session"),)),
+    "courses:delete_session": Url(CASE, obj="course", post=True, more=(("session_pk", "session"),)),
+    "courses:correct_measure": Url(CASE, obj="course", post=True, more=(("measure_pk", "measurement"),)),
+    "courses:delete_measure": Url(CASE, obj="course", post=True, more=(("measure_pk", "measurement"),)),
     "questionnaires:list": Url(CASE, obj="course"),
     "questionnaires:send": Url(CASE, obj="course", post=True),
     "questionnaires:withdraw": Url(CASE, obj="course", post=True, more=(("link_pk", "link"),)),
@@ -200,6 +204,12 @@ def post_data(name: str, case) -> dict[str, str]:
         "courses:task": {"task": "ipaf_agreed", "done": "1"},
         "courses:end": {"reason": "completed", "ended_on": today()},
         "courses:step_up": {"protocol": "ipt", "planned_sessions": "16"},
+        "courses:correct_session": {"date": today(), "time": "00:01", "attendance": "3", "duration_minutes": "",
+                                    "medium": "telephone", "notes": "Hacked", "home_practice": "",
+                                    "reason": "Hacked", "version": "1"},
+        "courses:delete_session": {"delete-reason": "Hacked", "delete-version": "1"},
+        "courses:correct_measure": {**phq9, "phq9-item_9": "0", "reason": "Hacked", "version": "1"},
+        "courses:delete_measure": {"delete-reason": "Hacked", "delete-version": "1"},
         "assessments:acknowledge_alert": {"note": "Acknowledged by someone not responsible"},
         "assessments:score": phq9,
         "accounts:login": {"username": "nobody", "password": "wrong"},
@@ -294,6 +304,7 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
     ensure_default_rules()  # emptied by a transactional test that ran before, if any
     rule = SuitabilityRule.objects.order_by("pk").first()
     return {"patient": patient, "course": dit_course, "session": attended_session, "alert": risk_alert,
+            "measurement": risk_alert.measurement,
             "link": link, "token": token, "ipt_patient": ipt_patient, "ipt_course": ipt_course,
             "person": person, "event": event, "letter": letter, "final_letter": final_letter, "staff": therapist,
             "records_officer": records_officer, "letter_document": letter_document, "sar_document": sar_document,
@@ -329,6 +340,8 @@ def state() -> tuple:
         list(Course.objects.order_by("pk").values_list("pk", "status", "version")),
         list(Referral.objects.order_by("pk").values_list("pk", "status", "version")),
         TherapySession.objects.count(), Measurement.objects.count(), TaskCompletion.objects.count(),
+        list(TherapySession.all_rows.order_by("pk").values_list("pk", "version", "attendance", "notes")),
+        list(Measurement.all_rows.order_by("pk").values_list("pk", "version", "answers")),
         list(RiskAlert.objects.order_by("pk").values_list("pk", "acknowledged_at")),
         list(QuestionnaireLink.objects.order_by("pk").values_list("pk", "submitted_at", "withdrawn_at", "draft")),
         IpafRevision.objects.count(),
@@ -392,7 +405,7 @@ def test_every_case_url_says_which_object_it_takes():
         assert URLS[name].obj in {"patient", "course", "ipt_course", "session", "alert", "letter", "final_letter",
                                   "referral"}
         assert {obj for _, obj in URLS[name].more} <= {"link", "person", "event", "letter_document", "screening_link",
-                                                       "screening_alert", "referral"}
+                                                       "screening_alert", "referral", "session", "measurement"}
 
 
 def test_every_token_url_takes_the_token_and_no_id():

@@ -43,6 +43,8 @@ class AlertRow:
     """True when a risk item was left unanswered (the risk is unknown)."""
     left_open: str = ""
     """The recorded decision to leave it open when its course ended or stepped up (empty: none)."""
+    corrected: str = ""
+    """What became of the measure that raised it, if it was corrected since (empty: it was not)."""
 
 
 def left_open_text(alert: RiskAlert) -> str:
@@ -63,6 +65,26 @@ def left_open_text(alert: RiskAlert) -> str:
     return f"Left open{who} when the course {event}{on}: {why}."
 
 
+def corrected_text(alert: RiskAlert) -> str:
+    """The correction of the measure that raised ``alert``, as its clinicians read it: "Its
+    measure was corrected on 3 Dec 2026: the corrected answers carry no risk. It stays open
+    until a clinician acknowledges it." Empty when it was not corrected. Reads ``alert.measurement``."""
+    if alert.measurement_corrected_at is None:
+        return ""
+    when = timezone.localtime(alert.measurement_corrected_at)
+    on = f"on {when.day} {when:%b %Y}"
+    m = alert.measurement
+    if m is not None and m.entered_in_error_at is not None:
+        text = f"Its measure was deleted as entered in error {on}."
+    elif m is not None and not m.risk and not m.risk_unanswered:
+        text = f"Its measure was corrected {on}: the corrected answers carry no risk."
+    else:
+        text = f"Its measure was corrected {on}."
+    if alert.open:
+        text += " The alert stays open until a clinician acknowledges it."
+    return text
+
+
 def describe_alert(alert: RiskAlert) -> AlertRow:
     """``alert`` in words. Reads ``alert.measurement``, and for an alert left open
     ``alert.course`` and ``alert.left_open_by`` (select them with the alert)."""
@@ -70,7 +92,8 @@ def describe_alert(alert: RiskAlert) -> AlertRow:
     try:
         instrument = measures.get(alert.instrument)
     except measures.UnknownInstrument:
-        return AlertRow(alert, alert.instrument, [f"Item {i}" for i in alert.items], False, left_open)
+        return AlertRow(alert, alert.instrument, [f"Item {i}" for i in alert.items], False, left_open,
+                        corrected_text(alert))
     labels = {r.item: r.label for r in instrument.risk}
     unanswered = set(alert.measurement.risk_unanswered) if alert.measurement is not None else set()
     lines = []
@@ -79,7 +102,8 @@ def describe_alert(alert: RiskAlert) -> AlertRow:
             lines.extend(unanswered_risk_prompts(instrument, [item]))
         else:
             lines.append(f"Item {item}: {labels.get(item, '')}".rstrip(": "))
-    return AlertRow(alert, instrument.abbreviation, lines, bool(unanswered & set(alert.items)), left_open)
+    return AlertRow(alert, instrument.abbreviation, lines, bool(unanswered & set(alert.items)), left_open,
+                    corrected_text(alert))
 
 
 def open_alerts(courses: QuerySet[object]) -> list[AlertRow]:

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 
 from interpersonal.core import measures
+from interpersonal.web.courses.models import Correction, InForce
 from interpersonal.web.referrals.models import InReferral
 
 
@@ -43,8 +44,15 @@ class Measurement(InReferral):
         help_text="The link the patient answered by, when they did.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=1, help_text="Raised by every correction (stale edits are refused).")
+    entered_in_error_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when deleted as entered in error: out of every count, kept in history.")
+
+    objects = InForce()
+    all_rows = models.Manager()
 
     class Meta:
+        base_manager_name = "all_rows"
         ordering = ["recorded_at", "id"]
         indexes = [models.Index(fields=["course", "instrument", "recorded_at"]),
                    models.Index(fields=["referral", "instrument", "recorded_at"])]
@@ -68,6 +76,19 @@ def unanswered_risk(instrument_id: str, answers: Mapping[str, Any] | None) -> tu
     except measures.UnknownInstrument:
         return ()
     return instrument.unanswered_risk(k for k, v in (answers or {}).items() if v is not None)
+
+
+class MeasurementCorrection(Correction):
+    """A correction of a measure's answers (assessments.corrections): the earlier answers and
+    scores are in ``previous``."""
+
+    measurement = models.ForeignKey(Measurement, on_delete=models.PROTECT, related_name="corrections")
+
+    class Meta(Correction.Meta):
+        indexes = [models.Index(fields=["measurement", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of measurement {self.measurement_id} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class LeftOpen(models.TextChoices):
@@ -120,6 +141,11 @@ class RiskAlert(InReferral):
     left_open_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="+")
     left_open_at = models.DateTimeField(null=True, blank=True)
+    measurement_corrected_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the measure that raised it was last corrected or deleted as entered in error (the alert "
+                  "never closes by itself: a clinician acknowledges it, seeing the correction).",
+    )
 
     class Meta:
         ordering = ["raised_at", "id"]

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from interpersonal.core import protocols
@@ -277,7 +278,9 @@ def record_attendance(*, session: TherapySession, attendance: int, by: Any, dura
     if attendance not in {a.value for a in Attendance}:
         raise ValidationError({"attendance": "Choose an NHS Talking Therapies attendance code."})
     _check_session_time(course, session.scheduled_at, attendance)
-    TherapySession.objects.filter(pk=session.pk).update(attendance=attendance, duration_minutes=duration_minutes, recorded_by=by)
+    # A new version: a correction page opened before this is refused, never overwrites it (courses.corrections).
+    TherapySession.objects.filter(pk=session.pk).update(attendance=attendance, duration_minutes=duration_minutes,
+                                                        recorded_by=by, version=F("version") + 1)
     set_treatment(course)
     session.refresh_from_db()
     log.record("session.attendance_recorded", actor=by, target=session, patient_id=course.patient_id,

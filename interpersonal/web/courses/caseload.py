@@ -140,17 +140,19 @@ def _rows_sql(connection: Any, base: str) -> str:
     q = connection.ops.quote_name
     course, patient, user = _q(connection, Course), _q(connection, Patient), _q(connection, User)
     session, alert, measurement = _q(connection, TherapySession), _q(connection, RiskAlert), _q(connection, Measurement)
-    sc = {f: _q(connection, TherapySession, f) for f in ("course", "attendance", "scheduled_at")}
-    mc = {f: _q(connection, Measurement, f) for f in ("course", "instrument", "total", "recorded_at", "id")}
+    sc = {f: _q(connection, TherapySession, f) for f in ("course", "attendance", "scheduled_at", "entered_in_error_at")}
+    mc = {f: _q(connection, Measurement, f) for f in ("course", "instrument", "total", "recorded_at", "id",
+                                                      "entered_in_error_at")}
     attended = ", ".join(["%s"] * len(ATTENDED))
     totals = ",\n".join(
         f"(SELECT m.{mc['total']} FROM {measurement} m WHERE m.{mc['course']} = c.{q('id')} AND m.{mc['instrument']} = %s"  # noqa: S608
-        f" AND m.{mc['total']} IS NOT NULL ORDER BY m.{mc['recorded_at']} DESC, m.{mc['id']} DESC LIMIT 1 OFFSET {offset})"
+        f" AND m.{mc['total']} IS NOT NULL AND m.{mc['entered_in_error_at']} IS NULL"
+        f" ORDER BY m.{mc['recorded_at']} DESC, m.{mc['id']} DESC LIMIT 1 OFFSET {offset})"
         for _ in TREND_MEASURES for offset in (0, 1)
     )
     answers = ",\n".join(
         f"(SELECT m.{_q(connection, Measurement, 'answers')} FROM {measurement} m WHERE m.{mc['course']} = c.{q('id')}"  # noqa: S608
-        f" AND m.{mc['instrument']} = %s AND m.{mc['total']} IS NOT NULL"
+        f" AND m.{mc['instrument']} = %s AND m.{mc['total']} IS NOT NULL AND m.{mc['entered_in_error_at']} IS NULL"
         f" ORDER BY m.{mc['recorded_at']} DESC, m.{mc['id']} DESC LIMIT 1)"
         for _ in TREND_MEASURES
     )
@@ -161,7 +163,8 @@ def _rows_sql(connection: Any, base: str) -> str:
         f"t.{_q(connection, User, 'first_name')}, t.{_q(connection, User, 'last_name')}, "
         f"c.{_q(connection, Course, 'status')}, c.{_q(connection, Course, 'ended_on')}, "
         f"c.{_q(connection, Course, 'end_reason')}, r.{_q(connection, Referral, 'status')},\n"
-        f"(SELECT COUNT(*) FROM {session} s WHERE s.{sc['course']} = c.{q('id')} AND s.{sc['attendance']} IN ({attended})),\n"
+        f"(SELECT COUNT(*) FROM {session} s WHERE s.{sc['course']} = c.{q('id')} AND s.{sc['attendance']} IN ({attended})"
+        f" AND s.{sc['entered_in_error_at']} IS NULL),\n"
         f"(SELECT COUNT(*) FROM {alert} a WHERE a.{_q(connection, RiskAlert, 'course')} = c.{q('id')}"
         f" AND a.{_q(connection, RiskAlert, 'acknowledged_at')} IS NULL) AS open_alerts,\n"
         f"(SELECT a.{_q(connection, RiskAlert, 'left_open_reason')} FROM {alert} a"
@@ -169,7 +172,7 @@ def _rows_sql(connection: Any, base: str) -> str:
         f" AND a.{_q(connection, RiskAlert, 'left_open_reason')} <> ''"
         f" ORDER BY a.{_q(connection, RiskAlert, 'left_open_at')} DESC, a.{q('id')} DESC LIMIT 1),\n"
         f"(SELECT s.{sc['scheduled_at']} FROM {session} s WHERE s.{sc['course']} = c.{q('id')} AND s.{sc['attendance']} IS NULL"
-        f" AND s.{sc['scheduled_at']} >= %s ORDER BY s.{sc['scheduled_at']} LIMIT 1) AS next_session,\n"
+        f" AND s.{sc['entered_in_error_at']} IS NULL AND s.{sc['scheduled_at']} >= %s ORDER BY s.{sc['scheduled_at']} LIMIT 1) AS next_session,\n"
         f"{totals},\n{answers}\n"
         f"FROM {course} c INNER JOIN {patient} p ON p.{q('id')} = c.{_q(connection, Course, 'patient')}"
         f" INNER JOIN {user} t ON t.{q('id')} = c.{_q(connection, Course, 'therapist')}"

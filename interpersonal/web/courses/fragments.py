@@ -7,7 +7,7 @@ per page. Each function returns the markup its template loop gave, every value e
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.template.defaultfilters import floatformat
@@ -91,8 +91,21 @@ def _safe(parts: Iterable[str]) -> SafeString:
     return mark_safe("".join(parts))  # noqa: S308 - callers escape every value
 
 
-def chart_rows(rows: list[tuple[Point, Measurement]]) -> SafeString:
-    """A progress chart's table rows: session, date, total, severity, risk."""
+CORRECTED = ' <span class="badge badge--corrected">Corrected</span>'
+
+
+def correction_cell(version: int, url: str | None, what: str) -> str:
+    """The last cell of a session's or a measure's row: a "Corrected" marker once corrected
+    (the history is in the course page's Corrections section) and, for the course's therapist,
+    the link to correct it or delete it as entered in error."""
+    marker = CORRECTED if version > 1 else ""
+    link = (f' <a href="{esc(url)}" class="correct-link">Correct or delete<span class="visually-hidden"> {esc(what)}'
+            f"</span></a>") if url else ""
+    return f'<td data-label="Corrections">{marker}{link}</td>'
+
+
+def chart_rows(rows: list[tuple[Point, Measurement]], correct_url: Callable[[int], str] | None = None) -> SafeString:
+    """A progress chart's table rows: session, date, total, severity, risk, corrections."""
     out = []
     for point, m in rows:
         total = "not scored" if m.total is None else f"{one_decimal(m.total)}{PRORATED if m.prorated else ''}"
@@ -101,7 +114,9 @@ def chart_rows(rows: list[tuple[Point, Measurement]]) -> SafeString:
             f"{esc(point.x) if point.x else 'Before'}</th><td>{esc(day_month_year(_local(m.recorded_at)))}</td>\n"
             f"        <td>{total}</td>\n"
             f"        <td>{esc(m.severity) if m.severity else '—'}</td><td>"
-            f"{_risk_cell(point)}</td></tr>\n    "
+            f"{_risk_cell(point)}</td>"
+            f"{correction_cell(m.version, correct_url(m.pk) if correct_url else None, f'{m.instrument} of {day_month_year(_local(m.recorded_at))}')}"
+            f"</tr>\n    "
         )
     return _safe(out)
 
@@ -113,8 +128,8 @@ def _risk_cell(point: Point) -> str:
     return "<br>".join(cells) or "—"
 
 
-def session_rows(rows: list[SessionRow]) -> SafeString:
-    """The sessions table's rows, in date order."""
+def session_rows(rows: list[SessionRow], correct_url: Callable[[int], str] | None = None) -> SafeString:
+    """The sessions table's rows, in date order (with the correction link for ``correct_url``)."""
     out = []
     for row in rows:
         s = row.session
@@ -130,7 +145,8 @@ def session_rows(rows: list[SessionRow]) -> SafeString:
             f"      <td data-label=\"Attendance\">{attendance}</td>\n"
             f"      <td data-label=\"Medium\">{esc(s.get_medium_display())}</td>\n"
             f"      <td data-label=\"Minutes\">{esc(s.duration_minutes) if s.duration_minutes else '—'}</td>\n"
-            f"      <td data-label=\"Home practice\">{esc(s.home_practice) if s.home_practice else '—'}</td></tr>\n  "
+            f"      <td data-label=\"Home practice\">{esc(s.home_practice) if s.home_practice else '—'}</td>\n"
+            f"      {correction_cell(s.version, correct_url(s.pk) if correct_url else None, f'session of {text}')}</tr>\n  "
         )
     return _safe(out)
 

@@ -63,6 +63,37 @@ class Course(models.Model):
         return EndReason(self.end_reason) if self.end_reason else None
 
 
+class InForce(models.Manager):
+    """Rows not marked "entered in error": the default manager of sessions and measurements, so
+    that every count, chart, summary and export leaves a deleted row out. Corrections and
+    their history read ``all_rows``; forward relations (``measurement.session``) and erasure
+    use the base manager, which sees every row."""
+
+    def get_queryset(self) -> models.QuerySet:  # type: ignore[type-arg]
+        return super().get_queryset().filter(entered_in_error_at__isnull=True)
+
+
+class Correction(models.Model):
+    """One correction of a recorded row, kept for ever: the values before it (JSON, as the row
+    held them), who made it, when and why. A deletion ("entered in error") is a correction
+    whose row then leaves every count but stays readable here."""
+
+    class Kind(models.TextChoices):
+        CORRECTED = "corrected", "Corrected"
+        ENTERED_IN_ERROR = "entered_in_error", "Deleted (entered in error)"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    previous = models.JSONField(help_text="The row's values before the correction.")
+    reason = models.TextField(help_text="Why the record was corrected (required).")
+    version = models.PositiveIntegerField(help_text="The row's version the correction replaced.")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+        ordering = ["at", "id"]
+
+
 class TherapySession(InReferral):
     """One contact of a referral: scheduled, then recorded with an attendance code. A contact in
     a course is a session of it; a contact with no course is a screening or assessment contact.
@@ -84,9 +115,16 @@ class TherapySession(InReferral):
     home_practice = models.TextField(blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=1, help_text="Raised by every correction (stale edits are refused).")
+    entered_in_error_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when deleted as entered in error: out of every count, kept in history.")
+
+    objects = InForce()
+    all_rows = models.Manager()
 
     class Meta:
         db_table = "courses_session"
+        base_manager_name = "all_rows"
         ordering = ["scheduled_at", "id"]
         indexes = [models.Index(fields=["course", "scheduled_at"]), models.Index(fields=["referral", "scheduled_at"])]
         constraints = [
@@ -102,6 +140,18 @@ class TherapySession(InReferral):
     @property
     def attended(self) -> bool:
         return self.attendance in ATTENDED
+
+
+class SessionCorrection(Correction):
+    """A correction of a session (courses.corrections)."""
+
+    session = models.ForeignKey(TherapySession, on_delete=models.PROTECT, related_name="corrections")
+
+    class Meta(Correction.Meta):
+        indexes = [models.Index(fields=["session", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of session {self.session_id} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class TaskCompletion(models.Model):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import correction_views, views
 
 app_name = "courses"
 
@@ -14,4 +14,10 @@ urlpatterns = [
     path("courses/<int:pk>/tasks/", views.task, name="task"),
     path("courses/<int:pk>/end/", views.end, name="end"),
     path("courses/<int:pk>/step-up/", views.step_up, name="step_up"),
+    path("courses/<int:pk>/sessions/<int:session_pk>/correct/", correction_views.correct_session,
+         name="correct_session"),
+    path("courses/<int:pk>/sessions/<int:session_pk>/delete/", correction_views.delete_session, name="delete_session"),
+    path("courses/<int:pk>/measures/<int:measure_pk>/correct/", correction_views.correct_measure,
+         name="correct_measure"),
+    path("courses/<int:pk>/measures/<int:measure_pk>/delete/", correction_views.delete_measure, name="delete_measure"),
 ]

@@ -33,7 +33,7 @@ from interpersonal.web.assessments.forms import ScoreForm
 from interpersonal.web.assessments.models import RiskAlert
 from interpersonal.web.assessments.progress import ONLY_ONE_SCORE, reliable_change_cell
 from interpersonal.web.audit import log
-from interpersonal.web.courses import actions, caseload, fragments
+from interpersonal.web.courses import actions, caseload, correction_views, fragments
 from interpersonal.web.courses.access import (
     allocated_referrals_for,
     caseload_for,
@@ -136,8 +136,15 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
                   .select_related("measurement", "acknowledged_by", "left_open_by", "course")
                   .order_by("acknowledged_at", "-raised_at"))
     alert_rows = [describe_alert(a) for a in alerts]
+    correct_session_url = correct_measure_url = None
+    if may_write:  # the course's therapist, whether or not it has ended: a record stays correctable
+        def correct_session_url(pk: int) -> str:
+            return reverse("courses:correct_session", args=[course.pk, pk])
+
+        def correct_measure_url(pk: int) -> str:
+            return reverse("courses:correct_measure", args=[course.pk, pk])
     charts = [{"series": s, "spec": _spec_json(progress_spec(s.instrument, s.points, planned_sessions=course.planned_sessions)),
-               "rows_html": fragments.chart_rows(s.rows)}
+               "rows_html": fragments.chart_rows(s.rows, correct_measure_url)}
               for s in summary.series]
     outcome = summary.outcome
     score_rows = []
@@ -163,7 +170,8 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
         "course": course, "patient": course.patient, "definition": definition, "summary": summary,
         "current_phase": current, "phases": phases, "alert_rows": alert_rows,
         "open_alerts": sum(1 for a in alerts if a.open), "charts": charts,
-        "score_rows": score_rows, "sessions_html": fragments.session_rows(summary.sessions),
+        "score_rows": score_rows, "sessions_html": fragments.session_rows(summary.sessions, correct_session_url),
+        "corrections": correction_views.history(course),
         "may_write": writable, "may_ack": may_acknowledge_alerts(user, course),
         "stepped_to": stepped_to, "may_step_up": bool(higher), "referral": referral,
         "step_path": step_path(steps), "referral_triaged_to": triaged_to(referral) if referral.triaged_at else "",

@@ -223,10 +223,12 @@ class _Statements:
         self.contacts = (f"SELECT {cols(TherapySession, 'course', 'scheduled_at', 'attendance', 'treatment')} "  # noqa: S608 - quoted names from the models; values are parameters
                          f"FROM {table(TherapySession)} WHERE {cols(TherapySession, 'referral')} = %s "
                          f"AND {cols(TherapySession, 'attendance')} IS NOT NULL "
+                         f"AND {cols(TherapySession, 'entered_in_error_at')} IS NULL "
                          f"ORDER BY {cols(TherapySession, 'scheduled_at', 'id')}")
         self.scores = (f"SELECT {cols(Measurement, 'instrument', 'total', 'recorded_at')} FROM {table(Measurement)} "  # noqa: S608 - quoted names from the models; values are parameters
                        f"WHERE {cols(Measurement, 'referral')} = %s AND {cols(Measurement, 'instrument')} IN "
                        f"({', '.join(['%s'] * len(MEASURES))}) AND {cols(Measurement, 'total')} IS NOT NULL "
+                       f"AND {cols(Measurement, 'entered_in_error_at')} IS NULL "
                        f"ORDER BY {cols(Measurement, 'recorded_at', 'id')}")
         self.fields = [f for f in ReferralSummary._meta.concrete_fields if f.attname != "id"]
         # How each value is adapted for the database: dates and times as the ORM does; numbers,

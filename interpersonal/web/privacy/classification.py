@@ -208,6 +208,16 @@ FIELDS: dict[str, Class] = {
     "courses.TherapySession.home_practice": ID,
     "courses.TherapySession.recorded_by": P,
     "courses.TherapySession.created_at": D,
+    "courses.TherapySession.version": S,
+    "courses.TherapySession.entered_in_error_at": D,
+    "courses.SessionCorrection.id": P,
+    "courses.SessionCorrection.session": P,
+    "courses.SessionCorrection.kind": S,
+    "courses.SessionCorrection.previous": ID,  # the earlier values, the session's notes among them: free text
+    "courses.SessionCorrection.reason": ID,  # why it was corrected: free text
+    "courses.SessionCorrection.version": S,
+    "courses.SessionCorrection.by": P,
+    "courses.SessionCorrection.at": D,
     "courses.TaskCompletion.id": P,
     "courses.TaskCompletion.course": P,
     "courses.TaskCompletion.task_id": S,  # a protocol task id
@@ -232,6 +242,16 @@ FIELDS: dict[str, Class] = {
     "assessments.Measurement.source": S,
     "assessments.Measurement.questionnaire_link": P,
     "assessments.Measurement.created_at": D,
+    "assessments.Measurement.version": S,
+    "assessments.Measurement.entered_in_error_at": D,
+    "assessments.MeasurementCorrection.id": P,
+    "assessments.MeasurementCorrection.measurement": P,
+    "assessments.MeasurementCorrection.kind": S,
+    "assessments.MeasurementCorrection.previous": ID,  # earlier answers and scores, with dates: kept out of exports
+    "assessments.MeasurementCorrection.reason": ID,  # why it was corrected: free text
+    "assessments.MeasurementCorrection.version": S,
+    "assessments.MeasurementCorrection.by": P,
+    "assessments.MeasurementCorrection.at": D,
     "assessments.RiskAlert.id": P,
     "assessments.RiskAlert.measurement": P,
     "assessments.RiskAlert.course": P,
@@ -246,6 +266,7 @@ FIELDS: dict[str, Class] = {
     "assessments.RiskAlert.left_open_reason": S,  # a code
     "assessments.RiskAlert.left_open_by": P,
     "assessments.RiskAlert.left_open_at": D,
+    "assessments.RiskAlert.measurement_corrected_at": D,
     # --- questionnaires --------------------------------------------------------------------
     "questionnaires.QuestionnaireLink.id": P,
     "questionnaires.QuestionnaireLink.token_hash": ID,  # a credential's digest

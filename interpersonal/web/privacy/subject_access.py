@@ -62,8 +62,12 @@ SOURCES: tuple[Source, ...] = (
            "Self-referral"),
     Source("courses.Course", "patient_id", "Courses of therapy", "Course"),
     Source("courses.TherapySession", "referral__patient_id", "Sessions", "Session"),
+    Source("courses.SessionCorrection", "session__referral__patient_id", "Corrections of sessions, with the "
+           "earlier values", "Session correction"),
     Source("courses.TaskCompletion", "course__patient_id", "Treatment tasks completed", "Task"),
     Source("assessments.Measurement", "referral__patient_id", "Questionnaires and ratings", "Measure"),
+    Source("assessments.MeasurementCorrection", "measurement__referral__patient_id", "Corrections of "
+           "questionnaires and ratings, with the earlier answers", "Measure correction"),
     Source("assessments.RiskAlert", "referral__patient_id", "Risk alerts and what was done", "Risk alert"),
     Source("questionnaires.QuestionnaireLink", "patient_id", "Questionnaire links sent to you", "Questionnaire link"),
     Source("formulation.IpafRevision", "course__patient_id", "Interpersonal affective focus (DIT)", "Focus version"),
@@ -207,7 +211,8 @@ def _collect(patient: Patient) -> dict[str, Any]:
     for source in SOURCES:
         model = source.model
         names = [f.attname for f in model._meta.concrete_fields if _key(model, f.name) not in WITHHELD]
-        rows = list(model._default_manager.filter(**{source.patient_path: patient.pk}).order_by("pk").values(*names))
+        # The base manager: rows deleted as entered in error are held too, and are the patient's to see.
+        rows = list(model._base_manager.filter(**{source.patient_path: patient.pk}).order_by("pk").values(*names))
         fetched.append((source, rows))
     course_ids = [row["id"] for source, rows in fetched if source.model._meta.label == "courses.Course" for row in rows]
     events = list(

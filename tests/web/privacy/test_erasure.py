@@ -72,8 +72,10 @@ def full_record(therapist):
     from django_tasks_db.models import DBTaskResult
 
     from interpersonal.web.assessments.actions import acknowledge_alert, record_measurement
+    from interpersonal.web.assessments.corrections import correct_measurement
     from interpersonal.web.assessments.models import RiskAlert
     from interpersonal.web.courses.actions import end_course, record_session, set_task, start_course, step_up
+    from interpersonal.web.courses.corrections import delete_session
     from interpersonal.web.documents.actions import request_letter_pdf
     from interpersonal.web.formulation.actions import add_event, add_person, revise_ipaf, save_formulation
     from interpersonal.web.letters.actions import draft_letter, edit_letter, finalise_letter, new_version
@@ -92,6 +94,12 @@ def full_record(therapist):
     measurement = record_measurement(course=dit, instrument="phq9", answers=PHQ9_ITEM9_ONE, by=therapist,
                                      session=first, recorded_at=first.scheduled_at)
     acknowledge_alert(alert=measurement.risk_alert, by=therapist, note=ALERT_NOTE)
+    # Corrections keep the earlier values (notes among them), and a deleted session keeps its row.
+    correct_measurement(measurement=measurement, by=therapist, expected_version=1, reason=NOTES,
+                        answers=PHQ9_ITEM9_ONE | {"1": 2})
+    mistaken = record_session(course=dit, by=therapist, attendance=5, duration_minutes=50, notes=NOTES,
+                              scheduled_at=_at(268))
+    delete_session(session=mistaken, by=therapist, expected_version=1, reason=NOTES)
     set_task(course=dit, task_id=dit.definition.phases[0].tasks[0].id, done=True, by=therapist)
     ipaf = {"other_representation": "rushing", "affect": "sadness", "defensive_function": "withdrawal",
             "link_to_depression": "mood sinks"}

@@ -61,6 +61,17 @@ def full_record(clinic, therapist):  # noqa: F811
     FocalArea.objects.create(formulation=formulation, area="grief", goals=FOCAL_GOALS)
     # A letter's PDF made for download is held about the patient too (documents.Document).
     request_letter_pdf(letter=course.letters.first(), by=therapist)
+    # A correction of a measure and a session deleted as entered in error: held, so in the copy.
+    from interpersonal.web.assessments.corrections import correct_measurement
+    from interpersonal.web.courses.actions import record_session
+    from interpersonal.web.courses.corrections import delete_session
+
+    measurement = course.measurements.order_by("pk").first()
+    correct_measurement(measurement=measurement, by=therapist, expected_version=measurement.version,
+                        reason="Item 1 was typed in the wrong row", answers=measurement.answers | {"1": 3})
+    mistaken = record_session(course=course, by=therapist, attendance=5, duration_minutes=50,
+                              scheduled_at=timezone.now() - dt.timedelta(days=1))
+    delete_session(session=mistaken, by=therapist, expected_version=1, reason="Recorded for the wrong patient")
     # Screening and triage, stored directly (the referral is in treatment now): only the data matters here.
     ScreeningDecision.objects.create(referral=course.referral, decision="suitable", reason=FORMULATION_TEXT,
                                      suggestion="suitable", decided_by=therapist, decided_at=timezone.now())
@@ -139,7 +150,7 @@ def test_the_copy_holds_every_row_and_every_field_but_the_withheld(full_record, 
 
     for source in subject_access.SOURCES:
         model = source.model
-        held = model._default_manager.filter(**{source.patient_path: full_record.pk})
+        held = model._base_manager.filter(**{source.patient_path: full_record.pk})  # entered in error too
         records = copy["records"][source.label]
         assert sorted(r["id"] for r in records) == sorted(held.values_list("pk", flat=True)), source.label
         assert records, f"the fixture writes at least one {source.label}"
@@ -224,7 +235,7 @@ def test_collect_makes_the_same_number_of_queries_however_long_the_record(full_r
     with CaptureQueriesContext(connection) as long:
         copy = subject_access.collect(full_record)
 
-    assert len(copy["records"]["courses.TherapySession"]) == 14
+    assert len(copy["records"]["courses.TherapySession"]) == 15  # the fixture's deleted (entered in error) session too
     assert len(long.captured_queries) == len(short.captured_queries) == len(subject_access.SOURCES) + 2
 
 
