@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .diary import views as diary
 
 app_name = "courses"
 
@@ -14,4 +15,9 @@ urlpatterns = [
     path("courses/<int:pk>/tasks/", views.task, name="task"),
     path("courses/<int:pk>/end/", views.end, name="end"),
     path("courses/<int:pk>/step-up/", views.step_up, name="step_up"),
+    path("diary/", diary.diary, name="diary"),
+    path("diary/feed/", diary.feed_settings, name="diary_feed_settings"),
+    path("diary/feed/<str:feed_key>/", diary.feed, name="diary_feed"),
+    path("courses/<int:pk>/book/", diary.book, name="book_series"),
+    path("courses/<int:pk>/appointments/<int:session_pk>/", diary.appointment, name="appointment"),
 ]
