@@ -283,7 +283,8 @@ def record_session(
     set_treatment(course)
     session.refresh_from_db()
     log.record("session.recorded", actor=by, target=session, patient_id=course.patient_id, course_id=course.pk,
-               attendance=attendance, treatment=session.treatment, completed_booking=booking is not None)
+               attendance=attendance, treatment=session.treatment,
+               **({"completed_booking": True} if booking is not None else {}))
     outcome_summaries.refresh(session.referral_id)
     return session
 

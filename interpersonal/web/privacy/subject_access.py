@@ -63,6 +63,7 @@ SOURCES: tuple[Source, ...] = (
     Source("courses.Course", "patient_id", "Courses of therapy", "Course"),
     Source("courses.TherapySession", "referral__patient_id", "Sessions", "Session"),
     Source("courses.TaskCompletion", "course__patient_id", "Treatment tasks completed", "Task"),
+    Source("courses.FollowUp", "course__patient_id", "Follow-ups after missed appointments", "Follow-up"),
     Source("assessments.Measurement", "referral__patient_id", "Questionnaires and ratings", "Measure"),
     Source("assessments.RiskAlert", "referral__patient_id", "Risk alerts and what was done", "Risk alert"),
     Source("questionnaires.QuestionnaireLink", "patient_id", "Questionnaire links sent to you", "Questionnaire link"),

@@ -74,6 +74,7 @@ def full_record(therapist):
     from interpersonal.web.assessments.actions import acknowledge_alert, record_measurement
     from interpersonal.web.assessments.models import RiskAlert
     from interpersonal.web.courses.actions import end_course, record_session, set_task, start_course, step_up
+    from interpersonal.web.courses.diary.actions import mark
     from interpersonal.web.documents.actions import request_letter_pdf
     from interpersonal.web.formulation.actions import add_event, add_person, revise_ipaf, save_formulation
     from interpersonal.web.letters.actions import draft_letter, edit_letter, finalise_letter, new_version
@@ -93,6 +94,8 @@ def full_record(therapist):
                                      session=first, recorded_at=first.scheduled_at)
     acknowledge_alert(alert=measurement.risk_alert, by=therapist, note=ALERT_NOTE)
     set_task(course=dit, task_id=dit.definition.phases[0].tasks[0].id, done=True, by=therapist)
+    missed = record_session(course=dit, by=therapist, attendance=None, scheduled_at=_at(263))  # booked, then
+    mark(session=missed, by=therapist, code=3, expected_at=missed.scheduled_at)  # missed: a follow-up (courses.diary)
     ipaf = {"other_representation": "rushing", "affect": "sadness", "defensive_function": "withdrawal",
             "link_to_depression": "mood sinks"}
     one = revise_ipaf(course=dit, by=therapist, based_on=None, self_representation=IPAF_TEXT, **ipaf)
