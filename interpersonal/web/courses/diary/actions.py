@@ -155,13 +155,14 @@ def book_series(
 
 def _lock_booking(session: TherapySession, by: Any, expected_at: dt.datetime) -> tuple[TherapySession, Course]:
     """The booked appointment, locked, as the clinician saw it; ValidationError otherwise."""
-    locked = TherapySession.objects.select_for_update().select_related("course").get(pk=session.pk)
-    course = locked.course
-    if course is None:
+    if session.course_id is None:
         raise ValidationError("This is an assessment contact of the referral, not an appointment of a course.")
+    # The course first, then the row: the order courses.actions.record_session locks them in.
+    course = Course.objects.select_for_update().select_related("therapist").get(pk=session.course_id)
     course_actions._require_clinician(by, course)
-    course_actions._require_active(Course.objects.select_for_update().get(pk=course.pk))
-    if locked.attendance is not None or locked.scheduled_at != expected_at:
+    course_actions._require_active(course)
+    locked = TherapySession.objects.select_for_update().get(pk=session.pk)
+    if locked.course_id != course.pk or locked.attendance is not None or locked.scheduled_at != expected_at:
         raise ValidationError(CHANGED)
     return locked, course
 
@@ -233,7 +234,7 @@ def mark(*, session: TherapySession, by: Any, code: int, expected_at: dt.datetim
 def complete_follow_up(*, follow_up: FollowUp, by: Any) -> FollowUp:
     """The therapist has followed up the missed appointment (contacted the patient, rebooked or
     decided the next step; what was said goes in a note, not here)."""
-    locked = FollowUp.objects.select_for_update().select_related("course").get(pk=follow_up.pk)
+    locked = FollowUp.objects.select_for_update(of=("self",)).select_related("course").get(pk=follow_up.pk)
     course_actions._require_clinician(by, locked.course)
     if locked.done_at is not None:
         raise ValidationError("This follow-up was already marked done.")
