@@ -16,6 +16,7 @@ from gunicorn.glogging import Logger
 SECRET_PATHS: tuple[re.Pattern[str], ...] = (
     re.compile(r"(/q/)[A-Za-z0-9_-]{16,}"),  # questionnaire links (questionnaires/tokens.py)
     re.compile(r"(/accounts/enrol/)[^/\s?#\"]+", re.IGNORECASE),  # enrolment links: any token, even a wrong one
+    re.compile(r"(/diary/feed/)[^/\s?#\"]+", re.IGNORECASE),  # a therapist's calendar feed (courses.diary)
 )
 """The one list of paths whose next segment is a secret: every logger here redacts them all."""
 

@@ -112,6 +112,11 @@ MATRIX: dict[str, dict[str, str]] = {
     "courses:task": CASE_ROW,
     "courses:end": CASE_ROW,
     "courses:step_up": CASE_ROW,
+    "courses:diary": CLINICIANS,
+    "courses:diary_feed_settings": CLINICIANS,
+    "courses:diary_feed": PUBLIC_ROW,  # by its private key, for a calendar app: times and session numbers only
+    "courses:book_series": CASE_ROW,
+    "courses:appointment": CASE_ROW,
     "questionnaires:list": CASE_ROW_404,
     "questionnaires:send": CASE_ROW,
     "questionnaires:withdraw": CASE_ROW,

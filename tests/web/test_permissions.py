@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from interpersonal.web.assessments.models import Measurement, RiskAlert
 from interpersonal.web.audit.models import AuditEvent
-from interpersonal.web.courses.models import Course, TaskCompletion, TherapySession
+from interpersonal.web.courses.models import Course, DiaryFeed, FollowUp, TaskCompletion, TherapySession
 from interpersonal.web.documents.models import Document
 from interpersonal.web.formulation.models import InventoryPerson, IpafRevision, IptFormulation, TimelineEvent
 from interpersonal.web.letters.models import Letter
@@ -110,6 +110,11 @@ URLS: dict[str, Url] = {
     "courses:delete_session": Url(CASE, obj="course", post=True, more=(("session_pk", "session"),)),
     "courses:correct_measure": Url(CASE, obj="course", post=True, more=(("measure_pk", "measurement"),)),
     "courses:delete_measure": Url(CASE, obj="course", post=True, more=(("measure_pk", "measurement"),)),
+    "courses:diary": Url(GENERAL),
+    "courses:diary_feed_settings": Url(GENERAL, post=True),
+    "courses:diary_feed": Url(PUBLIC),  # the therapist's calendar feed, by its key: no patient data in it
+    "courses:book_series": Url(CASE, obj="course", post=True),
+    "courses:appointment": Url(CASE, obj="course", post=True, more=(("session_pk", "booking"),)),
     "questionnaires:list": Url(CASE, obj="course"),
     "questionnaires:send": Url(CASE, obj="course", post=True),
     "questionnaires:withdraw": Url(CASE, obj="course", post=True, more=(("link_pk", "link"),)),
@@ -210,6 +215,11 @@ def post_data(name: str, case) -> dict[str, str]:
         "courses:delete_session": {"delete-reason": "Hacked", "delete-version": "1"},
         "courses:correct_measure": {**phq9, "phq9-item_9": "0", "reason": "Hacked", "version": "1"},
         "courses:delete_measure": {"delete-reason": "Hacked", "delete-version": "1"},
+        "courses:book_series": {"first_day": (timezone.localdate() + dt.timedelta(days=5)).isoformat(), "time": "09:00",
+                                "count": "2", "every_days": "7", "duration_minutes": "50", "medium": "face_to_face",
+                                "room": ""},
+        "courses:appointment": {"op": "cancel", "code": "2", "expected": case["booking"].scheduled_at.isoformat()},
+        "courses:diary_feed_settings": {"op": "new"},
         "assessments:acknowledge_alert": {"note": "Acknowledged by someone not responsible"},
         "assessments:score": phq9,
         "accounts:login": {"username": "nobody", "password": "wrong"},
@@ -265,6 +275,7 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
     from interpersonal.web.accounts.actions import create_staff
     from interpersonal.web.assessments.actions import raise_alert
     from interpersonal.web.courses.actions import start_course
+    from interpersonal.web.courses.diary.actions import book_series, new_feed_key
     from interpersonal.web.documents.actions import request_letter_pdf, request_subject_access
     from interpersonal.web.formulation.actions import add_event, add_person
     from interpersonal.web.letters.actions import PLACEHOLDER, draft_letter, finalise_letter
@@ -301,6 +312,9 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
     with transaction.atomic():
         screening_alert = raise_alert(referral=referral, instrument="phq9", items=["9"], by=therapist,
                                       questionnaire_link=screening_link)
+    booking = book_series(course=dit_course, by=therapist, first_day=timezone.localdate() + dt.timedelta(days=3),
+                          at=dt.time(10, 0), count=1)[0]
+    feed_key = new_feed_key(by=therapist)
     ensure_default_rules()  # emptied by a transactional test that ran before, if any
     rule = SuitabilityRule.objects.order_by("pk").first()
     return {"patient": patient, "course": dit_course, "session": attended_session, "alert": risk_alert,
@@ -309,7 +323,8 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
             "person": person, "event": event, "letter": letter, "final_letter": final_letter, "staff": therapist,
             "records_officer": records_officer, "letter_document": letter_document, "sar_document": sar_document,
             "grant": grant, "enrolment_key": enrolment_key, "referral": referral, "screening_link": screening_link,
-            "screening_alert": screening_alert, "rule": rule}
+            "screening_alert": screening_alert, "rule": rule, "booking": booking,
+            "feed_key": feed_key}
 
 
 def path_for(name: str, converters: dict, case, *, token: str | None = None) -> str:
@@ -326,6 +341,8 @@ def path_for(name: str, converters: dict, case, *, token: str | None = None) -> 
         elif param == "ref":  # a records page: the link a search made for the case's records officer
             assert url.obj, f"{name}: say which object <str:ref> links to"
             kwargs[param] = record_link(case["records_officer"], case[url.obj].pk)
+        elif param == "feed_key":  # the case therapist's calendar feed (courses.diary)
+            kwargs[param] = case["feed_key"]
         elif param == "key":  # a staff enrolment link's one-time key
             kwargs[param] = case["enrolment_key"]
         else:
@@ -357,6 +374,8 @@ def state() -> tuple:
         list(OptInInvitation.objects.order_by("pk").values_list("pk", "opted_in_on")),
         list(StaffGrade.objects.order_by("pk").values_list("pk", "name")), GradeCost.objects.count(),
         list(StaffProfile.objects.order_by("pk").values_list("pk", "version")),
+        list(TherapySession.objects.order_by("pk").values_list("pk", "scheduled_at", "attendance", "room")),
+        FollowUp.objects.count(), list(DiaryFeed.objects.order_by("pk").values_list("pk", "key_hash")),
     )
 
 
@@ -405,7 +424,7 @@ def test_every_case_url_says_which_object_it_takes():
         assert URLS[name].obj in {"patient", "course", "ipt_course", "session", "alert", "letter", "final_letter",
                                   "referral"}
         assert {obj for _, obj in URLS[name].more} <= {"link", "person", "event", "letter_document", "screening_link",
-                                                       "screening_alert", "referral", "session", "measurement"}
+                                                       "screening_alert", "referral", "session", "measurement", "booking"}
 
 
 def test_every_token_url_takes_the_token_and_no_id():

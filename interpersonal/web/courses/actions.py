@@ -238,6 +238,19 @@ def set_treatment(course: Course) -> None:
             TherapySession.objects.filter(pk__in=pks).update(treatment=value)
 
 
+def booked_on_the_day(course: Course, at: dt.datetime) -> TherapySession | None:
+    """The course's booked appointment (no attendance yet) on ``at``'s day in the service's time
+    zone, the nearest to ``at`` if there are several; locked for the caller's transaction."""
+    day = timezone.localdate(at)
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min), timezone.get_current_timezone())
+    booked = list(TherapySession.objects.select_for_update()
+                  .filter(course=course, attendance__isnull=True, scheduled_at__gte=start,
+                          scheduled_at__lt=start + dt.timedelta(days=1, hours=1))
+                  .order_by("scheduled_at", "id"))
+    booked = [b for b in booked if timezone.localdate(b.scheduled_at) == day]  # a 25-hour day at the clock change
+    return min(booked, key=lambda b: abs(b.scheduled_at - at), default=None)
+
+
 @transaction.atomic
 def record_session(
     *, course: Course, by: Any, scheduled_at: dt.datetime, attendance: int | None,
@@ -245,7 +258,12 @@ def record_session(
     notes: str = "", home_practice: str = "",
 ) -> TherapySession:
     """Book a session (attendance None) or record one that has happened. Whether it is
-    treatment follows from the protocol (:func:`set_treatment`)."""
+    treatment follows from the protocol (:func:`set_treatment`).
+
+    Recording a session that was booked completes that booking, never adds a second row: the
+    course's booked appointment (no attendance yet) on the same day, the nearest in time if there
+    are several, takes the attendance and the details given — and keeps what already hangs from
+    it (the questionnaire link sent before it and the answers to it)."""
     _require_clinician(by, course)
     _require_active(Course.objects.select_for_update().get(pk=course.pk))
     if attendance is not None and attendance not in {a.value for a in Attendance}:
@@ -255,14 +273,19 @@ def record_session(
     if duration_minutes is not None and not 1 <= duration_minutes <= 240:
         raise ValidationError({"duration_minutes": "Give a duration between 1 and 240 minutes."})
     _check_session_time(course, scheduled_at, attendance)
-    session = TherapySession.objects.create(
-        referral_id=course.referral_id, course=course, scheduled_at=scheduled_at, attendance=attendance, duration_minutes=duration_minutes,
-        medium=medium, notes=notes.strip(), home_practice=home_practice.strip(), recorded_by=by,
-    )
+    booking = booked_on_the_day(course, scheduled_at) if attendance is not None else None
+    values = {"scheduled_at": scheduled_at, "attendance": attendance, "duration_minutes": duration_minutes,
+              "medium": medium, "notes": notes.strip(), "home_practice": home_practice.strip(), "recorded_by": by}
+    if booking is not None:
+        TherapySession.objects.filter(pk=booking.pk).update(**values)
+        session = booking
+    else:
+        session = TherapySession.objects.create(referral_id=course.referral_id, course=course, **values)
     set_treatment(course)
-    session.refresh_from_db(fields=["treatment"])
+    session.refresh_from_db()
     log.record("session.recorded", actor=by, target=session, patient_id=course.patient_id, course_id=course.pk,
-               attendance=attendance, treatment=session.treatment)
+               attendance=attendance, treatment=session.treatment,
+               **({"completed_booking": True} if booking is not None else {}))
     outcome_summaries.refresh(session.referral_id)
     return session
 

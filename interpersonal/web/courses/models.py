@@ -13,6 +13,8 @@ from interpersonal.core.codes import Attendance, EndReason, Medium
 from interpersonal.web.referrals.models import InReferral
 
 ATTENDED = (Attendance.ATTENDED_ON_TIME.value, Attendance.ATTENDED_LATE.value)
+ROOM_MAX = 60
+"""A room's name as the service writes it ("Room 3, Elm House")."""
 
 
 class Course(models.Model):
@@ -111,6 +113,8 @@ class TherapySession(InReferral):
     )
     duration_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
     medium = models.CharField(max_length=20, choices=[(m.value, m.label) for m in Medium], default=Medium.FACE_TO_FACE.value)
+    room = models.CharField(max_length=ROOM_MAX, blank=True,
+                            help_text="Where a face-to-face session is held (free text, optional; the diary's room view).")
     notes = models.TextField(blank=True)
     home_practice = models.TextField(blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -167,3 +171,45 @@ class TaskCompletion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_id} done on {self.completed_on} (course {self.course_id})"
+
+
+class FollowUp(models.Model):
+    """A task for the therapist after a missed appointment (DNA, code 3, or arrived late and not
+    seen, code 7): contact the patient and decide what next. Open until the therapist marks it
+    done; shown on their caseload and diary. Written only by courses.diary.actions."""
+
+    class Reason(models.TextChoices):
+        DID_NOT_ATTEND = "dna", "Did not attend (code 3)"
+        LATE_NOT_SEEN = "late_not_seen", "Arrived late and could not be seen (code 7)"
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="follow_ups")
+    session = models.OneToOneField(TherapySession, on_delete=models.PROTECT, related_name="follow_up")
+    therapist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="follow_ups")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["therapist", "done_at"])]
+
+    def __str__(self) -> str:
+        return f"follow-up of session {self.session_id} ({self.reason})"
+
+    @property
+    def open(self) -> bool:
+        return self.done_at is None
+
+
+class DiaryFeed(models.Model):
+    """A therapist's private calendar (iCal) feed: the URL's key is stored only as a SHA-256
+    hash; regenerating replaces it (the old URL stops working), revoking deletes the row."""
+
+    therapist = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="diary_feed")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"diary feed of user {self.therapist_id}"

@@ -7,6 +7,7 @@ number of queries.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -77,11 +78,16 @@ def _session_rows(sessions: list[TherapySession]) -> tuple[list[SessionRow], dic
     return rows, numbers
 
 
-def _x_for(m: Measurement, numbers: dict[int, int], attended: list[TherapySession]) -> int:
-    """The session a measure belongs to: its session's number, else the number of sessions
-    attended by the time it was recorded (0: before treatment)."""
+def _x_for(m: Measurement, numbers: dict[int, int], attended: list[TherapySession],
+           booked: dict[int, dt.datetime]) -> int:
+    """The session a measure belongs to: its session's number; for a session still booked (the
+    questionnaire sent by link before it, answered before it takes place) the number it will
+    have, one after the sessions attended before it — never the previous session's; else the
+    number of sessions attended by the time it was recorded (0: before treatment)."""
     if m.session_id in numbers:
         return numbers[m.session_id]
+    if m.session_id in booked:
+        return sum(1 for s in attended if s.scheduled_at < booked[m.session_id]) + 1
     return sum(1 for s in attended if s.scheduled_at <= m.recorded_at)
 
 
@@ -89,12 +95,13 @@ def summarise(course: Course) -> CourseSummary:
     sessions = list(TherapySession.objects.filter(course=course).order_by("scheduled_at", "id"))
     rows, numbers = _session_rows(sessions)
     attended = [s for s in sessions if s.attendance in ATTENDED]
+    booked = {s.pk: s.scheduled_at for s in sessions if s.attendance is None}
     counts = Counter(s.attendance for s in sessions)
     # The answers say which risk items were left unanswered; the variants are not shown here.
     found = list(Measurement.objects.filter(course=course).defer("variants").order_by("recorded_at", "id"))
     by_instrument: dict[str, list[tuple[Point, Measurement]]] = {}
     for m in found:
-        point = Point(x=_x_for(m, numbers, attended), total=m.total, date=m.recorded_at.date(),
+        point = Point(x=_x_for(m, numbers, attended, booked), total=m.total, date=m.recorded_at.date(),
                       severity=m.severity, risk=bool(m.risk), risk_unanswered=m.risk_unanswered)
         by_instrument.setdefault(m.instrument, []).append((point, m))
     series = []

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import correction_views, views
+from .diary import views as diary
 
 app_name = "courses"
 
@@ -20,4 +21,9 @@ urlpatterns = [
     path("courses/<int:pk>/measures/<int:measure_pk>/correct/", correction_views.correct_measure,
          name="correct_measure"),
     path("courses/<int:pk>/measures/<int:measure_pk>/delete/", correction_views.delete_measure, name="delete_measure"),
+    path("diary/", diary.diary, name="diary"),
+    path("diary/feed/", diary.feed_settings, name="diary_feed_settings"),
+    path("diary/feed/<str:feed_key>/", diary.feed, name="diary_feed"),
+    path("courses/<int:pk>/book/", diary.book, name="book_series"),
+    path("courses/<int:pk>/appointments/<int:session_pk>/", diary.appointment, name="appointment"),
 ]

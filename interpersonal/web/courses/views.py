@@ -52,7 +52,7 @@ from interpersonal.web.courses.forms import (
     StepUpForm,
     TaskForm,
 )
-from interpersonal.web.courses.models import ATTENDED, Course, TaskCompletion, TherapySession
+from interpersonal.web.courses.models import ATTENDED, Course, FollowUp, TaskCompletion, TherapySession
 from interpersonal.web.courses.summary import summarise
 from interpersonal.web.formerrors import add_action_errors
 from interpersonal.web.formulation.links import focus_links
@@ -100,6 +100,7 @@ def caseload_view(request: HttpRequest) -> HttpResponse:
         log.record("screening_alerts.listed", actor=user, target=("user", user.pk),
                    patient_ids=sorted({row.alert.referral.patient_id for row in screening_alerts}))
     return render(request, "courses/caseload.html", {
+        "follow_ups": FollowUp.objects.filter(therapist=user, done_at__isnull=True).count(),
         "screening_alerts": screening_alerts,
         "rows": own, "rows_html": caseload.rows_html(own),
         "active_count": sum(1 for r in own if r.ended_on is None), "ended_count": sum(1 for r in own if r.ended_on),
@@ -239,6 +240,14 @@ def _session_instruments(course: Course) -> list[measures.Instrument]:
     return [measures.get(i) for i in ids]
 
 
+def _booking(course: Course, raw: str) -> TherapySession | None:
+    """The booked appointment of ``course`` named by the diary's "record the session" link, to
+    fill the form's date and time (recording on its day completes it: courses.actions)."""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        return None
+    return TherapySession.objects.filter(pk=int(raw), course=course, attendance__isnull=True).first()
+
+
 @require_http_methods(["GET", "POST"])
 @clinician
 def record_session(request: HttpRequest, pk: int) -> HttpResponse:
@@ -246,8 +255,13 @@ def record_session(request: HttpRequest, pk: int) -> HttpResponse:
     instruments = _session_instruments(course)
     data = request.POST if request.method == "POST" else None
     now = timezone.localtime()
-    form = SessionForm(data, initial={"date": now.date(), "time": now.replace(second=0, microsecond=0).time(),
-                                      "attendance": "5", "duration_minutes": 50})
+    booking = _booking(course, request.GET.get("booking", ""))
+    at = timezone.localtime(booking.scheduled_at) if booking is not None else now
+    initial = {"date": at.date(), "time": at.replace(second=0, microsecond=0).time(), "attendance": "5",
+               "duration_minutes": 50}
+    if booking is not None:
+        initial.update(duration_minutes=booking.duration_minutes or 50, medium=booking.medium)
+    form = SessionForm(data, initial=initial)
     score_forms = [ScoreForm(i, data, prefix=i.id) for i in instruments]
     if data is not None:
         valid = form.is_valid()

@@ -223,6 +223,19 @@ FIELDS: dict[str, Class] = {
     "courses.TaskCompletion.task_id": S,  # a protocol task id
     "courses.TaskCompletion.completed_on": D,
     "courses.TaskCompletion.completed_by": P,
+    "courses.TherapySession.room": S,  # a room's name ("Room 3"), chosen from the service's rooms
+    "courses.FollowUp.id": P,
+    "courses.FollowUp.course": P,
+    "courses.FollowUp.session": P,
+    "courses.FollowUp.therapist": P,
+    "courses.FollowUp.reason": S,  # a code (did not attend / late, not seen)
+    "courses.FollowUp.created_at": D,
+    "courses.FollowUp.done_at": D,
+    "courses.FollowUp.done_by": P,
+    "courses.DiaryFeed.id": P,
+    "courses.DiaryFeed.therapist": P,
+    "courses.DiaryFeed.key_hash": S,  # a SHA-256 hash of a random key: no personal data
+    "courses.DiaryFeed.created_at": D,
     # --- assessments -----------------------------------------------------------------------
     "assessments.Measurement.id": P,
     "assessments.Measurement.course": P,

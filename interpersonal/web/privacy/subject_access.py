@@ -65,6 +65,7 @@ SOURCES: tuple[Source, ...] = (
     Source("courses.SessionCorrection", "session__referral__patient_id", "Corrections of sessions, with the "
            "earlier values", "Session correction"),
     Source("courses.TaskCompletion", "course__patient_id", "Treatment tasks completed", "Task"),
+    Source("courses.FollowUp", "course__patient_id", "Follow-ups after missed appointments", "Follow-up"),
     Source("assessments.Measurement", "referral__patient_id", "Questionnaires and ratings", "Measure"),
     Source("assessments.MeasurementCorrection", "measurement__referral__patient_id", "Corrections of "
            "questionnaires and ratings, with the earlier answers", "Measure correction"),

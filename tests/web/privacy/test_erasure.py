@@ -76,6 +76,7 @@ def full_record(therapist):
     from interpersonal.web.assessments.models import RiskAlert
     from interpersonal.web.courses.actions import end_course, record_session, set_task, start_course, step_up
     from interpersonal.web.courses.corrections import delete_session
+    from interpersonal.web.courses.diary.actions import mark
     from interpersonal.web.documents.actions import request_letter_pdf
     from interpersonal.web.formulation.actions import add_event, add_person, revise_ipaf, save_formulation
     from interpersonal.web.letters.actions import draft_letter, edit_letter, finalise_letter, new_version
@@ -101,6 +102,8 @@ def full_record(therapist):
                               scheduled_at=_at(268))
     delete_session(session=mistaken, by=therapist, expected_version=1, reason=NOTES)
     set_task(course=dit, task_id=dit.definition.phases[0].tasks[0].id, done=True, by=therapist)
+    missed = record_session(course=dit, by=therapist, attendance=None, scheduled_at=_at(263))  # booked, then
+    mark(session=missed, by=therapist, code=3, expected_at=missed.scheduled_at)  # missed: a follow-up (courses.diary)
     ipaf = {"other_representation": "rushing", "affect": "sadness", "defensive_function": "withdrawal",
             "link_to_depression": "mood sinks"}
     one = revise_ipaf(course=dit, by=therapist, based_on=None, self_representation=IPAF_TEXT, **ipaf)

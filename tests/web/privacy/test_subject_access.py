@@ -54,6 +54,13 @@ def full_record(clinic, therapist):  # noqa: F811
 
     course = clinic.courses.get()
     set_task(course=course, task_id="ipaf_agreed", done=True, by=therapist)
+    # A missed appointment and the follow-up it opened (courses.diary).
+    from interpersonal.web.courses.actions import record_session
+    from interpersonal.web.courses.diary.actions import mark
+
+    missed = record_session(course=course, by=therapist, attendance=None,
+                            scheduled_at=timezone.now() - dt.timedelta(days=2, hours=1))
+    mark(session=missed, by=therapist, code=3, expected_at=missed.scheduled_at)
     link, _token = issue_link(course=course, instruments=["phq9", "gad7"], by=therapist)
     QuestionnaireLink.objects.filter(pk=link.pk).update(draft=DRAFT_ANSWER)
     # Stored directly (the IPT actions refuse a DIT course): only the data matters here.
@@ -235,7 +242,7 @@ def test_collect_makes_the_same_number_of_queries_however_long_the_record(full_r
     with CaptureQueriesContext(connection) as long:
         copy = subject_access.collect(full_record)
 
-    assert len(copy["records"]["courses.TherapySession"]) == 15  # the fixture's deleted (entered in error) session too
+    assert len(copy["records"]["courses.TherapySession"]) == 16  # 12 here, 2 in the clinic, the deleted one and the missed one
     assert len(long.captured_queries) == len(short.captured_queries) == len(subject_access.SOURCES) + 2
 
 
@@ -272,7 +279,7 @@ def test_the_patient_page_counts_what_is_held(full_record, records_officer, clie
     assert f"{GIVEN} {FAMILY}" in body
     assert "Sessions" in body
     assert "Make the PDF copy" in body
-    assert dict(response.context["counts"])["Sessions"] == 2
+    assert dict(response.context["counts"])["Sessions"] == 3  # with the missed appointment (code 3)
     assert AuditEvent.objects.filter(type="records.patient_viewed", patient_id=full_record.pk).count() == 1
 
 
