@@ -142,8 +142,9 @@ def _scores_of(scores: pl.LazyFrame, measure: str, prefix: str) -> pl.LazyFrame:
     when = pl.col("score_date")
     key = when.dt.epoch("us").cast(pl.Int128) * (1 << 32) + pl.col("_row").cast(pl.Int128)
     return (
-        scores.with_row_index("_row")
+        scores.select("referral_id", "measure", "score", "score_date")
         .filter((pl.col("measure") == measure) & pl.col("score").is_not_null() & when.is_not_null())
+        .with_row_index("_row")  # the order of this measure's scores in the file: all a tie needs
         .with_columns(key.alias("_order"))
         .group_by("referral_id")
         .agg(
@@ -169,7 +170,7 @@ def _course_placement(data: Dataset) -> pl.LazyFrame | None:
         if column not in courses.collect_schema():
             courses = courses.with_columns(pl.lit(None, dtype=pl.Int64 if column == "step" else pl.Date).alias(column))
     if per_course is not None:
-        courses = courses.join(per_course, on="course_id", how="left")
+        courses = courses.join(_one_at_a_time(per_course), on="course_id", how="left")
     else:
         courses = courses.with_columns(pl.lit(None, dtype=pl.UInt32).alias("_attended"))
     # Sorted once, then read in order within each referral (a group keeps its rows' order): a
