@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from interpersonal.core import demographics as mds
 from interpersonal.core.identifiers import InvalidNHSNumber, normalise_nhs_number
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.audit import log
@@ -17,8 +18,18 @@ from interpersonal.web.bounds import InvalidPhoneNumber, normalise_phone
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.referrals import actions as referrals
 
+DATA_SET_CODES: dict[str, mds.CodeList] = {
+    "gender_identity": mds.GENDER_IDENTITY, "ethnic_category": mds.ETHNIC_CATEGORY,
+    "preferred_language": mds.PREFERRED_LANGUAGE, "employment_status": mds.EMPLOYMENT_STATUS,
+}
+"""The coded person characteristics of the NHS Talking Therapies data set (core.demographics)."""
+DATA_SET_FLAGS = ("interpreter_required", *(f"contact_by_{channel}" for channel, _ in mds.CHANNELS))
+"""Yes / no / not yet asked (None)."""
+DATA_SET = (*DATA_SET_CODES, "disabilities", *DATA_SET_FLAGS)
+
 EDITABLE = (
     "given_name", "family_name", "date_of_birth", "nhs_number", "phone", "email", "address", "gp_practice",
+    *DATA_SET,
 )
 
 
@@ -43,6 +54,25 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
             out["phone"] = normalise_phone(out["phone"])
         except InvalidPhoneNumber as exc:
             errors["phone"] = str(exc)
+    for name, codes in DATA_SET_CODES.items():
+        if name in out:
+            out[name] = out[name] or ""
+            try:
+                codes.check(out[name])
+            except mds.InvalidCode:
+                errors[name] = f"Choose one of the {codes.name} codes."
+    for name in DATA_SET_FLAGS:
+        if name in out and out[name] not in (True, False, None):
+            errors[name] = "Yes, no, or not yet asked."
+    if "disabilities" in out:
+        try:
+            given = out["disabilities"] or []
+            if isinstance(given, str) or not all(isinstance(code, str) for code in given):
+                raise mds.InvalidCode(mds.DISABILITY, given)
+            out["disabilities"] = list(mds.clean_disabilities(given))
+        except mds.InvalidCode:
+            errors["disabilities"] = ('Choose disability codes from the list; "no disability" and "not stated" '
+                                      "stand alone.")
     dob = out.get("date_of_birth")
     if "date_of_birth" in out and (not isinstance(dob, dt.date) or dob > today or dob.year < 1900):
         errors["date_of_birth"] = "Give a date of birth between 1900 and today."

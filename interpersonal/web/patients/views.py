@@ -18,8 +18,14 @@ from interpersonal.web.courses.access import courses_visible_to
 from interpersonal.web.formerrors import add_action_errors
 from interpersonal.web.patients import actions
 from interpersonal.web.patients.access import get_patient_for_user, patients_visible_to, referral_of
-from interpersonal.web.patients.actions import EDITABLE
-from interpersonal.web.patients.forms import EditPatientForm, EndReferralForm, ReferralForm, RegisterPatientForm
+from interpersonal.web.patients.actions import DATA_SET_FLAGS, EDITABLE
+from interpersonal.web.patients.forms import (
+    EditPatientForm,
+    EndReferralForm,
+    ReferralForm,
+    RegisterPatientForm,
+    flag_initial,
+)
 from interpersonal.web.patients.pathway import pathways, triaged_to
 from interpersonal.web.referrals import actions as referrals
 
@@ -136,7 +142,9 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 return redirect("patients:detail", patient.pk)
     else:
-        form = EditPatientForm(initial={k: getattr(patient, k) for k in EDITABLE} | {"version": patient.version})
+        initial = {k: getattr(patient, k) for k in EDITABLE} | {"version": patient.version}
+        initial |= {k: flag_initial(initial[k]) for k in DATA_SET_FLAGS}
+        form = EditPatientForm(initial=initial)
     return render(request, "patients/form.html", {
         "form": form, "patient": patient, "stale": stale, "title": f"Change {patient.full_name}'s details",
     }, status=400 if form.is_bound else 200)
