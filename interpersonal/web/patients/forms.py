@@ -87,6 +87,11 @@ class ReferralForm(forms.Form):
 class RegisterPatientForm(PatientForm, ReferralForm):
     """A new patient with the referral they came with (referrals.models.Referral)."""
 
+    different_person = forms.BooleanField(
+        required=False, label="This is a different person: register them as a new patient",
+        help_text="Tick only after checking: two records of one person split their care and their risk history.",
+    )
+
     field_order = [*PatientForm.base_fields, *ReferralForm.referral_fields]
 
 
