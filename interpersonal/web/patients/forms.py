@@ -87,12 +87,17 @@ class ReferralForm(forms.Form):
 class RegisterPatientForm(PatientForm, ReferralForm):
     """A new patient with the referral they came with (referrals.models.Referral)."""
 
+    field_order = [*PatientForm.base_fields, *ReferralForm.referral_fields]
+
+
+class NewPatientForm(RegisterPatientForm):
+    """Registering a patient from their own clinician's page: a possible duplicate is flagged
+    (patients.actions.possible_duplicates) until the user says this is a different person."""
+
     different_person = forms.BooleanField(
         required=False, label="This is a different person: register them as a new patient",
         help_text="Tick only after checking: two records of one person split their care and their risk history.",
     )
-
-    field_order = [*PatientForm.base_fields, *ReferralForm.referral_fields]
 
 
 def end_referral_choices(*, treated: bool) -> list[tuple[str, str]]:

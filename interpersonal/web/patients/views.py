@@ -25,8 +25,8 @@ from interpersonal.web.patients.actions import DATA_SET_FLAGS, EDITABLE
 from interpersonal.web.patients.forms import (
     EditPatientForm,
     EndReferralForm,
+    NewPatientForm,
     ReferralForm,
-    RegisterPatientForm,
     flag_initial,
 )
 from interpersonal.web.patients.models import Patient
@@ -54,7 +54,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @clinician
 def new(request: HttpRequest) -> HttpResponse:
-    form = RegisterPatientForm(request.POST or None)
+    form = NewPatientForm(request.POST or None)
     duplicates: list[Patient] | None = None
     if form.is_bound and form.is_valid():
         try:
