@@ -103,3 +103,20 @@ def test_the_subject_access_copy_holds_the_data_set_with_labels(patient, therapi
     shown = json.dumps(section["entries"])
     assert "Hearing (02); Sight (09)" in shown
     assert "African" in shown
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_the_outcomes_data_set_carries_the_codes_and_reads_back(patient, therapist, tmp_path, fmt):
+    from interpersonal.core.outcomes import dataset as core_dataset
+    from interpersonal.web.outcomes.dataset import from_database
+
+    update_patient(patient=patient, by=therapist, expected_version=patient.version, **RECORDED)
+    core_dataset.write(from_database(), tmp_path, format=fmt)
+
+    referrals = core_dataset.read(tmp_path).referrals.collect()
+    (row,) = referrals.to_dicts()
+    assert {k: row[k] for k in ("gender_identity", "ethnic_category", "preferred_language", "interpreter_required",
+                                "disability_codes", "employment_status")} == {
+        "gender_identity": "3", "ethnic_category": "N", "preferred_language": "so", "interpreter_required": True,
+        "disability_codes": "02;09", "employment_status": "02"}
+    assert "Example" not in str(row)  # pseudonymous: no name
