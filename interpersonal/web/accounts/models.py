@@ -15,14 +15,23 @@ class Role(models.TextChoices):
 
 
 class Team(models.Model):
+    """A team of staff. A retired team takes no new members; its members keep working (and keep
+    the team until an administrator moves them)."""
+
     name = models.CharField(max_length=100, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
 
 
 class User(AbstractUser):
@@ -62,6 +71,7 @@ class AccessGrant(models.Model):
         NEW_ACCOUNT = "new_account", "New account with a clinical role"
         ACCESS_CHANGE = "access_change", "Role, supervisor or sign-in widened"
         SIGN_IN_RESET = "sign_in_reset", "Reset of a clinical account's sign-in"
+        SECOND_FACTOR_RESET = "second_factor_reset", "Removal of a clinical account's authenticator app"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for confirmation"

@@ -34,6 +34,8 @@ FIELDS: dict[str, Class] = {
     "accounts.Team.id": P,
     "accounts.Team.name": ID,  # a team name can locate a service and its staff
     "accounts.Team.created_at": D,
+    "accounts.Team.retired_at": D,
+    "accounts.Team.version": S,
     "accounts.User.id": P,
     "accounts.User.password": ID,  # a credential: never leaves the database
     "accounts.User.last_login": D,
