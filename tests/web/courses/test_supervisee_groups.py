@@ -38,6 +38,8 @@ def test_the_supervisor_sees_each_supervisees_cases_under_their_name(
     assert response.status_code == 200
     assert groups_of(response) == [("Vera Second", ["Vantage"]), ("Tess Therapist", ["Example"])]
     html = response.content.decode()
+    assert html.count("Supervisees’ cases") == 1
+    assert html.count("<h3 id=\"supervisee-") == 2
     assert "Risk: 1 open alert" in html  # the group's header carries its open alerts
     assert "Otherton" not in html  # another supervisor's supervisee's patient
 
