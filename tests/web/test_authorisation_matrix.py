@@ -76,6 +76,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "accounts:teams": ADMIN_ONLY,
     "accounts:staff_reset": ADMIN_ONLY,
     "accounts:staff_reset_mfa": ADMIN_ONLY,
+    "accounts:staff_handover": ADMIN_ONLY,
     "accounts:team": ADMIN_ONLY,
     "accounts:grants": row(LOGIN, FORBIDDEN, OK, OK, OK, LOGIN, FORBIDDEN),
     "accounts:grant": row(LOGIN, FORBIDDEN, OK, OK, OK, LOGIN, FORBIDDEN),  # read by those told; decided by a confirmer

@@ -496,6 +496,96 @@ def reset_second_factor(*, user: Any, by: Any) -> StaffResult:
     return StaffResult(user=user)
 
 
+def handover_scope(from_therapist: Any) -> dict[str, Any]:
+    """What a hand-over of ``from_therapist``'s caseload moves, as querysets: their courses that are
+    active or have an open risk alert (courses.access.needs_a_clinician), their open referrals, and
+    the patients allocated to them with an open referral. Ended cases stay theirs (history)."""
+    from django.db.models import Exists, OuterRef
+
+    from interpersonal.web.courses.access import needs_a_clinician
+    from interpersonal.web.courses.models import Course
+    from interpersonal.web.patients.models import Patient
+    from interpersonal.web.referrals.models import Referral
+
+    open_referrals = Referral.objects.exclude(status=Referral.Status.DISCHARGED)
+    return {
+        "courses": Course.objects.filter(needs_a_clinician(), therapist=from_therapist),
+        "referrals": open_referrals.filter(therapist=from_therapist),
+        "patients": Patient.objects.filter(Exists(open_referrals.filter(patient=OuterRef("pk"))),
+                                           therapist=from_therapist),
+    }
+
+
+def _check_handover(from_therapist: Any, to_therapist: Any) -> None:
+    from interpersonal.web.accounts.roles import Permission, has_permission
+
+    if from_therapist.pk == to_therapist.pk:
+        raise ValidationError({"to_therapist": "Choose another clinician to hand the caseload to."})
+    if not (to_therapist.is_active and has_permission(to_therapist, Permission.HOLD_CASELOAD)):
+        raise ValidationError({"to_therapist": "Choose an active clinician who holds a caseload."})
+    if not any(q.exists() for q in handover_scope(from_therapist).values()):
+        raise ValidationError(f"{from_therapist.display_name} has no active course or open referral to hand over.")
+
+
+def _apply_handover(from_therapist: Any, to_therapist: Any, *, by: Any) -> dict[str, list[int]]:
+    """Move the caseload (one transaction, rows locked). A course's and a referral's open risk
+    alerts belong to them, so whoever now holds the case sees and acknowledges them; each moved
+    row's version goes up, so a page opened before the hand-over cannot write over it."""
+    from django.db.models import F
+
+    scope = handover_scope(from_therapist)
+    moved = {name: list(qs.select_for_update().values_list("pk", flat=True)) for name, qs in scope.items()}
+    for name, qs in scope.items():
+        model = qs.model
+        fields = {"therapist": to_therapist}
+        if any(f.name == "version" for f in model._meta.concrete_fields):
+            fields["version"] = F("version") + 1
+        model._default_manager.filter(pk__in=moved[name]).update(**fields)
+    from interpersonal.web.courses.models import Course
+    from interpersonal.web.referrals.models import Referral
+
+    patient_ids = sorted(set(moved["patients"])
+                         | set(Course.objects.filter(pk__in=moved["courses"]).values_list("patient_id", flat=True))
+                         | set(Referral.objects.filter(pk__in=moved["referrals"]).values_list("patient_id", flat=True)))
+    log.record("caseload.handed_over", actor=by, target=to_therapist, from_id=from_therapist.pk,
+               to_id=to_therapist.pk, course_ids=moved["courses"], referral_ids=moved["referrals"],
+               patient_ids=patient_ids)
+    for patient_id in patient_ids:  # in each patient's own access log (subject access)
+        log.record("patient.handed_over", actor=by, target=("patient", patient_id), patient_id=patient_id,
+                   from_id=from_therapist.pk, to_id=to_therapist.pk)
+    return moved
+
+
+@transaction.atomic
+def hand_over_caseload(*, from_therapist: Any, to_therapist: Any, by: Any) -> StaffResult:
+    """Hand a clinician's caseload (:func:`handover_scope`) over to another clinician.
+
+    A hand-over widens the receiving clinician's reach (and their supervisor's) into the records of
+    every patient it moves, and who treats whom is a clinical decision: as ADR 0008 does for every
+    widening, an administrator's hand-over is a pending request (``caseload_handover``) that a
+    second person with clinical authority confirms (:func:`confirm_grant`), never the receiving
+    clinician or their supervisor. Until then nothing moves. The superuser's takes effect now."""
+    _require_manager(by)
+    user_model = get_user_model()
+    from_therapist = user_model.objects.select_for_update().get(pk=from_therapist.pk)
+    to_therapist = user_model.objects.select_for_update().get(pk=to_therapist.pk)
+    _check_handover(from_therapist, to_therapist)
+    if not _is_superuser(by):
+        if AccessGrant.objects.filter(kind=AccessGrant.Kind.CASELOAD_HANDOVER, status=AccessGrant.Status.PENDING,
+                                      handover_from=from_therapist).exists():
+            raise ValidationError("A hand-over of this caseload is already waiting for confirmation.")
+        grant = AccessGrant.objects.create(
+            kind=AccessGrant.Kind.CASELOAD_HANDOVER, user=to_therapist, role=to_therapist.role,
+            supervisor=to_therapist.supervisor, is_active=to_therapist.is_active, handover_from=from_therapist,
+            requested_by=by)
+        log.record("access_grant.requested", actor=by, target=grant, kind=grant.kind, user_id=to_therapist.pk,
+                   role=grant.role, supervisor_id=grant.supervisor_id, is_active=grant.is_active,
+                   from_id=from_therapist.pk, code_issued=False)
+        return StaffResult(user=to_therapist, grant=grant)
+    _apply_handover(from_therapist, to_therapist, by=by)
+    return StaffResult(user=to_therapist)
+
+
 def may_decide(user: Any, grant: AccessGrant) -> bool:
     """Whether ``user`` may confirm or decline ``grant``: the superuser, or a holder of clinical
     authority who neither asked for it nor gains by it (the account itself or its new supervisor).
@@ -536,6 +626,16 @@ def confirm_grant(*, grant: AccessGrant, by: Any) -> StaffResult:
     the enrolment code the requesting administrator was shown, so neither of them alone can enrol."""
     locked = _lock_pending(grant, by)
     user = get_user_model().objects.select_for_update().get(pk=locked.user_id)
+    if locked.kind == AccessGrant.Kind.CASELOAD_HANDOVER:
+        source = get_user_model().objects.select_for_update().get(pk=locked.handover_from_id)
+        _check_handover(source, user)  # as it stands now: the receiver may have left meanwhile
+        locked.status, locked.decided_by, locked.decided_at = AccessGrant.Status.CONFIRMED, by, timezone.now()
+        locked.save(update_fields=["status", "decided_by", "decided_at"])
+        log.record("access_grant.confirmed", actor=by, target=locked, kind=locked.kind, user_id=user.pk,
+                   role=user.role, supervisor_id=user.supervisor_id, is_active=user.is_active)
+        _apply_handover(source, user, by=by)
+        grant.refresh_from_db()
+        return StaffResult(user=user, grant=locked)
     if locked.kind == AccessGrant.Kind.SECOND_FACTOR_RESET:
         # Only the devices go: the password stays the holder's, so no link, and nothing to split.
         locked.status, locked.decided_by, locked.decided_at = AccessGrant.Status.CONFIRMED, by, timezone.now()

@@ -132,3 +132,26 @@ class EnrolmentForm(SetPasswordForm):  # type: ignore[type-arg]
             self.fields["code"].required = True
         else:
             del self.fields["code"]
+
+
+def _caseload_holders() -> Any:
+    from interpersonal.web.accounts.roles import ROLES, Permission
+
+    roles = [r for r, d in ROLES.items() if Permission.HOLD_CASELOAD in d.permissions]
+    return get_user_model().objects.filter(role__in=roles, is_active=True).order_by("last_name", "first_name")
+
+
+class HandoverForm(forms.Form):
+    """Hand a clinician's caseload over to another (accounts.actions.hand_over_caseload)."""
+
+    to_therapist = forms.ModelChoiceField(queryset=_caseload_holders(), label="Hand the caseload over to",
+                                          empty_label="Choose a clinician")
+    confirm = forms.BooleanField(
+        label="The clinical lead has agreed who takes these patients on",
+        help_text="A supervisor who does not gain access by it confirms before anything moves.",
+    )
+
+    def __init__(self, *args: Any, exclude: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to_therapist"].queryset = _caseload_holders().exclude(pk=getattr(exclude, "pk", None))
+        self.fields["to_therapist"].label_from_instance = lambda u: u.display_name

@@ -72,6 +72,7 @@ class AccessGrant(models.Model):
         ACCESS_CHANGE = "access_change", "Role, supervisor or sign-in widened"
         SIGN_IN_RESET = "sign_in_reset", "Reset of a clinical account's sign-in"
         SECOND_FACTOR_RESET = "second_factor_reset", "Removal of a clinical account's authenticator app"
+        CASELOAD_HANDOVER = "caseload_handover", "Hand-over of a caseload to this clinician"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for confirmation"
@@ -86,6 +87,10 @@ class AccessGrant(models.Model):
     role = models.CharField(max_length=20, choices=Role.choices, blank=True)
     supervisor = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     is_active = models.BooleanField(default=True)
+    handover_from = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        help_text="For a caseload hand-over: the clinician whose active cases would move to ``user``.",
+    )
     requested_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     requested_at = models.DateTimeField(auto_now_add=True)
     decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

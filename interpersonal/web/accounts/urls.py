@@ -19,6 +19,7 @@ urlpatterns = [
     path("staff/<int:pk>/", views.staff_edit, name="staff_edit"),
     path("staff/<int:pk>/reset/", views.staff_reset, name="staff_reset"),
     path("staff/<int:pk>/second-factor/", views.staff_reset_mfa, name="staff_reset_mfa"),
+    path("staff/<int:pk>/handover/", views.staff_handover, name="staff_handover"),
     path("teams/", views.teams, name="teams"),
     path("teams/<int:pk>/", views.team, name="team"),
     path("grants/", views.grants, name="grants"),

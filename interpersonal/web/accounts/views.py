@@ -21,6 +21,7 @@ from interpersonal.web.accounts.forms import (
     DecisionForm,
     EditStaffForm,
     EnrolmentForm,
+    HandoverForm,
     NewStaffForm,
     RenameTeamForm,
     ResetSecondFactorForm,
@@ -157,6 +158,30 @@ def staff_reset_mfa(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "accounts/staff_reset_mfa.html", {
         "form": form, "person": person, "devices": mfa.device_count(person),
     }, status=400 if form.is_bound else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@manager
+def staff_handover(request: HttpRequest, pk: int) -> HttpResponse:
+    """Hand someone's caseload over to another clinician (once a second person confirms). The page
+    shows how many cases would move, never whose: administrators see no clinical content."""
+    person = get_user_model().objects.filter(pk=pk).first()
+    if person is None:
+        raise Http404("No such member of staff")
+    form = HandoverForm(request.POST or None, exclude=person)
+    if form.is_bound and form.is_valid():
+        try:
+            result = actions.hand_over_caseload(from_therapist=person, to_therapist=form.cleaned_data["to_therapist"],
+                                                by=request.user)
+        except ValidationError as exc:
+            add_action_errors(form, exc)
+        else:
+            if result.grant is not None:
+                return _done(request, result, f"Hand-over of {person.display_name}'s caseload requested")
+            return redirect("accounts:staff")
+    counts = {name: qs.count() for name, qs in actions.handover_scope(person).items()}
+    return render(request, "accounts/staff_handover.html", {"form": form, "person": person, "counts": counts},
+                  status=400 if form.is_bound else 200)
 
 
 @require_GET

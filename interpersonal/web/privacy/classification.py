@@ -60,6 +60,7 @@ FIELDS: dict[str, Class] = {
     "accounts.AccessGrant.role": S,
     "accounts.AccessGrant.supervisor": P,
     "accounts.AccessGrant.is_active": S,
+    "accounts.AccessGrant.handover_from": P,
     "accounts.AccessGrant.requested_by": P,
     "accounts.AccessGrant.requested_at": D,
     "accounts.AccessGrant.decided_by": P,

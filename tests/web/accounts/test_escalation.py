@@ -48,10 +48,11 @@ OPERATOR_ONLY = {
 """Actions no web page calls: they need a shell on the server, which is the superuser's reach."""
 PREDICATES = {
     "may_decide": "answers a question, changes nothing (confirm_grant and decline_grant ask it)",
+    "handover_scope": "answers a question (what a hand-over would move), changes nothing",
 }
 
 SEARCHED = ("create_team", "rename_team", "retire_team", "create_staff", "update_staff", "reset_sign_in",
-            "reset_second_factor", "confirm_grant", "decline_grant", "complete_enrolment")
+            "reset_second_factor", "hand_over_caseload", "confirm_grant", "decline_grant", "complete_enrolment")
 NEW_PASSWORD = "an-enrolled-synthetic-passphrase"
 
 
@@ -180,6 +181,13 @@ def moves(path: Path, targets: set[int] | None) -> Iterator[tuple[str, Callable[
                                user=fresh(user.pk), by=by, role=role, first_name=user.first_name,
                                last_name=user.last_name, email=user.email, team=user.team, supervisor=sup,
                                is_active=active))
+    holders = [u for u in users if u.is_active and has_permission(u, Permission.HOLD_CASELOAD)]
+    for source in users:
+        if source.courses.filter(status="active").exists():
+            for receiver in holders:
+                yield (f"hand_over_caseload {source.username} to {receiver.username}",
+                       lambda source=source, receiver=receiver: actions.hand_over_caseload(
+                           from_therapist=fresh(source.pk), to_therapist=fresh(receiver.pk), by=by))
     for grant in AccessGrant.objects.filter(status=AccessGrant.Status.PENDING):
         yield f"confirm_grant {grant.pk}", lambda grant=grant: actions.confirm_grant(grant=grant, by=by)
         yield f"decline_grant {grant.pk}", lambda grant=grant: actions.decline_grant(grant=grant, by=by)
