@@ -75,6 +75,9 @@ MATRIX: dict[str, dict[str, str]] = {
     "accounts:staff_edit": ADMIN_ONLY,
     "accounts:teams": ADMIN_ONLY,
     "accounts:staff_reset": ADMIN_ONLY,
+    "accounts:staff_reset_mfa": ADMIN_ONLY,
+    "accounts:staff_handover": ADMIN_ONLY,
+    "accounts:team": ADMIN_ONLY,
     "accounts:grants": row(LOGIN, FORBIDDEN, OK, OK, OK, LOGIN, FORBIDDEN),
     "accounts:grant": row(LOGIN, FORBIDDEN, OK, OK, OK, LOGIN, FORBIDDEN),  # read by those told; decided by a confirmer
     "accounts:enrol": PUBLIC_ROW,

@@ -73,6 +73,9 @@ URLS: dict[str, Url] = {
     "accounts:staff_edit": Url(GENERAL, obj="staff", post=True),
     "accounts:teams": Url(GENERAL, post=True),
     "accounts:staff_reset": Url(GENERAL, obj="staff", post=True),
+    "accounts:staff_reset_mfa": Url(GENERAL, obj="staff", post=True),
+    "accounts:staff_handover": Url(GENERAL, obj="staff", post=True),
+    "accounts:team": Url(GENERAL, obj="team", post=True),
     "accounts:grants": Url(GENERAL),
     "accounts:grant": Url(GENERAL, obj="grant", post=True),
     "accounts:enrol": Url(PUBLIC, post=True),
@@ -224,6 +227,9 @@ def post_data(name: str, case) -> dict[str, str]:
         "assessments:score": phq9,
         "accounts:login": {"username": "nobody", "password": "wrong"},
         "accounts:staff_reset": {"confirm": "on"},
+        "accounts:staff_reset_mfa": {"confirm": "on"},
+        "accounts:staff_handover": {"to_therapist": "1", "confirm": "on"},
+        "accounts:team": {"action": "rename", "name": "Hacked", "version": "1"},
         "accounts:grant": {"decision": "confirm"},
         "questionnaires:send": {"instruments": ["phq9", "gad7"], "valid_days": "7"},
         "questionnaires:start": {"mode": "one"},
@@ -272,7 +278,7 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
     questionnaire link, a draft goodbye letter and a final GP letter; ``therapist``'s second
     patient with an IPT course, one person in the inventory and one timeline event; and an
     unrelated patient so the outsiders have caseloads of their own."""
-    from interpersonal.web.accounts.actions import create_staff
+    from interpersonal.web.accounts.actions import create_staff, create_team
     from interpersonal.web.assessments.actions import raise_alert
     from interpersonal.web.courses.actions import start_course
     from interpersonal.web.courses.diary.actions import book_series, new_feed_key
@@ -302,6 +308,7 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
     # Account pages: a new therapist's access waiting for a clinician, and a new service lead's link.
     grant = create_staff(by=clinic_admin, username="nell.newcomer", role="therapist").grant
     enrolment_key = create_staff(by=clinic_admin, username="ned.newlead", role="service_lead").token
+    team = create_team(name="Permissions team", by=clinic_admin)
     # Screening rows of the patient's referral (in treatment now: screening is closed, so stored
     # through the lower-level pieces): a link sent at screening and the risk alert it raised.
     referral = dit_course.referral
@@ -324,7 +331,7 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
             "records_officer": records_officer, "letter_document": letter_document, "sar_document": sar_document,
             "grant": grant, "enrolment_key": enrolment_key, "referral": referral, "screening_link": screening_link,
             "screening_alert": screening_alert, "rule": rule, "booking": booking,
-            "feed_key": feed_key}
+            "feed_key": feed_key, "team": team}
 
 
 def path_for(name: str, converters: dict, case, *, token: str | None = None) -> str:

@@ -18,6 +18,11 @@ referrals   referral_id      string
             end_code         integer, empty while open (46 completed, 47/48 unplanned…)
             problem_descriptor  optional: string, an ICD-10 code (``F40.1``…): which
                              anxiety-disorder-specific measure counts (rules.py)
+            gender_identity, ethnic_category, preferred_language, employment_status
+                             optional: strings, the patient's NHS Data Dictionary codes
+                             (core.demographics); empty: not recorded
+            interpreter_required  optional: boolean, empty when not asked
+            disability_codes  optional: string, DISABILITY CODEs joined by ``;``
 contacts    referral_id      string
             contact_date     date
             attendance_code  integer (NHS codes 2–7; 5/6 attended, 3 did not attend)
@@ -92,7 +97,12 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 
 
 OPTIONAL: dict[str, dict[str, pl.DataType]] = {
-    "referrals": {"problem_descriptor": pl.String()},
+    "referrals": {
+        "problem_descriptor": pl.String(),
+        # The patient's NHS Talking Therapies data set characteristics (core.demographics).
+        "gender_identity": pl.String(), "ethnic_category": pl.String(), "preferred_language": pl.String(),
+        "interpreter_required": pl.Boolean(), "disability_codes": pl.String(), "employment_status": pl.String(),
+    },
     "contacts": {"course_id": pl.String()},
     "scores": {"course_id": pl.String()},
     "courses": {"step": pl.Int64(), "start_date": pl.Date(), "end_date": pl.Date(), "end_code": pl.Int64()},

@@ -129,6 +129,8 @@ SUPERUSER_GRANTS = frozenset({Role.RECORDS_OFFICER})
 # over alone: the service lead (who is told of every access request) and the administrators (who
 # ask for them). Their resets wait for another administrator or the superuser.
 SECOND_PERSON_RESETS = frozenset({Role.SERVICE_LEAD, Role.ADMINISTRATOR})
+RESETS = (AccessGrant.Kind.SIGN_IN_RESET, AccessGrant.Kind.SECOND_FACTOR_RESET)
+"""Requests that change no role, supervisor or sign-in permission: a later edit does not withdraw them."""
 
 
 def _check_grant(by: Any, role: str, *, current: str | None = None) -> None:
@@ -165,6 +167,54 @@ def create_team(*, name: str, by: Any) -> Team:
     team = Team.objects.create(name=name)
     log.record("team.created", actor=by, target=team)
     return team
+
+
+def _check_team_open(team: Team | None, current_team_id: int | None = None) -> None:
+    """A retired team takes no new members; someone already in it stays (their edit keeps it)."""
+    if team is not None and team.is_retired and team.pk != current_team_id:
+        raise ValidationError({"team": f"The team {team.name} is retired: it takes no new members."})
+
+
+def _locked_team(team: Team, expected_version: int) -> Team:
+    locked = Team.objects.select_for_update().get(pk=team.pk)
+    if locked.version != expected_version:
+        raise ValidationError("Someone else changed this team after you opened it. Reload to see their changes.")
+    return locked
+
+
+@transaction.atomic
+def rename_team(*, team: Team, name: str, by: Any, expected_version: int) -> Team:
+    """Give a team a new name (unique, ignoring case); its members and history stay with it."""
+    _require_manager(by)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Give the team a name."})
+    if len(name) > Team._meta.get_field("name").max_length:
+        raise ValidationError({"name": f"At most {Team._meta.get_field('name').max_length} characters."})
+    locked = _locked_team(team, expected_version)
+    if Team.objects.filter(name__iexact=name).exclude(pk=locked.pk).exists():
+        raise ValidationError({"name": "A team with this name exists."})
+    changed = locked.name != name
+    locked.name, locked.version = name, locked.version + 1
+    locked.save(update_fields=["name", "version"])
+    # The names are not logged: a team name can locate a service (privacy.classification).
+    log.record("team.renamed", actor=by, target=locked, changed=changed)
+    return locked
+
+
+@transaction.atomic
+def retire_team(*, team: Team, by: Any, expected_version: int, retired: bool = True) -> Team:
+    """Retire a team (``retired``: it takes no new members; its members keep working and keep the
+    team until moved) or bring a retired one back (``retired=False``)."""
+    _require_manager(by)
+    locked = _locked_team(team, expected_version)
+    if locked.is_retired == retired:
+        raise ValidationError(f"The team is {'already retired' if retired else 'not retired'}.")
+    locked.retired_at, locked.version = (timezone.now() if retired else None), locked.version + 1
+    locked.save(update_fields=["retired_at", "version"])
+    log.record("team.retired" if retired else "team.reinstated", actor=by, target=locked,
+               members=locked.members.count())
+    return locked
 
 
 def _reach(role: str) -> frozenset[Any]:
@@ -313,6 +363,7 @@ def create_staff(
         raise ValidationError({"role": f"Choose one of: {', '.join(Role.labels)}."})
     _check_grant(by, role)
     _check_supervisor(supervisor)
+    _check_team_open(team)
     pending = not _is_superuser(by) and (bool(_reach(role)) or supervisor is not None)
     user = user_model(username=username, role="" if pending else role, first_name=first_name.strip(),
                       last_name=last_name.strip(), email=email.strip(), team=team,
@@ -331,7 +382,7 @@ def _withdraw_pending(user: Any, *, by: Any) -> None:
     """A new change to ``user`` replaces any request still waiting for them: a confirmation must
     never apply values chosen before a later change (a deactivation, say)."""
     for stale in AccessGrant.objects.select_for_update().filter(
-            user=user, status=AccessGrant.Status.PENDING).exclude(kind=AccessGrant.Kind.SIGN_IN_RESET):
+            user=user, status=AccessGrant.Status.PENDING).exclude(kind__in=RESETS):
         stale.status, stale.decided_at = AccessGrant.Status.WITHDRAWN, timezone.now()
         stale.save(update_fields=["status", "decided_at"])
         log.record("access_grant.withdrawn", actor=by, target=stale, kind=stale.kind, user_id=user.pk)
@@ -360,6 +411,7 @@ def update_staff(
         raise ValidationError("Only the system's superuser changes the superuser's account.")
     _check_grant(by, role, current=user.role)
     _check_supervisor(supervisor, user)
+    _check_team_open(team, user.team_id)
     if role != Role.THERAPIST and role != Role.SUPERVISOR and (user.courses.filter(status="active").exists()):
         raise ValidationError({"role": "This person has active courses; hand them over before changing the role."})
     _check_cases_stay_seen(user, role=role, supervisor=supervisor, is_active=is_active)
@@ -404,6 +456,136 @@ def reset_sign_in(*, user: Any, by: Any) -> StaffResult:
     return StaffResult(user=user, token=_reset_credentials(user, by=by))
 
 
+def _remove_second_factor(user: Any, *, by: Any) -> int:
+    """Remove every authenticator device of ``user`` (confirmed or half set up); at their next sign-in,
+    with their own password, they must enrol a new one (mfa_setup). The number removed."""
+    from django_otp import devices_for_user
+
+    removed = 0
+    for device in list(devices_for_user(user, confirmed=None)):
+        device.delete()
+        removed += 1
+    log.record("account.second_factor_reset", actor=by, target=user, devices_removed=removed)
+    return removed
+
+
+@transaction.atomic
+def reset_second_factor(*, user: Any, by: Any) -> StaffResult:
+    """Someone lost the phone with their authenticator app but knows their password: their devices
+    are removed and they enrol a new app at their next sign-in. Nobody's own (ask another
+    administrator); the superuser's only by the superuser.
+
+    Removing the second factor leaves an account guarded by its password alone, and "I lost my
+    phone" is how a stolen password is turned into an account. So, as for :func:`reset_sign_in`
+    (ADR 0008), an account whose role opens patient records — and the service lead's and
+    administrators' — is reset only once a second person confirms (:func:`confirm_grant`); no link
+    or code is issued, since the password stays the holder's. Other accounts are reset now."""
+    _require_manager(by)
+    user = get_user_model().objects.select_for_update().get(pk=user.pk)
+    if user.pk == by.pk:
+        raise ValidationError("You cannot remove your own authenticator app; ask another administrator.")
+    if user.is_superuser and not _is_superuser(by):
+        raise ValidationError("Only the system's superuser resets the superuser's authenticator app.")
+    if not _is_superuser(by) and (_reach(user.role) or user.role in SECOND_PERSON_RESETS):
+        if AccessGrant.objects.filter(user=user, kind=AccessGrant.Kind.SECOND_FACTOR_RESET,
+                                      status=AccessGrant.Status.PENDING).exists():
+            raise ValidationError("A removal of this person's authenticator app is already waiting for confirmation.")
+        return _request_grant(kind=AccessGrant.Kind.SECOND_FACTOR_RESET, user=user, by=by, role=user.role,
+                              supervisor=user.supervisor, is_active=user.is_active, enrols=False)
+    _remove_second_factor(user, by=by)
+    return StaffResult(user=user)
+
+
+def handover_scope(from_therapist: Any) -> dict[str, Any]:
+    """What a hand-over of ``from_therapist``'s caseload moves, as querysets: their courses that are
+    active or have an open risk alert (courses.access.needs_a_clinician), their open referrals, and
+    the patients allocated to them with an open referral. Ended cases stay theirs (history)."""
+    from django.db.models import Exists, OuterRef
+
+    from interpersonal.web.courses.access import needs_a_clinician
+    from interpersonal.web.courses.models import Course
+    from interpersonal.web.patients.models import Patient
+    from interpersonal.web.referrals.models import Referral
+
+    open_referrals = Referral.objects.exclude(status=Referral.Status.DISCHARGED)
+    return {
+        "courses": Course.objects.filter(needs_a_clinician(), therapist=from_therapist),
+        "referrals": open_referrals.filter(therapist=from_therapist),
+        "patients": Patient.objects.filter(Exists(open_referrals.filter(patient=OuterRef("pk"))),
+                                           therapist=from_therapist),
+    }
+
+
+def _check_handover(from_therapist: Any, to_therapist: Any) -> None:
+    from interpersonal.web.accounts.roles import Permission, has_permission
+
+    if from_therapist.pk == to_therapist.pk:
+        raise ValidationError({"to_therapist": "Choose another clinician to hand the caseload to."})
+    if not (to_therapist.is_active and has_permission(to_therapist, Permission.HOLD_CASELOAD)):
+        raise ValidationError({"to_therapist": "Choose an active clinician who holds a caseload."})
+    if not any(q.exists() for q in handover_scope(from_therapist).values()):
+        raise ValidationError(f"{from_therapist.display_name} has no active course or open referral to hand over.")
+
+
+def _apply_handover(from_therapist: Any, to_therapist: Any, *, by: Any) -> dict[str, list[int]]:
+    """Move the caseload (one transaction, rows locked). A course's and a referral's open risk
+    alerts belong to them, so whoever now holds the case sees and acknowledges them; each moved
+    row's version goes up, so a page opened before the hand-over cannot write over it."""
+    from django.db.models import F
+
+    scope = handover_scope(from_therapist)
+    moved = {name: list(qs.select_for_update().values_list("pk", flat=True)) for name, qs in scope.items()}
+    for name, qs in scope.items():
+        model = qs.model
+        fields = {"therapist": to_therapist}
+        if any(f.name == "version" for f in model._meta.concrete_fields):
+            fields["version"] = F("version") + 1
+        model._default_manager.filter(pk__in=moved[name]).update(**fields)
+    from interpersonal.web.courses.models import Course
+    from interpersonal.web.referrals.models import Referral
+
+    patient_ids = sorted(set(moved["patients"])
+                         | set(Course.objects.filter(pk__in=moved["courses"]).values_list("patient_id", flat=True))
+                         | set(Referral.objects.filter(pk__in=moved["referrals"]).values_list("patient_id", flat=True)))
+    log.record("caseload.handed_over", actor=by, target=to_therapist, from_id=from_therapist.pk,
+               to_id=to_therapist.pk, course_ids=moved["courses"], referral_ids=moved["referrals"],
+               patient_ids=patient_ids)
+    for patient_id in patient_ids:  # in each patient's own access log (subject access)
+        log.record("patient.handed_over", actor=by, target=("patient", patient_id), patient_id=patient_id,
+                   from_id=from_therapist.pk, to_id=to_therapist.pk)
+    return moved
+
+
+@transaction.atomic
+def hand_over_caseload(*, from_therapist: Any, to_therapist: Any, by: Any) -> StaffResult:
+    """Hand a clinician's caseload (:func:`handover_scope`) over to another clinician.
+
+    A hand-over widens the receiving clinician's reach (and their supervisor's) into the records of
+    every patient it moves, and who treats whom is a clinical decision: as ADR 0008 does for every
+    widening, an administrator's hand-over is a pending request (``caseload_handover``) that a
+    second person with clinical authority confirms (:func:`confirm_grant`), never the receiving
+    clinician or their supervisor. Until then nothing moves. The superuser's takes effect now."""
+    _require_manager(by)
+    user_model = get_user_model()
+    from_therapist = user_model.objects.select_for_update().get(pk=from_therapist.pk)
+    to_therapist = user_model.objects.select_for_update().get(pk=to_therapist.pk)
+    _check_handover(from_therapist, to_therapist)
+    if not _is_superuser(by):
+        if AccessGrant.objects.filter(kind=AccessGrant.Kind.CASELOAD_HANDOVER, status=AccessGrant.Status.PENDING,
+                                      handover_from=from_therapist).exists():
+            raise ValidationError("A hand-over of this caseload is already waiting for confirmation.")
+        grant = AccessGrant.objects.create(
+            kind=AccessGrant.Kind.CASELOAD_HANDOVER, user=to_therapist, role=to_therapist.role,
+            supervisor=to_therapist.supervisor, is_active=to_therapist.is_active, handover_from=from_therapist,
+            requested_by=by)
+        log.record("access_grant.requested", actor=by, target=grant, kind=grant.kind, user_id=to_therapist.pk,
+                   role=grant.role, supervisor_id=grant.supervisor_id, is_active=grant.is_active,
+                   from_id=from_therapist.pk, code_issued=False)
+        return StaffResult(user=to_therapist, grant=grant)
+    _apply_handover(from_therapist, to_therapist, by=by)
+    return StaffResult(user=to_therapist)
+
+
 def may_decide(user: Any, grant: AccessGrant) -> bool:
     """Whether ``user`` may confirm or decline ``grant``: the superuser, or a holder of clinical
     authority who neither asked for it nor gains by it (the account itself or its new supervisor).
@@ -417,7 +599,7 @@ def may_decide(user: Any, grant: AccessGrant) -> bool:
 
     if grant.role in SUPERUSER_GRANTS or grant.user.role in SUPERUSER_GRANTS:
         return _is_superuser(user) and user.pk not in {grant.requested_by_id, grant.user_id}
-    if grant.kind == AccessGrant.Kind.SIGN_IN_RESET and not _reach(grant.role):
+    if grant.kind in RESETS and not _reach(grant.role):
         # The service lead's or an administrator's reset: another administrator, or the superuser.
         return ((_is_superuser(user) or has_permission(user, Permission.MANAGE_ACCOUNTS))
                 and user.pk not in {grant.requested_by_id, grant.user_id})
@@ -444,6 +626,25 @@ def confirm_grant(*, grant: AccessGrant, by: Any) -> StaffResult:
     the enrolment code the requesting administrator was shown, so neither of them alone can enrol."""
     locked = _lock_pending(grant, by)
     user = get_user_model().objects.select_for_update().get(pk=locked.user_id)
+    if locked.kind == AccessGrant.Kind.CASELOAD_HANDOVER:
+        source = get_user_model().objects.select_for_update().get(pk=locked.handover_from_id)
+        _check_handover(source, user)  # as it stands now: the receiver may have left meanwhile
+        locked.status, locked.decided_by, locked.decided_at = AccessGrant.Status.CONFIRMED, by, timezone.now()
+        locked.save(update_fields=["status", "decided_by", "decided_at"])
+        log.record("access_grant.confirmed", actor=by, target=locked, kind=locked.kind, user_id=user.pk,
+                   role=user.role, supervisor_id=user.supervisor_id, is_active=user.is_active)
+        _apply_handover(source, user, by=by)
+        grant.refresh_from_db()
+        return StaffResult(user=user, grant=locked)
+    if locked.kind == AccessGrant.Kind.SECOND_FACTOR_RESET:
+        # Only the devices go: the password stays the holder's, so no link, and nothing to split.
+        locked.status, locked.decided_by, locked.decided_at = AccessGrant.Status.CONFIRMED, by, timezone.now()
+        locked.save(update_fields=["status", "decided_by", "decided_at"])
+        log.record("access_grant.confirmed", actor=by, target=locked, kind=locked.kind, user_id=user.pk,
+                   role=user.role, supervisor_id=user.supervisor_id, is_active=user.is_active)
+        _remove_second_factor(user, by=by)
+        grant.refresh_from_db()
+        return StaffResult(user=user, grant=locked)
     reset = locked.kind == AccessGrant.Kind.SIGN_IN_RESET
     if not reset:
         if locked.role in SUPERUSER_GRANTS and locked.role != user.role and not _is_superuser(by):

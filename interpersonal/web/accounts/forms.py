@@ -8,7 +8,9 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.core.validators import MaxLengthValidator
+from django.db.models import Q
 
+from interpersonal.web import bounds
 from interpersonal.web.accounts import enrolment
 from interpersonal.web.accounts.models import Role, Team
 
@@ -57,7 +59,8 @@ class StaffForm(forms.Form):
     last_name = forms.CharField(max_length=150, required=False)
     email = forms.EmailField(required=False)
     role = forms.ChoiceField(choices=Role.choices)
-    team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False, empty_label="No team")
+    team = forms.ModelChoiceField(queryset=Team.objects.filter(retired_at__isnull=True), required=False,
+                                  empty_label="No team", help_text="Retired teams take no new members.")
     supervisor = forms.ModelChoiceField(
         queryset=_supervisors(), required=False, empty_label="No supervisor",
         help_text="For therapists: the supervisor who may read their cases.",
@@ -67,6 +70,10 @@ class StaffForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["supervisor"].queryset = _supervisors()
         self.fields["supervisor"].label_from_instance = lambda u: u.display_name
+        # A retired team takes no new members; someone already in one keeps it when edited.
+        current = self.initial.get("team")
+        current_pk = getattr(current, "pk", current)
+        self.fields["team"].queryset = Team.objects.filter(Q(retired_at__isnull=True) | Q(pk=current_pk or 0))
 
 
 class NewStaffForm(StaffForm):
@@ -82,6 +89,17 @@ class EditStaffForm(StaffForm):
 
 class TeamForm(forms.Form):
     name = forms.CharField(max_length=100)
+
+
+class RenameTeamForm(TeamForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=bounds.INT_MAX)
+
+
+class ResetSecondFactorForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="I have checked, with the person, that they asked for this",
+        help_text="They set up a new authenticator app at their next sign-in, with their own password.",
+    )
 
 
 class ResetSignInForm(forms.Form):
@@ -114,3 +132,26 @@ class EnrolmentForm(SetPasswordForm):  # type: ignore[type-arg]
             self.fields["code"].required = True
         else:
             del self.fields["code"]
+
+
+def _caseload_holders() -> Any:
+    from interpersonal.web.accounts.roles import ROLES, Permission
+
+    roles = [r for r, d in ROLES.items() if Permission.HOLD_CASELOAD in d.permissions]
+    return get_user_model().objects.filter(role__in=roles, is_active=True).order_by("last_name", "first_name")
+
+
+class HandoverForm(forms.Form):
+    """Hand a clinician's caseload over to another (accounts.actions.hand_over_caseload)."""
+
+    to_therapist = forms.ModelChoiceField(queryset=_caseload_holders(), label="Hand the caseload over to",
+                                          empty_label="Choose a clinician")
+    confirm = forms.BooleanField(
+        label="The clinical lead has agreed who takes these patients on",
+        help_text="A supervisor who does not gain access by it confirms before anything moves.",
+    )
+
+    def __init__(self, *args: Any, exclude: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to_therapist"].queryset = _caseload_holders().exclude(pk=getattr(exclude, "pk", None))
+        self.fields["to_therapist"].label_from_instance = lambda u: u.display_name

@@ -37,6 +37,11 @@ def requires_mfa(user: Any) -> bool:
     return user.is_superuser or getattr(user, "role", "") in MFA_ROLES
 
 
+def device_count(user: Any) -> int:
+    """How many authenticator devices ``user`` has (confirmed or half set up)."""
+    return TOTPDevice.objects.devices_for_user(user, confirmed=None).count()
+
+
 def has_confirmed_device(user: Any) -> bool:
     return TOTPDevice.objects.devices_for_user(user, confirmed=True).exists()
 

@@ -15,14 +15,23 @@ class Role(models.TextChoices):
 
 
 class Team(models.Model):
+    """A team of staff. A retired team takes no new members; its members keep working (and keep
+    the team until an administrator moves them)."""
+
     name = models.CharField(max_length=100, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
 
 
 class User(AbstractUser):
@@ -62,6 +71,8 @@ class AccessGrant(models.Model):
         NEW_ACCOUNT = "new_account", "New account with a clinical role"
         ACCESS_CHANGE = "access_change", "Role, supervisor or sign-in widened"
         SIGN_IN_RESET = "sign_in_reset", "Reset of a clinical account's sign-in"
+        SECOND_FACTOR_RESET = "second_factor_reset", "Removal of a clinical account's authenticator app"
+        CASELOAD_HANDOVER = "caseload_handover", "Hand-over of a caseload to this clinician"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for confirmation"
@@ -76,6 +87,10 @@ class AccessGrant(models.Model):
     role = models.CharField(max_length=20, choices=Role.choices, blank=True)
     supervisor = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     is_active = models.BooleanField(default=True)
+    handover_from = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        help_text="For a caseload hand-over: the clinician whose active cases would move to ``user``.",
+    )
     requested_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     requested_at = models.DateTimeField(auto_now_add=True)
     decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -21,13 +21,16 @@ from interpersonal.web.accounts.forms import (
     DecisionForm,
     EditStaffForm,
     EnrolmentForm,
+    HandoverForm,
     NewStaffForm,
+    RenameTeamForm,
+    ResetSecondFactorForm,
     ResetSignInForm,
     TeamForm,
 )
 from interpersonal.web.accounts.models import AccessGrant, Team
 from interpersonal.web.accounts.roles import DESCRIPTIONS, ROLES, Permission, has_permission, permissions_for
-from interpersonal.web.formerrors import add_action_errors
+from interpersonal.web.formerrors import add_action_errors, posted_version
 
 manager = require_permission(Permission.MANAGE_ACCOUNTS)
 
@@ -131,6 +134,56 @@ def staff_reset(request: HttpRequest, pk: int) -> HttpResponse:
                   status=400 if form.is_bound else 200)
 
 
+@require_http_methods(["GET", "POST"])
+@manager
+def staff_reset_mfa(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove someone's authenticator app (a lost phone; they still know their password): they set
+    up a new one at their next sign-in (for a clinical account, once a second person confirms)."""
+    person = get_user_model().objects.filter(pk=pk).first()
+    if person is None:
+        raise Http404("No such member of staff")
+    form = ResetSecondFactorForm(request.POST or None)
+    if form.is_bound and form.is_valid():
+        try:
+            result = actions.reset_second_factor(user=person, by=request.user)
+        except ValidationError as exc:
+            add_action_errors(form, exc)
+        else:
+            if result.grant is not None:
+                return _done(request, result, f"Removal of {person.display_name}'s authenticator app requested")
+            return render(request, "accounts/staff_done.html", {
+                "title": f"Authenticator app removed for {person.display_name}", "person": person,
+                "second_factor_removed": True,
+            })
+    return render(request, "accounts/staff_reset_mfa.html", {
+        "form": form, "person": person, "devices": mfa.device_count(person),
+    }, status=400 if form.is_bound else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@manager
+def staff_handover(request: HttpRequest, pk: int) -> HttpResponse:
+    """Hand someone's caseload over to another clinician (once a second person confirms). The page
+    shows how many cases would move, never whose: administrators see no clinical content."""
+    person = get_user_model().objects.filter(pk=pk).first()
+    if person is None:
+        raise Http404("No such member of staff")
+    form = HandoverForm(request.POST or None, exclude=person)
+    if form.is_bound and form.is_valid():
+        try:
+            result = actions.hand_over_caseload(from_therapist=person, to_therapist=form.cleaned_data["to_therapist"],
+                                                by=request.user)
+        except ValidationError as exc:
+            add_action_errors(form, exc)
+        else:
+            if result.grant is not None:
+                return _done(request, result, f"Hand-over of {person.display_name}'s caseload requested")
+            return redirect("accounts:staff")
+    counts = {name: qs.count() for name, qs in actions.handover_scope(person).items()}
+    return render(request, "accounts/staff_handover.html", {"form": form, "person": person, "counts": counts},
+                  status=400 if form.is_bound else 200)
+
+
 @require_GET
 def grants(request: HttpRequest) -> HttpResponse:
     """Requests to widen anyone's reach into patient records: pending first, then decided."""
@@ -227,6 +280,42 @@ def teams(request: HttpRequest) -> HttpResponse:
             return redirect("accounts:teams")
     all_teams = Team.objects.order_by("name")
     return render(request, "accounts/teams.html", {"form": form, "teams": all_teams}, status=400 if form.is_bound else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@manager
+def team(request: HttpRequest, pk: int) -> HttpResponse:
+    """Rename a team, or retire it (no new members; its members keep working) or bring it back."""
+    item = Team.objects.filter(pk=pk).first()
+    if item is None:
+        raise Http404("No such team")
+    form = RenameTeamForm(request.POST if request.POST.get("action") == "rename" else None,
+                          initial={"name": item.name, "version": item.version})
+    stale, errors = False, []
+    if request.method == "POST":
+        try:
+            if form.is_bound:
+                if form.is_valid():
+                    actions.rename_team(team=item, name=form.cleaned_data["name"], by=request.user,
+                                        expected_version=form.cleaned_data["version"])
+                    return redirect("accounts:teams")
+            elif request.POST.get("action") in ("retire", "reinstate"):
+                actions.retire_team(team=item, by=request.user, retired=request.POST["action"] == "retire",
+                                    expected_version=posted_version(request.POST.get("version")) or 0)
+                return redirect("accounts:team", item.pk)
+            else:
+                raise ValidationError("Choose what to do: rename, retire or bring back.")
+        except ValidationError as exc:
+            stale = not hasattr(exc, "error_dict") and "Someone else" in " ".join(exc.messages)
+            if form.is_bound:
+                add_action_errors(form, exc)
+            else:
+                errors = exc.messages
+    item.refresh_from_db()
+    members = list(item.members.order_by("last_name", "username"))
+    return render(request, "accounts/team.html", {
+        "team": item, "form": form, "members": members, "stale": stale, "errors": errors,
+    }, status=400 if request.method == "POST" else 200)
 
 
 @require_http_methods(["GET", "POST"])

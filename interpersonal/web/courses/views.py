@@ -33,7 +33,7 @@ from interpersonal.web.assessments.forms import ScoreForm
 from interpersonal.web.assessments.models import RiskAlert
 from interpersonal.web.assessments.progress import ONLY_ONE_SCORE, reliable_change_cell
 from interpersonal.web.audit import log
-from interpersonal.web.courses import actions, caseload, correction_views, fragments
+from interpersonal.web.courses import actions, caseload, correction_views, fragments, supervisees
 from interpersonal.web.courses.access import (
     allocated_referrals_for,
     caseload_for,
@@ -88,9 +88,14 @@ def _default(values: dict[str, Any], key: str) -> str:
 def caseload_view(request: HttpRequest) -> HttpResponse:
     user = request.user
     own = caseload.rows(caseload_for(user))
-    supervised = caseload.rows(supervised_caseload_for(user))
     allocated = caseload.allocated_rows(allocated_referrals_for(user))
-    supervised_allocated = caseload.allocated_rows(supervised_allocated_referrals_for(user))
+    # A supervisor's supervisees' cases, grouped by supervisee and optionally one supervisee's only.
+    people = supervisees.supervisees_of(user)
+    only = supervisees.chosen(people, request.GET.get("supervisee"))
+    groups = supervisees.groups(people, supervised_caseload_for(user), supervised_allocated_referrals_for(user),
+                                only=only)
+    supervised = [r for g in groups for r in g.rows]
+    supervised_allocated = [a for g in groups for a in g.allocated]
     # The caseload shows identifiable rows: its read is audited (course and referral ids, no names).
     log.record("caseload.viewed", actor=user, target=("user", user.pk),
                course_ids=[r.course_id for r in own + supervised],
@@ -104,8 +109,8 @@ def caseload_view(request: HttpRequest) -> HttpResponse:
         "screening_alerts": screening_alerts,
         "rows": own, "rows_html": caseload.rows_html(own),
         "active_count": sum(1 for r in own if r.ended_on is None), "ended_count": sum(1 for r in own if r.ended_on),
-        "supervised": supervised, "supervised_html": caseload.rows_html(supervised, show_therapist=True),
-        "allocated": allocated, "supervised_allocated": supervised_allocated,
+        "supervised": supervised, "supervised_allocated": supervised_allocated,
+        "supervisees": people, "supervisee": only, "groups": groups, "allocated": allocated,
     })
 
 

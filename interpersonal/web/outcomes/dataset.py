@@ -7,6 +7,9 @@
   its last course with at least 2 attended treatment contacts, else of its last course; empty before
   any course), ``referral_date`` (received), ``end_date`` and ``end_code`` (the NHS end code of the
   whole pathway: stepping up continues the referral, so a stepped-up course does not end it).
+  With the patient's NHS Talking Therapies data set characteristics as recorded now (empty: not
+  recorded): ``gender_identity``, ``ethnic_category``, ``preferred_language``,
+  ``interpreter_required``, ``disability_codes`` (``;``-joined) and ``employment_status``.
 - **courses** (the core data set's optional table): ``course_id`` "C{pk}", ``referral_id``,
   ``therapy``, ``step``, ``start_date``, ``end_date``, ``end_code`` (None for a step up or down).
 - **contacts**: every contact with an attendance code, ``course_id`` (None for an assessment or
@@ -43,7 +46,12 @@ from interpersonal.web.referrals.models import Referral
 REFERRALS_SCHEMA = {
     "referral_id": pl.String, "patient_id": pl.String, "provider": pl.String, "therapist_id": pl.String,
     "therapy": pl.String, "referral_date": pl.Date, "end_date": pl.Date, "end_code": pl.Int64,
+    # The patient's data set characteristics as recorded now (patients.models; core.demographics).
+    "gender_identity": pl.String, "ethnic_category": pl.String, "preferred_language": pl.String,
+    "interpreter_required": pl.Boolean, "disability_codes": pl.String, "employment_status": pl.String,
 }
+PERSON = ("gender_identity", "ethnic_category", "preferred_language", "interpreter_required", "disabilities",
+          "employment_status")
 COURSES_SCHEMA = {"course_id": pl.String, "referral_id": pl.String, "therapy": pl.String, "step": pl.Int64,
                   "start_date": pl.Date, "end_date": pl.Date, "end_code": pl.Int64}
 CONTACTS_SCHEMA = {"referral_id": pl.String, "course_id": pl.String, "contact_date": pl.Date,
@@ -104,13 +112,15 @@ def from_database(*, since: dt.date | None = None, until: dt.date | None = None)
 
     service_name = settings.INTERPERSONAL_SERVICE_NAME
     referral_rows = []
-    for pk, patient, received, ended, reason in referrals.order_by("pk").values_list(
-            "pk", "patient_id", "received_on", "ended_on", "end_reason"):
+    for pk, patient, received, ended, reason, *person in referrals.order_by("pk").values_list(
+            "pk", "patient_id", "received_on", "ended_on", "end_reason", *(f"patient__{f}" for f in PERSON)):
         courses = by_referral[pk]
         therapy, therapist = summaries.placed([(c[1], c[2], c[3]) for c in courses], attended)
         team = courses[-1][4] if courses else None
+        gender, ethnic, language, interpreter, disabilities, employment = person
         referral_rows.append((f"R{pk}", f"P{patient}", team or service_name, _id("T", therapist), therapy or None,
-                              received, ended, _end_code(reason)))
+                              received, ended, _end_code(reason), gender or None, ethnic or None, language or None,
+                              interpreter, ";".join(disabilities or []) or None, employment or None))
 
     measurements = (Measurement.objects.filter(referral__in=ids, total__isnull=False)
                     .order_by("referral_id", "recorded_at", "pk")

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from interpersonal.core import demographics as mds
 from interpersonal.core.identifiers import InvalidNHSNumber, normalise_nhs_number
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.audit import log
@@ -17,8 +18,18 @@ from interpersonal.web.bounds import InvalidPhoneNumber, normalise_phone
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.referrals import actions as referrals
 
+DATA_SET_CODES: dict[str, mds.CodeList] = {
+    "gender_identity": mds.GENDER_IDENTITY, "ethnic_category": mds.ETHNIC_CATEGORY,
+    "preferred_language": mds.PREFERRED_LANGUAGE, "employment_status": mds.EMPLOYMENT_STATUS,
+}
+"""The coded person characteristics of the NHS Talking Therapies data set (core.demographics)."""
+DATA_SET_FLAGS = ("interpreter_required", *(f"contact_by_{channel}" for channel, _ in mds.CHANNELS))
+"""Yes / no / not yet asked (None)."""
+DATA_SET = (*DATA_SET_CODES, "disabilities", *DATA_SET_FLAGS)
+
 EDITABLE = (
     "given_name", "family_name", "date_of_birth", "nhs_number", "phone", "email", "address", "gp_practice",
+    *DATA_SET,
 )
 
 
@@ -43,6 +54,25 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
             out["phone"] = normalise_phone(out["phone"])
         except InvalidPhoneNumber as exc:
             errors["phone"] = str(exc)
+    for name, codes in DATA_SET_CODES.items():
+        if name in out:
+            out[name] = out[name] or ""
+            try:
+                codes.check(out[name])
+            except mds.InvalidCode:
+                errors[name] = f"Choose one of the {codes.name} codes."
+    for name in DATA_SET_FLAGS:
+        if name in out and out[name] not in (True, False, None):
+            errors[name] = "Yes, no, or not yet asked."
+    if "disabilities" in out:
+        try:
+            given = out["disabilities"] or []
+            if isinstance(given, str) or not all(isinstance(code, str) for code in given):
+                raise mds.InvalidCode(mds.DISABILITY, given)
+            out["disabilities"] = list(mds.clean_disabilities(given))
+        except mds.InvalidCode:
+            errors["disabilities"] = ('Choose disability codes from the list; "no disability" and "not stated" '
+                                      "stand alone.")
     dob = out.get("date_of_birth")
     if "date_of_birth" in out and (not isinstance(dob, dt.date) or dob > today or dob.year < 1900):
         errors["date_of_birth"] = "Give a date of birth between 1900 and today."
@@ -64,11 +94,37 @@ def _local_id_for(pk: int) -> str:
     return f"P{pk:06d}"
 
 
+POSSIBLE_DUPLICATE = (
+    "A patient with this name and date of birth is already registered. If this is the same person, do not "
+    "register them again: ask a colleague who triages to find their record. If it is a different person, "
+    "say so and save again."
+)
+
+
+def possible_duplicates(*, given_name: str, family_name: str, date_of_birth: dt.date,
+                        nhs_number: str | None = None) -> list[Patient]:
+    """Registered patients who may be the person about to be registered: the same given and family
+    name (ignoring case) and date of birth, and no different NHS number — the referral inbox's own
+    matcher (:func:`referrals.actions.find_matches`). A patient holding the same NHS number is not
+    a possible duplicate but a certain one, which :func:`create_patient` refuses outright."""
+    from interpersonal.web.referrals.models import SelfReferral
+
+    return [m.patient for m in referrals.find_matches(nhs_number=nhs_number, given_name=given_name,
+                                                      family_name=family_name, date_of_birth=date_of_birth)
+            if m.by == SelfReferral.Match.NAME_AND_BIRTH]
+
+
 @transaction.atomic
-def register_patient(*, by: Any, therapist: Any = None, local_id: str | None = None, **fields: Any) -> Patient:
+def register_patient(*, by: Any, therapist: Any = None, local_id: str | None = None, different_person: bool = False,
+                     **fields: Any) -> Patient:
     """Register a referred patient, allocated to ``therapist`` (by default: ``by``), with the
     referral they came with (``source``, ``received_on`` and the other
-    :data:`referrals.actions.RECEIVED_FIELDS`): it awaits screening and triage."""
+    :data:`referrals.actions.RECEIVED_FIELDS`): it awaits screening and triage.
+
+    Refused (``different_person`` error, code ``possible_duplicate``) while another patient has the
+    same name and date of birth (:func:`possible_duplicates`), unless ``different_person`` says the
+    user has checked that this is someone else; the registration then records which patients it
+    was told apart from (``patient.registered_as_different_person``, identifiers only)."""
     if not has_permission(by, Permission.HOLD_CASELOAD):
         raise ValidationError("Only clinicians with a caseload can register patients.")
     referral_fields = {k: fields.pop(k) for k in referrals.RECEIVED_FIELDS if k in fields}
@@ -91,7 +147,14 @@ def register_patient(*, by: Any, therapist: Any = None, local_id: str | None = N
         errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
+    matches = possible_duplicates(given_name=cleaned["given_name"], family_name=cleaned["family_name"],
+                                  date_of_birth=cleaned["date_of_birth"], nhs_number=cleaned.get("nhs_number"))
+    if matches and not different_person:
+        raise ValidationError({"different_person": ValidationError(POSSIBLE_DUPLICATE, code="possible_duplicate")})
     patient = create_patient(by=by, therapist=therapist or by, local_id=local_id, **cleaned)
+    if matches:
+        log.record("patient.registered_as_different_person", actor=by, target=patient, patient_id=patient.pk,
+                   possible_duplicate_ids=[m.pk for m in matches])
     referrals.receive_referral(patient=patient, by=by, therapist=patient.therapist, **referral_fields)
     return patient
 

@@ -6,11 +6,31 @@ from typing import Any
 
 from django import forms
 
+from interpersonal.core import demographics as mds
 from interpersonal.core.codes import BEFORE_TREATMENT, EndReason
 from interpersonal.web import bounds
 from interpersonal.web.referrals.models import ReferralSource
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+NOT_ASKED = "Not yet asked"
+
+
+def _coded(codes: mds.CodeList, label: str) -> forms.ChoiceField:
+    return forms.ChoiceField(label=label, required=False, choices=[("", NOT_ASKED), *((c, f"{t} ({c})") for c, t in codes)],
+                             help_text=f"Source: {codes.source}.")
+
+
+def _flag(label: str) -> forms.TypedChoiceField:
+    """Yes / no / not yet asked, as True / False / None."""
+    return forms.TypedChoiceField(
+        label=label, required=False, empty_value=None, coerce=lambda v: {"yes": True, "no": False}.get(v),
+        choices=[("", NOT_ASKED), ("yes", "Yes"), ("no", "No")],
+    )
+
+
+def flag_initial(value: bool | None) -> str:
+    return {True: "yes", False: "no"}.get(value, "") if value is not None else ""
 
 
 class PatientForm(forms.Form):
@@ -26,6 +46,25 @@ class PatientForm(forms.Form):
     email = forms.EmailField(required=False)
     address = forms.CharField(max_length=bounds.ADDRESS, required=False, widget=forms.Textarea(attrs={"rows": 3}))
     gp_practice = forms.CharField(label="GP practice", max_length=bounds.SHORT_TEXT, required=False)
+    # NHS Talking Therapies data set (interpersonal.core.demographics cites each code list).
+    gender_identity = _coded(mds.GENDER_IDENTITY, "Gender identity")
+    ethnic_category = _coded(mds.ETHNIC_CATEGORY, "Ethnic category")
+    preferred_language = _coded(mds.PREFERRED_LANGUAGE, "Preferred language")
+    interpreter_required = _flag("Interpreter needed")
+    disabilities = forms.MultipleChoiceField(
+        label="Disability", required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(c, f"{t} ({c})") for c, t in mds.DISABILITY],
+        help_text=f'None ticked: not yet asked. "No disability" and "not stated" stand alone. Source: {mds.DISABILITY.source}.',
+    )
+    employment_status = _coded(mds.EMPLOYMENT_STATUS, "Employment status")
+    contact_by_phone = _flag("Consents to phone calls")
+    contact_by_sms = _flag("Consents to text messages")
+    contact_by_email = _flag("Consents to e-mail")
+    contact_by_letter = _flag("Consents to letters")
+
+    data_set_fields = ("gender_identity", "ethnic_category", "preferred_language", "interpreter_required",
+                       "disabilities", "employment_status")
+    consent_fields = ("contact_by_phone", "contact_by_sms", "contact_by_email", "contact_by_letter")
 
 
 class ReferralForm(forms.Form):
@@ -49,6 +88,16 @@ class RegisterPatientForm(PatientForm, ReferralForm):
     """A new patient with the referral they came with (referrals.models.Referral)."""
 
     field_order = [*PatientForm.base_fields, *ReferralForm.referral_fields]
+
+
+class NewPatientForm(RegisterPatientForm):
+    """Registering a patient from their own clinician's page: a possible duplicate is flagged
+    (patients.actions.possible_duplicates) until the user says this is a different person."""
+
+    different_person = forms.BooleanField(
+        required=False, label="This is a different person: register them as a new patient",
+        help_text="Tick only after checking: two records of one person split their care and their risk history.",
+    )
 
 
 def end_referral_choices(*, treated: bool) -> list[tuple[str, str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db.models import Max, Q
 from django.http import HttpRequest, HttpResponse
@@ -9,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from interpersonal.core.identifiers import InvalidNHSNumber, normalise_nhs_number
 from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.roles import Permission
 from interpersonal.web.assessments.alerts import describe_alert
@@ -18,8 +21,15 @@ from interpersonal.web.courses.access import courses_visible_to
 from interpersonal.web.formerrors import add_action_errors
 from interpersonal.web.patients import actions
 from interpersonal.web.patients.access import get_patient_for_user, patients_visible_to, referral_of
-from interpersonal.web.patients.actions import EDITABLE
-from interpersonal.web.patients.forms import EditPatientForm, EndReferralForm, ReferralForm, RegisterPatientForm
+from interpersonal.web.patients.actions import DATA_SET_FLAGS, EDITABLE
+from interpersonal.web.patients.forms import (
+    EditPatientForm,
+    EndReferralForm,
+    NewPatientForm,
+    ReferralForm,
+    flag_initial,
+)
+from interpersonal.web.patients.models import Patient
 from interpersonal.web.patients.pathway import pathways, triaged_to
 from interpersonal.web.referrals import actions as referrals
 
@@ -44,16 +54,36 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @clinician
 def new(request: HttpRequest) -> HttpResponse:
-    form = RegisterPatientForm(request.POST or None)
+    form = NewPatientForm(request.POST or None)
+    duplicates: list[Patient] | None = None
     if form.is_bound and form.is_valid():
         try:
             patient = actions.register_patient(by=request.user, **form.cleaned_data)
         except ValidationError as exc:
             add_action_errors(form, exc)
+            if any(e.code == "possible_duplicate" for e in getattr(exc, "error_dict", {}).get("different_person", [])):
+                duplicates = _duplicates_shown(request.user, form.cleaned_data)
         else:
             return redirect("patients:detail", patient.pk)
-    return render(request, "patients/form.html", {"form": form, "title": "Register a patient"},
-                  status=400 if form.is_bound else 200)
+    return render(request, "patients/form.html", {
+        "form": form, "title": "Register a patient", "duplicates": duplicates,
+    }, status=400 if form.is_bound else 200)
+
+
+def _duplicates_shown(user: Any, data: dict[str, Any]) -> list[Patient]:
+    """Of the possible duplicates, those ``user`` may read (each read audited): a patient outside
+    their reach is never named; the form says only that one exists."""
+    try:
+        nhs_number = normalise_nhs_number(data["nhs_number"]) if data.get("nhs_number") else None
+    except InvalidNHSNumber:
+        nhs_number = None
+    found = actions.possible_duplicates(given_name=data["given_name"], family_name=data["family_name"],
+                                        date_of_birth=data["date_of_birth"], nhs_number=nhs_number)
+    visible = list(patients_visible_to(user).filter(pk__in=[p.pk for p in found]).select_related("therapist"))
+    if visible:
+        log.record("patients.listed", actor=user, target=("user", user.pk), patient_ids=[p.pk for p in visible],
+                   searched=True)
+    return visible
 
 
 @require_GET
@@ -136,7 +166,9 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 return redirect("patients:detail", patient.pk)
     else:
-        form = EditPatientForm(initial={k: getattr(patient, k) for k in EDITABLE} | {"version": patient.version})
+        initial = {k: getattr(patient, k) for k in EDITABLE} | {"version": patient.version}
+        initial |= {k: flag_initial(initial[k]) for k in DATA_SET_FLAGS}
+        form = EditPatientForm(initial=initial)
     return render(request, "patients/form.html", {
         "form": form, "patient": patient, "stale": stale, "title": f"Change {patient.full_name}'s details",
     }, status=400 if form.is_bound else 200)

@@ -34,6 +34,8 @@ FIELDS: dict[str, Class] = {
     "accounts.Team.id": P,
     "accounts.Team.name": ID,  # a team name can locate a service and its staff
     "accounts.Team.created_at": D,
+    "accounts.Team.retired_at": D,
+    "accounts.Team.version": S,
     "accounts.User.id": P,
     "accounts.User.password": ID,  # a credential: never leaves the database
     "accounts.User.last_login": D,
@@ -58,6 +60,7 @@ FIELDS: dict[str, Class] = {
     "accounts.AccessGrant.role": S,
     "accounts.AccessGrant.supervisor": P,
     "accounts.AccessGrant.is_active": S,
+    "accounts.AccessGrant.handover_from": P,
     "accounts.AccessGrant.requested_by": P,
     "accounts.AccessGrant.requested_at": D,
     "accounts.AccessGrant.decided_by": P,
@@ -99,6 +102,19 @@ FIELDS: dict[str, Class] = {
     "patients.Patient.address": ID,
     "patients.Patient.gp_practice": ID,  # with age and dates, narrows to a handful of people
     "patients.Patient.therapist": P,
+    # The NHS Talking Therapies data set's person characteristics: national codes and yes/no flags,
+    # submitted nationally as they are (core.demographics). Special-category data (UK GDPR Art. 9),
+    # but coded, with no free text; small groups are the report's to suppress, as for every code.
+    "patients.Patient.gender_identity": S,
+    "patients.Patient.ethnic_category": S,
+    "patients.Patient.preferred_language": S,
+    "patients.Patient.interpreter_required": S,
+    "patients.Patient.disabilities": S,
+    "patients.Patient.employment_status": S,
+    "patients.Patient.contact_by_phone": S,
+    "patients.Patient.contact_by_sms": S,
+    "patients.Patient.contact_by_email": S,
+    "patients.Patient.contact_by_letter": S,
     "patients.Patient.created_at": D,
     "patients.Patient.updated_at": D,
     "patients.Patient.version": S,

@@ -30,7 +30,7 @@ from django.db.models.expressions import RawSQL
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from interpersonal.core import measures, protocols
+from interpersonal.core import demographics, measures, protocols
 from interpersonal.core.identifiers import InvalidNHSNumber, format_nhs_number
 from interpersonal.web.audit import log
 from interpersonal.web.audit.models import AuditEvent
@@ -281,6 +281,9 @@ def _display(model: type[models.Model], field: models.Field, value: Any) -> str:
         return dt.date.fromisoformat(value).strftime("%-d %b %Y")
     if field.name == "answers" and isinstance(value, dict):
         return " · ".join(f"item {item}: {answer}" for item, answer in value.items()) or "—"
+    if field.name == "disabilities" and isinstance(value, list):  # DISABILITY CODEs (core.demographics)
+        return "; ".join(f"{demographics.DISABILITY.label(c)} ({c})" if c in demographics.DISABILITY else str(c)
+                         for c in value) or "—"
     if isinstance(value, dict | list):
         return _json_display(value)
     if isinstance(value, float):

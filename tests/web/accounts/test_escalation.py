@@ -31,7 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from interpersonal.web.accounts import actions
-from interpersonal.web.accounts.models import AccessGrant, Role
+from interpersonal.web.accounts.models import AccessGrant, Role, Team
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.courses.actions import end_course, start_course
 from interpersonal.web.patients.access import patients_visible_to
@@ -48,10 +48,11 @@ OPERATOR_ONLY = {
 """Actions no web page calls: they need a shell on the server, which is the superuser's reach."""
 PREDICATES = {
     "may_decide": "answers a question, changes nothing (confirm_grant and decline_grant ask it)",
+    "handover_scope": "answers a question (what a hand-over would move), changes nothing",
 }
 
-SEARCHED = ("create_team", "create_staff", "update_staff", "reset_sign_in", "confirm_grant", "decline_grant",
-            "complete_enrolment")
+SEARCHED = ("create_team", "rename_team", "retire_team", "create_staff", "update_staff", "reset_sign_in",
+            "reset_second_factor", "hand_over_caseload", "confirm_grant", "decline_grant", "complete_enrolment")
 NEW_PASSWORD = "an-enrolled-synthetic-passphrase"
 
 
@@ -148,6 +149,11 @@ def moves(path: Path, targets: set[int] | None) -> Iterator[tuple[str, Callable[
         supervisors = [s for i, s in enumerate(supervisors) if i < 2 or s.pk in targets]
     n = len(users)
     yield "create_team", lambda: actions.create_team(name=f"Team {n}", by=by)
+    for team in Team.objects.order_by("pk")[:1]:
+        yield "rename_team", lambda team=team: actions.rename_team(team=team, name=f"Renamed {n}", by=by,
+                                                                   expected_version=team.version)
+        yield "retire_team", lambda team=team: actions.retire_team(team=team, by=by, expected_version=team.version,
+                                                                   retired=not team.is_retired)
     for role in Role.values:
         for sup in supervisors:
             yield (f"create_staff {role} sup={sup and sup.username}",
@@ -155,6 +161,8 @@ def moves(path: Path, targets: set[int] | None) -> Iterator[tuple[str, Callable[
                                                                   supervisor=sup))
     for user in users:
         yield f"reset_sign_in {user.username}", lambda user=user: actions.reset_sign_in(user=fresh(user.pk), by=by)
+        yield (f"reset_second_factor {user.username}",
+               lambda user=user: actions.reset_second_factor(user=fresh(user.pk), by=by))
         if targets is not None and user.pk not in targets:
             # An account the first step left alone: attach it to a supervisor the first step touched.
             for sup in supervisors:
@@ -173,6 +181,13 @@ def moves(path: Path, targets: set[int] | None) -> Iterator[tuple[str, Callable[
                                user=fresh(user.pk), by=by, role=role, first_name=user.first_name,
                                last_name=user.last_name, email=user.email, team=user.team, supervisor=sup,
                                is_active=active))
+    holders = [u for u in users if u.is_active and has_permission(u, Permission.HOLD_CASELOAD)]
+    for source in users:
+        if source.courses.filter(status="active").exists():
+            for receiver in holders:
+                yield (f"hand_over_caseload {source.username} to {receiver.username}",
+                       lambda source=source, receiver=receiver: actions.hand_over_caseload(
+                           from_therapist=fresh(source.pk), to_therapist=fresh(receiver.pk), by=by))
     for grant in AccessGrant.objects.filter(status=AccessGrant.Status.PENDING):
         yield f"confirm_grant {grant.pk}", lambda grant=grant: actions.confirm_grant(grant=grant, by=by)
         yield f"decline_grant {grant.pk}", lambda grant=grant: actions.decline_grant(grant=grant, by=by)
@@ -222,6 +237,7 @@ def world(administrator, clinic_admin, supervisor, therapist, unrelated_therapis
     end_course(course=course, reason="completed", by=leaver)
     User.objects.filter(pk=leaver.pk).update(is_active=False)
     other_admin = make_user("ola.otheradmin", "administrator", first_name="Ola", last_name="Otheradmin")
+    actions.create_team(name="Existing team", by=other_admin)  # to rename and retire
     actions.create_staff(by=other_admin, username="pending.new", role=Role.THERAPIST)
     actions.update_staff(user=unrelated_therapist, by=other_admin, role=Role.THERAPIST, first_name="Uma",
                          last_name="Unrelated", email="", team=None, supervisor=supervisor, is_active=True)

@@ -91,7 +91,8 @@ def test_an_open_alert_of_a_waiting_referral_puts_it_first_with_a_risk_badge(cli
 def test_the_supervisor_sees_supervisees_waiting_patients_read_only(client_for, therapist, supervisor, patient):
     page = client_for(supervisor).get(reverse("courses:caseload")).content.decode()
 
-    assert "Supervisees’ referrals not in a course" in page
+    assert "Supervisees’ cases" in page  # grouped by supervisee (courses.supervisees)
+    assert "1 referral not in a course" in page
     assert "Example, Pat" in page
 
 

@@ -61,6 +61,9 @@ def test_from_database_one_pseudonymous_row_per_referral(finished_course, patien
         "referral_id": f"R{finished_course.referral_id}", "patient_id": f"P{patient.pk}",
         "provider": settings.INTERPERSONAL_SERVICE_NAME, "therapist_id": f"T{therapist.pk}", "therapy": "dit",
         "referral_date": patient.referrals.get().received_on, "end_date": timezone.localdate(), "end_code": 46,
+        # The patient's data set characteristics: none recorded yet (tests/web/patients/test_data_set.py).
+        "gender_identity": None, "ethnic_category": None, "preferred_language": None, "interpreter_required": None,
+        "disability_codes": None, "employment_status": None,
     }]
     assert contacts["attendance_code"].to_list() == [5, 3, 5, 6]
     assert contacts["is_treatment"].all()
