@@ -34,9 +34,11 @@ def records(transactional_db, patient, therapist):
                           started_on=timezone.localdate() - dt.timedelta(days=14))
     record_session(course=course, by=therapist, attendance=5, duration_minutes=50, notes=NOTES,
                    scheduled_at=timezone.now() - dt.timedelta(days=7))
+    # The therapist dismissed the duplicate warning (said "a different person"): the mistake the
+    # records officer's erasure of a duplicate exists for.
     duplicate = register_patient(by=therapist, given_name=patient.given_name, family_name=patient.family_name,
                                  date_of_birth=patient.date_of_birth, received_on=timezone.localdate(),
-                                 source="gp")
+                                 source="gp", different_person=True)
     start_course(patient=duplicate, protocol="ipt", therapist=therapist, by=therapist)
     return {"patient": patient, "duplicate": duplicate}
 

@@ -4,6 +4,7 @@ alerts, tasks, ending, stepping up; bad input is 400 and saves nothing; denials.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 from django.db import connection
@@ -69,9 +70,12 @@ def test_caseload_trend_arrow(client_for, therapist, dit_course):
     assert "better: 8 points" in html
 
 
+_names = itertools.count()
+
+
 def _add_courses(therapist, n):
-    for k in range(n):
-        p = register_patient(by=therapist, given_name="Q", family_name=f"Count{k}", date_of_birth=dt.date(1980, 1, 1),
+    for _ in range(n):  # a new name each time: the same name and birth date is a possible duplicate
+        p = register_patient(by=therapist, given_name="Q", family_name=f"Count{next(_names)}", date_of_birth=dt.date(1980, 1, 1),
                              received_on=timezone.localdate() - dt.timedelta(days=40), source="gp")
         c = start_course(patient=p, protocol="dit", therapist=therapist, by=therapist,
                          started_on=timezone.localdate() - dt.timedelta(days=30))
