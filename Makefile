@@ -96,7 +96,7 @@ run: venv ## Migrate, load the demo data, collect static files; serve with gunic
 	wait -n
 
 test: export SECRET_KEY ?= $(TEST_SECRET_KEY)
-test: venv ## System deps, `make check`, the whole suite on SQLite, then tests/web + tests/e2e on PostgreSQL
+test: venv ## System deps, `make check`, the whole suite on SQLite, then tests/web + tests/e2e on PostgreSQL (less the tests about SQLite itself, run in the first pass)
 	bash scripts/ensure-system-deps
 	$(MAKE) check
 	@echo "== pytest on SQLite ($(WORKERS) workers)"
@@ -106,7 +106,7 @@ test: venv ## System deps, `make check`, the whole suite on SQLite, then tests/w
 		dirs=""; for d in tests/web tests/e2e tests/reliability; do [ -d "$$d" ] && dirs="$$dirs $$d"; done; \
 		if [ -z "$$dirs" ]; then echo "make test: no tests/web or tests/e2e to run on PostgreSQL" >&2; exit 1; fi; \
 		echo "== pytest on PostgreSQL ($(PG_TEST_URL)):$$dirs"; \
-		DATABASE_URL="$(PG_TEST_URL)" $(BIN)/python -m pytest -n $(WORKERS) $(PYTEST_ARGS) $$dirs || { rc=$$?; \
+		DATABASE_URL="$(PG_TEST_URL)" $(BIN)/python -m pytest -n $(WORKERS) -k "not sqlite" $(PYTEST_ARGS) $$dirs || { rc=$$?; \
 			if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests on PostgreSQL — that is a failure" >&2; fi; exit $$rc; }; \
 	elif [ "$(REQUIRE_POSTGRES)" = 1 ]; then \
 		echo "make test: PostgreSQL is required here (CI=true or REQUIRE_POSTGRES=1) but $(PG_TEST_URL) does not answer." >&2; \
