@@ -212,3 +212,17 @@ def test_a_failed_seal_still_sends_the_links_and_fails_the_run(dit_course, book,
 
     assert len(mailoutbox) == 1
     assert "sealing the audit trail: OperationalError: database is locked" in capsys.readouterr().err
+
+
+def test_each_round_deletes_expired_sign_in_sessions_and_keeps_live_ones(db):
+    """Letter text kept after an idle timeout (letters/kept.py) lives in the session row until it is
+    restored or the row is cleared: the round clears expired rows, as ``clearsessions`` would."""
+    from django.contrib.sessions.models import Session
+
+    now = timezone.now()
+    Session.objects.create(session_key="e" * 32, session_data="kept letter text", expire_date=now - HOUR)
+    Session.objects.create(session_key="l" * 32, session_data="live", expire_date=now + HOUR)
+
+    call_command("schedule_questionnaires")
+
+    assert list(Session.objects.values_list("session_key", flat=True)) == ["l" * 32]

@@ -7,16 +7,20 @@ Each round also runs the audit trail's sealer (``audit.log.seal_pending``), so a
 after commit was lost — a crash, a locked database — joins the chain within a round, long before
 the sealing delay runs out (docs/adr/0004-audit-events.md); and deletes generated documents past
 their expiry and files no document names (``documents.actions.housekeeping``), so a subject access
-copy lasts its day at a quiet service too. A failure of one step does not stop the others.
+copy lasts its day at a quiet service too; and deletes expired sign-in sessions (Django's
+``clearsessions``), with any letter text kept in one after an idle timeout (letters/kept.py), so no
+patient's words outlive the session that kept them. A failure of one step does not stop the others.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
+from importlib import import_module
 from types import FrameType
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 from django.db.utils import DatabaseError
@@ -31,7 +35,7 @@ class Command(BaseCommand):
         "Enqueue the questionnaire link of every booked session whose send time has come "
         "(INTERPERSONAL_REMINDER_HOURS_BEFORE before it); the db_worker sends them. "
         "Each round also seals the audit events waiting to join the hash chain, and deletes expired "
-        "generated documents (letters' PDFs, subject access copies). "
+        "generated documents (letters' PDFs, subject access copies) and expired sign-in sessions. "
         "Runs once, or with --loop every --interval seconds until stopped (SIGINT/SIGTERM)."
     )
 
@@ -91,6 +95,11 @@ class Command(BaseCommand):
             return False
         if expired or orphans:
             self.stdout.write(f"Deleted {expired} expired document(s) and {orphans} left-over file(s).")
+        try:
+            import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+        except DatabaseError as exc:
+            self.stderr.write(f"schedule_questionnaires: deleting expired sessions: {type(exc).__name__}: {exc}")
+            return False
         return ok
 
     def _report(self, enqueued: list[int]) -> None:
