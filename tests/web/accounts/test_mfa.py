@@ -275,3 +275,18 @@ def test_a_malformed_code_is_refused_by_the_form_and_writes_nothing(supervisor, 
 
     assert response.status_code == 400
     assert audit_trail.new() == []
+
+
+def test_a_session_verified_with_a_removed_app_is_sent_to_set_up_a_new_one(therapist, administrator):
+    """Removing someone's authenticator app (accounts.actions.reset_second_factor) ends what the old
+    app opened: a session verified with it is asked to enrol again at its next request."""
+    from interpersonal.web.accounts.actions import reset_second_factor
+
+    device = confirmed_device(therapist)
+    client = signed_in(therapist)
+    client.post("/accounts/mfa/verify/", {"code": code_for(device)})
+    assert client.get("/accounts/me/").status_code == 200
+
+    reset_second_factor(user=therapist, by=administrator)
+
+    assert client.get("/accounts/me/")["Location"].startswith("/accounts/mfa/setup/")
