@@ -37,6 +37,12 @@ class Attendance(IntEnum):
         return _ATTENDANCE_LABELS[self]
 
     @property
+    def short(self) -> str:
+        """A few words for a diary or a list, where the data dictionary's full label (:attr:`label`)
+        would fill the row; the full label stays the definition."""
+        return _ATTENDANCE_SHORT[self]
+
+    @property
     def attended(self) -> bool:
         """Seen: code 5 or 6 (counts towards a finished course)."""
         return self in (Attendance.ATTENDED_ON_TIME, Attendance.ATTENDED_LATE)
@@ -49,6 +55,15 @@ _ATTENDANCE_LABELS = {
     Attendance.ATTENDED_ON_TIME: "Attended on time or, if late, before the relevant professional was ready to see the patient",
     Attendance.ATTENDED_LATE: "Arrived late, after the relevant professional was ready to see the patient, but was seen",
     Attendance.ARRIVED_LATE_NOT_SEEN: "Arrived late and could not be seen",
+}
+
+_ATTENDANCE_SHORT = {
+    Attendance.CANCELLED_BY_PATIENT: "Cancelled by the patient",
+    Attendance.DID_NOT_ATTEND: "Did not attend",
+    Attendance.CANCELLED_BY_PROVIDER: "Cancelled by the service",
+    Attendance.ATTENDED_ON_TIME: "Attended",
+    Attendance.ATTENDED_LATE: "Attended late, seen",
+    Attendance.ARRIVED_LATE_NOT_SEEN: "Arrived late, not seen",
 }
 
 

@@ -76,3 +76,12 @@ def test_string_enums_store_as_their_ids() -> None:
     assert EndReason("completed") is EndReason.COMPLETED
     assert str(Medium.FACE_TO_FACE) == "face_to_face"
     assert [m.value for m in Medium] == ["face_to_face", "telephone", "video"]
+
+
+def test_every_attendance_code_has_a_short_label_distinct_from_the_others():
+    """The diary shows a few words per appointment; the data dictionary's label stays the definition."""
+    shorts = [code.short for code in Attendance]
+    assert len(set(shorts)) == len(shorts)
+    assert all(0 < len(short) <= 25 for short in shorts)
+    assert Attendance.ATTENDED_ON_TIME.short == "Attended"
+    assert Attendance.DID_NOT_ATTEND.short == "Did not attend"

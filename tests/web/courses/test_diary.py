@@ -262,6 +262,7 @@ def test_marking_did_not_attend_from_the_diary_shows_the_follow_up(booked_yester
     week = client.get(response["Location"])
     assert "Follow up missed appointments" in week.text
     assert "Did not attend (code 3)" in week.text
+    assert 'title="Did not attend, no advance warning given">3 · Did not attend</span>' in week.text
     assert "1 missed appointment to follow up" in client.get(reverse("courses:caseload")).text
 
 

@@ -39,7 +39,12 @@ class Slot:
     def state(self) -> str:
         if self.session.attendance is None:
             return "Booked"
-        return f"{self.session.attendance} · {Attendance(self.session.attendance).label}"
+        return f"{self.session.attendance} · {Attendance(self.session.attendance).short}"
+
+    @property
+    def state_in_full(self) -> str:
+        """The NHS data dictionary's label of the attendance code (empty while booked)."""
+        return "" if self.session.attendance is None else Attendance(self.session.attendance).label
 
     @property
     def booked(self) -> bool:
