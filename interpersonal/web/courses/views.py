@@ -64,6 +64,11 @@ from interpersonal.web.referrals.screening_access import open_screening_alerts
 
 clinician = require_permission(Permission.HOLD_CASELOAD)
 SESSION_FIELDS = {"scheduled_at": "date"}
+SESSIONS_SHOWN = 10
+"""The course page lists its latest sessions; "show all" lists every one."""
+CHART_HEIGHT, NARROW_CHART_HEIGHT = 180, 130
+"""The course page's charts (px of plot), three side by side, one at a time on a phone: the page
+stays short (issue 14)."""
 ALERT_FIELDS = {"alerts": "alerts_decision", "alerts_left_open": "alerts_decision"}
 """Where the alert decision's errors (courses.actions) show on the end and step-up forms."""
 
@@ -149,13 +154,15 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
 
         def correct_measure_url(pk: int) -> str:
             return reverse("courses:correct_measure", args=[course.pk, pk])
-    charts = [{"series": s, "spec": _spec_json(progress_spec(s.instrument, s.points, planned_sessions=course.planned_sessions)),
+    charts = [{"series": s, "spec": _spec_json(progress_spec(s.instrument, s.points, planned_sessions=course.planned_sessions,
+                                                             height=CHART_HEIGHT)),
                "rows_html": fragments.chart_rows(s.rows, correct_measure_url)}
               for s in summary.series]
     outcome = summary.outcome
-    score_rows = []
+    score_rows, changes = [], []
     for s in summary.series:
         change = change_of(s.instrument, s.points)
+        changes.append((s.instrument, change))
         score_rows.append((s.instrument.abbreviation,
                            fragments.score_cell(change.first.total, change.first) if change else "",
                            # one score is shown once, not as a first and a last of the same value
@@ -169,6 +176,9 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
     step_of = {p.id: p.step for p in protocols.catalogue()}
     steps = [step_of.get(pid) for pid in Course.objects.filter(referral_id=course.referral_id)
              .order_by("started_on", "id").values_list("protocol", flat=True)]
+    # The latest sessions only, unless all are asked for (?sessions=all): the list grows all course long.
+    all_sessions = request.GET.get("sessions") == "all"
+    shown = summary.sessions if all_sessions else summary.sessions[-SESSIONS_SHOWN:]
     ack_errors = forms.pop("ack_errors", {})
     end_form = forms.pop("end_form", None) or EndCourseForm()
     step_up_form = forms.pop("step_up_form", None) or StepUpForm(current_step=definition.step)
@@ -176,7 +186,11 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
         "course": course, "patient": course.patient, "definition": definition, "summary": summary,
         "current_phase": current, "phases": phases, "alert_rows": alert_rows,
         "open_alerts": sum(1 for a in alerts if a.open), "charts": charts,
-        "score_rows": score_rows, "sessions_html": fragments.session_rows(summary.sessions, correct_session_url),
+        "score_rows": score_rows, "sessions_html": fragments.session_rows(shown, correct_session_url),
+        "all_sessions": all_sessions, "sessions_shown": len(shown), "sessions_hidden": len(summary.sessions) - len(shown),
+        "sessions_line": fragments.sessions_line(summary.sessions),
+        "tasks_line": fragments.tasks_line(phases), "outcome_line": fragments.outcome_line(outcome, changes),
+        "acknowledged_alerts": sum(1 for a in alerts if not a.open), "narrow_chart_height": NARROW_CHART_HEIGHT,
         "corrections": correction_views.history(course),
         "may_write": writable, "may_ack": may_acknowledge_alerts(user, course),
         "stepped_to": stepped_to, "may_step_up": bool(higher), "referral": referral,
