@@ -76,7 +76,8 @@ def measure(page, name: str) -> float:
     expect(alert).to_be_visible()  # risk is never hidden
     top = page.evaluate(DETAIL_TOP)
     box = alert.bounding_box()
-    assert box is not None and box["y"] + box["height"] < top
+    assert box is not None
+    assert box["y"] + box["height"] < top
     assert top < LIMIT, f"{name}: the detail starts at {top} px"
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), name
     expect(page.locator("#sessions table")).to_be_hidden()
@@ -109,7 +110,7 @@ def test_a_long_course_page_is_short_before_its_detail_which_opens_on_request(
         page.wait_for_url(url)
 
         top = measure(page, "desktop-1280")
-        print(f"desktop: detail at {top:.0f} px")  # noqa: T201 - reported by -s
+        print(f"desktop: detail at {top:.0f} px")
         sessions = page.locator("#sessions summary")
         expect(sessions).to_have_text(re.compile(rf"^{total} sessions — last \d+ \w+ \d{{4}}, attended; next booked "))
         expect(page.locator("#alerts-acknowledged")).not_to_have_attribute("open", "")
@@ -132,7 +133,7 @@ def test_a_long_course_page_is_short_before_its_detail_which_opens_on_request(
         page.set_viewport_size(PHONE)
         page.goto(url)
         top = measure(page, "phone-390")
-        print(f"phone: detail at {top:.0f} px")  # noqa: T201 - reported by -s
+        print(f"phone: detail at {top:.0f} px")
         page.locator("#chart-phq9 summary").click()
         expect(page.locator("#chart-phq9 table")).to_be_visible()
         page.locator("#sessions summary").click()

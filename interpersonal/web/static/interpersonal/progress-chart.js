@@ -19,9 +19,9 @@
     if (!target || typeof vegaEmbed === "undefined") { return; }
     var spec;
     try { spec = JSON.parse(script.textContent); } catch (e) { return; }
-    // A page may ask for a lower plot on a phone (data-narrow-height on the figure: the course
+    // A page may ask for a lower plot on a phone (data-narrow-height on the plot: the course
     // page), without the legend: each band is named inside it, and the table gives each severity.
-    var narrow = parseInt(figure.getAttribute("data-narrow-height") || "", 10);
+    var narrow = parseInt(target.getAttribute("data-narrow-height") || "", 10);
     if (narrow > 0 && window.matchMedia && window.matchMedia("(max-width: 40rem)").matches) {
       spec.height = narrow;
       dropLegends(spec);
