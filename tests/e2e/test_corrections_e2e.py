@@ -73,6 +73,7 @@ def test_a_therapist_corrects_a_mistyped_risk_answer_and_the_alert_stays_open(
 
     chart = page.locator("#chart-phq9")
     expect(chart.locator("tbody tr").first).to_contain_text("4")
+    chart.locator("summary").click()  # the scores' table is closed until asked for (issue 14)
     chart.get_by_role("link", name=re.compile("Correct or delete")).click()
     expect(page.get_by_role("heading", name=re.compile("Correct PHQ-9"), level=1)).to_be_visible()
     item9 = page.get_by_role("group", name=re.compile(r"^Item 9"))
@@ -85,6 +86,7 @@ def test_a_therapist_corrects_a_mistyped_risk_answer_and_the_alert_stays_open(
     page.get_by_role("button", name="Save the correction").click()
     page.wait_for_url(re.compile(re.escape(course_path)))
 
+    expect(chart.locator("tbody tr").first).to_be_visible()  # back at #chart-phq9: its table opened
     expect(chart.locator("tbody tr").first).to_contain_text("3")
     expect(chart.locator("tbody tr").first).to_contain_text("Corrected")
     alert = page.get_by_role("region", name="Open risk alert")

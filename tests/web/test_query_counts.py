@@ -14,6 +14,7 @@ from django.utils import timezone
 from interpersonal.web.assessments.actions import record_measurement
 from interpersonal.web.courses.actions import record_session, start_course
 from interpersonal.web.patients.actions import register_patient
+from tests.web.courses.test_views import GAD7_OK, PHQ9_OK
 
 
 def build_caseload(therapist, count: int, *, first: int = 0) -> None:
@@ -94,3 +95,69 @@ def test_caseload_shows_open_alerts_first(therapist, caseload_path):
     assert flags == sorted(flags, reverse=True)
     assert sum(flags) == 2
     assert all(row.attended == 2 for row in rows)
+
+
+# -- the course page and recording a session (issue 14) -------------------------------------
+
+def course_with_sessions(therapist, patient_course, sessions: int) -> None:
+    """``sessions`` more attended sessions of ``patient_course``, each with a PHQ-9 and a GAD-7."""
+    start = timezone.make_aware(dt.datetime.combine(patient_course.started_on, dt.time(9)))
+    already = patient_course.sessions.count()
+    for n in range(already, already + sessions):
+        session = record_session(course=patient_course, by=therapist, attendance=5, duration_minutes=50,
+                                 scheduled_at=start + dt.timedelta(hours=30 * n))
+        record_measurement(course=patient_course, instrument="phq9", session=session, by=therapist,
+                           recorded_at=session.scheduled_at, answers={str(i): n % 4 for i in range(1, 10)} | {"9": 0})
+        record_measurement(course=patient_course, instrument="gad7", session=session, by=therapist,
+                           recorded_at=session.scheduled_at, answers={str(i): 1 for i in range(1, 8)})
+
+
+def test_course_page_queries_do_not_grow_with_its_sessions_and_measures(therapist, dit_course, capsys):
+    client = Client()
+    client.force_login(therapist)
+    path = reverse("courses:detail", args=[dit_course.pk])
+    course_with_sessions(therapist, dit_course, 2)
+    client.get(path)  # warm caches
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(path).status_code == 200
+    course_with_sessions(therapist, dit_course, 18)
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(path + "?sessions=all")
+    assert response.status_code == 200
+    assert len(response.context["summary"].sessions) == 20
+
+    with capsys.disabled():
+        print(f"\ncourse page queries: 2 sessions -> {len(few)}, 20 sessions -> {len(many)}")
+    assert len(few) == len(many)
+    sql = " ".join(q["sql"] for q in many.captured_queries)
+    assert "courses_sessioncorrection" not in sql  # nothing corrected: the history is not read
+    assert "assessments_measurementcorrection" not in sql
+
+
+def test_recording_a_session_with_two_measures_refreshes_its_summary_once_and_seals_once(
+    transactional_db, therapist, dit_course,
+):
+    """Real commits (transactional_db): the audit chain's seal runs after each one (ADR 0004)."""
+    from interpersonal.web.outcomes import summaries
+    from interpersonal.web.outcomes.models import ReferralSummary
+
+    client = Client()
+    client.force_login(therapist)
+    course_with_sessions(therapist, dit_course, 1)
+    when = timezone.localtime() - dt.timedelta(hours=2)
+    data = {"date": when.date().isoformat(), "time": when.strftime("%H:%M"), "attendance": "5",
+            "duration_minutes": "50", "medium": "face_to_face"}
+    data |= PHQ9_OK | GAD7_OK
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post(reverse("courses:record_session", args=[dit_course.pk]), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+    statements = [q["sql"] for q in ctx.captured_queries]
+    assert sum("INSERT INTO \"outcomes_referralsummary\"" in s for s in statements) == 1
+    assert sum(s.startswith("UPDATE \"audit_auditevent\"") for s in statements) == 1  # one seal
+    kept = ReferralSummary.objects.values().get(referral_id=dit_course.referral_id)
+    summaries.refresh(dit_course.referral_id)  # what a refresh from scratch gives: the same
+    again = ReferralSummary.objects.values().get(referral_id=dit_course.referral_id)
+    assert {k: v for k, v in kept.items() if k != "refreshed_at"} == \
+        {k: v for k, v in again.items() if k != "refreshed_at"}
+    assert kept["attended_treatment"] == 2

@@ -175,9 +175,10 @@ def describe(instrument: measures.Instrument, points: Sequence[Point]) -> str:
 
 
 def progress_spec(
-    instrument: measures.Instrument, points: Iterable[Point], *, planned_sessions: int | None = None
+    instrument: measures.Instrument, points: Iterable[Point], *, planned_sessions: int | None = None,
+    height: int = 260,
 ) -> dict[str, Any]:
-    """The Vega-Lite spec of one measure's totals across a course."""
+    """The Vega-Lite spec of one measure's totals across a course (``height``: of the plot, in px)."""
     points = list(points)
     lo, hi = instrument.scoring.score_range
     last_x = max([p.x for p in points] + [planned_sessions or 0, 1])
@@ -342,7 +343,7 @@ def progress_spec(
         "description": describe(instrument, points),
         "title": {"text": f"{instrument.abbreviation} by session", "anchor": "start", "fontSize": 14},
         "width": "container",
-        "height": 260,
+        "height": height,
         "autosize": {"type": "fit-x", "contains": "padding"},
         "config": {"view": {"stroke": "#c9d0d6"}, "axis": {"labelFontSize": 12, "titleFontSize": 12},
                    "legend": {"labelFontSize": 12, "titleFontSize": 12}},

@@ -274,15 +274,19 @@ def _measure_lines(previous: dict[str, Any]) -> list[str]:
     return lines
 
 
-def history(course: Course) -> list[HistoryRow]:
-    """Every correction of the course's sessions and measures, newest first (two queries)."""
+def history(course: Course, *, sessions: bool = True, measures_: bool = True) -> list[HistoryRow]:
+    """Every correction of the course's sessions and measures, newest first (two queries; none
+    for ``sessions``/``measures_`` False: the caller knows none of them was corrected)."""
     rows = []
-    for c in (SessionCorrection.objects.filter(session__course=course).select_related("session", "by")):
+    session_corrections = SessionCorrection.objects.filter(session__course=course) if sessions \
+        else SessionCorrection.objects.none()
+    measure_corrections = MeasurementCorrection.objects.filter(measurement__course=course) if measures_ \
+        else MeasurementCorrection.objects.none()
+    for c in session_corrections.select_related("session", "by"):
         when = timezone.localtime(c.session.scheduled_at)
         rows.append(HistoryRow(c.at, c.by.display_name, f"Session of {when.day} {when:%b %Y}", c.get_kind_display(),
                                c.reason, _session_lines(c.previous)))
-    for mc in (MeasurementCorrection.objects.filter(measurement__course=course)
-               .select_related("measurement", "by")):
+    for mc in measure_corrections.select_related("measurement", "by"):
         m = mc.measurement
         try:
             name = measures.get(m.instrument).abbreviation

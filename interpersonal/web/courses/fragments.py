@@ -19,7 +19,9 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
 from interpersonal.core import protocols
-from interpersonal.web.assessments.charts import Point
+from interpersonal.core.codes import Attendance
+from interpersonal.core.outcomes import CourseOutcome
+from interpersonal.web.assessments.charts import Change, Point
 from interpersonal.web.assessments.models import Measurement
 from interpersonal.web.courses.summary import SessionRow
 
@@ -177,3 +179,76 @@ def task_items(tasks: list[tuple[Any, Any]], *, may_write: bool, action: str, cs
             f"\n      <li class=\"task{' task--done' if done else ''}\">\n        {body}\n        {completed}\n      </li>\n    "
         )
     return _safe(out)
+
+
+# -- the one-line summaries of the course page's collapsed sections ---------------------------
+
+SHORT_ATTENDANCE = {
+    Attendance.CANCELLED_BY_PATIENT: "cancelled by the patient",
+    Attendance.DID_NOT_ATTEND: "did not attend",
+    Attendance.CANCELLED_BY_PROVIDER: "cancelled by the service",
+    Attendance.ATTENDED_ON_TIME: "attended",
+    Attendance.ATTENDED_LATE: "attended late",
+    Attendance.ARRIVED_LATE_NOT_SEEN: "arrived late, not seen",
+}
+"""The attendance codes (core.codes.Attendance) in a few words, for a summary line; the sessions
+table gives each code's full NHS wording."""
+
+
+def sessions_line(rows: list[SessionRow]) -> str:
+    """"12 sessions — last 3 Dec 2026, attended; next booked 10 Dec 2026"."""
+    if not rows:
+        return "No sessions yet"
+    now = timezone.now()
+    held = [r.session for r in rows if r.session.attendance is not None]
+    booked = [r.session for r in rows if r.session.attendance is None and r.session.scheduled_at >= now]
+    parts = [f"{len(rows)} session{'s' if len(rows) != 1 else ''}"]
+    if held:
+        last = held[-1]
+        parts.append(f" — last {day_month_year(_local(last.scheduled_at))}, "
+                     f"{SHORT_ATTENDANCE.get(Attendance(last.attendance), '')}")
+    if booked:
+        parts.append(f"{';' if held else ' —'} next booked {day_month_year(_local(booked[0].scheduled_at))}")
+    return "".join(parts)
+
+
+def tasks_line(phases: list[dict[str, Any]]) -> str:
+    """"Middle phase (now): 2 of 4 tasks done; 5 of 12 in all"."""
+    done = sum(1 for p in phases for _t, d in p["tasks"] if d)
+    total = sum(len(p["tasks"]) for p in phases)
+    if not total:
+        return "No phase tasks in this protocol"
+    current = next((p for p in phases if p["current"]), None)
+    overall = f"{done} of {total} tasks done"
+    if current is None:
+        return overall
+    now_done = sum(1 for _t, d in current["tasks"] if d)
+    return f"{current['phase'].name} (now): {now_done} of {len(current['tasks'])} done; {overall} in all"
+
+
+def outcome_line(outcome: CourseOutcome, changes: list[tuple[Any, Change | None]]) -> str:
+    """"PHQ-9 18 → 9, GAD-7 15 → 8, WSAS 10 → 23 (▲ reliable deterioration); reliable improvement,
+    recovered". A single score is one score, never "17 → 17"."""
+    scores = []
+    for instrument, change in changes:
+        if change is None:
+            continue
+        text = f"{instrument.abbreviation} {one_decimal(change.first.total)}"
+        if change.paired:
+            text += f" → {one_decimal(change.last.total)}"
+            if change.reliable == "deteriorated":
+                text += " (▲ reliable deterioration)"
+            elif change.reliable == "improved":
+                text += " (▼ reliable improvement)"
+        scores.append(text)
+    if not scores:
+        return "No scores yet"
+    line = ", ".join(scores)
+    if not outcome.paired:
+        return f"{line}; recovery needs a first and a later PHQ-9 and GAD-7"
+    verdicts = ["reliable improvement" if outcome.reliable_improvement else "no reliable improvement"]
+    if outcome.reliable_deterioration:
+        verdicts.append("reliable deterioration")
+    if outcome.caseness_at_start:
+        verdicts.append("recovered" if outcome.recovered else "not recovered")
+    return f"{line}; {', '.join(verdicts)}"

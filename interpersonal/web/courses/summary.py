@@ -52,6 +52,11 @@ class CourseSummary:
     paired_in_distinct_sessions: bool
     sessions: list[SessionRow] = field(default_factory=list)
     series: list[MeasureSeries] = field(default_factory=list)
+    sessions_corrected: bool = True
+    measures_corrected: bool = True
+    """Whether any of the course's sessions (measures), deleted ones included, was ever corrected:
+    every correction raises the row's version (courses.corrections, assessments.corrections), so
+    False means the correction history has nothing to read."""
     treatment_attended: int | None = None
     """Attended sessions that are treatment (TherapySession.treatment, from the protocol's
     phases); None: every attended session (the same as ``attended``)."""
@@ -92,13 +97,16 @@ def _x_for(m: Measurement, numbers: dict[int, int], attended: list[TherapySessio
 
 
 def summarise(course: Course) -> CourseSummary:
-    sessions = list(TherapySession.objects.filter(course=course).order_by("scheduled_at", "id"))
+    # Every row (all_rows), to know whether any was corrected; those in force are the ones shown.
+    every_session = list(TherapySession.all_rows.filter(course=course).order_by("scheduled_at", "id"))
+    sessions = [s for s in every_session if s.entered_in_error_at is None]
     rows, numbers = _session_rows(sessions)
     attended = [s for s in sessions if s.attendance in ATTENDED]
     booked = {s.pk: s.scheduled_at for s in sessions if s.attendance is None}
     counts = Counter(s.attendance for s in sessions)
     # The answers say which risk items were left unanswered; the variants are not shown here.
-    found = list(Measurement.objects.filter(course=course).defer("variants").order_by("recorded_at", "id"))
+    every_measure = list(Measurement.all_rows.filter(course=course).defer("variants").order_by("recorded_at", "id"))
+    found = [m for m in every_measure if m.entered_in_error_at is None]
     by_instrument: dict[str, list[tuple[Point, Measurement]]] = {}
     for m in found:
         point = Point(x=_x_for(m, numbers, attended, booked), total=m.total, date=m.recorded_at.date(),
@@ -130,5 +138,7 @@ def summarise(course: Course) -> CourseSummary:
         booked=counts[None],
         first=first, last=last, outcome=outcome, paired_in_distinct_sessions=distinct,
         sessions=rows, series=series,
+        sessions_corrected=any(s.version > 1 for s in every_session),
+        measures_corrected=any(m.version > 1 for m in every_measure),
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -56,6 +57,7 @@ from interpersonal.web.courses.models import ATTENDED, Course, FollowUp, TaskCom
 from interpersonal.web.courses.summary import summarise
 from interpersonal.web.formerrors import add_action_errors
 from interpersonal.web.formulation.links import focus_links
+from interpersonal.web.outcomes import summaries as outcome_summaries
 from interpersonal.web.patients.access import get_patient_for_user
 from interpersonal.web.patients.pathway import step_path, triaged_to
 from interpersonal.web.referrals.actions import open_referral_of
@@ -64,6 +66,11 @@ from interpersonal.web.referrals.screening_access import open_screening_alerts
 
 clinician = require_permission(Permission.HOLD_CASELOAD)
 SESSION_FIELDS = {"scheduled_at": "date"}
+SESSIONS_SHOWN = 10
+"""The course page lists its latest sessions; "show all" lists every one."""
+CHART_HEIGHT, NARROW_CHART_HEIGHT = 180, 130
+"""The course page's charts (px of plot), three side by side, one at a time on a phone: the page
+stays short (issue 14)."""
 ALERT_FIELDS = {"alerts": "alerts_decision", "alerts_left_open": "alerts_decision"}
 """Where the alert decision's errors (courses.actions) show on the end and step-up forms."""
 
@@ -72,6 +79,18 @@ def _spec_json(spec: dict[str, Any]) -> SafeString:
     """JSON safe inside <script type="application/json"> (as Django's json_script escapes it)."""
     text = json.dumps(spec, ensure_ascii=False, separators=(",", ":"))
     return mark_safe(text.replace("<", "\\u003C").replace(">", "\\u003E").replace("&", "\\u0026"))  # noqa: S308
+
+
+_SENTINEL = 987654321
+
+
+def _url_for_each(name: str, course_pk: int) -> Callable[[int], str]:
+    """``pk → reverse(name, args=[course_pk, pk])``, reversed once for the page rather than once a row."""
+    pattern = reverse(name, args=[course_pk, _SENTINEL])
+    head, sep, tail = pattern.rpartition(f"/{_SENTINEL}/")
+    if not sep:  # not the expected shape: reverse each time
+        return lambda pk: reverse(name, args=[course_pk, pk])
+    return lambda pk: f"{head}/{int(pk)}/{tail}"
 
 
 def _default(values: dict[str, Any], key: str) -> str:
@@ -144,18 +163,17 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
     alert_rows = [describe_alert(a) for a in alerts]
     correct_session_url = correct_measure_url = None
     if may_write:  # the course's therapist, whether or not it has ended: a record stays correctable
-        def correct_session_url(pk: int) -> str:
-            return reverse("courses:correct_session", args=[course.pk, pk])
-
-        def correct_measure_url(pk: int) -> str:
-            return reverse("courses:correct_measure", args=[course.pk, pk])
-    charts = [{"series": s, "spec": _spec_json(progress_spec(s.instrument, s.points, planned_sessions=course.planned_sessions)),
+        correct_session_url = _url_for_each("courses:correct_session", course.pk)
+        correct_measure_url = _url_for_each("courses:correct_measure", course.pk)
+    charts = [{"series": s, "spec": _spec_json(progress_spec(s.instrument, s.points, planned_sessions=course.planned_sessions,
+                                                             height=CHART_HEIGHT)),
                "rows_html": fragments.chart_rows(s.rows, correct_measure_url)}
               for s in summary.series]
     outcome = summary.outcome
-    score_rows = []
+    score_rows, changes = [], []
     for s in summary.series:
         change = change_of(s.instrument, s.points)
+        changes.append((s.instrument, change))
         score_rows.append((s.instrument.abbreviation,
                            fragments.score_cell(change.first.total, change.first) if change else "",
                            # one score is shown once, not as a first and a last of the same value
@@ -163,12 +181,19 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
                            else ONLY_ONE_SCORE if change else "",
                            reliable_change_cell(change),
                            _default(outcome.jacobson_truax, s.instrument.id)))
-    stepped_to = courses_visible_to(user).filter(stepped_from=course).first()
     higher = [p for p in protocols.catalogue() if p.step > definition.step]
     referral = course.referral
     step_of = {p.id: p.step for p in protocols.catalogue()}
-    steps = [step_of.get(pid) for pid in Course.objects.filter(referral_id=course.referral_id)
-             .order_by("started_on", "id").values_list("protocol", flat=True)]
+    # The referral's courses, in order: its step path, and the course this one was stepped up to
+    # (a stepped-up course continues the referral: courses.actions.start_course), if visible.
+    steps_of_referral = list(Course.objects.filter(referral_id=course.referral_id).order_by("started_on", "id")
+                             .values_list("pk", "protocol", "stepped_from_id"))
+    steps = [step_of.get(protocol) for _pk, protocol, _from in steps_of_referral]
+    next_pk = next((pk for pk, _protocol, stepped_from in steps_of_referral if stepped_from == course.pk), None)
+    stepped_to = courses_visible_to(user).filter(pk=next_pk).first() if next_pk is not None else None
+    # The latest sessions only, unless all are asked for (?sessions=all): the list grows all course long.
+    all_sessions = request.GET.get("sessions") == "all"
+    shown = summary.sessions if all_sessions else summary.sessions[-SESSIONS_SHOWN:]
     ack_errors = forms.pop("ack_errors", {})
     end_form = forms.pop("end_form", None) or EndCourseForm()
     step_up_form = forms.pop("step_up_form", None) or StepUpForm(current_step=definition.step)
@@ -176,8 +201,13 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
         "course": course, "patient": course.patient, "definition": definition, "summary": summary,
         "current_phase": current, "phases": phases, "alert_rows": alert_rows,
         "open_alerts": sum(1 for a in alerts if a.open), "charts": charts,
-        "score_rows": score_rows, "sessions_html": fragments.session_rows(summary.sessions, correct_session_url),
-        "corrections": correction_views.history(course),
+        "score_rows": score_rows, "sessions_html": fragments.session_rows(shown, correct_session_url),
+        "all_sessions": all_sessions, "sessions_shown": len(shown), "sessions_hidden": len(summary.sessions) - len(shown),
+        "sessions_line": fragments.sessions_line(summary.sessions),
+        "tasks_line": fragments.tasks_line(phases), "outcome_line": fragments.outcome_line(outcome, changes),
+        "acknowledged_alerts": sum(1 for a in alerts if not a.open), "narrow_chart_height": NARROW_CHART_HEIGHT,
+        "corrections": correction_views.history(course, sessions=summary.sessions_corrected,
+                                                measures_=summary.measures_corrected),
         "may_write": writable, "may_ack": may_acknowledge_alerts(user, course),
         "stepped_to": stepped_to, "may_step_up": bool(higher), "referral": referral,
         "step_path": step_path(steps), "referral_triaged_to": triaged_to(referral) if referral.triaged_at else "",
@@ -256,6 +286,15 @@ def _booking(course: Course, raw: str) -> TherapySession | None:
 @require_http_methods(["GET", "POST"])
 @clinician
 def record_session(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.method != "POST":
+        return _record_session(request, pk)
+    # The access audit joins the recording's transaction: their events are sealed into the audit
+    # chain together after it commits (ADR 0004), one seal instead of two.
+    with transaction.atomic():
+        return _record_session(request, pk)
+
+
+def _record_session(request: HttpRequest, pk: int) -> HttpResponse:
     course = get_course_for_user(request.user, pk, write=True)
     instruments = _session_instruments(course)
     data = request.POST if request.method == "POST" else None
@@ -279,7 +318,8 @@ def record_session(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 target: Any = form
                 try:
-                    with transaction.atomic():
+                    # one outcome summary refresh for the session and its measures, at the end
+                    with transaction.atomic(), outcome_summaries.deferred():
                         session = actions.record_session(
                             course=course, by=request.user, scheduled_at=form.scheduled_at(),
                             attendance=form.cleaned_data["attendance"],

@@ -21,7 +21,9 @@ rule, reached through :func:`outcome_of` alone.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -252,12 +254,39 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if timezone.is_aware(moment) else moment.replace(tzinfo=dt.UTC)
 
 
+_deferring = threading.local()
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Refresh each referral once, as this block's last step, however many actions inside it
+    changed it: recording a session with its PHQ-9 and GAD-7 is three actions and one summary.
+    Use inside the transaction the actions share (the summary is then written in it, from what
+    they wrote); if the block raises, nothing is refreshed and the transaction rolls back."""
+    outer = getattr(_deferring, "ids", None)
+    if outer is not None:  # nested: the outermost block refreshes
+        yield
+        return
+    _deferring.ids = ids = {}
+    try:
+        yield
+    finally:
+        _deferring.ids = None
+    for referral_id in ids:
+        refresh(referral_id)
+
+
 def refresh(referral_id: int) -> None:
     """Recompute one referral's summary in the caller's transaction (the last step of every action
     that changes what it reads), under a lock on the referral row so that two writes to one
-    referral at once refresh one after the other; a referral that no longer exists loses its summary."""
+    referral at once refresh one after the other; a referral that no longer exists loses its summary.
+    Inside :func:`deferred`, once at the end of that block instead."""
     from django.db import connection
 
+    waiting = getattr(_deferring, "ids", None)
+    if waiting is not None:
+        waiting[referral_id] = None  # a dict: refreshed in the order first changed
+        return
     sql = _STATEMENTS.get(connection.alias)
     if sql is None:
         sql = _STATEMENTS[connection.alias] = _Statements(connection)

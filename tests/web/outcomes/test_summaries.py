@@ -258,3 +258,37 @@ def test_summaries_kept_at_write_time_equal_a_full_rebuild_after_random_actions(
 
     run()
     assert {"receive", "start", "session", "attendance", "measure", "end", "step_up", "end_referral"} <= set(applied)
+
+
+def test_deferred_refreshes_each_referral_once_at_the_end_and_not_after_an_error(monkeypatch, dit_course):
+    from interpersonal.web.outcomes import summaries
+
+    calls: list[int] = []
+    real = summaries._Statements
+    monkeypatch.setattr(summaries, "_Statements", lambda connection: calls.append(1) or real(connection))
+    summaries._STATEMENTS.clear()
+    refreshed: list[int] = []
+    original = summaries.refresh
+
+    def counting(referral_id: int) -> None:
+        if getattr(summaries._deferring, "ids", None) is None:
+            refreshed.append(referral_id)
+        original(referral_id)
+
+    monkeypatch.setattr(summaries, "refresh", counting)
+    with summaries.deferred():
+        with summaries.deferred():  # nested: the outer block refreshes
+            summaries.refresh(dit_course.referral_id)
+        summaries.refresh(dit_course.referral_id)
+        assert refreshed == []
+    assert refreshed == [dit_course.referral_id]
+
+    refreshed.clear()
+    try:
+        with summaries.deferred():
+            summaries.refresh(dit_course.referral_id)
+            raise RuntimeError("an action failed")
+    except RuntimeError:
+        pass
+    assert refreshed == []
+    assert getattr(summaries._deferring, "ids", None) is None

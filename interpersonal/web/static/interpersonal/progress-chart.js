@@ -4,12 +4,28 @@
    the same values, so the page is complete without JavaScript. */
 (function () {
   "use strict";
+  function dropLegends(node) {
+    var encoding = node.encoding || {};
+    for (var channel in encoding) {
+      if (Object.prototype.hasOwnProperty.call(encoding, channel) && encoding[channel] && "legend" in encoding[channel]) {
+        encoding[channel].legend = null;
+      }
+    }
+    (node.layer || []).forEach(dropLegends);
+  }
   function render(script) {
     var figure = script.closest(".chart") || script.parentElement;
     var target = figure && figure.querySelector(".chart__plot");
     if (!target || typeof vegaEmbed === "undefined") { return; }
     var spec;
     try { spec = JSON.parse(script.textContent); } catch (e) { return; }
+    // A page may ask for a lower plot on a phone (data-narrow-height on the plot: the course
+    // page), without the legend: each band is named inside it, and the table gives each severity.
+    var narrow = parseInt(target.getAttribute("data-narrow-height") || "", 10);
+    if (narrow > 0 && window.matchMedia && window.matchMedia("(max-width: 40rem)").matches) {
+      spec.height = narrow;
+      dropLegends(spec);
+    }
     // defaultStyle/disableDefaultStyle: vega-embed and vega-tooltip would otherwise inject a
     // <style> element, which the policy (style-src 'self') blocks; site.css styles both instead.
     var options = { actions: false, renderer: "svg", defaultStyle: false,
