@@ -257,7 +257,7 @@ class Contact(models.Model):
         null=True, blank=True, help_text="Set when deleted as entered in error: out of the notes, kept in history.")
 
     objects = InForce()
-    all_rows = models.Manager()
+    all_rows = models.Manager()  # noqa: DJ012 - a manager (ruff reads the inner choices class as putting it out of order)
 
     class Meta:
         base_manager_name = "all_rows"
