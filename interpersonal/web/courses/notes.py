@@ -36,6 +36,7 @@ PER_PAGE = 20
 class Note:
     """One entry of a course's notes: a session's or a contact's."""
 
+    course_id: int
     at: dt.datetime
     source: str
     """"session" or "contact"."""
@@ -100,14 +101,14 @@ def notes_of(course: Course, *, may_correct: bool = False) -> list[Note]:
         detail = " · ".join(x for x in (_phase_name(definition, number if attended else None, course.planned_sessions),
                                         s.get_medium_display()) if x)
         notes.append(Note(
-            at=s.scheduled_at, source="session", pk=s.pk, title=title, detail=detail,
+            course_id=course.pk, at=s.scheduled_at, source="session", pk=s.pk, title=title, detail=detail,
             author=s.recorded_by.display_name if s.recorded_by else "", text=s.notes, home_practice=s.home_practice,
             minutes=s.duration_minutes,
             correct_url=reverse("courses:correct_session", args=[course.pk, s.pk]) if may_correct else "",
         ))
     for c in Contact.objects.filter(course=course).select_related("recorded_by"):
         notes.append(Note(
-            at=c.at, source="contact", pk=c.pk, title=c.get_kind_display(),
+            course_id=course.pk, at=c.at, source="contact", pk=c.pk, title=c.get_kind_display(),
             detail=f"With {c.with_whom}" if c.with_whom else "", author=c.recorded_by.display_name, text=c.note,
             minutes=c.duration_minutes,
             correct_url=reverse("courses:correct_contact", args=[course.pk, c.pk]) if may_correct else "",
@@ -125,11 +126,26 @@ def highlight(text: str, query: str) -> SafeString:
                              for i, p in enumerate(parts)))
 
 
-def shown(note: Note, query: str = "") -> dict[str, Any]:
-    """What the template shows of one note (its text marked for ``query``)."""
+SHORT_LINES, SHORT_CHARS = 6, 400
+"""How much of a note the course page shows (the notes page shows it whole)."""
+
+
+def shorten(text: str) -> str:
+    """The first :data:`SHORT_LINES` lines and :data:`SHORT_CHARS` characters of ``text``, "…" if cut."""
+    lines = text.splitlines()
+    short = "\n".join(lines[:SHORT_LINES])
+    if len(short) > SHORT_CHARS:
+        short = short[:SHORT_CHARS].rstrip()
+    return short if short == text else short + " …"
+
+
+def shown(note: Note, query: str = "", *, short: bool = False) -> dict[str, Any]:
+    """What the template shows of one note (its text marked for ``query``; cut for the course page
+    if ``short``, with ``cut`` saying so)."""
     local = timezone.localtime(note.at)
-    return {"note": note, "when": local, "text": highlight(note.text, query),
-            "home_practice": highlight(note.home_practice, query), "detail": highlight(note.detail, query)}
+    text, home_practice = (shorten(note.text), shorten(note.home_practice)) if short else (note.text, note.home_practice)
+    return {"note": note, "when": local, "text": highlight(text, query), "home_practice": highlight(home_practice, query),
+            "detail": highlight(note.detail, query), "cut": (text, home_practice) != (note.text, note.home_practice)}
 
 
 def may_correct(user: Any, course: Course) -> bool:
@@ -144,7 +160,7 @@ def panel(course: Course, user: Any) -> dict[str, Any]:
     course's therapist, while the course is active) the link to record a contact."""
     writer = may_correct(user, course)
     notes = notes_of(course, may_correct=writer)
-    return {"latest": [shown(n) for n in notes[:LATEST]], "count": len(notes),
+    return {"latest": [shown(n, short=True) for n in notes[:LATEST]], "count": len(notes),
             "may_record": writer and course.is_active,
             "url": reverse("courses:notes", args=[course.pk]),
             "record_url": reverse("courses:record_contact", args=[course.pk])}
@@ -172,6 +188,7 @@ def start_with_template(form: forms.Form, phase: protocols.Phase | None) -> None
                        "Left as it is, the template is not saved as a note.")
     if not form.is_bound and not form.initial.get("notes"):
         form.initial["notes"] = phase.note_template
+    field.widget.attrs["rows"] = min(16, phase.note_template.count("\n") + 3)  # every heading in view
 
 
 def without_template(course: Course, text: str) -> str:

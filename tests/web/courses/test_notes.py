@@ -117,7 +117,8 @@ def test_correcting_a_contact_keeps_the_earlier_values_and_refuses_a_stale_copy(
     contact.refresh_from_db()
     assert (contact.kind, contact.with_whom, contact.version) == ("liaison", "Duty worker, CMHT", 2)
     [kept] = ContactCorrection.objects.filter(contact=contact)
-    assert kept.previous["kind"] == "phone" and kept.previous["note"] == "Rang to rearrange; agreed Thursday."
+    assert kept.previous["kind"] == "phone"
+    assert kept.previous["note"] == "Rang to rearrange; agreed Thursday."
     assert (kept.kind, kept.version, kept.reason) == ("corrected", 1, "It was the CMHT, not the patient")
     assert audit_trail.new_types()[-1] == "contact.corrected"
     with pytest.raises(ValidationError, match="changed"):  # the page opened before the correction
@@ -139,7 +140,8 @@ def test_deleting_a_contact_takes_it_out_of_the_notes_and_keeps_it_in_history(di
 
     assert notes.notes_of(dit_course) == []
     kept = Contact.all_rows.get(pk=contact.pk)
-    assert kept.entered_in_error_at is not None and kept.version == 2
+    assert kept.entered_in_error_at is not None
+    assert kept.version == 2
     assert ContactCorrection.objects.get(contact=contact).kind == "entered_in_error"
     assert audit_trail.new_types()[-1] == "contact.deleted"
 
@@ -158,9 +160,12 @@ def test_notes_are_newest_first_with_session_numbers_and_leave_out_what_has_no_t
     assert [(n.source, n.title) for n in found] == [
         ("contact", "Phone call"), ("session", "Session 3"),
         ("session", "Session not held: Did not attend, no advance warning given"), ("session", "Session 1")]
-    assert found[0].pk == call.pk and found[1].pk == third.pk
-    assert found[3].home_practice == "Diary of rows" and found[3].pk == first.pk
-    assert "Initial phase" in found[1].detail and found[1].author == therapist.display_name
+    assert found[0].pk == call.pk
+    assert found[1].pk == third.pk
+    assert found[3].home_practice == "Diary of rows"
+    assert found[3].pk == first.pk
+    assert "Initial phase" in found[1].detail
+    assert found[1].author == therapist.display_name
 
 
 def test_a_session_deleted_as_entered_in_error_leaves_the_notes(dit_course, therapist):
@@ -255,7 +260,8 @@ def test_the_therapist_reads_every_note_with_correction_links(dit_course, therap
     body = response.content.decode()
     assert response.status_code == 200
     assert "3 notes, newest first" in body
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "<script>alert(1)" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "<script>alert(1)" not in body
     assert "line one\nline two" in body  # kept as written; the page shows its line breaks (pre-wrap)
     assert reverse("courses:correct_contact", args=[dit_course.pk, contact.pk]) in body
     assert reverse("courses:record_contact", args=[dit_course.pk]) in body
@@ -272,11 +278,13 @@ def test_search_shows_n_of_m_marks_the_matches_and_links_back(dit_course, therap
 
     body = response.content.decode()
     assert "2 of 3 notes match" in body
-    assert "<mark>Sister</mark> rang" in body and "<mark>sister</mark>" in body
+    assert "<mark>Sister</mark> rang" in body
+    assert "<mark>sister</mark>" in body
     assert "Work stress" not in body
     assert f'href="{reverse("courses:notes", args=[dit_course.pk])}">Show all notes' in body
     [event] = [e for e in audit_trail.new() if e.patient_id]  # not the sign-in's
-    assert event.data["searched"] is True and "sister" not in str(event.data).lower()  # no clinical words kept
+    assert event.data["searched"] is True
+    assert "sister" not in str(event.data).lower()
 
 
 def test_a_search_too_long_is_refused_with_a_message(dit_course, therapist, client_for):
@@ -295,7 +303,8 @@ def test_long_lists_page(dit_course, therapist, client_for):
     first = client.get(reverse("courses:notes", args=[dit_course.pk]))
     second = client.get(reverse("courses:notes", args=[dit_course.pk]), {"page": "2"})
 
-    assert len(first.context["rows"]) == notes.PER_PAGE and "Page 1 of 2" in first.content.decode()
+    assert len(first.context["rows"]) == notes.PER_PAGE
+    assert "Page 1 of 2" in first.content.decode()
     assert len(second.context["rows"]) == 2
     assert client.get(reverse("courses:notes", args=[dit_course.pk]), {"page": "nope"}).status_code == 200
 
@@ -306,7 +315,8 @@ def test_the_supervisor_reads_the_notes_but_cannot_write_them(dit_course, therap
 
     page = client.get(reverse("courses:notes", args=[dit_course.pk]))
     body = page.content.decode()
-    assert page.status_code == 200 and "Sister rang on her behalf." in body
+    assert page.status_code == 200
+    assert "Sister rang on her behalf." in body
     assert "only the course’s therapist can record or correct them" in body
     assert reverse("courses:correct_contact", args=[dit_course.pk, contact.pk]) not in body
     assert reverse("courses:record_contact", args=[dit_course.pk]) not in body
@@ -333,7 +343,9 @@ def test_the_course_page_shows_the_latest_three_notes_and_a_link_to_all(dit_cour
     body = client_for(therapist).get(reverse("courses:detail", args=[dit_course.pk])).content.decode()
 
     section = body[body.index('id="notes"'):body.index('id="notes-heading"') + 2000]
-    assert "Newest call." in section and "Work stress" in section and "Her &lt;script&gt;" not in section
+    assert "Newest call." in section
+    assert "Work stress" in section
+    assert "Her &lt;script&gt;" not in section
     assert f'href="{reverse("courses:notes", args=[dit_course.pk])}">All notes (4)' in body
 
 
@@ -372,4 +384,18 @@ def test_correcting_and_deleting_a_contact_from_its_page(dit_course, therapist, 
     response = client.post(reverse("courses:delete_contact", args=[dit_course.pk, contact.pk]),
                            {"delete-reason": "Wrong patient", "delete-version": "2"})
     assert response.status_code == 302
-    assert not Contact.objects.exists() and Contact.all_rows.get().version == 3
+    assert not Contact.objects.exists()
+    assert Contact.all_rows.get().version == 3
+
+
+def test_the_course_page_cuts_a_long_note_and_links_to_it_whole(dit_course, therapist, client_for):
+    long_note = "\n".join(f"Line {i}: {'words ' * 10}" for i in range(1, 13))
+    contact = _phone(dit_course, therapist, note=long_note)
+
+    body = client_for(therapist).get(reverse("courses:detail", args=[dit_course.pk])).content.decode()
+
+    assert "Line 6:" in body
+    assert "Line 7:" not in body
+    assert f'{reverse("courses:notes", args=[dit_course.pk])}#note-contact-{contact.pk}">Read the whole note' in body
+    assert notes.shorten("Short.") == "Short."
+    assert notes.shorten("x" * 500) == "x" * notes.SHORT_CHARS + " …"
