@@ -399,3 +399,22 @@ def test_the_course_page_cuts_a_long_note_and_links_to_it_whole(dit_course, ther
     assert f'{reverse("courses:notes", args=[dit_course.pk])}#note-contact-{contact.pk}">Read the whole note' in body
     assert notes.shorten("Short.") == "Short."
     assert notes.shorten("x" * 500) == "x" * notes.SHORT_CHARS + " …"
+
+
+def test_the_notes_page_queries_do_not_grow_with_the_notes(dit_course, therapist, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(therapist)
+    url = reverse("courses:notes", args=[dit_course.pk])
+    _three_notes(dit_course, therapist)
+    client.get(url)  # warm caches
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for days in range(2, 12):
+        _session(dit_course, therapist, days=days, notes_text=f"Session notes {days}")
+        _phone(dit_course, therapist, days=days)
+    with CaptureQueriesContext(connection) as many:
+        client.get(url)
+
+    assert len(many.captured_queries) == len(few.captured_queries)
