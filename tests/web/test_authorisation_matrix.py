@@ -120,6 +120,10 @@ MATRIX: dict[str, dict[str, str]] = {
     "courses:diary_feed": PUBLIC_ROW,  # by its private key, for a calendar app: times and session numbers only
     "courses:book_series": CASE_ROW,
     "courses:appointment": CASE_ROW,
+    "courses:notes": CASE_ROW,
+    "courses:record_contact": CASE_ROW,
+    "courses:correct_contact": CASE_ROW,
+    "courses:delete_contact": CASE_ROW,
     "questionnaires:list": CASE_ROW_404,
     "questionnaires:send": CASE_ROW,
     "questionnaires:withdraw": CASE_ROW,

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from interpersonal.web.assessments.models import Measurement, RiskAlert
 from interpersonal.web.audit.models import AuditEvent
-from interpersonal.web.courses.models import Course, DiaryFeed, FollowUp, TaskCompletion, TherapySession
+from interpersonal.web.courses.models import Contact, Course, DiaryFeed, FollowUp, TaskCompletion, TherapySession
 from interpersonal.web.documents.models import Document
 from interpersonal.web.formulation.models import InventoryPerson, IpafRevision, IptFormulation, TimelineEvent
 from interpersonal.web.letters.models import Letter
@@ -118,6 +118,10 @@ URLS: dict[str, Url] = {
     "courses:diary_feed": Url(PUBLIC),  # the therapist's calendar feed, by its key: no patient data in it
     "courses:book_series": Url(CASE, obj="course", post=True),
     "courses:appointment": Url(CASE, obj="course", post=True, more=(("session_pk", "booking"),)),
+    "courses:notes": Url(CASE, obj="course"),
+    "courses:record_contact": Url(CASE, obj="course", post=True),
+    "courses:correct_contact": Url(CASE, obj="course", post=True, more=(("contact_pk", "contact"),)),
+    "courses:delete_contact": Url(CASE, obj="course", post=True, more=(("contact_pk", "contact"),)),
     "questionnaires:list": Url(CASE, obj="course"),
     "questionnaires:send": Url(CASE, obj="course", post=True),
     "questionnaires:withdraw": Url(CASE, obj="course", post=True, more=(("link_pk", "link"),)),
@@ -223,6 +227,11 @@ def post_data(name: str, case) -> dict[str, str]:
                                 "room": ""},
         "courses:appointment": {"op": "cancel", "code": "2", "expected": case["booking"].scheduled_at.isoformat()},
         "courses:diary_feed_settings": {"op": "new"},
+        "courses:record_contact": {"kind": "phone", "date": today(), "time": "00:01", "duration_minutes": "10",
+                                   "with_whom": "", "note": "Hacked"},
+        "courses:correct_contact": {"kind": "letter", "date": today(), "time": "00:01", "duration_minutes": "",
+                                    "with_whom": "", "note": "Hacked", "reason": "Hacked", "version": "1"},
+        "courses:delete_contact": {"delete-reason": "Hacked", "delete-version": "1"},
         "assessments:acknowledge_alert": {"note": "Acknowledged by someone not responsible"},
         "assessments:score": phq9,
         "accounts:login": {"username": "nobody", "password": "wrong"},
@@ -281,6 +290,7 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
     from interpersonal.web.accounts.actions import create_staff, create_team
     from interpersonal.web.assessments.actions import raise_alert
     from interpersonal.web.courses.actions import start_course
+    from interpersonal.web.courses.contacts import record_contact
     from interpersonal.web.courses.diary.actions import book_series, new_feed_key
     from interpersonal.web.documents.actions import request_letter_pdf, request_subject_access
     from interpersonal.web.formulation.actions import add_event, add_person
@@ -322,6 +332,8 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
     booking = book_series(course=dit_course, by=therapist, first_day=timezone.localdate() + dt.timedelta(days=3),
                           at=dt.time(10, 0), count=1)[0]
     feed_key = new_feed_key(by=therapist)
+    contact = record_contact(course=dit_course, by=therapist, kind="liaison", with_whom="GP, Elm Surgery",
+                             at=timezone.now() - dt.timedelta(days=2), note="Discussed medication with the GP.")
     ensure_default_rules()  # emptied by a transactional test that ran before, if any
     rule = SuitabilityRule.objects.order_by("pk").first()
     return {"patient": patient, "course": dit_course, "session": attended_session, "alert": risk_alert,
@@ -331,7 +343,7 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
             "records_officer": records_officer, "letter_document": letter_document, "sar_document": sar_document,
             "grant": grant, "enrolment_key": enrolment_key, "referral": referral, "screening_link": screening_link,
             "screening_alert": screening_alert, "rule": rule, "booking": booking,
-            "feed_key": feed_key, "team": team}
+            "feed_key": feed_key, "team": team, "contact": contact}
 
 
 def path_for(name: str, converters: dict, case, *, token: str | None = None) -> str:
@@ -383,6 +395,7 @@ def state() -> tuple:
         list(StaffProfile.objects.order_by("pk").values_list("pk", "version")),
         list(TherapySession.objects.order_by("pk").values_list("pk", "scheduled_at", "attendance", "room")),
         FollowUp.objects.count(), list(DiaryFeed.objects.order_by("pk").values_list("pk", "key_hash")),
+        list(Contact.all_rows.order_by("pk").values_list("pk", "kind", "note", "version", "entered_in_error_at")),
     )
 
 
@@ -431,7 +444,8 @@ def test_every_case_url_says_which_object_it_takes():
         assert URLS[name].obj in {"patient", "course", "ipt_course", "session", "alert", "letter", "final_letter",
                                   "referral"}
         assert {obj for _, obj in URLS[name].more} <= {"link", "person", "event", "letter_document", "screening_link",
-                                                       "screening_alert", "referral", "session", "measurement", "booking"}
+                                                       "screening_alert", "referral", "session", "measurement", "booking",
+                                                       "contact"}
 
 
 def test_every_token_url_takes_the_token_and_no_id():

@@ -37,7 +37,19 @@ from ._loader import (
     parse,
     read_toml,
 )
-from ._model import DEFAULT_LETTERS, FEATURES, LETTERS, REST, Cadence, Phase, PhaseRange, Protocol, Sourced, Task
+from ._model import (
+    DEFAULT_LETTERS,
+    FEATURES,
+    LETTERS,
+    NOTE_TEMPLATE_MAX,
+    REST,
+    Cadence,
+    Phase,
+    PhaseRange,
+    Protocol,
+    Sourced,
+    Task,
+)
 
 __all__ = [
     "BUILTIN_DIR",
@@ -45,6 +57,7 @@ __all__ = [
     "DEFAULT_LETTERS",
     "FEATURES",
     "LETTERS",
+    "NOTE_TEMPLATE_MAX",
     "REST",
     "STEPS",
     "THERAPIES",

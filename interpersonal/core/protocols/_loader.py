@@ -20,7 +20,7 @@ from typing import Any, Literal, cast
 from interpersonal.core import _definitions, measures
 
 from ._errors import DefinitionError
-from ._model import DEFAULT_LETTERS, FEATURES, LETTERS, REST, Phase, Protocol, Sourced, Task
+from ._model import DEFAULT_LETTERS, FEATURES, LETTERS, NOTE_TEMPLATE_MAX, REST, Phase, Protocol, Sourced, Task
 
 BUILTIN_DIR = Path(__file__).with_name("definitions")
 SCHEMA_VERSION = 1
@@ -168,6 +168,22 @@ def _names(r: _Reader, key: str, known: Mapping[str, str], what: str) -> tuple[s
     return tuple(names)
 
 
+def _note_template(r: _Reader) -> str:
+    """A phase's note template: optional; a string of printable lines, at most
+    :data:`NOTE_TEMPLATE_MAX` characters (it is put into a bounded form field)."""
+    value = r._get("note_template", False)
+    if value is None:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise r.fail("note_template", f"must be a non-empty string, not {value!r}")
+    text = value.strip()
+    if len(text) > NOTE_TEMPLATE_MAX:
+        raise r.fail("note_template", f"must be at most {NOTE_TEMPLATE_MAX} characters, not {len(text)}")
+    if any(not (c.isprintable() or c in "\n\t") for c in text):
+        raise r.fail("note_template", "must hold printable text and line breaks only (no control characters)")
+    return text
+
+
 def _phase(r: _Reader, task_ids: dict[str, str]) -> Phase:
     phase_id = r.identifier("id")
     name = r.string("name")
@@ -178,6 +194,7 @@ def _phase(r: _Reader, task_ids: dict[str, str]) -> Phase:
     length = cast(int | Literal["rest"], raw)
     sourced = _sourced(r)
     treatment = r.flag("treatment", default=True)
+    note_template = _note_template(r)
     tasks: list[Task] = []
     for tr in r.tables("tasks"):
         task_id = tr.identifier("id")
@@ -194,7 +211,8 @@ def _phase(r: _Reader, task_ids: dict[str, str]) -> Phase:
         )
         tr.done()
     r.done()
-    return Phase(id=phase_id, name=name, length=length, tasks=tuple(tasks), sourced=sourced, treatment=treatment)
+    return Phase(id=phase_id, name=name, length=length, tasks=tuple(tasks), sourced=sourced, treatment=treatment,
+                 note_template=note_template)
 
 
 def parse(data: Mapping[str, Any], source: str) -> Protocol:

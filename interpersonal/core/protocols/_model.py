@@ -45,6 +45,10 @@ LETTERS: Mapping[str, str] = MappingProxyType({
 an end-of-treatment summary for the patient, the discharge letter to the GP."""
 
 DEFAULT_LETTERS = ("gp_discharge",)
+
+NOTE_TEMPLATE_MAX = 2_000
+"""The longest note template a phase may have: well under a session note's own bound (5,000
+characters in the web application), so the therapist has room to write under the headings."""
 """The letters of a protocol that does not list any: the GP discharge letter."""
 
 
@@ -84,6 +88,10 @@ class Phase:
     tasks: tuple[Task, ...]
     sourced: Sourced
     treatment: bool = True
+    note_template: str = ""
+    """Headings a therapist writes a session's notes under in this phase (empty: none). The
+    record-session form starts with it; the loader keeps it at most :data:`NOTE_TEMPLATE_MAX`
+    characters."""
 
     @property
     def is_rest(self) -> bool:
@@ -256,6 +264,7 @@ class Protocol:
                     "length": p.length,
                     "confirmed": p.sourced.confirmed,
                     "treatment": p.treatment,
+                    "note_template": p.note_template,
                     "tasks": [{"id": t.id, "label": t.label, "confirmed": t.confirmed} for t in p.tasks],
                 }
                 for p in self.phases

@@ -213,3 +213,68 @@ class DiaryFeed(models.Model):
 
     def __str__(self) -> str:
         return f"diary feed of user {self.therapist_id}"
+
+
+CONTACT_WITH_MAX = 200
+"""Who a non-session contact was with, as written ("GP, Dr Okafor, Elm Surgery")."""
+
+
+class Contact(models.Model):
+    """A non-session contact of a course: a phone call, a letter, an e-mail or message, liaison
+    with another professional (GP, CMHT, social worker…), or another contact, with its note.
+
+    Why a table of its own and not a :class:`TherapySession` row with ``treatment=False`` and a
+    contact kind: a session row is an *appointment* — the diary books it, the NHS Talking
+    Therapies attendance code (DOMAIN.md §4) records it, and every count reads it (a finished
+    course's attended treatment sessions, the waiting-time clocks, first-to-second treatment
+    waits, DNA rates, the national care-contact return, IDS201). A liaison call to the GP or a
+    letter has no attendance code and is no appointment: as a session row it would need a code
+    it cannot honestly have (an empty code is "booked" to the diary), and every one of those
+    queries would have to learn to leave it out. Kept apart, it can never count as an attended
+    treatment session (courses.summary, outcomes) nor appear in the diary, and the course's notes
+    (courses.notes) read both. Correctable like a session: a version checked on every change,
+    deleted only as entered in error, with a reason, the earlier values kept
+    (:class:`ContactCorrection`); written only by courses.contacts."""
+
+    class Kind(models.TextChoices):
+        PHONE = "phone", "Phone call"
+        LETTER = "letter", "Letter"
+        MESSAGE = "message", "E-mail or message"
+        LIAISON = "liaison", "Liaison with another professional"
+        OTHER = "other", "Other contact"
+
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="other_contacts")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    at = models.DateTimeField(help_text="When the contact took place (or the letter or message was sent).")
+    duration_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    with_whom = models.CharField(max_length=CONTACT_WITH_MAX, blank=True,
+                                 help_text="For liaison: the professional's role and organisation (free text).")
+    note = models.TextField(help_text="What was said or done (required).")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=1, help_text="Raised by every correction (stale edits are refused).")
+    entered_in_error_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when deleted as entered in error: out of the notes, kept in history.")
+
+    objects = InForce()
+    all_rows = models.Manager()  # noqa: DJ012 - a manager (ruff reads the inner choices class as putting it out of order)
+
+    class Meta:
+        base_manager_name = "all_rows"
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["course", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} contact {self.at:%Y-%m-%d %H:%M} of course {self.course_id}"
+
+
+class ContactCorrection(Correction):
+    """A correction of a non-session contact (courses.contacts)."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="corrections")
+
+    class Meta(Correction.Meta):
+        indexes = [models.Index(fields=["contact", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of contact {self.contact_id} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import correction_views, views
+from . import correction_views, notes_views, views
 from .diary import views as diary
 
 app_name = "courses"
@@ -21,6 +21,10 @@ urlpatterns = [
     path("courses/<int:pk>/measures/<int:measure_pk>/correct/", correction_views.correct_measure,
          name="correct_measure"),
     path("courses/<int:pk>/measures/<int:measure_pk>/delete/", correction_views.delete_measure, name="delete_measure"),
+    path("courses/<int:pk>/notes/", notes_views.notes_page, name="notes"),
+    path("courses/<int:pk>/contacts/new/", notes_views.record_contact, name="record_contact"),
+    path("courses/<int:pk>/contacts/<int:contact_pk>/correct/", notes_views.correct_contact, name="correct_contact"),
+    path("courses/<int:pk>/contacts/<int:contact_pk>/delete/", notes_views.delete_contact, name="delete_contact"),
     path("diary/", diary.diary, name="diary"),
     path("diary/feed/", diary.feed_settings, name="diary_feed_settings"),
     path("diary/feed/<str:feed_key>/", diary.feed, name="diary_feed"),

@@ -34,7 +34,7 @@ from interpersonal.web.assessments.forms import ScoreForm
 from interpersonal.web.assessments.models import RiskAlert
 from interpersonal.web.assessments.progress import ONLY_ONE_SCORE, reliable_change_cell
 from interpersonal.web.audit import log
-from interpersonal.web.courses import actions, caseload, correction_views, fragments, supervisees
+from interpersonal.web.courses import actions, caseload, correction_views, fragments, notes, supervisees
 from interpersonal.web.courses.access import (
     allocated_referrals_for,
     caseload_for,
@@ -212,6 +212,7 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
         "stepped_to": stepped_to, "may_step_up": bool(higher), "referral": referral,
         "step_path": step_path(steps), "referral_triaged_to": triaged_to(referral) if referral.triaged_at else "",
         "focus_links": focus_links(course),
+        "notes": notes.panel(course, user),
         "next_steps": sorted({p.step for p in higher}),
         "end_form_html": fragments.form_fields(end_form, None),
         "step_up_form_html": fragments.form_fields(step_up_form, definition.step),
@@ -306,6 +307,7 @@ def _record_session(request: HttpRequest, pk: int) -> HttpResponse:
     if booking is not None:
         initial.update(duration_minutes=booking.duration_minutes or 50, medium=booking.medium)
     form = SessionForm(data, initial=initial)
+    notes.start_with_template(form, notes.phase_at(course, at))  # the phase's note template, with its name
     score_forms = [ScoreForm(i, data, prefix=i.id) for i in instruments]
     if data is not None:
         valid = form.is_valid()
@@ -324,7 +326,8 @@ def _record_session(request: HttpRequest, pk: int) -> HttpResponse:
                             course=course, by=request.user, scheduled_at=form.scheduled_at(),
                             attendance=form.cleaned_data["attendance"],
                             duration_minutes=form.cleaned_data["duration_minutes"], medium=form.cleaned_data["medium"],
-                            notes=form.cleaned_data["notes"], home_practice=form.cleaned_data["home_practice"],
+                            notes=notes.without_template(course, form.cleaned_data["notes"]),
+                            home_practice=form.cleaned_data["home_practice"],
                         )
                         for target in answered:
                             measure_actions.record_measurement(

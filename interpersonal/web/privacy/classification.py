@@ -234,6 +234,25 @@ FIELDS: dict[str, Class] = {
     "courses.SessionCorrection.version": S,
     "courses.SessionCorrection.by": P,
     "courses.SessionCorrection.at": D,
+    "courses.Contact.id": P,
+    "courses.Contact.course": P,
+    "courses.Contact.kind": S,  # a code (phone call, letter, message, liaison, other)
+    "courses.Contact.at": D,
+    "courses.Contact.duration_minutes": S,
+    "courses.Contact.with_whom": ID,  # a professional's role and organisation: free text, may name a person
+    "courses.Contact.note": ID,  # free text
+    "courses.Contact.recorded_by": P,
+    "courses.Contact.created_at": D,
+    "courses.Contact.version": S,
+    "courses.Contact.entered_in_error_at": D,
+    "courses.ContactCorrection.id": P,
+    "courses.ContactCorrection.contact": P,
+    "courses.ContactCorrection.kind": S,
+    "courses.ContactCorrection.previous": ID,  # the earlier values, the note among them: free text
+    "courses.ContactCorrection.reason": ID,  # free text
+    "courses.ContactCorrection.version": S,
+    "courses.ContactCorrection.by": P,
+    "courses.ContactCorrection.at": D,
     "courses.TaskCompletion.id": P,
     "courses.TaskCompletion.course": P,
     "courses.TaskCompletion.task_id": S,  # a protocol task id

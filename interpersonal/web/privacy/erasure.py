@@ -208,7 +208,7 @@ def clean_reference(reference: Any) -> str:
 def clinical_entries(patient: Patient) -> list[str]:
     """What clinicians have recorded in the record, as "2 attended sessions" etc. (empty: nothing)."""
     from interpersonal.web.assessments.models import Measurement, RiskAlert
-    from interpersonal.web.courses.models import ATTENDED, TaskCompletion, TherapySession
+    from interpersonal.web.courses.models import ATTENDED, Contact, TaskCompletion, TherapySession
     from interpersonal.web.formulation.models import InventoryPerson, IpafRevision, IptFormulation, TimelineEvent
     from interpersonal.web.letters.models import Letter
     from interpersonal.web.questionnaires.models import QuestionnaireLink
@@ -220,6 +220,7 @@ def clinical_entries(patient: Patient) -> list[str]:
         ("other session with notes", sessions.exclude(attendance__in=ATTENDED)
          .filter(~Q(notes="") | ~Q(home_practice=""))),
         ("treatment task completed", TaskCompletion.objects.filter(course__patient=patient)),
+        ("contact outside sessions", Contact.objects.filter(course__patient=patient)),
         ("measure", Measurement.objects.filter(referral__patient=patient)),
         # Answers a patient saved but did not send (a risk answer among them raised its alert).
         ("unsent questionnaire answer", QuestionnaireLink.objects.filter(referral__patient=patient)

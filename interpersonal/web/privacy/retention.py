@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from interpersonal.web.assessments.models import Measurement, RiskAlert
 from interpersonal.web.audit import log
-from interpersonal.web.courses.models import ATTENDED, Course, TherapySession
+from interpersonal.web.courses.models import ATTENDED, Contact, Course, TherapySession
 from interpersonal.web.letters.models import Letter
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.questionnaires.models import QuestionnaireLink, TokenAttempt
@@ -103,6 +103,7 @@ CONTACTS: tuple[tuple[type[Any], str, str, Q], ...] = (
     (Referral, "patient_id", "ended_on", Q()),
     (Course, "patient_id", "ended_on", Q()),
     (TherapySession, "referral__patient_id", "scheduled_at", Q(attendance__in=ATTENDED)),
+    (Contact, "course__patient_id", "at", Q()),  # a call, letter or liaison outside sessions
     (Measurement, "referral__patient_id", "recorded_at", Q()),
     (QuestionnaireLink, "patient_id", "submitted_at", Q()),
     (Letter, "course__patient_id", "finalised_at", Q()),

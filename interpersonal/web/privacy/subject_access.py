@@ -66,6 +66,10 @@ SOURCES: tuple[Source, ...] = (
            "earlier values", "Session correction"),
     Source("courses.TaskCompletion", "course__patient_id", "Treatment tasks completed", "Task"),
     Source("courses.FollowUp", "course__patient_id", "Follow-ups after missed appointments", "Follow-up"),
+    Source("courses.Contact", "course__patient_id", "Contacts outside sessions (calls, letters, messages, liaison)",
+           "Contact"),
+    Source("courses.ContactCorrection", "contact__course__patient_id", "Corrections of contacts outside sessions, "
+           "with the earlier values", "Contact correction"),
     Source("assessments.Measurement", "referral__patient_id", "Questionnaires and ratings", "Measure"),
     Source("assessments.MeasurementCorrection", "measurement__referral__patient_id", "Corrections of "
            "questionnaires and ratings, with the earlier answers", "Measure correction"),

@@ -158,3 +158,61 @@ def test_bad_settings_are_refused(minimal: str, fresh_protocols: pytest.MonkeyPa
 
     with pytest.raises(protocols.DefinitionError, match=message):
         protocols.catalogue()
+
+
+# --- note templates: headings a therapist writes a session's notes under, per phase ----------
+
+_WORK = 'tasks = [{ id = "b", label = "B" }]'
+
+
+def test_note_template_is_optional_and_kept_per_phase(minimal: str, write_protocol: Writer) -> None:
+    text = minimal.replace(_WORK, 'note_template = """\nFocus this week:\nPlan:"""\n' + _WORK)
+
+    p = protocols.load_file(write_protocol(text))
+
+    assert [ph.note_template for ph in p.phases] == ["", "Focus this week:\nPlan:", ""]
+    assert p.to_dict()["phases"][1]["note_template"] == "Focus this week:\nPlan:"
+
+
+@pytest.mark.parametrize(
+    ("template", "problem"),
+    [
+        ("note_template = 3", "must be a non-empty string"),
+        ('note_template = "   "', "must be a non-empty string"),
+        (f'note_template = "{"x" * (protocols.NOTE_TEMPLATE_MAX + 1)}"', f"at most {protocols.NOTE_TEMPLATE_MAX} characters"),
+        ('note_template = "Focus:\\u0007"', "printable text and line breaks only"),
+    ],
+)
+def test_a_note_template_must_be_a_bounded_printable_string(minimal: str, write_protocol: Writer, template: str,
+                                                            problem: str) -> None:
+    error = _load_error(write_protocol, minimal.replace(_WORK, template + "\n" + _WORK))
+
+    assert error.field == "phases[1].note_template"
+    assert problem in error.problem
+
+
+def test_a_template_of_exactly_the_bound_loads(minimal: str, write_protocol: Writer) -> None:
+    text = minimal.replace(_WORK, f'note_template = "{"x" * protocols.NOTE_TEMPLATE_MAX}"\n' + _WORK)
+
+    assert len(protocols.load_file(write_protocol(text)).phase("work").note_template) == protocols.NOTE_TEMPLATE_MAX
+
+
+def test_every_shipped_phase_has_a_note_template() -> None:
+    """DIT's and IPT's from their sources (seeds/002, 003; DOMAIN.md §1), the others from their phases' tasks."""
+    for p in protocols.catalogue():
+        for phase in p.phases:
+            assert phase.note_template, f"{p.id}.{phase.id} has no note template"
+            assert len(phase.note_template) <= protocols.NOTE_TEMPLATE_MAX
+
+
+def test_dit_and_ipt_templates_prompt_for_their_phase_work() -> None:
+    dit, ipt = protocols.get("dit"), protocols.get("ipt")
+
+    assert "IPAF, the affect that links them:" in dit.phase("initial").note_template
+    assert "The IPAF in current relationships" in dit.phase("middle").note_template
+    assert "Goodbye letter" in dit.phase("ending").note_template
+    assert "Interpersonal inventory" in ipt.phase("initial").note_template
+    assert "Sick (recovery) role" in ipt.phase("initial").note_template
+    assert "focal area chosen" in ipt.phase("initial").note_template
+    assert "Strategies used" in ipt.phase("middle").note_template
+    assert "Feelings about ending" in ipt.phase("final").note_template

@@ -68,6 +68,7 @@ name = "Work"
 length = "rest"
 source = "Tests."
 confirmed = true
+note_template = "The focus this week:\\nWhat the patient will try:"
 tasks = [{ id = "worked", label = "Worked the focus" }]
 """
 
@@ -249,3 +250,20 @@ def test_an_assessment_contact_outside_a_course_cannot_have_its_attendance_recor
 
     with pytest.raises(ValidationError, match="assessment contact of the referral"):
         record_attendance(session=contact, attendance=5, by=therapist)
+
+
+# -- note templates from the protocol file ----------------------------------------------------------
+
+def test_the_record_session_form_starts_with_the_template_of_the_phase_the_session_falls_in(
+        client_for, therapist, service_course):
+    client = client_for(therapist)
+    url = reverse("courses:record_session", args=[service_course.pk])
+
+    first = client.get(url)  # session 1: the assessment phase, which has no template
+    _attend(service_course, therapist, days_ago=7)
+    second = client.get(url)  # session 2: the "work" phase
+
+    assert first.context["form"]["notes"].value() in (None, "")
+    assert "Template:" not in first.content.decode()
+    assert second.context["form"]["notes"].value() == "The focus this week:\nWhat the patient will try:"
+    assert "Template: Work" in second.content.decode()

@@ -75,6 +75,7 @@ def full_record(therapist):
     from interpersonal.web.assessments.corrections import correct_measurement
     from interpersonal.web.assessments.models import RiskAlert
     from interpersonal.web.courses.actions import end_course, record_session, set_task, start_course, step_up
+    from interpersonal.web.courses.contacts import correct_contact, record_contact
     from interpersonal.web.courses.corrections import delete_session
     from interpersonal.web.courses.diary.actions import mark
     from interpersonal.web.documents.actions import request_letter_pdf
@@ -104,6 +105,9 @@ def full_record(therapist):
     set_task(course=dit, task_id=dit.definition.phases[0].tasks[0].id, done=True, by=therapist)
     missed = record_session(course=dit, by=therapist, attendance=None, scheduled_at=_at(263))  # booked, then
     mark(session=missed, by=therapist, code=3, expected_at=missed.scheduled_at)  # missed: a follow-up (courses.diary)
+    call = record_contact(course=dit, by=therapist, kind="phone", at=_at(262), note=NOTES)  # outside sessions
+    correct_contact(contact=call, by=therapist, expected_version=1, reason=NOTES, kind="liaison", at=call.at,
+                    note=NOTES, with_whom="GP, Elm Surgery")
     ipaf = {"other_representation": "rushing", "affect": "sadness", "defensive_function": "withdrawal",
             "link_to_depression": "mood sinks"}
     one = revise_ipaf(course=dit, by=therapist, based_on=None, self_representation=IPAF_TEXT, **ipaf)

@@ -61,6 +61,13 @@ def full_record(clinic, therapist):  # noqa: F811
     missed = record_session(course=course, by=therapist, attendance=None,
                             scheduled_at=timezone.now() - dt.timedelta(days=2, hours=1))
     mark(session=missed, by=therapist, code=3, expected_at=missed.scheduled_at)
+    # A phone call outside the sessions, corrected (courses.contacts).
+    from interpersonal.web.courses.contacts import correct_contact, record_contact
+
+    call = record_contact(course=course, by=therapist, kind="phone", at=timezone.now() - dt.timedelta(days=1),
+                          note=FOCAL_GOALS)
+    correct_contact(contact=call, by=therapist, expected_version=1, reason="It was the GP", kind="liaison",
+                    at=call.at, note=FOCAL_GOALS, with_whom="GP, Elm Surgery")
     link, _token = issue_link(course=course, instruments=["phq9", "gad7"], by=therapist)
     QuestionnaireLink.objects.filter(pk=link.pk).update(draft=DRAFT_ANSWER)
     # Stored directly (the IPT actions refuse a DIT course): only the data matters here.
