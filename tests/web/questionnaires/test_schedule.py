@@ -145,8 +145,8 @@ def test_the_command_enqueues_due_sessions(dit_course, book, reachable, mailoutb
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_sends_for_one_session_issue_one_link(patient, therapist, mailoutbox):
-    patient.email = "pat@example.org"
-    patient.save(update_fields=["email"])
+    patient.email, patient.contact_by_email = "pat@example.org", True
+    patient.save(update_fields=["email", "contact_by_email"])
     course = start_course(patient=patient, protocol="dit", therapist=therapist, by=therapist,
                           started_on=timezone.localdate() - dt.timedelta(days=30))
     session = record_session(course=course, by=therapist, attendance=None, scheduled_at=timezone.now() + 24 * HOUR)
