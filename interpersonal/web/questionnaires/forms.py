@@ -87,8 +87,9 @@ class SendForm(forms.Form):
     )
     session = forms.ModelChoiceField(
         queryset=TherapySession.objects.none(), required=False,
-        empty_label="The next booked session (or the next session, if none is booked)",
-        label="For session", help_text="The answers are recorded against this session. One open link per session.",
+        empty_label="The next booked session",
+        label="For session", help_text="The answers are recorded against this session (with none booked, against the "
+                                       "next one). One open link per session.",
     )
     valid_days = forms.IntegerField(
         label="The link works for (days)", min_value=1, max_value=31,
