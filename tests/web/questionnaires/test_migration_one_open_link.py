@@ -74,7 +74,8 @@ def test_open_links_that_break_the_rules_are_closed_with_a_reason(therapist, dit
         "withdrawn": ("withdrawn", True), "answered": ("", False),
         "of_ended_course": ("course_ended", True), "scheduled_sent": ("", False),
     }
-    assert found["session_older"].draft == {} and found["session_newer"].draft == {"phq9": {"1": 1}}
+    assert found["session_older"].draft == {}
+    assert found["session_newer"].draft == {"phq9": {"1": 1}}
     sent = found["scheduled_sent"]
     assert (sent.delivery, sent.delivery_channel, sent.delivered_at) == ("sent", "sms", sent.reminder_sent_at)
     assert QuestionnaireLink.objects.count() == len(ids)  # nothing deleted
