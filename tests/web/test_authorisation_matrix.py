@@ -127,6 +127,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "questionnaires:list": CASE_ROW_404,
     "questionnaires:send": CASE_ROW,
     "questionnaires:withdraw": CASE_ROW,
+    "questionnaires:resend": CASE_ROW,
     "questionnaires:start": TOKEN_ROW,
     "questionnaires:question": TOKEN_ROW,
     "questionnaires:all": TOKEN_ROW,

@@ -174,6 +174,9 @@ def end_course(
     log.record("course.ended", actor=by, target=course, patient_id=course.patient_id, reason=end_reason.value,
                nhs_end_code=end_reason.nhs_code, **decision)
     referrals.course_ended(course, by=by)
+    from interpersonal.web.questionnaires.actions import close_links_of_course  # it imports this module
+
+    close_links_of_course(course=course, by=by)
     outcome_summaries.refresh(course.referral_id)
     return course
 

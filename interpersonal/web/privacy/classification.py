@@ -332,6 +332,12 @@ FIELDS: dict[str, Class] = {
     "questionnaires.QuestionnaireLink.draft": S,  # {measure: {item: value}}
     "questionnaires.QuestionnaireLink.reminder_due_at": D,
     "questionnaires.QuestionnaireLink.reminder_sent_at": D,
+    "questionnaires.QuestionnaireLink.closed_reason": S,  # a code
+    "questionnaires.QuestionnaireLink.delivery_channel": S,  # a code
+    "questionnaires.QuestionnaireLink.delivery": S,  # a code
+    "questionnaires.QuestionnaireLink.delivered_to": ID,  # part of a contact address
+    "questionnaires.QuestionnaireLink.delivered_at": D,
+    "questionnaires.QuestionnaireLink.delivery_error": ID,  # free text
     "questionnaires.TokenAttempt.id": P,
     "questionnaires.TokenAttempt.client": ID,  # a hashed client address: still personal data
     "questionnaires.TokenAttempt.at": D,

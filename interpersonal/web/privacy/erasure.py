@@ -161,6 +161,7 @@ def _entangled(ids: Mapping[str, list[Any]]) -> list[str]:
 # Background tasks whose arguments name a patient's row: (task path, argument name, model of the id).
 TASKS_BY_ID: tuple[tuple[str, str, str], ...] = (
     ("interpersonal.web.questionnaires.tasks.send_questionnaire", "session_id", "courses.TherapySession"),
+    ("interpersonal.web.questionnaires.tasks.deliver_link", "link_id", "questionnaires.QuestionnaireLink"),
     ("interpersonal.web.documents.tasks.make_document", "document_id", "documents.Document"),
     ("interpersonal.web.service.tasks.send_opt_in", "invitation_id", "service.OptInInvitation"),
 )

@@ -67,15 +67,29 @@ class AllQuestionsForm(forms.Form):
         return out
 
 
+COPY = "copy"
+
+
 class SendForm(forms.Form):
+    """What to send, for which session, for how long, and how the patient gets it. A channel
+    that does not reach the patient (``unavailable``: channel → reason) is refused here too, not
+    only shown disabled."""
+
+    channel = forms.ChoiceField(
+        label="How the patient gets the link", widget=forms.RadioSelect,
+        choices=[("email", "E-mail"), ("sms", "Text message"), (COPY, "Copy the link and send it yourself")],
+        required=False, help_text="Left out, the link is shown to copy (as before this choice existed).",
+    )
     instruments = forms.MultipleChoiceField(
         label="Questionnaires", widget=forms.CheckboxSelectMultiple,
         help_text="Only self-report questionnaires whose licence lets us show the questions can be sent by link.",
         error_messages={"required": "Choose at least one questionnaire."},
     )
     session = forms.ModelChoiceField(
-        queryset=TherapySession.objects.none(), required=False, empty_label="Not for a particular session",
-        label="For session", help_text="The answers are recorded against this booked session.",
+        queryset=TherapySession.objects.none(), required=False,
+        empty_label="The next booked session",
+        label="For session", help_text="The answers are recorded against this session (with none booked, against the "
+                                       "next one). One open link per session.",
     )
     valid_days = forms.IntegerField(
         label="The link works for (days)", min_value=1, max_value=31,
@@ -83,9 +97,30 @@ class SendForm(forms.Form):
     )
 
     def __init__(self, data: Mapping[str, Any] | None = None, *, choices: Iterable[measures.Instrument],
-                 sessions: Any, default: Sequence[str]) -> None:
-        super().__init__(data, initial={"instruments": list(default),
+                 sessions: Any, default: Sequence[str], unavailable: Mapping[str, str] | None = None) -> None:
+        self.unavailable = dict(unavailable or {})
+        first = next((c for c in ("email", "sms") if c not in self.unavailable), COPY)
+        super().__init__(data, initial={"instruments": list(default), "channel": first,
                                         "valid_days": settings.INTERPERSONAL_LINK_VALID_DAYS})
         self.fields["instruments"].choices = [(i.id, f"{i.abbreviation}: {i.name}") for i in choices]
         self.fields["session"].queryset = sessions
         self.fields["session"].label_from_instance = lambda s: f"{timezone.localtime(s.scheduled_at):%a %d %b %Y, %H:%M}"
+
+    def clean_channel(self) -> str:
+        channel: str = self.cleaned_data["channel"] or COPY
+        if channel in self.unavailable:
+            raise forms.ValidationError(self.unavailable[channel] + ".")
+        return channel
+
+    def channel_options(self) -> list[dict[str, Any]]:
+        """The channel radios with, for each, whether it can be chosen and why not."""
+        chosen = self["channel"].value()
+        return [{"value": value, "label": label, "id": f"id_channel_{n}", "checked": value == chosen,
+                 "reason": self.unavailable.get(value, "")}
+                for n, (value, label) in enumerate(self.fields["channel"].choices)]
+
+
+class ResendForm(forms.Form):
+    """Send an open link again, by e-mail or text message."""
+
+    channel = forms.ChoiceField(choices=[("email", "E-mail"), ("sms", "Text message")])

@@ -92,19 +92,61 @@ class Contact:
     notifier: Notifier
 
 
-def contact_for(patient: object) -> Contact | None:
-    """E-mail if the patient has an address, else SMS to their phone number in E.164 if it is a
-    phone number, else None."""
-    email = (getattr(patient, "email", "") or "").strip()
-    if email:
-        return Contact("email", email, EmailNotifier())
-    phone = (getattr(patient, "phone", "") or "").strip()
-    if phone:
+CHANNEL_NAMES = {"email": "e-mail", "sms": "text message"}
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """Whether a channel reaches the patient now: ``contact`` when it does, else ``reason`` in
+    words a clinician can act on."""
+
+    channel: str
+    contact: Contact | None
+    reason: str = ""
+
+
+def reach(patient: object, channel: str, *, consent: bool = True) -> Reach:
+    """Whether ``channel`` ("email" or "sms") reaches the patient: an address recorded (a phone
+    number that is one) and, with ``consent`` (questionnaire links), the patient's consent to
+    contact by that channel recorded as given — "not yet asked" is not consent (UK GDPR art. 6
+    and 7; PECR reg. 22 treats each electronic channel on its own)."""
+    if channel == "email":
+        email = (getattr(patient, "email", "") or "").strip()
+        if not email:
+            return Reach(channel, None, "No e-mail address recorded — add one on the patient's page")
+        contact = Contact("email", email, EmailNotifier())
+    elif channel == "sms":
+        phone = (getattr(patient, "phone", "") or "").strip()
+        if not phone:
+            return Reach(channel, None, "No mobile number recorded — add one on the patient's page")
         try:  # stored before numbers were checked (migration patients 0002 left the bad ones as typed)
-            return Contact("sms", normalise_phone(phone), SmsNotifier(sms_gateway()))
+            contact = Contact("sms", normalise_phone(phone), SmsNotifier(sms_gateway()))
         except InvalidPhoneNumber:
-            return None  # as no contact: the scheduler records questionnaire_link.no_contact
+            return Reach(channel, None, "The phone number recorded is not a valid number — correct it on the "
+                                        "patient's page")
+    else:
+        raise ValueError(f"unknown channel {channel!r}")
+    if consent and getattr(patient, f"contact_by_{channel}", None) is not True:
+        return Reach(channel, None, f"No consent to contact by {CHANNEL_NAMES[channel]} recorded")
+    return Reach(channel, contact)
+
+
+def contact_for(patient: object) -> Contact | None:
+    """The channel a session's link goes by: e-mail if the patient has an address and consents
+    to e-mail, else a text message if they have a valid number and consent to texts, else None."""
+    for channel in ("email", "sms"):
+        found = reach(patient, channel)
+        if found.contact is not None:
+            return found.contact
     return None
+
+
+def masked(channel: str, to: str) -> str:
+    """An address shown on the link list without giving it away: p•••@example.org, +44•••123."""
+    if channel == "email":
+        local, _, domain = to.partition("@")
+        return f"{local[:1]}•••@{domain}"[:255]
+    return f"{to[:3]}•••{to[-3:]}"
 
 
 def link_url(token: str) -> str:
@@ -123,20 +165,22 @@ class Message:
 
 
 def questionnaire_message(
-    *, channel: str, given_name: str, url: str, expires_at: dt.datetime, appointment_at: dt.datetime,
+    *, channel: str, given_name: str, url: str, expires_at: dt.datetime, appointment_at: dt.datetime | None,
 ) -> Message:
-    """The text that carries a session's link. Only the first name; nothing clinical."""
+    """The text that carries a session's link (``appointment_at`` None: the next one, not yet
+    booked). Only the first name; nothing clinical."""
     service = settings.INTERPERSONAL_SERVICE_NAME
+    appointment = f"your appointment on {_when(appointment_at)}" if appointment_at else "your next appointment"
     if channel == "sms":
         return Message("", (
-            f"{service}: a few short questions before your appointment on {_when(appointment_at)}: {url} "
+            f"{service}: a few short questions before {appointment}: {url} "
             f"(works until {_when(expires_at)})."
         ))
     name = given_name.strip() or "there"
     return Message(
-        f"Before your appointment on {_when(appointment_at)}",
+        f"Before {appointment}",
         f"Hello {name},\n\n"
-        f"Before your appointment on {_when(appointment_at)}, please answer a few short questions. "
+        f"Before {appointment}, please answer a few short questions. "
         f"It takes a few minutes, and your answers help you and your therapist see how things are going.\n\n"
         f"{url}\n\n"
         f"The link is for you only and works until {_when(expires_at)}. "

@@ -1,7 +1,9 @@
 """The course schedule: which booked sessions are due their questionnaires, and enqueuing them.
 
 A session is due when it is booked (no attendance yet), still ahead, in an active course, within
-``INTERPERSONAL_REMINDER_HOURS_BEFORE`` hours, and has no questionnaire link yet. For each, the
+``INTERPERSONAL_REMINDER_HOURS_BEFORE`` hours, and has no questionnaire link yet — nor does its
+course have an open link "for the next session" (one a clinician sent with nothing booked).
+The link goes only by a channel the patient has consented to (``notify.contact_for``). For each, the
 scheduler enqueues :func:`~interpersonal.web.questionnaires.tasks.send_questionnaire`, which issues
 the link and sends it in one transaction (docs/adr/0006-background-work.md).
 
@@ -57,19 +59,27 @@ def send_at(session: TherapySession) -> dt.datetime:
 def due_sessions(now: dt.datetime | None = None) -> QuerySet[TherapySession]:
     """Booked sessions of active courses whose send time has come and which have no link yet.
 
-    Sessions of patients with no e-mail address and no phone number drop out once the skip has
-    been audited, so the audit trail gets one event per session, not one per run."""
+    Sessions of patients who cannot be reached — no e-mail address with consent to e-mail, and
+    no phone number with consent to text messages — drop out once the skip has been audited, so
+    the audit trail gets one event per session, not one per run."""
     now = now or timezone.now()
     has_link = QuestionnaireLink.objects.filter(session=OuterRef("pk"))
+    open_for_next = QuestionnaireLink.objects.filter(
+        course=OuterRef("course"), session__isnull=True, submitted_at__isnull=True, withdrawn_at__isnull=True,
+        expires_at__gt=now,
+    )
     skip_audited = AuditEvent.objects.filter(
         type=NO_CONTACT_EVENT, target_type="therapysession", target_id=Cast(OuterRef("pk"), CharField()),
     )
-    no_contact = Q(referral__patient__email="", referral__patient__phone="")
+    by_email = ~Q(referral__patient__email="") & Q(referral__patient__contact_by_email=True)
+    by_sms = ~Q(referral__patient__phone="") & Q(referral__patient__contact_by_sms=True)
+    no_contact = ~(by_email | by_sms)
     return (
         TherapySession.objects
         .filter(attendance__isnull=True, scheduled_at__gt=now, scheduled_at__lte=now + lead_time(),
                 course__status=Course.Status.ACTIVE)
         .exclude(Exists(has_link))
+        .exclude(Exists(open_for_next))
         .exclude(no_contact & Q(Exists(skip_audited)))
         .order_by("scheduled_at", "id")
     )

@@ -17,4 +17,5 @@ urlpatterns = [
     path("courses/<int:pk>/questionnaires/", views.link_list, name="list"),
     path("courses/<int:pk>/questionnaires/new/", views.send, name="send"),
     path("courses/<int:pk>/questionnaires/<int:link_pk>/withdraw/", views.withdraw, name="withdraw"),
+    path("courses/<int:pk>/questionnaires/<int:link_pk>/send/", views.resend, name="resend"),
 ]

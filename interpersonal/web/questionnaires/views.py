@@ -37,13 +37,13 @@ from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.roles import Permission
 from interpersonal.web.courses.access import get_course_for_user
 from interpersonal.web.formerrors import add_action_errors
-from interpersonal.web.questionnaires import actions
+from interpersonal.web.questionnaires import actions, notify
 from interpersonal.web.questionnaires.actions import LinkUnavailable
-from interpersonal.web.questionnaires.forms import AllQuestionsForm, QuestionForm, SendForm
+from interpersonal.web.questionnaires.forms import COPY, AllQuestionsForm, QuestionForm, ResendForm, SendForm
 from interpersonal.web.questionnaires.models import QuestionnaireLink
 from interpersonal.web.questionnaires.tokens import hash_token, plausible
 
-STATUS = {"unknown": 404, "expired": 410, "withdrawn": 410, "submitted": 410, "rate_limited": 429}
+STATUS = {"unknown": 404, "expired": 410, "withdrawn": 410, "closed": 410, "submitted": 410, "rate_limited": 429}
 
 # --- patient pages: helpers ------------------------------------------------------------------
 
@@ -290,16 +290,51 @@ def _sendable() -> list[measures.Instrument]:
     return [i for i in measures.catalogue() if actions.answerable_by_patient(i.id)]
 
 
+def _at(moment: dt.datetime) -> str:
+    local = timezone.localtime(moment)
+    day = "" if local.date() == timezone.localdate() else f" on {local.day} {local:%b}"
+    return f"{day} at {local:%H:%M}"
+
+
+def delivery_text(link: QuestionnaireLink) -> str:
+    """How the patient was told of the link, for the link list."""
+    Delivery = QuestionnaireLink.Delivery
+    by = notify.CHANNEL_NAMES.get(link.delivery_channel, "")
+    if link.delivery == Delivery.QUEUED:
+        return f"Queued to send by {by}"
+    if link.delivery == Delivery.SENT:
+        to = f" to {link.delivered_to}" if link.delivered_to else ""
+        return f"Sent by {by}{to}{_at(link.delivered_at)}" if link.delivered_at else f"Sent by {by}{to}"
+    if link.delivery == Delivery.FAILED:
+        return f"Failed: {link.delivery_error or 'not sent'}"
+    if link.delivery == Delivery.CANCELLED:
+        return str(Delivery.CANCELLED.label)
+    return "Shown to copy" if link.created_by_id else "Not sent"
+
+
+def _reaches(patient: Any) -> dict[str, notify.Reach]:
+    return {channel: notify.reach(patient, channel) for channel in ("email", "sms")}
+
+
 @require_GET
 def link_list(request: HttpRequest, pk: int) -> HttpResponse:
     course = get_course_for_user(request.user, pk)
-    links = list(course.questionnaire_links.select_related("session"))
+    links = list(course.questionnaire_links.select_related("session", "course", "referral"))
     names = {i.id: i.abbreviation for i in measures.catalogue()}
+    may_change = course.therapist_id == request.user.pk and course.is_active
+    reaches = _reaches(course.patient) if may_change else {}
     rows = [{"link": link, "instruments": ", ".join(names.get(i, i) for i in link.instruments),
-             "state": QuestionnaireLink.State(link.state).label} for link in links]
+             "closure": actions.closure(link), "delivery": delivery_text(link),
+             "failed": link.delivery == QuestionnaireLink.Delivery.FAILED,
+             "queued": link.delivery == QuestionnaireLink.Delivery.QUEUED} for link in links]
+    automatic = notify.contact_for(course.patient) if course.is_active else None
     return render(request, "questionnaires/list.html", {
-        "course": course, "patient": course.patient, "rows": rows,
-        "may_change": course.therapist_id == request.user.pk and course.is_active,
+        "course": course, "patient": course.patient, "rows": rows, "may_change": may_change,
+        "resend_channels": [(c, notify.CHANNEL_NAMES[c]) for c, r in reaches.items() if r.contact is not None],
+        "automatic": automatic and {"by": notify.CHANNEL_NAMES[automatic.channel],
+                                    "to": notify.masked(automatic.channel, automatic.to)},
+        "not_automatic": [r.reason for r in _reaches(course.patient).values()] if course.is_active and not automatic
+        else [],
     })
 
 
@@ -312,16 +347,30 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
     order = protocol_first + [i.id for i in sendable if i.id not in protocol_first]
     choices = sorted(sendable, key=lambda i: order.index(i.id))
     sessions = course.sessions.filter(scheduled_at__gt=timezone.now(), attendance__isnull=True)
-    form = SendForm(request.POST or None, choices=choices, sessions=sessions, default=protocol_first)
+    reaches = _reaches(course.patient)
+    form = SendForm(request.POST or None, choices=choices, sessions=sessions, default=protocol_first,
+                    unavailable={c: r.reason for c, r in reaches.items() if r.contact is None})
+    open_link = None
     if form.is_bound and form.is_valid():
         chosen = sorted(form.cleaned_data["instruments"], key=order.index)
+        channel = form.cleaned_data["channel"]
         try:
             link, token = actions.issue_link(course=course, instruments=chosen, by=request.user,
                                              session=form.cleaned_data["session"],
-                                             valid_for=dt.timedelta(days=form.cleaned_data["valid_days"]))
+                                             valid_for=dt.timedelta(days=form.cleaned_data["valid_days"]),
+                                             send_by="" if channel == COPY else channel)
+        except actions.OpenLinkExists as exc:
+            open_link = exc.link
+            form.add_error(None, exc.messages)
         except ValidationError as exc:
             add_action_errors(form, exc, rename={"valid_for": "valid_days"})
         else:
+            if channel != COPY:
+                contact = reaches[channel].contact
+                to = notify.masked(channel, contact.to) if contact else ""
+                messages.success(request, f"The link is queued to be sent by {notify.CHANNEL_NAMES[channel]} to {to}. "
+                                          "Its delivery shows below.")
+                return redirect("questionnaires:list", course.pk)
             url = request.build_absolute_uri(reverse("questionnaires:start", args=[token]))
             response = render(request, "questionnaires/sent.html", {
                 "course": course, "patient": course.patient, "link": link, "url": url,
@@ -329,8 +378,29 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
             })
             add_never_cache_headers(response)  # the link is shown once: not from the cache either
             return response
-    return render(request, "questionnaires/send.html", {"course": course, "patient": course.patient, "form": form},
-                  status=400 if form.errors else 200)
+    return render(request, "questionnaires/send.html", {
+        "course": course, "patient": course.patient, "form": form, "open_link": open_link,
+        "resend_channels": [(c, notify.CHANNEL_NAMES[c]) for c, r in reaches.items() if r.contact is not None],
+    }, status=400 if form.errors else 200)
+
+
+@require_POST
+@clinician
+def resend(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
+    course = get_course_for_user(request.user, pk, write=True)
+    link = get_object_or_404(course.questionnaire_links, pk=link_pk)
+    form = ResendForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors.get("channel") or "Choose e-mail or text message.")
+        actions.queue_delivery(link=link, channel=form.cleaned_data["channel"], by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Link {link.pk} is queued to be sent again by "
+                                  f"{notify.CHANNEL_NAMES[form.cleaned_data['channel']]}. The link sent or copied "
+                                  "before stops working once it goes.")
+    return redirect("questionnaires:list", course.pk)
 
 
 @require_POST

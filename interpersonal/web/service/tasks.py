@@ -16,7 +16,6 @@ from django.utils import timezone
 from django_tasks import task
 
 from interpersonal.web.audit import log
-from interpersonal.web.bounds import InvalidPhoneNumber, normalise_phone
 from interpersonal.web.questionnaires import notify
 from interpersonal.web.service.models import OptInInvitation
 
@@ -26,16 +25,10 @@ SENT, SKIPPED, NO_CONTACT, FAILED = "sent", "skipped", "no_contact", "failed"
 
 
 def _contact(patient: Any, channel: str) -> notify.Contact | None:
-    """Where the chosen channel reaches the patient now (None if it no longer does)."""
-    if channel == OptInInvitation.Channel.EMAIL:
-        email = (patient.email or "").strip()
-        return notify.Contact("email", email, notify.EmailNotifier()) if email else None
-    if channel == OptInInvitation.Channel.SMS and (patient.phone or "").strip():
-        try:
-            return notify.Contact("sms", normalise_phone(patient.phone), notify.SmsNotifier(notify.sms_gateway()))
-        except InvalidPhoneNumber:
-            return None
-    return None
+    """Where the chosen channel reaches the patient now (None if it no longer does, or is a letter)."""
+    if channel not in (OptInInvitation.Channel.EMAIL, OptInInvitation.Channel.SMS):
+        return None
+    return notify.reach(patient, str(channel), consent=False).contact
 
 
 def message(invitation: OptInInvitation, *, channel: str) -> notify.Message:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from interpersonal.web.patients.actions import register_patient
 from interpersonal.web.patients.models import Patient
-from interpersonal.web.questionnaires.notify import contact_for
+from interpersonal.web.questionnaires.notify import reach
 
 
 def registration(phone: str) -> dict[str, str]:
@@ -35,7 +35,7 @@ def test_a_uk_mobile_is_stored_in_e164_and_is_the_sms_address(client_for, therap
     assert response.status_code == 302
     patient = Patient.objects.get(family_name="Phone")
     assert patient.phone == "+447700900123"
-    contact = contact_for(patient)
+    contact = reach(patient, "sms", consent=False).contact  # the address; consent is questionnaires' own test
     assert contact is not None
     assert (contact.channel, contact.to) == ("sms", "+447700900123")
 
@@ -53,11 +53,11 @@ def test_a_number_stored_before_numbers_were_checked_is_sent_in_e164_or_not_at_a
     again and skips what is not a number, rather than handing markup to the gateway."""
     Patient.objects.filter(pk=patient.pk).update(email="", phone="07700 900123")
     patient.refresh_from_db()
-    assert contact_for(patient).to == "+447700900123"
+    assert reach(patient, "sms", consent=False).contact.to == "+447700900123"
 
     Patient.objects.filter(pk=patient.pk).update(phone="<b>01234</b>")
     patient.refresh_from_db()
-    assert contact_for(patient) is None
+    assert reach(patient, "sms", consent=False).contact is None
 
 
 def test_the_migration_converts_stored_numbers_and_leaves_the_rest(patient, other_patient):

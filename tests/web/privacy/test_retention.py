@@ -204,9 +204,9 @@ def test_purge_operational_removes_each_kind_after_its_own_setting(therapist, se
         "open": {"expires_at": NOW + hour},
         "submitted_then_expired": {"expires_at": NOW - hour, "submitted_at": NOW - 2 * hour},
     }
-    for name, fields in links.items():
-        QuestionnaireLink.objects.create(token_hash=name, patient=patient, course=course, instruments=["phq9"],
-                                         draft=draft, **fields)
+    for name, fields in links.items():  # screening links (no course): a course holds one open link per session
+        QuestionnaireLink.objects.create(token_hash=name, patient=patient, referral=course.referral,
+                                         instruments=["phq9"], draft=draft, **fields)
 
     for model, extra in ((AccessAttempt, {"get_data": "", "post_data": "", "failures_since_start": 1}),
                          (AccessFailureLog, {}), (AccessLog, {})):
@@ -249,8 +249,9 @@ def test_drafts_wait_for_their_setting(therapist, settings):
     patient = _patient(dt.date(2046, 1, 1))
     course = _course(patient, therapist, started=dt.date(2046, 1, 2), ended=None)
     for name, days in (("six", 6), ("eight", 8)):
-        QuestionnaireLink.objects.create(token_hash=name, patient=patient, course=course, instruments=["phq9"],
-                                         draft={"phq9": {"1": 1}}, expires_at=NOW - dt.timedelta(days=days))
+        QuestionnaireLink.objects.create(token_hash=name, patient=patient, referral=course.referral,
+                                         instruments=["phq9"], draft={"phq9": {"1": 1}},
+                                         expires_at=NOW - dt.timedelta(days=days))
     assert purge_operational(NOW)["link_drafts"] == 1
     assert QuestionnaireLink.objects.get(token_hash="eight").draft == {}
 

@@ -98,7 +98,7 @@ def test_withdraw_closes_the_link(dit_course, therapist, client_for, sent):
     assert response["Location"] == reverse("questionnaires:list", args=[dit_course.pk])
     link.refresh_from_db()
     assert link.state == QuestionnaireLink.State.WITHDRAWN
-    assert "Withdrawn" in client.get(response["Location"]).content.decode()
+    assert "withdrawn on" in client.get(response["Location"]).content.decode()
 
 
 def test_unrelated_therapist_gets_404_everywhere(dit_course, unrelated_therapist, client_for, sent):

@@ -38,9 +38,12 @@ def session(dit_course, therapist):
                           scheduled_at=timezone.now() + dt.timedelta(hours=24))
 
 
-def _contact(patient, *, email: str = "", phone: str = ""):
+def _contact(patient, *, email: str = "", phone: str = "", consent: bool | None = True):
+    """Record the patient's e-mail and phone, with ``consent`` to contact by each one given."""
     patient.email, patient.phone = email, phone
-    patient.save(update_fields=["email", "phone"])
+    patient.contact_by_email = consent if email else None
+    patient.contact_by_sms = consent if phone else None
+    patient.save(update_fields=["email", "phone", "contact_by_email", "contact_by_sms"])
 
 
 def test_task_emails_a_link_whose_token_opens_it(patient, session, mailoutbox):

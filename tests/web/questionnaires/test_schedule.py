@@ -37,8 +37,8 @@ def book(therapist):
 
 @pytest.fixture
 def reachable(patient):
-    patient.email = "pat@example.org"
-    patient.save(update_fields=["email"])
+    patient.email, patient.contact_by_email = "pat@example.org", True
+    patient.save(update_fields=["email", "contact_by_email"])
     return patient
 
 
@@ -96,10 +96,13 @@ def test_a_repeated_task_for_the_same_session_sends_nothing(dit_course, book, re
 
 def test_the_database_refuses_a_second_scheduled_link_for_a_session(dit_course, book):
     session = book(dit_course, 24)
-    issue_link(course=dit_course, instruments=["phq9"], by=None, session=session, scheduled=True)
+    first, _ = issue_link(course=dit_course, instruments=["phq9"], by=None, session=session, scheduled=True)
+    QuestionnaireLink.objects.filter(pk=first.pk).update(submitted_at=timezone.now())  # not open: only this constraint
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        issue_link(course=dit_course, instruments=["phq9"], by=None, session=session, scheduled=True)
+        QuestionnaireLink.objects.create(
+            token_hash="0" * 64, patient=first.patient, referral=first.referral, course=dit_course, session=session,
+            instruments=["phq9"], expires_at=first.expires_at)
 
 
 def test_a_failed_send_is_enqueued_again_only_after_the_retry_interval(dit_course, book, reachable, monkeypatch):
@@ -142,8 +145,8 @@ def test_the_command_enqueues_due_sessions(dit_course, book, reachable, mailoutb
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_sends_for_one_session_issue_one_link(patient, therapist, mailoutbox):
-    patient.email = "pat@example.org"
-    patient.save(update_fields=["email"])
+    patient.email, patient.contact_by_email = "pat@example.org", True
+    patient.save(update_fields=["email", "contact_by_email"])
     course = start_course(patient=patient, protocol="dit", therapist=therapist, by=therapist,
                           started_on=timezone.localdate() - dt.timedelta(days=30))
     session = record_session(course=course, by=therapist, attendance=None, scheduled_at=timezone.now() + 24 * HOUR)

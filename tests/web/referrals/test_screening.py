@@ -274,7 +274,7 @@ def test_a_screening_link_closes_when_the_referral_is_discharged(referral, thera
 
     with pytest.raises(LinkUnavailable) as caught:
         find_link(token, client=CLIENT)
-    assert caught.value.reason == "withdrawn"
+    assert caught.value.reason == "closed"  # the patient sees "this link is closed"
 
 
 def test_answers_to_a_screening_link_after_the_course_started_are_kept(referral, therapist):

@@ -250,7 +250,7 @@ class _Builder:
             date_of_birth=dt.date(rng.randint(1950, 2004), rng.randint(1, 12), rng.randint(1, 28)),
             nhs_number=next(self.nhs_numbers), received_on=first_date - dt.timedelta(days=rng.randint(14, 56)),
             source=rng.choice(("gp", "gp", "self", "self", "primary_care")),
-            email=f"{given.lower()}.{family.lower()}@example.org",
+            email=f"{given.lower()}.{family.lower()}@example.org", contact_by_email=True,  # links go by e-mail
         )
         self.counts["patients"] += 1
         attended_total = sum(c.attended for c in plan.courses)
@@ -328,7 +328,7 @@ class _Builder:
             date_of_birth=dt.date(rng.randint(1950, 2004), rng.randint(1, 12), rng.randint(1, 28)),
             nhs_number=next(self.nhs_numbers), received_on=received, source=plan.source, referrer=plan.referrer,
             presenting_problem=plan.presenting_problem, problem_descriptor=plan.problem_descriptor,
-            email=f"{given.lower()}.{family.lower()}@example.org",
+            email=f"{given.lower()}.{family.lower()}@example.org", contact_by_email=True,  # links go by e-mail
         )
         self.counts["patients"] += 1
         referral = open_referral_of(patient)
