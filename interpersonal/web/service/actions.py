@@ -106,22 +106,18 @@ def _require_may_change(referral: Referral, by: Any) -> None:
 
 
 def channels_for(patient: Any) -> list[str]:
-    """The channels an invitation can go by for ``patient``: a letter with a postal address, e-mail
-    with an e-mail address, SMS with a phone number that is a valid one."""
-    from interpersonal.web.bounds import InvalidPhoneNumber, normalise_phone
+    """The channels an invitation can go by for ``patient``: a letter with a postal address unless
+    they said no to letters; e-mail or SMS where ``questionnaires.notify.reach`` says the channel
+    reaches them — an address (a valid number) and their consent to that channel recorded as
+    given, the same rule as for questionnaire links (PECR reg. 22: each electronic channel its own)."""
+    from interpersonal.web.questionnaires.notify import reach
 
     out = []
-    if (patient.address or "").strip():
+    if (patient.address or "").strip() and patient.contact_by_letter is not False:
         out.append(OptInInvitation.Channel.LETTER.value)
-    if (patient.email or "").strip():
-        out.append(OptInInvitation.Channel.EMAIL.value)
-    if (patient.phone or "").strip():
-        try:
-            normalise_phone(patient.phone)
-        except InvalidPhoneNumber:
-            pass
-        else:
-            out.append(OptInInvitation.Channel.SMS.value)
+    for channel in (OptInInvitation.Channel.EMAIL.value, OptInInvitation.Channel.SMS.value):
+        if reach(patient, channel).contact is not None:
+            out.append(channel)
     return out
 
 
@@ -141,7 +137,8 @@ def invite_to_opt_in(*, referral: Referral, channel: str, by: Any, sent_on: dt.d
         raise ValidationError({"channel": "Choose a letter, e-mail or text message."})
     if channel not in channels_for(locked.patient):
         raise ValidationError({"channel": "The patient has no postal address, e-mail address or valid mobile "
-                                          "number for this: choose another way, or add their details first."})
+                                          "number for this, or has not consented to it: choose another way, or "
+                                          "record their details and consent on their page first."})
     today = timezone.localdate()
     sent_on = sent_on or today
     if sent_on > today or sent_on < locked.received_on:

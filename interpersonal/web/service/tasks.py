@@ -28,7 +28,7 @@ def _contact(patient: Any, channel: str) -> notify.Contact | None:
     """Where the chosen channel reaches the patient now (None if it no longer does, or is a letter)."""
     if channel not in (OptInInvitation.Channel.EMAIL, OptInInvitation.Channel.SMS):
         return None
-    return notify.reach(patient, str(channel), consent=False).contact
+    return notify.reach(patient, str(channel)).contact
 
 
 def message(invitation: OptInInvitation, *, channel: str) -> notify.Message:

@@ -62,7 +62,7 @@ def test_the_opt_in_period_is_a_service_setting(settings, therapist):
 
 
 def test_an_email_invitation_is_sent_after_commit_with_the_first_name_only(therapist, django_capture_on_commit_callbacks):
-    referral = received(therapist, received_ago=5, email="wyn@example.org")
+    referral = received(therapist, received_ago=5, email="wyn@example.org", contact_by_email=True)
 
     with django_capture_on_commit_callbacks(execute=True):
         invitation = actions.invite_to_opt_in(referral=referral, channel="email", by=therapist)
@@ -77,7 +77,7 @@ def test_an_email_invitation_is_sent_after_commit_with_the_first_name_only(thera
 
 
 def test_an_sms_invitation_goes_to_the_mobile_number(therapist, sms, django_capture_on_commit_callbacks):
-    referral = received(therapist, received_ago=5, phone="07700 900123")
+    referral = received(therapist, received_ago=5, phone="07700 900123", contact_by_sms=True)
 
     with django_capture_on_commit_callbacks(execute=True):
         actions.invite_to_opt_in(referral=referral, channel="sms", by=therapist)
@@ -95,6 +95,19 @@ def test_a_channel_the_patient_cannot_be_reached_by_is_refused(therapist):
         actions.invite_to_opt_in(referral=referral, channel="email", by=therapist)
     with pytest.raises(ValidationError, match="no postal address"):
         actions.invite_to_opt_in(referral=no_address, channel="letter", by=therapist)
+    assert not OptInInvitation.objects.exists()
+
+
+def test_e_mail_and_text_need_the_patients_consent_and_a_letter_only_no_refusal(therapist):
+    """The same rule as questionnaire links (questionnaires.notify.reach): an electronic channel
+    needs consent recorded as given (PECR reg. 22); a letter goes unless the patient said no."""
+    not_asked = received(therapist, received_ago=5, email="wyn@example.org", phone="07700 900123")
+    said_no = received(therapist, received_ago=5, contact_by_letter=False, contact_by_email=False)
+
+    assert actions.channels_for(not_asked.patient) == ["letter"]
+    assert actions.channels_for(said_no.patient) == []
+    with pytest.raises(ValidationError, match="consent"):
+        actions.invite_to_opt_in(referral=not_asked, channel="sms", by=therapist)
     assert not OptInInvitation.objects.exists()
 
 
