@@ -42,8 +42,9 @@ from interpersonal.web.accounts.actions import NotADemoAccount, adopt_demo_accou
 from interpersonal.web.accounts.models import Role, Team
 from interpersonal.web.assessments.actions import acknowledge_alert, record_measurement
 from interpersonal.web.courses.actions import end_course, record_session, start_course
+from interpersonal.web.courses.contacts import record_contact
 from interpersonal.web.courses.management.synthetic import answers_for_total, synthetic_nhs_numbers, trajectory
-from interpersonal.web.courses.models import Course
+from interpersonal.web.courses.models import Contact, Course
 from interpersonal.web.patients.actions import register_patient
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.referrals.actions import open_referral_of
@@ -85,6 +86,23 @@ STATES = (
 )
 MEDIA = (Medium.FACE_TO_FACE.value,) * 6 + (Medium.VIDEO.value,) * 3 + (Medium.TELEPHONE.value,)
 ACK_NOTE = "Risk assessed in session; safety plan reviewed and agreed; GP informed."
+SESSION_NOTES = (
+    "Reviewed the week and the scores together. Talked about the argument with their partner and what they "
+    "felt before it; linked it to the pattern we named earlier.",
+    "Mood a little lower this week. Explored a recent conflict at work and what they expected of their manager; "
+    "agreed to notice when they hold back.",
+    "Went through the questionnaire answers together. Spent most of the session on a recent change in their "
+    "relationships and how they are adjusting to it.",
+    "Fewer difficult days. Role-played asking a friend for help; they noticed how anxious it made them and "
+    "stayed with it.",
+    "Looked back at the timeline and what has shifted since we started. Began to talk about how the ending of "
+    "therapy might feel.",
+)
+"""Synthetic session notes for the demo (no real patient's words)."""
+HOME_PRACTICE = ("Notice one moment each day when you hold back, and what you felt just before it.",
+                 "Try one conversation from the role-play this week; jot down how it went.")
+MISSED_CALL = "Phoned after the missed appointment: no answer; left a message with the service number and " \
+              "a new appointment time."
 
 
 @dataclass
@@ -280,8 +298,14 @@ class _Builder:
                 session = record_session(
                     course=course, by=therapist, scheduled_at=when, attendance=code,
                     duration_minutes=(30 if short else 50) if attended else None, medium=rng.choice(MEDIA),
+                    notes=rng.choice(SESSION_NOTES) if attended else "",
+                    home_practice=rng.choice(HOME_PRACTICE) if attended and rng.random() < 0.5 else "",
                 )
                 self.counts["sessions"] += 1
+                if code == Attendance.DID_NOT_ATTEND.value:
+                    record_contact(course=course, by=therapist, kind=Contact.Kind.PHONE.value, duration_minutes=5,
+                                   at=when + dt.timedelta(hours=2), note=MISSED_CALL)
+                    self.counts["contacts"] = self.counts.get("contacts", 0) + 1
                 if not attended:
                     continue
                 at = when + dt.timedelta(minutes=45)
