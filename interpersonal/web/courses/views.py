@@ -33,6 +33,7 @@ from interpersonal.web.assessments.charts import change_of, progress_spec
 from interpersonal.web.assessments.forms import ScoreForm
 from interpersonal.web.assessments.models import RiskAlert
 from interpersonal.web.assessments.progress import ONLY_ONE_SCORE, reliable_change_cell
+from interpersonal.web.assessments.with_contact import record_with_measures
 from interpersonal.web.audit import log
 from interpersonal.web.courses import actions, caseload, correction_views, fragments, notes, supervisees
 from interpersonal.web.courses.access import (
@@ -57,7 +58,6 @@ from interpersonal.web.courses.models import ATTENDED, Course, FollowUp, TaskCom
 from interpersonal.web.courses.summary import summarise
 from interpersonal.web.formerrors import add_action_errors
 from interpersonal.web.formulation.links import focus_links
-from interpersonal.web.outcomes import summaries as outcome_summaries
 from interpersonal.web.patients.access import get_patient_for_user
 from interpersonal.web.patients.pathway import step_path, triaged_to
 from interpersonal.web.referrals.actions import open_referral_of
@@ -310,35 +310,18 @@ def _record_session(request: HttpRequest, pk: int) -> HttpResponse:
     notes.start_with_template(form, notes.phase_at(course, at))  # the phase's note template, with its name
     score_forms = [ScoreForm(i, data, prefix=i.id) for i in instruments]
     if data is not None:
-        valid = form.is_valid()
-        valid = sum(not f.is_valid() for f in score_forms) == 0 and valid  # validate every form
-        if valid:
-            answered = [f for f in score_forms if any(v is not None for v in f.answers().values())]
-            if answered and form.cleaned_data["attendance"] not in ATTENDED:
-                form.add_error("attendance", "Measures are recorded at a session the patient attended: "
-                                             "choose code 5 or 6, or leave the measures blank.")
-            else:
-                target: Any = form
-                try:
-                    # one outcome summary refresh for the session and its measures, at the end
-                    with transaction.atomic(), outcome_summaries.deferred():
-                        session = actions.record_session(
-                            course=course, by=request.user, scheduled_at=form.scheduled_at(),
-                            attendance=form.cleaned_data["attendance"],
-                            duration_minutes=form.cleaned_data["duration_minutes"], medium=form.cleaned_data["medium"],
-                            notes=notes.without_template(course, form.cleaned_data["notes"]),
-                            home_practice=form.cleaned_data["home_practice"],
-                        )
-                        for target in answered:
-                            measure_actions.record_measurement(
-                                course=course, instrument=target.instrument.id, answers=target.answers(),
-                                variants=target.variants(), session=session, by=request.user,
-                                recorded_at=min(session.scheduled_at, timezone.now()),
-                            )
-                except ValidationError as exc:
-                    add_action_errors(target, exc, rename=SESSION_FIELDS)
-                else:
-                    return redirect(reverse("courses:detail", args=[course.pk]) + "#sessions")
+        def record() -> TherapySession:
+            return actions.record_session(
+                course=course, by=request.user, scheduled_at=form.scheduled_at(),
+                attendance=form.cleaned_data["attendance"],
+                duration_minutes=form.cleaned_data["duration_minutes"], medium=form.cleaned_data["medium"],
+                notes=notes.without_template(course, form.cleaned_data["notes"]),
+                home_practice=form.cleaned_data["home_practice"],
+            )
+
+        if record_with_measures(form, score_forms, what="session", by=request.user, owner={"course": course},
+                                record=record, rename=SESSION_FIELDS) is not None:
+            return redirect(reverse("courses:detail", args=[course.pk]) + "#sessions")
     status = 400 if data is not None else 200
     return render(request, "courses/record_session.html", {
         "course": course, "patient": course.patient, "form": form, "score_forms": score_forms,

@@ -18,7 +18,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -33,7 +32,8 @@ from interpersonal.web.assessments import actions as measure_actions
 from interpersonal.web.assessments.alerts import describe_alert
 from interpersonal.web.assessments.forms import ScoreForm, item_rows
 from interpersonal.web.assessments.models import Measurement, RiskAlert
-from interpersonal.web.courses.models import ATTENDED, TherapySession
+from interpersonal.web.assessments.with_contact import record_with_measures
+from interpersonal.web.courses.models import TherapySession
 from interpersonal.web.formerrors import add_action_errors, posted_version
 from interpersonal.web.questionnaires import actions as link_actions
 from interpersonal.web.questionnaires.models import QuestionnaireLink
@@ -189,33 +189,16 @@ def contact(request: HttpRequest, pk: int) -> HttpResponse:
     instruments = [measures.get(i) for i in screening.SCREENING_MEASURES]
     score_forms = [ScoreForm(i, data, prefix=i.id) for i in instruments]
     if data is not None:
-        valid = form.is_valid()
-        valid = sum(not f.is_valid() for f in score_forms) == 0 and valid  # validate every form
-        if valid:
-            answered = [f for f in score_forms if any(v is not None for v in f.answers().values())]
-            if answered and form.cleaned_data["attendance"] not in ATTENDED:
-                form.add_error("attendance", "Measures are recorded at a contact the patient attended: choose code 5 "
-                                             "or 6, or leave the measures blank.")
-            else:
-                target: Any = form
-                try:
-                    with transaction.atomic():  # the contact and its measures, or nothing
-                        session = screening.record_assessment_contact(
-                            referral=referral, by=request.user, scheduled_at=form.scheduled_at(),
-                            attendance=form.cleaned_data["attendance"],
-                            duration_minutes=form.cleaned_data["duration_minutes"],
-                            medium=form.cleaned_data["medium"], notes=form.cleaned_data["notes"],
-                        )
-                        for target in answered:
-                            measure_actions.record_measurement(
-                                referral=referral, instrument=target.instrument.id, answers=target.answers(),
-                                variants=target.variants(), session=session, by=request.user,
-                                recorded_at=min(session.scheduled_at, timezone.now()),
-                            )
-                except ValidationError as exc:
-                    add_action_errors(target, exc, rename=CONTACT_FIELDS)
-                else:
-                    return redirect(reverse("screening:referral", args=[referral.pk]) + "#measures")
+        def record() -> TherapySession:
+            return screening.record_assessment_contact(
+                referral=referral, by=request.user, scheduled_at=form.scheduled_at(),
+                attendance=form.cleaned_data["attendance"], duration_minutes=form.cleaned_data["duration_minutes"],
+                medium=form.cleaned_data["medium"], notes=form.cleaned_data["notes"],
+            )
+
+        if record_with_measures(form, score_forms, what="contact", by=request.user, owner={"referral": referral},
+                                record=record, rename=CONTACT_FIELDS) is not None:
+            return redirect(reverse("screening:referral", args=[referral.pk]) + "#measures")
     return render(request, "referrals/screening/contact.html", {
         "referral": referral, "patient": referral.patient, "form": form, "score_forms": score_forms,
         "forms_with_errors": [f for f in [form, *score_forms] if f.errors],
