@@ -24,7 +24,8 @@ def test_builtin_assessment_has_the_nice_headings_and_a_low_medium_high_level():
                        "risk_to_others", "risk_from_others", "protective_factors"]
     assert [(c.id, c.label) for c in forms.assessment.level.choices] == [("low", "Low"), ("medium", "Medium"),
                                                                          ("high", "High")]
-    assert forms.assessment.level.required and "NG225" in forms.assessment.citation
+    assert forms.assessment.level.required
+    assert "NG225" in forms.assessment.citation
 
 
 def test_builtin_safety_plan_follows_stanley_and_brown_2012():

@@ -191,8 +191,8 @@ def describe_alert(alert: RiskAlert, *, now: dt.datetime | None = None) -> Alert
     left_open = left_open_text(alert)
     source, source_url = source_of(alert)
     local = timezone.localtime(alert.raised_at)
-    when = dict(source=source, source_url=source_url, raised=f"{local.day} {local:%b %Y} at {local:%H:%M}",
-                duration=duration_text(alert, now))
+    when = {"source": source, "source_url": source_url, "raised": f"{local.day} {local:%b %Y} at {local:%H:%M}",
+                "duration": duration_text(alert, now)}
     try:
         instrument = measures.get(alert.instrument)
     except measures.UnknownInstrument:

@@ -75,7 +75,7 @@ def test_a_questionnaire_link_alert_says_when_the_link_was_sent_and_the_patient_
 def test_an_alert_raised_before_the_patient_sent_the_questionnaire_reads_their_saved_answer(dit_course, therapist):
     from interpersonal.web.questionnaires.actions import issue_link, save_answers
 
-    link, token = issue_link(instruments=["phq9"], by=therapist, course=dit_course)
+    _link, token = issue_link(instruments=["phq9"], by=therapist, course=dit_course)
     save_answers(token, client="test", instrument="phq9", answers={"9": 2})
 
     row = _row(RiskAlert.objects.get())
@@ -119,8 +119,10 @@ def test_the_therapist_reads_an_alert_page_with_everything_and_the_read_is_audit
 
     html = page.content.decode()
     assert page.status_code == 200
-    assert "1 — Several days" in html and "session 1 (recorded by Tess Therapist)" in html.replace("Session", "session")
-    assert "Open 1 week" not in html and "Open 7 days" in html
+    assert "1 — Several days" in html
+    assert "session 1 (recorded by Tess Therapist)" in html.replace("Session", "session")
+    assert "Open 1 week" not in html
+    assert "Open 7 days" in html
     assert f"?alert={risk_alert.pk}" in html  # Assess risk, pre-linked
     assert "risk_alert.viewed" in audit_trail.new_types()
 
@@ -158,7 +160,8 @@ def test_the_therapist_records_an_assessment_from_an_alert_with_the_fields_it_wa
         client_for, therapist, dit_course, risk_alert, audit_trail):
     client = client_for(therapist)
     form = client.get(reverse("assessments:risk_new", args=[dit_course.pk]) + f"?alert={risk_alert.pk}")
-    assert form.status_code == 200 and "From the risk alert" in form.content.decode()
+    assert form.status_code == 200
+    assert "From the risk alert" in form.content.decode()
 
     response = client.post(reverse("assessments:risk_new", args=[dit_course.pk]), valid(alert=str(risk_alert.pk)))
 
@@ -166,10 +169,12 @@ def test_the_therapist_records_an_assessment_from_an_alert_with_the_fields_it_wa
     record = RiskAssessment.objects.get()
     assert (record.number, record.reviews, record.alert, record.level, record.level_label) == (
         1, None, risk_alert, "medium", "Medium")
-    assert record.assessment["intent"] == "None" and record.safety_plan["people_to_ask"] == "Sister (Jo)"
+    assert record.assessment["intent"] == "None"
+    assert record.safety_plan["people_to_ask"] == "Sister (Jo)"
     assert record.assessment_fields == risk.current().assessment.snapshot()
     event = AuditEvent.objects.get(type="risk_assessment.recorded")
-    assert event.data["alert_id"] == risk_alert.pk and event.data["level"] == "medium"
+    assert event.data["alert_id"] == risk_alert.pk
+    assert event.data["level"] == "medium"
     assert "Sister" not in str(event.data)  # no clinical free text in the audit trail
 
 
@@ -179,7 +184,8 @@ def test_a_review_records_a_new_version_and_keeps_the_earlier_as_history(client_
     client.post(url, valid())
     first = RiskAssessment.objects.get()
     prefilled = client.get(url).content.decode()
-    assert "Passive ideation at times of conflict" in prefilled and f'value="{first.pk}"' in prefilled
+    assert "Passive ideation at times of conflict" in prefilled
+    assert f'value="{first.pk}"' in prefilled
 
     response = client.post(url, valid(reviews=str(first.pk), a_overall_level="low", a_formulation="Settled."))
 
@@ -187,7 +193,9 @@ def test_a_review_records_a_new_version_and_keeps_the_earlier_as_history(client_
     second = RiskAssessment.objects.get(number=2)
     assert (second.reviews, second.level) == (first, "low")
     page = client.get(reverse("assessments:risk", args=[dit_course.pk])).content.decode()
-    assert "Earlier versions" in page and "Medium risk, recorded" in page and "Low risk" in page
+    assert "Earlier versions" in page
+    assert "Medium risk, recorded" in page
+    assert "Low risk" in page
 
 
 def test_a_stale_review_is_refused_and_nothing_is_saved(client_for, therapist, dit_course):
@@ -247,7 +255,9 @@ def test_the_course_page_shows_the_current_level_next_review_and_overdue(client_
     client.post(reverse("assessments:risk_new", args=[dit_course.pk]), valid())
     detail = reverse("courses:detail", args=[dit_course.pk])
     page = client.get(detail).content.decode()
-    assert "Current risk" in page and "Medium" in page and "Review overdue" not in page
+    assert "Current risk" in page
+    assert "Medium" in page
+    assert "Review overdue" not in page
 
     RiskAssessment.objects.update(review_due=timezone.localdate() - dt.timedelta(days=1))
 
@@ -270,5 +280,8 @@ def test_a_changed_configuration_never_reinterprets_an_old_record(client_for, th
         monkeypatch.delenv(risk.SETTINGS_VARIABLE)
         risk.reload()
 
-    assert "Warning signs" in page and "People I can ask for help" in page and "Red flags" not in page
-    assert "Red flags" in form and "People I can ask for help" not in form
+    assert "Warning signs" in page
+    assert "People I can ask for help" in page
+    assert "Red flags" not in page
+    assert "Red flags" in form
+    assert "People I can ask for help" not in form
