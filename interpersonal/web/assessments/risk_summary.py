@@ -77,3 +77,16 @@ def risk_summary(course: Course, user: Any, *, history: bool = False, today: dt.
     current = version(found[0]) if found else None
     overdue = current is not None and current.record.review_due < (today or timezone.localdate())
     return RiskSummary(course, current, [version(r) for r in found[1:]], overdue, may_record_risk(user, course))
+
+
+def latest_sentence(course: Course) -> str:
+    """The course's latest risk assessment in one sentence, for a letter: "The latest risk
+    assessment (5 Dec 2026, by Tess Therapist) judged the overall risk level Low; its review is
+    due by 2 Jan 2027." Empty when none was recorded."""
+    record = (RiskAssessment.objects.filter(course=course).select_related("recorded_by").order_by("-number").first())
+    if record is None:
+        return ""
+    when = timezone.localtime(record.recorded_at)
+    due = record.review_due
+    return (f"The latest risk assessment ({when.day} {when:%b %Y}, by {record.recorded_by.display_name}) judged the "
+            f"overall risk level {record.level_label}; its review is due by {due.day} {due:%b %Y}.")
