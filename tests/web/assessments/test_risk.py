@@ -285,3 +285,21 @@ def test_a_changed_configuration_never_reinterprets_an_old_record(client_for, th
     assert "Red flags" not in page
     assert "Red flags" in form
     assert "People I can ask for help" not in form
+
+
+def test_a_screening_alerts_page_opens_for_the_referrals_clinician_and_says_screening(client_for, therapist,
+                                                                                     unrelated_therapist):
+    from interpersonal.web.patients.actions import register_patient
+
+    patient = register_patient(by=therapist, given_name="Nia", family_name="Newcomer",
+                               date_of_birth=dt.date(1992, 5, 17),
+                               received_on=timezone.localdate() - dt.timedelta(days=10), source="gp")
+    m = record_measurement(referral=patient.referrals.get(), instrument="phq9", answers=PHQ9_ITEM9_TWO, by=therapist)
+    url = reverse("assessments:alert", args=[m.risk_alert.pk])
+
+    html = client_for(therapist).get(url).content.decode()
+
+    assert "Screening on" in html
+    assert "Acknowledge it on the screening page" in html
+    assert "Assess risk" not in html  # a risk assessment belongs to a course
+    assert client_for(unrelated_therapist).get(url).status_code == 404
