@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from interpersonal.web.assessments.models import Measurement, RiskAlert
+from interpersonal.web.assessments.models import Measurement, RiskAlert, RiskAssessment
 from interpersonal.web.audit.models import AuditEvent
 from interpersonal.web.courses.models import Contact, Course, DiaryFeed, FollowUp, TaskCompletion, TherapySession
 from interpersonal.web.documents.models import Document
@@ -84,6 +84,10 @@ URLS: dict[str, Url] = {
     "assessments:detail": Url(GENERAL),
     "assessments:score": Url(GENERAL, post=True),
     "assessments:acknowledge_alert": Url(CASE, obj="alert", post=True, supervisor_post_ok=True),
+    "assessments:alert": Url(CASE, obj="alert"),
+    "assessments:risk": Url(CASE, obj="course"),
+    "assessments:risk_new": Url(CASE, obj="course", post=True),
+    "assessments:safety_plan": Url(CASE, obj="course"),
     "patients:list": Url(GENERAL),
     "patients:new": Url(GENERAL, post=True),
     "patients:detail": Url(CASE, obj="patient"),
@@ -234,6 +238,9 @@ def post_data(name: str, case) -> dict[str, str]:
                                     "with_whom": "", "note": "Hacked", "reason": "Hacked", "version": "1"},
         "courses:delete_contact": {"delete-reason": "Hacked", "delete-version": "1"},
         "assessments:acknowledge_alert": {"note": "Acknowledged by someone not responsible"},
+        "assessments:risk_new": {"reviews": "0", "alert": "0", "a_overall_level": "high", "a_formulation": "Hacked",
+                                 "p_warning_signs": "Hacked",
+                                 "review_due": (timezone.localdate() + dt.timedelta(days=7)).isoformat()},
         "assessments:score": phq9,
         "accounts:login": {"username": "nobody", "password": "wrong"},
         "accounts:staff_reset": {"confirm": "on"},
@@ -399,6 +406,7 @@ def state() -> tuple:
         list(TherapySession.objects.order_by("pk").values_list("pk", "scheduled_at", "attendance", "room")),
         FollowUp.objects.count(), list(DiaryFeed.objects.order_by("pk").values_list("pk", "key_hash")),
         list(Contact.all_rows.order_by("pk").values_list("pk", "kind", "note", "version", "entered_in_error_at")),
+        RiskAssessment.objects.count(),
     )
 
 

@@ -14,8 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from interpersonal.core import measures
-from interpersonal.web.assessments.models import Measurement, RiskAlert
+from interpersonal.core import measures, risk
+from interpersonal.web.assessments.models import Measurement, RiskAlert, RiskAssessment
 from interpersonal.web.audit import log
 from interpersonal.web.courses.access import may_acknowledge_alerts
 from interpersonal.web.courses.actions import CLOCK_SKEW, _require_active, _require_clinician
@@ -185,3 +185,94 @@ def acknowledge_alert(*, alert: RiskAlert, by: Any, note: str) -> RiskAlert:
     alert.refresh_from_db()
     log.record("risk_alert.acknowledged", actor=by, target=alert, patient_id=patient_id, **where)
     return alert
+
+
+REVIEW_AHEAD = dt.timedelta(days=366)
+"""The latest a review may be set (bounds.AHEAD): a risk assessment is reviewed within a year."""
+
+
+def _answers(form: risk.RiskForm, given: Mapping[str, Any], prefix: str) -> dict[str, str]:
+    """``given`` checked against ``form``: every answer a string within its field's bound, a
+    choice one of its choices, each required field answered, no field the form does not have.
+    Errors name the form field (``prefix`` + field id)."""
+    errors: dict[str, str] = {}
+    if unknown := sorted(set(given) - {f.id for f in form.fields}):
+        raise ValidationError(f"{form.name} has no field {unknown[0]!r}: reload the page.")
+    out: dict[str, str] = {}
+    for f in form.fields:
+        value = given.get(f.id, "")
+        if not isinstance(value, str):
+            errors[prefix + f.id] = "Give text."
+            continue
+        value = value.strip()
+        if "\x00" in value:
+            errors[prefix + f.id] = "Null characters are not allowed."
+        elif f.required and not value:
+            errors[prefix + f.id] = f"{f.label}: this is required."
+        elif f.kind == "choice" and value and value not in {c.id for c in f.choices}:
+            errors[prefix + f.id] = f"Choose one of {', '.join(c.label for c in f.choices)}."
+        elif len(value) > f.max_length:
+            errors[prefix + f.id] = f"Keep it under {f.max_length} characters (it has {len(value)})."
+        out[f.id] = value
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+@transaction.atomic
+def record_risk_assessment(
+    *, course: Course, by: Any, assessment: Mapping[str, Any], safety_plan: Mapping[str, Any],
+    review_due: dt.date, reviews: RiskAssessment | int | None, alert: RiskAlert | None = None,
+    forms: risk.RiskForms | None = None,
+) -> RiskAssessment:
+    """Record the course's risk assessment and safety plan, or review the current one.
+
+    ``reviews`` is the version the clinician read (None for the first): if another version was
+    recorded since, the write is refused (nothing saved) so that no one overwrites a review they
+    have not seen. The forms in force (core.risk) are stored with the answers. ``alert``, an
+    alert of this course, is the one the assessment was made from."""
+    _require_clinician(by, course)
+    forms = forms or risk.current()
+    locked = Course.objects.select_for_update().get(pk=course.pk)
+    open_alert = RiskAlert.objects.filter(course=locked, acknowledged_at__isnull=True).exists()
+    if not locked.is_active and not open_alert:
+        raise ValidationError("This course has ended: record a risk assessment in the patient's current course.")
+    current = RiskAssessment.objects.filter(course=locked).order_by("-number").first()
+    reviews_id = reviews.pk if isinstance(reviews, RiskAssessment) else reviews
+    if (current.pk if current is not None else None) != (reviews_id or None):
+        if current is None:
+            raise ValidationError("The assessment you are reviewing is not this course's: reload the page.")
+        raise ValidationError(
+            f"{current.recorded_by.display_name} recorded a risk assessment on "
+            f"{timezone.localtime(current.recorded_at):%d %b %Y at %H:%M} after you opened this form. Nothing was "
+            "saved: read theirs, then review it.")
+    if alert is not None and alert.course_id != locked.pk:
+        raise ValidationError({"alert": "That alert is not this course's."})
+    errors: dict[str, Any] = {}
+    try:
+        answers = _answers(forms.assessment, assessment, "a_")
+    except ValidationError as exc:
+        errors.update(exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages})
+    try:
+        plan = _answers(forms.safety_plan, safety_plan, "p_")
+    except ValidationError as exc:
+        errors.update(exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages})
+    today = timezone.localdate()
+    if not isinstance(review_due, dt.date) or review_due < today:
+        errors["review_due"] = "Give a review date from today on."
+    elif review_due > today + REVIEW_AHEAD:
+        errors["review_due"] = "Give a review date within a year."
+    if errors:
+        raise ValidationError(errors)
+    level = forms.assessment.level
+    record = RiskAssessment.objects.create(
+        referral_id=locked.referral_id, course=locked, number=(current.number + 1) if current else 1, reviews=current,
+        alert=alert, level=answers[level.id], level_label=level.choice_label(answers[level.id]),
+        assessment_fields=forms.assessment.snapshot(), assessment=answers,
+        safety_plan_fields=forms.safety_plan.snapshot(), safety_plan=plan, review_due=review_due,
+        recorded_at=timezone.now(), recorded_by=by,
+    )
+    log.record("risk_assessment.recorded", actor=by, target=record, patient_id=locked.patient_id,
+               course_id=locked.pk, number=record.number, reviews_id=current.pk if current else None,
+               alert_id=alert.pk if alert is not None else None, level=record.level)
+    return record

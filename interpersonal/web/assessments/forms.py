@@ -220,3 +220,42 @@ class ScoreForm(forms.Form):
         except measures.InvalidAnswers as exc:
             raise forms.ValidationError(f"Item {exc.item}: {exc.problem}", code="invalid_answers") from exc
         return cleaned
+
+
+class RiskAssessmentForm(forms.Form):
+    """The risk assessment and safety plan, one field per configured heading (core.risk):
+    ``a_<id>`` for the assessment's, ``p_<id>`` for the safety plan's. Bounded by each field's
+    own ``max_length`` (core.risk.TEXT_MAX at most) and by a review date within a year."""
+
+    reviews = forms.IntegerField(min_value=0, max_value=2**31 - 1, required=False, widget=forms.HiddenInput)
+    alert = forms.IntegerField(min_value=0, max_value=2**31 - 1, required=False, widget=forms.HiddenInput)
+
+    def __init__(self, data: Any = None, *, config: Any = None, **kwargs: Any) -> None:
+        from interpersonal.core import risk
+        from interpersonal.web import bounds
+
+        super().__init__(data, **kwargs)
+        self.config = config or risk.current()
+        for prefix, form in (("a_", self.config.assessment), ("p_", self.config.safety_plan)):
+            for f in form.fields:
+                name = prefix + f.id
+                if f.kind == "choice":
+                    self.fields[name] = forms.ChoiceField(
+                        label=f.label, required=f.required, help_text=f.help, widget=forms.RadioSelect,
+                        choices=[(c.id, c.label) for c in f.choices])
+                else:
+                    rows = 4 if f.max_length > 1000 else 2
+                    self.fields[name] = forms.CharField(
+                        label=f.label, required=f.required, help_text=f.help, max_length=f.max_length,
+                        widget=forms.Textarea(attrs={"rows": rows}))
+        self.fields["review_due"] = bounds.DateField(window=bounds.CLINICAL, label="Review by")
+        self.order_fields(["reviews", "alert"])
+
+    def assessment_fields(self) -> list[Any]:
+        return [self[n] for n in self.fields if n.startswith("a_")]
+
+    def safety_plan_fields(self) -> list[Any]:
+        return [self[n] for n in self.fields if n.startswith("p_")]
+
+    def answers(self, prefix: str) -> dict[str, str]:
+        return {n[len(prefix):]: v or "" for n, v in self.cleaned_data.items() if n.startswith(prefix)}

@@ -157,3 +157,37 @@ class RiskAlert(InReferral):
     @property
     def open(self) -> bool:
         return self.acknowledged_at is None
+
+
+class RiskAssessment(InReferral):
+    """One version of a course's structured risk assessment and safety plan (core.risk).
+
+    Recording one on a course that has one already is a review: the new row is the next
+    ``number`` and names the one it reviewed (``reviews``), which stays as history. The field
+    definitions it was recorded with are kept beside the answers (``*_fields``: ids, labels,
+    kinds and choices), so a later change of the service's configuration never reinterprets it.
+    Written only by assessments.actions.record_risk_assessment."""
+
+    referral = models.ForeignKey("referrals.Referral", on_delete=models.PROTECT, related_name="risk_assessments")
+    course = models.ForeignKey("courses.Course", on_delete=models.PROTECT, related_name="risk_assessments")
+    number = models.PositiveIntegerField(help_text="1 for the first assessment of the course, then one more each review.")
+    reviews = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reviewed_by",
+                                   help_text="The earlier version this one reviewed (empty for the first).")
+    alert = models.ForeignKey(RiskAlert, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="risk_assessments", help_text="The alert it was recorded from, if any.")
+    level = models.CharField(max_length=40, help_text="The overall level's choice id (core.risk level field).")
+    level_label = models.CharField(max_length=200, help_text="The level's label when it was recorded.")
+    assessment_fields = models.JSONField(help_text="The risk assessment's field definitions it was recorded with.")
+    assessment = models.JSONField(help_text="field id → answer.")
+    safety_plan_fields = models.JSONField(help_text="The safety plan's field definitions it was recorded with.")
+    safety_plan = models.JSONField(help_text="field id → answer.")
+    review_due = models.DateField(help_text="When the assessment and the safety plan are to be reviewed.")
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["course", "-number"]
+        constraints = [models.UniqueConstraint(fields=["course", "number"], name="one_risk_assessment_per_number")]
+
+    def __str__(self) -> str:
+        return f"risk assessment {self.number} of course {self.course_id} ({self.level})"

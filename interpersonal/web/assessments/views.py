@@ -82,4 +82,6 @@ def acknowledge_alert(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         return render_course(request, course, status=400, ack_errors={alert.pk: exc.messages},
                              ack_note=request.POST.get("note", ""))
+    if request.POST.get("back") == "alert":
+        return redirect(reverse("assessments:alert", args=[alert.pk]))
     return redirect(reverse("courses:detail", args=[course.pk]) + "#alerts")

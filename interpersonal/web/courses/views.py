@@ -28,11 +28,12 @@ from interpersonal.core import measures, protocols
 from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.assessments import actions as measure_actions
-from interpersonal.web.assessments.alerts import AlertRow, describe_alert, open_alerts
+from interpersonal.web.assessments.alerts import ALERT_RELATED, AlertRow, describe_alert, open_alerts
 from interpersonal.web.assessments.charts import change_of, progress_spec
 from interpersonal.web.assessments.forms import ScoreForm
 from interpersonal.web.assessments.models import RiskAlert
 from interpersonal.web.assessments.progress import ONLY_ONE_SCORE, reliable_change_cell
+from interpersonal.web.assessments.risk_summary import risk_summary
 from interpersonal.web.assessments.with_contact import record_with_measures
 from interpersonal.web.audit import log
 from interpersonal.web.courses import actions, caseload, correction_views, fragments, notes, supervisees
@@ -158,7 +159,7 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
                        "tasks_html": fragments.task_items(tasks, may_write=writable, action=task_url,
                                                           csrf_input=csrf_input)})
     alerts = list(RiskAlert.objects.filter(course=course)
-                  .select_related("measurement", "acknowledged_by", "left_open_by", "course")
+                  .select_related(*ALERT_RELATED, "acknowledged_by", "left_open_by", "course")
                   .order_by("acknowledged_at", "-raised_at"))
     alert_rows = [describe_alert(a) for a in alerts]
     correct_session_url = correct_measure_url = None
@@ -211,7 +212,7 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
         "may_write": writable, "may_ack": may_acknowledge_alerts(user, course),
         "stepped_to": stepped_to, "may_step_up": bool(higher), "referral": referral,
         "step_path": step_path(steps), "referral_triaged_to": triaged_to(referral) if referral.triaged_at else "",
-        "focus_links": focus_links(course),
+        "focus_links": focus_links(course), "risk_summary": risk_summary(course, user),
         "notes": notes.panel(course, user),
         "next_steps": sorted({p.step for p in higher}),
         "end_form_html": fragments.form_fields(end_form, None),

@@ -328,6 +328,9 @@ def _gp_risk(course: Course) -> str:
         current.append(f"{still_open} risk alert{'s are' if still_open != 1 else ' is'} still open at the time of "
                        "writing (listed below).")
     current += latest_risk_answers(course) or ["No questionnaire with a risk item was recorded during the course."]
+    from interpersonal.web.assessments.risk_summary import latest_sentence
+
+    current += [s for s in [latest_sentence(course)] if s]
     paragraphs = ["Current risk: " + " ".join(current),
                   prompt(f"Your assessment of {name}'s current risk to self and others at discharge, the "
                          "protective factors, and any safety plan agreed.")]

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from interpersonal.core import measures, protocols
 from interpersonal.core.codes import EndReason
-from interpersonal.web.assessments.alerts import AlertRow, describe_alert
+from interpersonal.web.assessments.alerts import ALERT_RELATED, AlertRow, describe_alert
 from interpersonal.web.assessments.models import Measurement, RiskAlert
 from interpersonal.web.courses.models import Course, TherapySession
 from interpersonal.web.referrals.models import Referral
@@ -174,7 +174,7 @@ def pathways(patient: Any, visible_courses: QuerySet[Course]) -> list[Pathway]:
     contacts = list(TherapySession.objects.filter(referral__patient=patient, course__isnull=True)
                     .order_by("scheduled_at", "id"))
     alerts = list(RiskAlert.objects.filter(referral__patient=patient, acknowledged_at__isnull=True)
-                  .select_related("measurement", "course", "left_open_by").order_by("raised_at", "id"))
+                  .select_related(*ALERT_RELATED, "course", "left_open_by").order_by("raised_at", "id"))
     out = []
     for r in referrals:
         steps = []

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from interpersonal.core.identifiers import InvalidNHSNumber, normalise_nhs_number
 from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.roles import Permission
-from interpersonal.web.assessments.alerts import describe_alert
+from interpersonal.web.assessments.alerts import ALERT_RELATED, describe_alert
 from interpersonal.web.assessments.models import RiskAlert
 from interpersonal.web.audit import log
 from interpersonal.web.courses.access import courses_visible_to
@@ -141,7 +141,7 @@ def end_referral(request: HttpRequest, pk: int, referral_pk: int) -> HttpRespons
         else:
             return redirect(reverse("patients:detail", args=[patient.pk]) + f"#referral-{referral.pk}")
     alerts = [describe_alert(a) for a in RiskAlert.objects.filter(referral=referral, acknowledged_at__isnull=True)
-              .select_related("measurement", "course", "left_open_by").order_by("raised_at", "id")]
+              .select_related(*ALERT_RELATED, "course", "left_open_by").order_by("raised_at", "id")]
     return render(request, "patients/end_referral.html", {
         "form": form, "patient": patient, "referral": referral, "open_alerts": alerts,
         "triaged_to": triaged_to(referral), "has_active_course": referral.courses.filter(status="active").exists(),

@@ -315,6 +315,21 @@ FIELDS: dict[str, Class] = {
     "assessments.RiskAlert.left_open_by": P,
     "assessments.RiskAlert.left_open_at": D,
     "assessments.RiskAlert.measurement_corrected_at": D,
+    "assessments.RiskAssessment.id": P,
+    "assessments.RiskAssessment.referral": P,
+    "assessments.RiskAssessment.course": P,
+    "assessments.RiskAssessment.number": S,
+    "assessments.RiskAssessment.reviews": P,
+    "assessments.RiskAssessment.alert": P,
+    "assessments.RiskAssessment.level": S,  # a choice id (low / medium / high)
+    "assessments.RiskAssessment.level_label": S,  # the service's label of that choice
+    "assessments.RiskAssessment.assessment_fields": S,  # the service's field definitions, no patient data
+    "assessments.RiskAssessment.assessment": ID,  # the clinician's free text about the patient
+    "assessments.RiskAssessment.safety_plan_fields": S,
+    "assessments.RiskAssessment.safety_plan": ID,  # free text: names, numbers, places
+    "assessments.RiskAssessment.review_due": D,
+    "assessments.RiskAssessment.recorded_at": D,
+    "assessments.RiskAssessment.recorded_by": P,
     # --- questionnaires --------------------------------------------------------------------
     "questionnaires.QuestionnaireLink.id": P,
     "questionnaires.QuestionnaireLink.token_hash": ID,  # a credential's digest

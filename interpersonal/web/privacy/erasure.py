@@ -208,7 +208,7 @@ def clean_reference(reference: Any) -> str:
 
 def clinical_entries(patient: Patient) -> list[str]:
     """What clinicians have recorded in the record, as "2 attended sessions" etc. (empty: nothing)."""
-    from interpersonal.web.assessments.models import Measurement, RiskAlert
+    from interpersonal.web.assessments.models import Measurement, RiskAlert, RiskAssessment
     from interpersonal.web.courses.models import ATTENDED, Contact, TaskCompletion, TherapySession
     from interpersonal.web.formulation.models import InventoryPerson, IpafRevision, IptFormulation, TimelineEvent
     from interpersonal.web.letters.models import Letter
@@ -227,6 +227,7 @@ def clinical_entries(patient: Patient) -> list[str]:
         ("unsent questionnaire answer", QuestionnaireLink.objects.filter(referral__patient=patient)
          .exclude(draft={})),
         ("risk alert", RiskAlert.objects.filter(referral__patient=patient)),
+        ("risk assessment", RiskAssessment.objects.filter(referral__patient=patient)),
         ("formulation entry", IpafRevision.objects.filter(course__patient=patient)),
         ("inventory entry", InventoryPerson.objects.filter(course__patient=patient)),
         ("timeline entry", TimelineEvent.objects.filter(course__patient=patient)),

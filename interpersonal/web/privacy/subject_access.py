@@ -74,6 +74,8 @@ SOURCES: tuple[Source, ...] = (
     Source("assessments.MeasurementCorrection", "measurement__referral__patient_id", "Corrections of "
            "questionnaires and ratings, with the earlier answers", "Measure correction"),
     Source("assessments.RiskAlert", "referral__patient_id", "Risk alerts and what was done", "Risk alert"),
+    Source("assessments.RiskAssessment", "referral__patient_id", "Risk assessments and safety plans",
+           "Risk assessment"),
     Source("questionnaires.QuestionnaireLink", "patient_id", "Questionnaire links sent to you", "Questionnaire link"),
     Source("formulation.IpafRevision", "course__patient_id", "Interpersonal affective focus (DIT)", "Focus version"),
     Source("formulation.InventoryPerson", "course__patient_id", "Interpersonal inventory (IPT)", "Person"),

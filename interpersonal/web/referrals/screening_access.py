@@ -113,4 +113,5 @@ def open_screening_alerts(user: Any) -> QuerySet[Any]:
     if has_permission(user, Permission.TRIAGE_REFERRALS):
         rule |= Q(referral__therapist__isnull=True, referral__status__in=PRE_TREATMENT)
     return (RiskAlert.objects.filter(rule, course__isnull=True, acknowledged_at__isnull=True)
-            .select_related("referral__patient", "referral__therapist", "measurement").order_by("raised_at", "id"))
+            .select_related("referral__patient", "referral__therapist", "measurement__recorded_by",
+                            "measurement__session", "measurement__questionnaire_link", "questionnaire_link").order_by("raised_at", "id"))

@@ -29,7 +29,7 @@ from interpersonal.core import measures, pathways
 from interpersonal.web.accounts.decorators import require_permission
 from interpersonal.web.accounts.roles import ROLES, Permission, has_permission
 from interpersonal.web.assessments import actions as measure_actions
-from interpersonal.web.assessments.alerts import describe_alert
+from interpersonal.web.assessments.alerts import ALERT_RELATED, describe_alert
 from interpersonal.web.assessments.forms import ScoreForm, item_rows
 from interpersonal.web.assessments.models import Measurement, RiskAlert
 from interpersonal.web.assessments.with_contact import record_with_measures
@@ -117,7 +117,7 @@ def screening_context(request: HttpRequest, referral: Referral, **extra: Any) ->
     user = request.user
     writable = may_screen(user, referral) and referral.status in PRE_TREATMENT
     alerts = list(RiskAlert.objects.filter(referral=referral)
-                  .select_related("measurement", "acknowledged_by", "left_open_by", "course")
+                  .select_related(*ALERT_RELATED, "acknowledged_by", "left_open_by", "course")
                   .order_by("acknowledged_at", "-raised_at"))
     phq9, severity = screening.ng222(referral)
     triages = list(referral.triages.select_related("by", "therapist").order_by("-at", "-id"))

@@ -259,7 +259,7 @@ def test_ending_course_with_open_alert_needs_recorded_decision(client_for, thera
     assert f'action="{url}"' not in detail  # no one-click ending from the course page
     page = client.get(url).content.decode()
     assert "1 open risk alert" in page
-    assert "Item 9: Thoughts of being better off dead or of self-harm" in page
+    assert "Item 9 ‘Thoughts that you would be better off dead or of hurting yourself in some way’: 1 — Several days" in page
 
     response = client.post(url, {"reason": "dropped_out", "alerts_seen": str(risk_alert.pk)})
 
@@ -308,7 +308,7 @@ def test_alert_left_open_at_the_end_stays_on_caseloads_and_patient_page(client_f
         assert "Risk: 1 open alert" in html
         assert "Course ended" in html
     assert "Open risk alerts" in patient_page
-    assert "Item 9: Thoughts of being better off dead or of self-harm" in patient_page
+    assert "Item 9 ‘Thoughts that you would be better off dead or of hurting yourself in some way’: 1 — Several days" in patient_page
     risk_alert.refresh_from_db()
     assert risk_alert.open
 
@@ -477,7 +477,7 @@ def test_stepping_up_with_open_alert_needs_the_decision_on_the_step_up_page(clie
     refused = client.post(url, {"protocol": "dit", "alerts_seen": str(alert.pk)})
 
     assert "1 open risk alert" in page
-    assert "Item 9: Thoughts of being better off dead or of self-harm" in page
+    assert "Item 9 ‘Thoughts that you would be better off dead or of hurting yourself in some way’: 1 — Several days" in page
     assert refused.status_code == 400
     assert "Choose what to do about the open risk alerts." in refused.content.decode()
     assert Course.objects.get(pk=lit.pk).is_active

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from interpersonal.web.letters import actions
 from interpersonal.web.letters.models import Letter, LetterRevision
@@ -344,3 +346,22 @@ def test_gp_draft_includes_alerts_raised_at_screening_and_from_an_unsent_questio
     assert "item 9 (risk item) answered at or above its risk threshold" in body  # an unknown item is still said
     assert "2 risk alerts are still open at the time of writing" in body
     assert " not answered" not in body
+
+
+def test_the_gp_letter_states_the_latest_risk_assessments_level_and_date(ended_dit_course, therapist):
+    from interpersonal.web.assessments.actions import record_risk_assessment
+
+    due = timezone.localdate() + dt.timedelta(days=14)
+    first = record_risk_assessment(course=ended_dit_course, by=therapist, reviews=None, review_due=due,
+                                   assessment={"overall_level": "medium", "formulation": "Passive ideation."},
+                                   safety_plan={})
+    record_risk_assessment(course=ended_dit_course, by=therapist, reviews=first, review_due=due,
+                           assessment={"overall_level": "low", "formulation": "Settled."}, safety_plan={})
+    today = timezone.localdate()
+
+    body = actions.draft_letter(course=ended_dit_course, kind="gp_discharge", by=therapist).body
+    text = " ".join(body.split())
+
+    assert (f"The latest risk assessment ({today.day} {today:%b %Y}, by Tess Therapist) judged the overall risk "
+            f"level Low; its review is due by {due.day} {due:%b %Y}.") in text
+    assert text.index("The latest risk assessment") < text.index("Outcome measures")

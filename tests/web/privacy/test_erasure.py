@@ -71,7 +71,7 @@ def full_record(therapist):
     acknowledged, all courses ended; plus a finished background-task result naming one of the sessions."""
     from django_tasks_db.models import DBTaskResult
 
-    from interpersonal.web.assessments.actions import acknowledge_alert, record_measurement
+    from interpersonal.web.assessments.actions import acknowledge_alert, record_measurement, record_risk_assessment
     from interpersonal.web.assessments.corrections import correct_measurement
     from interpersonal.web.assessments.models import RiskAlert
     from interpersonal.web.courses.actions import end_course, record_session, set_task, start_course, step_up
@@ -95,6 +95,14 @@ def full_record(therapist):
                            home_practice=HOME_PRACTICE, scheduled_at=_at(270))
     measurement = record_measurement(course=dit, instrument="phq9", answers=PHQ9_ITEM9_ONE, by=therapist,
                                      session=first, recorded_at=first.scheduled_at)
+    # A risk assessment made from the alert, then reviewed (the earlier version points nowhere; the
+    # review points at it): free text in both, and the alert it was made from.
+    assessed = record_risk_assessment(course=dit, by=therapist, assessment={"overall_level": "medium",
+                                      "formulation": NOTES}, safety_plan={"people_to_ask": HOME_PRACTICE},
+                                      review_due=timezone.localdate(), reviews=None, alert=measurement.risk_alert)
+    record_risk_assessment(course=dit, by=therapist, assessment={"overall_level": "low", "formulation": NOTES},
+                           safety_plan={"people_to_ask": HOME_PRACTICE}, review_due=timezone.localdate(),
+                           reviews=assessed)
     acknowledge_alert(alert=measurement.risk_alert, by=therapist, note=ALERT_NOTE)
     # Corrections keep the earlier values (notes among them), and a deleted session keeps its row.
     correct_measurement(measurement=measurement, by=therapist, expected_version=1, reason=NOTES,
@@ -451,7 +459,8 @@ def test_the_plan_deletes_dependents_before_what_they_point_to():
             if f.is_relation and f.related_model in order and f.related_model is not model:
                 assert order.index(f.related_model) > i, f"{model._meta.label}.{f.name}"
     assert {s.label: s.self_references for s in plan() if s.self_references} == {
-        "courses.Course": ("stepped_from",), "letters.Letter": ("supersedes",)}
+        "courses.Course": ("stepped_from",), "letters.Letter": ("supersedes",),
+        "assessments.RiskAssessment": ("reviews",)}
 
 
 # --- The command ------------------------------------------------------------------------------

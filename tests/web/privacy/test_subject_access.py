@@ -54,6 +54,11 @@ def full_record(clinic, therapist):  # noqa: F811
 
     course = clinic.courses.get()
     set_task(course=course, task_id="ipaf_agreed", done=True, by=therapist)
+    # A risk assessment and safety plan (assessments.RiskAssessment): free text about the patient.
+    from interpersonal.web.assessments.actions import record_risk_assessment
+
+    record_risk_assessment(course=course, by=therapist, assessment={"overall_level": "low", "formulation": FORMULATION_TEXT},
+                           safety_plan={"people_to_ask": FOCAL_GOALS}, review_due=timezone.localdate(), reviews=None)
     # A missed appointment and the follow-up it opened (courses.diary).
     from interpersonal.web.courses.actions import record_session
     from interpersonal.web.courses.diary.actions import mark
