@@ -69,7 +69,7 @@ clinician = require_permission(Permission.HOLD_CASELOAD)
 SESSION_FIELDS = {"scheduled_at": "date"}
 SESSIONS_SHOWN = 10
 """The course page lists its latest sessions; "show all" lists every one."""
-CHART_HEIGHT, NARROW_CHART_HEIGHT = 180, 130
+CHART_HEIGHT, NARROW_CHART_HEIGHT = 180, 115
 """The course page's charts (px of plot), three side by side, one at a time on a phone: the page
 stays short (issue 14)."""
 ALERT_FIELDS = {"alerts": "alerts_decision", "alerts_left_open": "alerts_decision"}

@@ -97,6 +97,7 @@ def test_a_therapist_emails_the_questionnaires_and_the_course_end_closes_the_lin
 
         # The course ends; the link list says the link is closed, and why.
         page.goto(f"{live_server.url}/courses/{dit_course.pk}/")
+        page.locator("#end summary").click()  # the ending is folded on the course page until asked for
         page.get_by_label("Why the course ended").select_option("dropped_out")
         page.get_by_role("button", name="End the course").click()
         expect(page.get_by_text(re.compile("Ended"))).to_be_visible()
