@@ -7,9 +7,20 @@ test run its own throwaway SECRET_KEY, so no .env file is needed.
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.test import Client
 
 from interpersonal.web.accounts.actions import ensure_superuser
+
+# Argon2 stays the hasher every test hashes and checks with (the settings name it first, and
+# test_settings checks that); only its cost drops to the algorithm's minimum here. Django's
+# default (100 MiB, two passes, eight lanes) takes ~0.5 s a hash on a 2-core machine, paid
+# by every set_password, every sign-in and every refused sign-in (Django hashes once for an
+# unknown user too): the escalation search alone hashed ~330 times, a third of its run. Cost is
+# not under test; a stored hash records its own parameters, so check_password is unaffected.
+Argon2PasswordHasher.time_cost = 1
+Argon2PasswordHasher.memory_cost = 8  # KiB: Argon2's minimum, 8 x parallelism
+Argon2PasswordHasher.parallelism = 1
 
 ADMIN_USERNAME = "ada.admin"
 ADMIN_PASSWORD = "correct-horse-battery-staple"

@@ -305,7 +305,16 @@ def test_mfa_open_urls_are_in_the_matrix():
     assert sorted(MFA_OPEN - set(MATRIX)) == []
 
 
-def test_every_other_page_waits_for_the_second_factor(settings, case, personas, therapist):  # noqa: F811
+MFA_PARTS = {
+    "admin-therapist-lead": ("administrator", "therapist", "service_lead"),
+    "other-clinicians-records": ("unrelated_therapist", "other_supervisor", "records_officer"),
+}
+"""The staff personas of the test below in two parts, so pytest-xdist runs them on both workers
+(as one test it took 30-100 s on a 2-core machine). Together: every staff persona (asserted)."""
+
+
+@pytest.mark.parametrize("part", MFA_PARTS)
+def test_every_other_page_waits_for_the_second_factor(settings, case, personas, therapist, part):  # noqa: F811
     """With the second factor required, each staff persona signed in but not verified — the
     case's own therapist too, whose writes would otherwise succeed — GETs every URL, and POSTs
     every write URL with the data a real form sends: outside MFA_OPEN, each is sent to set up or
@@ -315,8 +324,10 @@ def test_every_other_page_waits_for_the_second_factor(settings, case, personas, 
     settings.INTERPERSONAL_REQUIRE_MFA = True
     _, users = personas
     users = {**users, "therapist": therapist}
+    assert sorted(p for part_ in MFA_PARTS.values() for p in part_) == sorted(users)
     TOTPDevice.objects.create(user=users["administrator"], name="phone", confirmed=True)
     TOTPDevice.objects.create(user=therapist, name="phone", confirmed=True)
+    users = {persona: users[persona] for persona in MFA_PARTS[part]}
     setup, verify = reverse("accounts:mfa_setup"), reverse("accounts:mfa_verify")
     before = state()
     requests, failures = 0, []
@@ -346,6 +357,6 @@ def test_every_other_page_waits_for_the_second_factor(settings, case, personas, 
                 if state() != before:
                     failures.append(f"{where}: changed a record")
                     before = state()
-    print(f"\n[authorisation-matrix-mfa] {len(users)} staff personas x {len(MATRIX)} URLs, not verified: "
+    print(f"\n[authorisation-matrix-mfa] {part}: {len(users)} staff personas x {len(MATRIX)} URLs, not verified: "
           f"{requests} requests made; {len(failures)} mismatches")
     assert failures == [], "\n".join(failures)

@@ -27,6 +27,7 @@ from contextlib import suppress
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
+import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -49,6 +50,12 @@ MIN_PER_PERSONA each); each example is a POST (write URLs) and a GET (pages)."""
 MIN_PER_PERSONA = 2
 FEW = 2
 """Examples for a page that answers with a file (a letter's PDF, a CSV): each one builds it."""
+
+PARTS = 2
+"""The fuzzing is split into parts, each the URLs at every PARTS-th place in the resolver's order,
+so that pytest-xdist runs them on both workers (as one test it took 60-100 s on a 2-core machine).
+Every part crawls every page first (a form on one page posts to another part's URL), ~10 s each:
+hence two parts, not more."""
 
 MISSING = object()
 
@@ -256,8 +263,20 @@ def fuzz(client, persona, path, post_fields, query_fields_, *, examples, before,
     run()
 
 
+def test_the_parts_fuzz_every_url_once():
+    names = [name for name, _, _ in ALL_PATTERNS]
+    parts = [part_of(names, part) for part in range(PARTS)]
+    assert sorted(name for names_ in parts for name in names_) == sorted(names)
+    assert all(parts)
+
+
+def part_of(names: list[str], part: int) -> list[str]:
+    return names[part::PARTS]
+
+
+@pytest.mark.parametrize("part", range(PARTS))
 def test_every_endpoint_survives_junk(case, personas, therapist, supervisor,  # noqa: F811
-                                      nul_refused_as_postgresql_does):
+                                      nul_refused_as_postgresql_does, part):
     started = time.monotonic()
     clients, users = personas
     users = {**users, "therapist": therapist, "supervisor": supervisor}
@@ -266,6 +285,7 @@ def test_every_endpoint_survives_junk(case, personas, therapist, supervisor,  # 
         client.force_login(users[persona])
         clients[persona] = (client, case["token"])
     patterns = [(name, converters) for name, _, converters in ALL_PATTERNS]
+    mine = set(part_of([name for name, _ in patterns], part))
 
     # 1. crawl
     inputs = Inputs()
@@ -301,6 +321,8 @@ def test_every_endpoint_survives_junk(case, personas, therapist, supervisor,  # 
             client.force_login(users[persona])
 
     for name, _ in patterns:
+        if name not in mine:
+            continue
         post_fields = inputs.fields(name, "post")
         if is_write(name):
             for field in post_data(name, case):
@@ -322,6 +344,8 @@ def test_every_endpoint_survives_junk(case, personas, therapist, supervisor,  # 
     # 3. every text field one character over its maxlength, the rest as the form offers them: refused
     over = 0
     for name, limits in sorted(inputs.limits.items()):
+        if name not in mine:
+            continue
         persona = "anonymous" if "anonymous" in allowed(name) else allowed(name)[-1]  # the sign-in page
         path, client = page[name, persona][0], clients[persona][0]
         offered = {k: sorted(v)[:1] or [""] for k, v in inputs.fields(name, "post").items()}
@@ -337,9 +361,9 @@ def test_every_endpoint_survives_junk(case, personas, therapist, supervisor,  # 
             over += 1
     assert over, "the crawl found text fields with a maxlength"
 
-    urls = {name for name, _ in patterns}
+    urls = mine
     assert urls - fuzzed == set(), "every URL is fuzzed by someone allowed to use it"
-    print(f"\n[fuzz-endpoints] {len(urls)} URLs x personas = {counts['pairs']} pairs, {crawled} pages crawled, "
+    print(f"\n[fuzz-endpoints] part {part + 1} of {PARTS}: {len(urls)} URLs x personas = {counts['pairs']} pairs, {crawled} pages crawled, "
           f"{counts['post'] + counts['get']} requests ({counts['post']} POST, {counts['get']} GET; "
           f"{counts['refused']} refused POSTs left every record unchanged; {over} text fields refused one "
           f"character over their maxlength), {time.monotonic() - started:.1f}s")
