@@ -28,7 +28,7 @@ def seed(links: int) -> list[list[object]]:
     from django.utils import timezone
 
     from interpersonal.web.accounts.models import User
-    from interpersonal.web.courses.actions import start_course
+    from interpersonal.web.courses.actions import record_session, start_course
     from interpersonal.web.patients.actions import register_patient
     from interpersonal.web.questionnaires.actions import issue_link
 
@@ -43,8 +43,11 @@ def seed(links: int) -> list[list[object]]:
     course = start_course(patient=patient, protocol="dit", therapist=therapist, by=therapist,
                           started_on=timezone.localdate() - dt.timedelta(days=14))
     out = []
-    for _ in range(links):
-        link, token = issue_link(course=course, instruments=BUNDLE, by=therapist)
+    first = timezone.now().replace(hour=10, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
+    for n in range(links):  # one open link per session (issue 14): each link for a booked session of its own
+        session = record_session(course=course, by=therapist, attendance=None, duration_minutes=50,
+                                 scheduled_at=first + dt.timedelta(days=n))
+        link, token = issue_link(course=course, instruments=BUNDLE, by=therapist, session=session)
         out.append([link.pk, token])
     return out
 
