@@ -65,7 +65,7 @@ def test_a_therapist_emails_the_questionnaires_and_the_course_end_closes_the_lin
         page.get_by_role("button", name="Sign in").click()
 
         # Send by e-mail: the text message is offered, disabled, with what to do about it.
-        page.get_by_role("link", name="Send questionnaires by link").click()
+        page.get_by_role("link", name="Send questionnaires").click()
         expect(page.get_by_label("E-mail")).to_be_checked()
         expect(page.get_by_label("Text message")).to_be_disabled()
         expect(page.get_by_text("No mobile number recorded — add one on the patient's page")).to_be_visible()
