@@ -9,10 +9,11 @@ Errors are raised as the catalogue's own ``DefinitionError(source, field, proble
 from __future__ import annotations
 
 import os
+import threading
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -81,3 +82,29 @@ def configured_directories(builtin: Path, dirs_variable: str, settings_variable:
     dirs.extend(Path(p) for p in extra.split(os.pathsep) if p.strip())
     settings = os.environ.get(settings_variable, "").strip()
     return dirs, (Path(settings) if settings else None)
+
+
+Loaded = TypeVar("Loaded")
+
+
+class LoadedOnce(Generic[Loaded]):
+    """Definitions read from their files once, on first use, by one thread; :meth:`forget` makes
+    the next use read them again (after a settings file changed)."""
+
+    def __init__(self, load: Callable[[], Loaded]) -> None:
+        self._load = load
+        self._lock = threading.Lock()
+        self._value: Loaded | None = None
+
+    def get(self) -> Loaded:
+        value = self._value
+        if value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._load()
+                value = self._value
+        return value
+
+    def forget(self) -> None:
+        with self._lock:
+            self._value = None

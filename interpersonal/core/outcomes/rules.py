@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import operator
 import os
-import threading
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -56,7 +55,7 @@ from typing import Any, Literal, TypeVar
 import polars as pl
 
 from interpersonal.core import measures
-from interpersonal.core._definitions import deep_merge
+from interpersonal.core._definitions import LoadedOnce, deep_merge
 
 __all__ = [
     "ADSM_FILE",
@@ -481,22 +480,14 @@ def load(settings: Path | None = None) -> OutcomeRules:
     return parse(data)
 
 
-_lock = threading.Lock()
-_current: OutcomeRules | None = None
+_rules: LoadedOnce[OutcomeRules] = LoadedOnce(lambda: load(settings_path()))
 
 
 def current() -> OutcomeRules:
     """The rules in force (``adsm.toml`` and INTERPERSONAL_OUTCOMES_SETTINGS), loaded once."""
-    global _current
-    if _current is None:
-        with _lock:
-            if _current is None:
-                _current = load(settings_path())
-    return _current
+    return _rules.get()
 
 
 def reload() -> None:
     """Forget the loaded rules (after changing a settings file or the measures catalogue)."""
-    global _current
-    with _lock:
-        _current = None
+    _rules.forget()

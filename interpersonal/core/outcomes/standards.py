@@ -15,7 +15,6 @@ entries: ``INTERPERSONAL_OUTCOMES_SETTINGS`` (rules.py) or ``interpersonal repor
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from interpersonal.core import measures
+from interpersonal.core._definitions import LoadedOnce
 
 from . import rules
 
@@ -128,25 +128,20 @@ def load(path: Path | None = None) -> Standards:
     return parse(entries, (path or STANDARDS_FILE).name)
 
 
-_lock = threading.Lock()
-_current: Standards | None = None
+def _load_in_force() -> Standards:
+    settings = rules.settings_path()
+    if settings is not None and "standards" in rules.read_settings(settings):
+        return load(settings)
+    return load()
+
+
+_standards: LoadedOnce[Standards] = LoadedOnce(_load_in_force)
 
 
 def current() -> Standards:
     """The shipped standards, or the ``[[standards]]`` of INTERPERSONAL_OUTCOMES_SETTINGS."""
-    global _current
-    if _current is None:
-        with _lock:
-            if _current is None:
-                settings = rules.settings_path()
-                if settings is not None and "standards" in rules.read_settings(settings):
-                    _current = load(settings)
-                else:
-                    _current = load()
-    return _current
+    return _standards.get()
 
 
 def reload() -> None:
-    global _current
-    with _lock:
-        _current = None
+    _standards.forget()

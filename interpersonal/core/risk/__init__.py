@@ -29,13 +29,12 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from interpersonal.core._definitions import deep_merge, read_toml
+from interpersonal.core._definitions import LoadedOnce, deep_merge, read_toml
 
 __all__ = [
     "ASSESSMENT",
@@ -229,25 +228,17 @@ def settings_path() -> Path | None:
     return Path(value) if value else None
 
 
-_lock = threading.Lock()
-_current: RiskForms | None = None
+_forms: LoadedOnce[RiskForms] = LoadedOnce(lambda: load(settings_path()))
 
 
 def current() -> RiskForms:
     """The forms in force (the definitions with INTERPERSONAL_RISK_SETTINGS), loaded once."""
-    global _current
-    if _current is None:
-        with _lock:
-            if _current is None:
-                _current = load(settings_path())
-    return _current
+    return _forms.get()
 
 
 def reload() -> None:
     """Forget the loaded forms (after changing the settings file)."""
-    global _current
-    with _lock:
-        _current = None
+    _forms.forget()
 
 
 def answered(fields: Sequence[Mapping[str, Any]], values: Mapping[str, Any]) -> list[tuple[str, str]]:
