@@ -178,6 +178,19 @@ def test_the_therapist_records_an_assessment_from_an_alert_with_the_fields_it_wa
     assert "Sister" not in str(event.data)  # no clinical free text in the audit trail
 
 
+def test_the_safety_plan_to_share_makes_its_numbers_tap_to_call(client_for, therapist, dit_course):
+    """The patient keeps the plan on their phone: a number in it, and the crisis numbers, call in one tap."""
+    client = client_for(therapist)
+    client.post(reverse("assessments:risk_new", args=[dit_course.pk]),
+                valid(p_professionals="Crisis team 0300 123 4567\nGP <surgery>"))
+
+    page = client.get(reverse("assessments:safety_plan", args=[dit_course.pk])).content.decode()
+
+    assert '<a class="tel-link" href="tel:03001234567" aria-label="Call 0300 123 4567">0300 123 4567</a><br>' in page
+    assert "GP &lt;surgery&gt;" in page  # still escaped
+    assert 'href="tel:116123"' in page  # the service's crisis message
+
+
 def test_a_review_records_a_new_version_and_keeps_the_earlier_as_history(client_for, therapist, dit_course):
     client = client_for(therapist)
     url = reverse("assessments:risk_new", args=[dit_course.pk])
