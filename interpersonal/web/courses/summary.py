@@ -87,13 +87,16 @@ def _x_for(m: Measurement, numbers: dict[int, int], attended: list[TherapySessio
            booked: dict[int, dt.datetime]) -> int:
     """The session a measure belongs to: its session's number; for a session still booked (the
     questionnaire sent by link before it, answered before it takes place) the number it will
-    have, one after the sessions attended before it — never the previous session's; else the
-    number of sessions attended by the time it was recorded (0: before treatment)."""
+    have, one after the sessions attended before it — never the previous session's; a patient's
+    answers to a link "for the next session" sent with nothing booked, the same: the session after
+    those attended before them; else (a clinician's measure with no session) the number of
+    sessions attended by the time it was recorded (0: before treatment)."""
     if m.session_id in numbers:
         return numbers[m.session_id]
     if m.session_id in booked:
         return sum(1 for s in attended if s.scheduled_at < booked[m.session_id]) + 1
-    return sum(1 for s in attended if s.scheduled_at <= m.recorded_at)
+    before = sum(1 for s in attended if s.scheduled_at <= m.recorded_at)
+    return before + 1 if m.session_id is None and m.source == Measurement.Source.PATIENT else before
 
 
 def summarise(course: Course) -> CourseSummary:

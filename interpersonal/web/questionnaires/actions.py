@@ -441,17 +441,38 @@ def submit(token: str, *, client: str, answers: Mapping[str, Mapping[str, int | 
     if not final:
         raise ValidationError("Please answer at least one question before sending.")
     now = timezone.now()
+    session = link.session if link.session_id is not None else _session_answered_for(link.course)
     recorded = []
     for iid, given in final.items():
         recorded.append(record_measurement(
-            course=link.course, referral=link.referral if link.course_id is None else None, instrument=iid, answers=given, by=None, session=link.session, recorded_at=now,
+            course=link.course, referral=link.referral if link.course_id is None else None, instrument=iid, answers=given, by=None, session=session, recorded_at=now,
             source=Measurement.Source.PATIENT, questionnaire_link=link,
         ))
-    QuestionnaireLink.objects.filter(pk=link.pk).update(submitted_at=now, draft={})
+    QuestionnaireLink.objects.filter(pk=link.pk).update(submitted_at=now, draft={}, session=session)
     link.refresh_from_db()
     log.record("questionnaire_link.submitted", actor=None, target=link, patient_id=link.patient_id,
                **_where(link), instruments=list(final))
     return Submitted(link, tuple(recorded), any(m.risk for m in recorded), repeated=False)
+
+
+def _session_answered_for(course: Course | None) -> TherapySession | None:
+    """The session a link sent "for the next session" is answered for (issue 14: a questionnaire
+    answered before a session belongs to that session, never the previous one): the course's
+    earliest booked appointment after the last one attended, if one is booked by the time the patient
+    sends their answers — unlike :func:`next_booked_session` (for sending), one that has begun counts,
+    since a patient may answer in the waiting room; else None (summary.py then counts the answers towards the session after the
+    last attended one)."""
+    if course is None:
+        return None
+    from django.db.models import Max
+
+    from interpersonal.web.courses.models import ATTENDED
+
+    last = TherapySession.objects.filter(course=course, attendance__in=ATTENDED).aggregate(at=Max("scheduled_at"))["at"]
+    booked = TherapySession.objects.filter(course=course, attendance__isnull=True)
+    if last is not None:
+        booked = booked.filter(scheduled_at__gt=last)
+    return booked.order_by("scheduled_at", "id").first()
 
 
 def _where(link: QuestionnaireLink) -> dict[str, int]:
