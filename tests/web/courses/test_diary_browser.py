@@ -70,8 +70,10 @@ def test_a_therapist_books_a_series_and_follows_up_a_missed_appointment(live_ser
 
         page.goto(f"{live_server.url}/diary/?week={yesterday.isoformat()}")
         page.locator("tr", has_text="09:00").get_by_role("link", name="Mark attendance").click()
+        dna = page.get_by_label("3 · Did not attend, no advance warning given")
+        expect(dna).to_be_visible()  # the appointment page has loaded (checking it mid-navigation finds no document)
         check(page, "appointment")
-        page.get_by_label("3 · Did not attend, no advance warning given").check()
+        dna.check()
         page.get_by_role("button", name="Record attendance").click()
         expect(page.get_by_text("A follow-up task was added to your diary")).to_be_visible()
         expect(page.get_by_role("heading", name=re.compile("Follow up missed appointments"))).to_be_visible()
