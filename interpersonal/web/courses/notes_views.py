@@ -60,7 +60,7 @@ class ContactForm(forms.Form):
 
 
 class ContactCorrectionForm(ContactForm, ReasonForm):
-    pass
+    """A contact's fields with the reason for correcting them (and the version corrected)."""
 
 
 def _back(course: Course, anchor: str = "") -> HttpResponse:
