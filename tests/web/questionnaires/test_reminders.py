@@ -151,6 +151,7 @@ def test_the_message_has_no_surname_and_no_clinical_content(patient, session, ma
     send_questionnaire.enqueue(session.pk)
 
     text = mailoutbox[0].subject + mailoutbox[0].body if channel == "email" else DummySms.outbox[0].body
+    text = re.sub(r"https?://\S+", "<link>", text)  # a random token can spell "dit"; the words around it may not
     assert patient.family_name not in text
     for clinical in ("PHQ", "GAD", "WSAS", "depress", "anxi", "score", "DIT", "Dynamic", "therapy type"):
         assert clinical.lower() not in text.lower()
