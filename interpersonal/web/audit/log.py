@@ -8,6 +8,10 @@ while the caller goes on taking row locks — two such transactions deadlock (se
 under concurrent questionnaire submissions). The sealer holds the lock only for its own short
 transaction and never waits for any other lock, so it cannot take part in a deadlock.
 
+An event written outside any transaction (a read's, from an access function) is inserted and
+sealed in one transaction that takes the sealer's lock first and no other: the same guarantee,
+with one commit per audited read instead of two.
+
 The sealer takes only events dated within ``chain.SEALING_DELAY`` before now (and at most
 ``chain.CLOCK_SKEW`` after): a row inserted directly into the table, back-dated, stays unsealed
 and ``interpersonal audit verify`` reports it, instead of being chained as if it were genuine.
@@ -66,7 +70,7 @@ def record(
     else:
         target_type, target_id = target
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
-    created = AuditEvent.objects.create(
+    fields = dict(
         type=event,
         actor_id=actor.pk if authenticated else None,
         actor_username=actor.get_username() if authenticated else "",
@@ -76,6 +80,15 @@ def record(
         patient_id=patient_id,
         data={k: list(v) if isinstance(v, tuple) else v for k, v in data.items()},
     )
+    if not connections[DEFAULT_DB_ALIAS].in_atomic_block:
+        # An event on its own (a read's): inserted and sealed in one short transaction that takes
+        # the sealer's lock first and no other lock — one commit instead of two, and no deadlock.
+        with transaction.atomic():
+            _lock_sealer(DEFAULT_DB_ALIAS)
+            created = AuditEvent.objects.create(**fields)
+            _seal(DEFAULT_DB_ALIAS)
+        return created
+    created = AuditEvent.objects.create(**fields)
     _seal_after_commit()
     return created
 
@@ -99,42 +112,47 @@ def seal_pending(using: str = DEFAULT_DB_ALIAS) -> int:
     sealers queue on one lock (``pg_advisory_xact_lock`` on PostgreSQL; on SQLite the
     ``BEGIN IMMEDIATE`` write lock, web/env.py), and hold it only for this short transaction.
     """
-    sealed = 0
     with transaction.atomic(using=using):
         _lock_sealer(using)
-        rows = models.QuerySet(model=AuditEvent, using=using)
-        head = rows.filter(seq__isnull=False).order_by("-seq").values_list("seq", "hash").first()
-        seq, previous = head if head else (0, GENESIS)
-        now = timezone.now()
-        window = Q(at__gte=now - SEALING_DELAY, at__lte=now + CLOCK_SKEW)
-        waiting = rows.filter(window, seq__isnull=True)
-        # An event written after it (sealed, or waiting itself) dated well before it: dated ahead.
-        # Late unsealed rows are not witnesses: verify reports them, and they must not hold others back.
-        dated_ahead = Exists(rows.filter(
-            Q(seq__isnull=False) | window, pk__gt=OuterRef("pk"),
-            at__lt=ExpressionWrapper(OuterRef("at") - ID_ORDER_TOLERANCE, output_field=DateTimeField()),
-        ))
-        refused = list(waiting.filter(dated_ahead).order_by("id").values_list("id", flat=True)[:SEAL_BATCH])
-        if refused:
-            logger.warning("audit: not sealing event(s) %s: dated ahead of events written after them "
-                           "(run 'interpersonal audit verify')", refused)
-        waiting = waiting.filter(~dated_ahead)
-        while True:
-            # Hash what the database stored (as verify() will read it), not the Python values given.
-            pending = list(waiting.order_by("id")
-                           .values_list(*CONTENT_FIELDS)[:SEAL_BATCH])
-            batch = []
-            for content in pending:
-                seq += 1
-                digest = compute_hash(*content, previous)
-                batch.append(AuditEvent(id=content[0], seq=seq, previous_hash=previous, hash=digest))
-                previous = digest
-            if batch:
-                # The one write to existing audit rows, bypassing the append-only queryset deliberately.
-                rows.bulk_update(batch, ["seq", "previous_hash", "hash"])
-                sealed += len(batch)
-            if len(pending) < SEAL_BATCH:
-                return sealed
+        return _seal(using)
+
+
+def _seal(using: str) -> int:
+    """:func:`seal_pending`'s work, in a transaction that holds the sealer's lock."""
+    sealed = 0
+    rows = models.QuerySet(model=AuditEvent, using=using)
+    head = rows.filter(seq__isnull=False).order_by("-seq").values_list("seq", "hash").first()
+    seq, previous = head if head else (0, GENESIS)
+    now = timezone.now()
+    window = Q(at__gte=now - SEALING_DELAY, at__lte=now + CLOCK_SKEW)
+    waiting = rows.filter(window, seq__isnull=True)
+    # An event written after it (sealed, or waiting itself) dated well before it: dated ahead.
+    # Late unsealed rows are not witnesses: verify reports them, and they must not hold others back.
+    dated_ahead = Exists(rows.filter(
+        Q(seq__isnull=False) | window, pk__gt=OuterRef("pk"),
+        at__lt=ExpressionWrapper(OuterRef("at") - ID_ORDER_TOLERANCE, output_field=DateTimeField()),
+    ))
+    refused = list(waiting.filter(dated_ahead).order_by("id").values_list("id", flat=True)[:SEAL_BATCH])
+    if refused:
+        logger.warning("audit: not sealing event(s) %s: dated ahead of events written after them "
+                       "(run 'interpersonal audit verify')", refused)
+    waiting = waiting.filter(~dated_ahead)
+    while True:
+        # Hash what the database stored (as verify() will read it), not the Python values given.
+        pending = list(waiting.order_by("id")
+                       .values_list(*CONTENT_FIELDS)[:SEAL_BATCH])
+        batch = []
+        for content in pending:
+            seq += 1
+            digest = compute_hash(*content, previous)
+            batch.append(AuditEvent(id=content[0], seq=seq, previous_hash=previous, hash=digest))
+            previous = digest
+        if batch:
+            # The one write to existing audit rows, bypassing the append-only queryset deliberately.
+            rows.bulk_update(batch, ["seq", "previous_hash", "hash"])
+            sealed += len(batch)
+        if len(pending) < SEAL_BATCH:
+            return sealed
 
 
 def _lock_sealer(using: str) -> None:

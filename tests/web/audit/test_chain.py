@@ -66,6 +66,23 @@ def test_an_event_is_sealed_once_its_transaction_commits(db, django_capture_on_c
     assert not AuditEvent.objects.filter(seq__isnull=True).exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_event_on_its_own_is_inserted_and_sealed_in_one_transaction():
+    """A read's event (no transaction around it) is sealed before record() returns, in the same
+    transaction as its insert: one commit per audited read, not two (issue 14: course page speed)."""
+    from django.test.utils import CaptureQueriesContext
+
+    log.record("course.viewed", actor=None, target=("course", 1))
+    with CaptureQueriesContext(connection) as ctx:
+        event = log.record("course.viewed", actor=None, target=("course", 2))
+    event.refresh_from_db()
+    assert (event.seq, event.previous_hash) == (2, AuditEvent.objects.get(seq=1).hash)
+    assert chain.verify() == []
+    if connection.vendor == "sqlite":  # Django logs SQLite's BEGIN and COMMIT with the queries
+        assert [q["sql"] for q in ctx.captured_queries if q["sql"].startswith(("BEGIN", "COMMIT"))] == [
+            "BEGIN IMMEDIATE", "COMMIT"]
+
+
 def test_the_sealer_chains_in_commit_order_after_the_last_sealed_event(trail):
     later = log.record("test.event", actor=None, target=("thing", "later"))
     earlier_id_committed_last = AuditEvent.objects.filter(pk__lt=later.pk).order_by("-id").first()
