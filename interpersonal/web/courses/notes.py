@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,14 +85,19 @@ def _phase_name(definition: protocols.Protocol, number: int | None, planned: int
         return ""
 
 
-def notes_of(course: Course, *, may_correct: bool = False) -> list[Note]:
-    """Every note of ``course``, newest first (two queries)."""
+def notes_of(course: Course, *, may_correct: bool = False,
+             sessions: Iterable[TherapySession] | None = None) -> list[Note]:
+    """Every note of ``course``, newest first (two queries; one if the caller has read the course's
+    ``sessions`` in force already, in date order with their ``recorded_by``, as summarise does)."""
     definition = course.definition
     notes: list[Note] = []
     number = 0
-    sessions = (TherapySession.objects.filter(course=course, attendance__isnull=False)
-                .select_related("recorded_by").order_by("scheduled_at", "id"))
+    if sessions is None:
+        sessions = (TherapySession.objects.filter(course=course, attendance__isnull=False)
+                    .select_related("recorded_by").order_by("scheduled_at", "id"))
     for s in sessions:
+        if s.attendance is None:  # booked, not held: nothing written yet
+            continue
         attended = s.attendance in ATTENDED
         if attended:
             number += 1
@@ -155,11 +161,12 @@ def may_correct(user: Any, course: Course) -> bool:
     return course.therapist_id == user.pk and has_permission(user, Permission.HOLD_CASELOAD)
 
 
-def panel(course: Course, user: Any) -> dict[str, Any]:
+def panel(course: Course, user: Any, sessions: Iterable[TherapySession] | None = None) -> dict[str, Any]:
     """The course page's "Notes" section: the latest few notes, how many there are, and (for the
-    course's therapist, while the course is active) the link to record a contact."""
+    course's therapist, while the course is active) the link to record a contact. ``sessions``: as
+    for :func:`notes_of`."""
     writer = may_correct(user, course)
-    notes = notes_of(course, may_correct=writer)
+    notes = notes_of(course, may_correct=writer, sessions=sessions)
     return {"latest": [shown(n, short=True) for n in notes[:LATEST]], "count": len(notes),
             "may_record": writer and course.is_active,
             "url": reverse("courses:notes", args=[course.pk]),

@@ -101,7 +101,9 @@ def _x_for(m: Measurement, numbers: dict[int, int], attended: list[TherapySessio
 
 def summarise(course: Course) -> CourseSummary:
     # Every row (all_rows), to know whether any was corrected; those in force are the ones shown.
-    every_session = list(TherapySession.all_rows.filter(course=course).order_by("scheduled_at", "id"))
+    # With who recorded each: the course page's notes panel reads its notes from these rows.
+    every_session = list(TherapySession.all_rows.filter(course=course).select_related("recorded_by")
+                         .order_by("scheduled_at", "id"))
     sessions = [s for s in every_session if s.entered_in_error_at is None]
     rows, numbers = _session_rows(sessions)
     attended = [s for s in sessions if s.attendance in ATTENDED]

@@ -213,7 +213,7 @@ def render_course(request: HttpRequest, course: Course, *, status: int = 200, **
         "stepped_to": stepped_to, "may_step_up": bool(higher), "referral": referral,
         "step_path": step_path(steps), "referral_triaged_to": triaged_to(referral) if referral.triaged_at else "",
         "focus_links": focus_links(course), "risk_summary": risk_summary(course, user),
-        "notes": notes.panel(course, user),
+        "notes": notes.panel(course, user, sessions=[row.session for row in summary.sessions]),
         "next_steps": sorted({p.step for p in higher}),
         "end_form_html": fragments.form_fields(end_form, None),
         "step_up_form_html": fragments.form_fields(step_up_form, definition.step),
