@@ -102,6 +102,24 @@ def _seal_after_commit(using: str = DEFAULT_DB_ALIAS) -> None:
     transaction.on_commit(seal_pending, using=using, robust=True)
 
 
+def seal_before_commit(using: str = DEFAULT_DB_ALIAS) -> int:
+    """Seal the transaction's own events (and any others waiting) now, as its LAST step, instead of
+    in a second transaction after the commit: one commit per audited write, not two.
+
+    Only at the very end of a transaction that takes no lock afterwards: it then holds every row
+    lock it needs before it asks for the sealer's, and the sealer's holder waits for nothing, so
+    no cycle of waits can form (the deadlock the module docstring describes needs a transaction
+    that takes a row lock *after* the sealer's). The post-commit seal it registered is dropped.
+    Outside a transaction this is :func:`seal_pending`."""
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        return seal_pending(using)
+    _lock_sealer(using)
+    sealed = _seal(using)
+    connection.run_on_commit = [entry for entry in connection.run_on_commit if entry[1] is not seal_pending]
+    return sealed
+
+
 def seal_pending(using: str = DEFAULT_DB_ALIAS) -> int:
     """Chain every committed, unsealed event dated within ``SEALING_DELAY`` of now, in id order,
     after the chain's last event. Older (or future-dated) unsealed events are left out, and so is

@@ -290,10 +290,12 @@ def _booking(course: Course, raw: str) -> TherapySession | None:
 def record_session(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         return _record_session(request, pk)
-    # The access audit joins the recording's transaction: their events are sealed into the audit
-    # chain together after it commits (ADR 0004), one seal instead of two.
+    # The access audit joins the recording's transaction, and their events are sealed into the
+    # audit chain as its last step (ADR 0004): one commit for the whole request's writes.
     with transaction.atomic():
-        return _record_session(request, pk)
+        response = _record_session(request, pk)
+        log.seal_before_commit()
+        return response
 
 
 def _record_session(request: HttpRequest, pk: int) -> HttpResponse:
@@ -308,7 +310,6 @@ def _record_session(request: HttpRequest, pk: int) -> HttpResponse:
     if booking is not None:
         initial.update(duration_minutes=booking.duration_minutes or 50, medium=booking.medium)
     form = SessionForm(data, initial=initial)
-    notes.start_with_template(form, notes.phase_at(course, at))  # the phase's note template, with its name
     score_forms = [ScoreForm(i, data, prefix=i.id) for i in instruments]
     if data is not None:
         def record() -> TherapySession:
@@ -323,6 +324,7 @@ def _record_session(request: HttpRequest, pk: int) -> HttpResponse:
         if record_with_measures(form, score_forms, what="session", by=request.user, owner={"course": course},
                                 record=record, rename=SESSION_FIELDS) is not None:
             return redirect(reverse("courses:detail", args=[course.pk]) + "#sessions")
+    notes.start_with_template(form, notes.phase_at(course, at))  # the phase's note template, with its name
     status = 400 if data is not None else 200
     return render(request, "courses/record_session.html", {
         "course": course, "patient": course.patient, "form": form, "score_forms": score_forms,

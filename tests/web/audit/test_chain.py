@@ -83,6 +83,19 @@ def test_an_event_on_its_own_is_inserted_and_sealed_in_one_transaction():
             "BEGIN IMMEDIATE", "COMMIT"]
 
 
+def test_a_transaction_can_seal_its_own_events_as_its_last_step(db, django_capture_on_commit_callbacks):
+    """seal_before_commit (a view's last step before commit) chains the transaction's events inside
+    it and drops the post-commit seal: one commit for the request's writes (issue 14)."""
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        first = log.record("test.event", actor=None, target=("thing", 1))
+        second = log.record("test.event", actor=None, target=("thing", 2))
+        assert log.seal_before_commit() == 2
+
+    assert callbacks == []
+    assert [(e.pk, e.seq) for e in _events()] == [(first.pk, 1), (second.pk, 2)]
+    assert chain.verify() == []
+
+
 def test_the_sealer_chains_in_commit_order_after_the_last_sealed_event(trail):
     later = log.record("test.event", actor=None, target=("thing", "later"))
     earlier_id_committed_last = AuditEvent.objects.filter(pk__lt=later.pk).order_by("-id").first()
