@@ -70,16 +70,16 @@ def record(
     else:
         target_type, target_id = target
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
-    fields = dict(
-        type=event,
-        actor_id=actor.pk if authenticated else None,
-        actor_username=actor.get_username() if authenticated else "",
-        actor_role=getattr(actor, "role", "") if authenticated else "",
-        target_type=target_type,
-        target_id=str(target_id),
-        patient_id=patient_id,
-        data={k: list(v) if isinstance(v, tuple) else v for k, v in data.items()},
-    )
+    fields = {
+        "type": event,
+        "actor_id": actor.pk if authenticated else None,
+        "actor_username": actor.get_username() if authenticated else "",
+        "actor_role": getattr(actor, "role", "") if authenticated else "",
+        "target_type": target_type,
+        "target_id": str(target_id),
+        "patient_id": patient_id,
+        "data": {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()},
+    }
     if not connections[DEFAULT_DB_ALIAS].in_atomic_block:
         # An event on its own (a read's): inserted and sealed in one short transaction that takes
         # the sealer's lock first and no other lock — one commit instead of two, and no deadlock.
