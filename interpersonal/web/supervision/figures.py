@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, OuterRef, Subquery, Sum
 
 from interpersonal.web.supervision.models import DiscussedCase, SupervisionHourlyCost, SupervisionSession
 
@@ -100,8 +100,12 @@ def supervision_cost(supervisee: Any, *, since: dt.date, until: dt.date) -> Supe
     """The supervisee's supervision between ``since`` and ``until`` (inclusive), costed (module docstring)."""
     from interpersonal.web.service.models import StaffProfile
 
+    through = SupervisionSession.supervisees.through
+    present = (through.objects.filter(supervisionsession=OuterRef("pk")).order_by().values("supervisionsession")
+               .annotate(n=Count("pk")).values("n"))
+    # Counted in a subquery: the filter on this supervisee would otherwise leave one row per session.
     sessions = list(SupervisionSession.objects.filter(supervisees=supervisee, date__gte=since, date__lte=until)
-                    .annotate(present=Count("supervisees", distinct=True)).order_by("date", "pk")
+                    .annotate(present=Subquery(present)).order_by("date", "pk")
                     .values("date", "minutes", "present", "supervisor_id"))
     grades = dict(StaffProfile.objects.filter(user_id__in={s["supervisor_id"] for s in sessions} | {supervisee.pk})
                   .values_list("user_id", "grade_id"))
