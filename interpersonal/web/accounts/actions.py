@@ -79,6 +79,7 @@ def ensure_superuser(
 def ensure_user(
     *, username: str, role: str, password: str, by: Any, first_name: str = "", last_name: str = "",
     team: Team | None = None, supervisor: Any = None, validate: bool = True, demo: bool = False,
+    supervised_since: Any = None,
 ) -> EnsuredUser:
     """Create the staff member ``username`` with ``role``, or bring them up to date. Idempotent.
 
@@ -95,7 +96,7 @@ def ensure_user(
     user.team, user.is_active = team, True
     user.set_password(password)
     user.save()
-    _set_individual_supervisor(user, supervisor, by=by)
+    _set_individual_supervisor(user, supervisor, by=by, started=supervised_since)
     log.record("account.ensured", actor=by, target=user, created=created, role=role,
                team_id=team.pk if team else None, supervisor_id=supervisor.pk if supervisor else None)
     return EnsuredUser(user=user, created=created)
@@ -252,11 +253,12 @@ def _supervisor_changes(user: Any, supervisor: Any) -> bool:
     return (supervisor.pk not in ids) if supervisor is not None else bool(ids)
 
 
-def _set_individual_supervisor(user: Any, supervisor: Any, *, by: Any) -> None:
+def _set_individual_supervisor(user: Any, supervisor: Any, *, by: Any, started: Any = None) -> None:
     """Make ``supervisor`` (None: nobody) ``user``'s individual supervisor from today: the staff
     form's "Individual supervisor". A current individual relationship with anyone else ends today
     (reach stops at once; history kept); a new one starts today, in force at once — callers have
-    already had it confirmed when it widens reach (ADR 0008). Other kinds of supervision stay."""
+    already had it confirmed when it widens reach (ADR 0008). Other kinds of supervision stay.
+    ``started`` (the demo seed only, through ``ensure_user``) back-dates the new relationship."""
     from interpersonal.web.supervision.models import SupervisionRelationship
     from interpersonal.web.supervision.reach import current_relationships, today
 
@@ -272,10 +274,11 @@ def _set_individual_supervisor(user: Any, supervisor: Any, *, by: Any) -> None:
                    supervisee_id=user.pk, kind=ending.kind, ended=day.isoformat())
     if supervisor is not None:
         started = SupervisionRelationship.objects.create(
-            supervisor=supervisor, supervisee=user, kind=SupervisionRelationship.Kind.INDIVIDUAL, started=day,
+            supervisor=supervisor, supervisee=user, kind=SupervisionRelationship.Kind.INDIVIDUAL,
+            started=min(started or day, day),
             confirmed_at=timezone.now(), created_by=by if getattr(by, "pk", None) else None)
         log.record("supervision.started", actor=by, target=started, supervisor_id=supervisor.pk,
-                   supervisee_id=user.pk, kind=started.kind, started=day.isoformat())
+                   supervisee_id=user.pk, kind=started.kind, started=started.started.isoformat())
 
 
 def _widens(user: Any, *, role: str, supervisor: Any, is_active: bool) -> bool:
