@@ -108,7 +108,7 @@ class AddRelationshipForm(forms.Form):
         self.fields["supervisor"].queryset = _supervisors().exclude(pk=supervisee.pk)
         self.fields["supervisor"].label_from_instance = _name
         # An administrator sees no clinical content: a case is named by its course number only.
-        self.fields["cases"].queryset = Course.objects.filter(therapist=supervisee).order_by("-started_on", "-pk")
+        self.fields["cases"].queryset = Course.objects.filter(therapist_id=supervisee.pk).order_by("-started_on", "-pk")
         self.fields["cases"].label_from_instance = lambda c: f"Course {c.pk} (from {c.started_on:%-d %b %Y})"
 
 
