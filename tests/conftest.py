@@ -74,10 +74,17 @@ def _password_hash() -> str:
 
 @pytest.fixture
 def make_user(db, django_user_model):
-    def make(username: str, role: str, **extra):
+    def make(username: str, role: str, *, supervisor=None, **extra):
+        """``supervisor``: a current individual supervision relationship, in force since a year ago."""
         user = django_user_model.objects.create_user(username=username, password=None, role=role, **extra)
         user.password = _password_hash()
         user.save(update_fields=["password"])
+        if supervisor is not None:
+            from interpersonal.web.supervision.models import SupervisionRelationship
+
+            SupervisionRelationship.objects.create(
+                supervisor=supervisor, supervisee=user, kind=SupervisionRelationship.Kind.INDIVIDUAL,
+                started=timezone.localdate() - dt.timedelta(days=365), confirmed_at=timezone.now())
         return user
 
     return make

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "interpersonal.web.documents",
     "interpersonal.web.outcomes",
     "interpersonal.web.service",
+    "interpersonal.web.supervision",
     "interpersonal.web.privacy",
     "interpersonal.web.operations",
     # Background work (docs/adr/0006-background-work.md): the tasks framework and its database queue.
@@ -358,8 +359,13 @@ except WaitsError as _exc:
 INTERPERSONAL_OPT_IN_DAYS = env.integer("INTERPERSONAL_OPT_IN_DAYS", 14)
 # Weeks ahead over which open slots are counted (weekly capacity x weeks, minus booked sessions).
 INTERPERSONAL_CAPACITY_WEEKS = env.integer("INTERPERSONAL_CAPACITY_WEEKS", 4)
+# Weeks without supervision of an open case before the supervisor's dashboard flags it [U: a
+# service's choice]. Default 4: IPT UK asks for weekly supervision of training cases and monthly
+# supervision to stay accredited (DOMAIN.md §2), so a month without is past even the lightest rule.
+INTERPERSONAL_SUPERVISION_GAP_WEEKS = env.integer("INTERPERSONAL_SUPERVISION_GAP_WEEKS", 4)
 for _name, _value, _low, _high in (("INTERPERSONAL_OPT_IN_DAYS", INTERPERSONAL_OPT_IN_DAYS, 1, 90),
-                                   ("INTERPERSONAL_CAPACITY_WEEKS", INTERPERSONAL_CAPACITY_WEEKS, 1, 26)):
+                                   ("INTERPERSONAL_CAPACITY_WEEKS", INTERPERSONAL_CAPACITY_WEEKS, 1, 26),
+                                   ("INTERPERSONAL_SUPERVISION_GAP_WEEKS", INTERPERSONAL_SUPERVISION_GAP_WEEKS, 1, 26)):
     if not _low <= _value <= _high:
         raise env.ConfigurationError(_name, f"must be {_low} to {_high}, got {_value}", f"e.g. {_name}={_low}")
 

@@ -177,6 +177,13 @@ MATRIX: dict[str, dict[str, str]] = {
     "service:costs": LEAD_ONLY,
     "service:staff_profile": LEAD_ONLY,
     "service:my_waiting": CLINICIANS,
+    "supervision:dashboard": TRIAGERS,  # supervisors only (the other supervisor sees their own, empty)
+    "supervision:log": TRIAGERS,
+    "supervision:log_new": TRIAGERS,
+    "supervision:history": CASE_ROW_404,  # the supervisee themself and their current supervisors only
+    "supervision:relationship_add": ADMIN_ONLY,
+    "supervision:relationship_end": ADMIN_ONLY,
+    "supervision:costs": LEAD_ONLY,
     "service:discharge": row(LOGIN, OK, OK, OK, FORBIDDEN, LOGIN, FORBIDDEN),  # each may discharge only their own
     "service:invite": CASE_ROW,
     "service:letter": CASE_ROW,

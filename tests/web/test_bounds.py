@@ -57,10 +57,19 @@ CONSTRUCTORS: dict[str, Callable[[type[forms.BaseForm], Any], forms.BaseForm]] =
     "interpersonal.web.privacy.forms.EraseForm": lambda cls, data: cls(data, patient=SimpleNamespace(local_id="P000001")),
     "interpersonal.web.questionnaires.forms.QuestionForm": lambda cls, data: cls(_instrument().items[0], data),
     "interpersonal.web.questionnaires.forms.AllQuestionsForm": lambda cls, data: cls([_instrument()], data),
+    "interpersonal.web.supervision.forms.LogSessionForm": lambda cls, data: cls(data, supervisees=_no_users()),
+    "interpersonal.web.supervision.forms.AddRelationshipForm": lambda cls, data: cls(
+        data, supervisee=SimpleNamespace(pk=0)),
     "interpersonal.web.questionnaires.forms.SendForm": lambda cls, data: cls(
         data, choices=[_instrument()], sessions=_no_sessions(), default=[]),
 }
 """Forms whose constructor takes more than the data."""
+
+
+def _no_users() -> Any:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.none()
 
 
 def _no_sessions() -> Any:

@@ -176,6 +176,13 @@ URLS: dict[str, Url] = {
     "service:costs": Url(GENERAL, post=True),
     "service:staff_profile": Url(GENERAL, obj="staff", post=True),
     "service:my_waiting": Url(GENERAL),
+    "supervision:dashboard": Url(GENERAL),
+    "supervision:log": Url(GENERAL),
+    "supervision:log_new": Url(GENERAL, post=True),
+    "supervision:history": Url(GENERAL, obj="staff"),
+    "supervision:relationship_add": Url(GENERAL, obj="staff", post=True),
+    "supervision:relationship_end": Url(GENERAL, obj="relationship", post=True),
+    "supervision:costs": Url(GENERAL, post=True),
     "service:discharge": Url(GENERAL, post=True),
     "service:invite": Url(CASE, obj="referral", post=True),
     "service:letter": Url(CASE, obj="referral"),
@@ -202,6 +209,9 @@ ALL_PATTERNS = list(walk(get_resolver().url_patterns))
 
 def today() -> str:
     return timezone.localdate().isoformat()
+
+
+from interpersonal.web.supervision.models import SupervisionRelationship  # noqa: E402
 
 
 def post_data(name: str, case) -> dict[str, str]:
@@ -349,6 +359,7 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
             "measurement": risk_alert.measurement,
             "link": link, "token": token, "ipt_patient": ipt_patient, "ipt_course": ipt_course,
             "person": person, "event": event, "letter": letter, "final_letter": final_letter, "staff": therapist,
+            "relationship": SupervisionRelationship.objects.filter(supervisee=therapist).first(),
             "records_officer": records_officer, "letter_document": letter_document, "sar_document": sar_document,
             "grant": grant, "enrolment_key": enrolment_key, "referral": referral, "screening_link": screening_link,
             "screening_alert": screening_alert, "rule": rule, "booking": booking,

@@ -66,7 +66,9 @@ def test_seed_demo_creates_every_role_with_the_demo_password(seeded):
     for username in ("therapist1", "therapist2", "therapist3", "therapist4", "supervisor", "lead", "admin"):
         assert User.objects.get(username=username).check_password("interpersonal-demo")
     supervisor = User.objects.get(username="supervisor")
-    assert set(supervisor.supervisees.values_list("username", flat=True)) == {
+    from interpersonal.web.supervision.reach import supervisee_ids
+
+    assert set(User.objects.filter(pk__in=supervisee_ids(supervisor)).values_list("username", flat=True)) == {
         "therapist1", "therapist2", "therapist3", "therapist4"}
     assert not User.objects.get(username="admin").is_superuser  # an ordinary administrator (ADR 0008)
     assert User.objects.get(username="root").is_superuser
@@ -167,3 +169,19 @@ def test_seed_demo_waiting_lists_straddle_the_waiting_time_standards(seeded):
     assert max(waits) < EIGHTEEN_WEEKS_DAYS
     assert AuditEvent.objects.filter(type="referral.triaged").count() == waiting.count()
 
+
+
+def test_seed_demo_gives_the_supervisor_logged_supervision(seeded):
+    import datetime as dt
+
+    from interpersonal.web.supervision import dashboard, figures
+    from interpersonal.web.supervision.models import SupervisionSession
+
+    supervisor = User.objects.get(username="supervisor")
+    assert SupervisionSession.objects.filter(supervisor=supervisor, format="group").count() == 4
+    cards = dashboard.build(supervisor)
+    assert {c.person.username for c in cards} == {"therapist1", "therapist2", "therapist3", "therapist4"}
+    today = timezone.localdate()
+    minutes = figures.minutes_per_supervisee([c.person.pk for c in cards], since=today - dt.timedelta(days=60),
+                                             until=today)
+    assert sorted(minutes.values()) == [360, 360, 360, 410]  # four group sessions; therapist1's individual one

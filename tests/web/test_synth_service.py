@@ -82,6 +82,8 @@ def test_synth_service_gives_the_first_therapists_the_bench_caseloads():
 def test_synth_service_is_deterministic_for_a_seed():
     synth("--patients", "40", "--seed", "7")
     first = [(i, t, a) for i, t, a, _ in snapshot()]
+    from interpersonal.web.supervision.models import SupervisionRelationship
+
     ReferralSummary.objects.all().delete()
     RiskAlert.objects.all().delete()  # the bulk load's own tables; it writes no audit events
     Measurement.objects.all().delete()
@@ -90,6 +92,7 @@ def test_synth_service_is_deterministic_for_a_seed():
     Course.objects.all().delete()
     Referral.objects.all().delete()
     Patient.objects.all().delete()
+    SupervisionRelationship.objects.all().delete()
     User.objects.all().delete()
 
     synth("--patients", "40", "--seed", "7")

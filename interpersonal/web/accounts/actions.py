@@ -79,6 +79,7 @@ def ensure_superuser(
 def ensure_user(
     *, username: str, role: str, password: str, by: Any, first_name: str = "", last_name: str = "",
     team: Team | None = None, supervisor: Any = None, validate: bool = True, demo: bool = False,
+    supervised_since: Any = None,
 ) -> EnsuredUser:
     """Create the staff member ``username`` with ``role``, or bring them up to date. Idempotent.
 
@@ -92,9 +93,10 @@ def ensure_user(
     if validate:
         validate_password(password, user)
     user.role, user.first_name, user.last_name = role, first_name, last_name
-    user.team, user.supervisor, user.is_active = team, supervisor, True
+    user.team, user.is_active = team, True
     user.set_password(password)
     user.save()
+    _set_individual_supervisor(user, supervisor, by=by, started=supervised_since)
     log.record("account.ensured", actor=by, target=user, created=created, role=role,
                team_id=team.pk if team else None, supervisor_id=supervisor.pk if supervisor else None)
     return EnsuredUser(user=user, created=created)
@@ -223,12 +225,71 @@ def _reach(role: str) -> frozenset[Any]:
     return reach_of(role)
 
 
+def _individual_ids(user: Any) -> list[int]:
+    """The ids of ``user``'s current individual supervisors (supervision.reach.current)."""
+    from interpersonal.web.supervision.models import SupervisionRelationship
+    from interpersonal.web.supervision.reach import current_relationships
+
+    return list(current_relationships().filter(supervisee_id=user.pk, kind=SupervisionRelationship.Kind.INDIVIDUAL)
+                .order_by("-started", "-pk").values_list("supervisor_id", flat=True))
+
+
+def individual_supervisor_id(user: Any) -> int | None:
+    """The current individual supervisor's id (the latest started), or None."""
+    ids = _individual_ids(user)
+    return ids[0] if ids else None
+
+
+def _individual(user: Any) -> Any:
+    from interpersonal.web.supervision.reach import individual_supervisor
+
+    return individual_supervisor(user)
+
+
+def _supervisor_changes(user: Any, supervisor: Any) -> bool:
+    """Whether setting the individual supervisor to ``supervisor`` changes anything: a new one, or
+    None while ``user`` has one. Naming one of several current individual supervisors keeps them all."""
+    ids = _individual_ids(user)
+    return (supervisor.pk not in ids) if supervisor is not None else bool(ids)
+
+
+def _set_individual_supervisor(user: Any, supervisor: Any, *, by: Any, started: Any = None) -> None:
+    """Make ``supervisor`` (None: nobody) ``user``'s individual supervisor from today: the staff
+    form's "Individual supervisor". A current individual relationship with anyone else ends today
+    (reach stops at once; history kept); a new one starts today, in force at once — callers have
+    already had it confirmed when it widens reach (ADR 0008). Other kinds of supervision stay.
+    ``started`` (the demo seed only, through ``ensure_user``) back-dates the new relationship."""
+    from interpersonal.web.supervision.models import SupervisionRelationship
+    from interpersonal.web.supervision.reach import current_relationships, today
+
+    if not _supervisor_changes(user, supervisor):
+        return
+    day = today()
+    for ending in current_relationships().select_for_update().filter(
+            supervisee_id=user.pk, kind=SupervisionRelationship.Kind.INDIVIDUAL).exclude(
+            supervisor_id=getattr(supervisor, "pk", None)):
+        ending.ended = day
+        ending.save(update_fields=["ended", "updated_at"])
+        log.record("supervision.ended", actor=by, target=ending, supervisor_id=ending.supervisor_id,
+                   supervisee_id=user.pk, kind=ending.kind, ended=day.isoformat())
+    if supervisor is not None:
+        started = SupervisionRelationship.objects.create(
+            supervisor=supervisor, supervisee=user, kind=SupervisionRelationship.Kind.INDIVIDUAL,
+            started=min(started or day, day),
+            confirmed_at=timezone.now(), created_by=by if getattr(by, "pk", None) else None)
+        log.record("supervision.started", actor=by, target=started, supervisor_id=supervisor.pk,
+                   supervisee_id=user.pk, kind=started.kind, started=started.started.isoformat())
+
+
 def _widens(user: Any, *, role: str, supervisor: Any, is_active: bool) -> bool:
-    """Whether giving ``user`` this role, supervisor and sign-in would let anyone read a patient
-    record they could not read before: ``user`` (a role with more reach, or let in again with a
-    role that has any) or the supervisor (newly reading ``user``'s cases — a leaver's too: their
-    patients stay theirs when they can no longer sign in)."""
-    if supervisor is not None and supervisor.pk != user.supervisor_id:
+    """Whether giving ``user`` this role, individual supervisor and sign-in would let anyone read a
+    patient record they could not read before: ``user`` (a role with more reach, or let in again
+    with a role that has any) or the supervisor (newly reading ``user``'s cases — a leaver's too:
+    their patients stay theirs when they can no longer sign in). A supervisor who already
+    supervises ``user`` in another kind of relationship gains nothing."""
+    from interpersonal.web.supervision.reach import is_supervising
+
+    if supervisor is not None and not is_supervising(supervisor, user.pk):
         return True
     current = user.role if user.is_active else ""
     return is_active and bool(_reach(role) - _reach(current))
@@ -248,28 +309,48 @@ def _supervises(role: str, is_active: bool) -> bool:
     return is_active and definition is not None and Permission.SUPERVISE in definition.permissions
 
 
-def _check_cases_stay_seen(user: Any, *, role: str, supervisor: Any, is_active: bool) -> None:
+def _check_cases_stay_seen(user: Any, *, role: str, supervisor: Any, is_active: bool,
+                           ending: Any = None) -> None:
     """Refuse a change after which a course that must stay in front of a clinician — active, or
     with a risk alert still open, whatever its state (courses.access.needs_a_clinician) — would be
-    seen by no active clinician: neither its therapist nor the therapist's supervisor (issue 12:
-    an open alert stays visible until acknowledged). Deactivating a leaver, clearing their
-    supervisor, or taking a supervisor's role away are the ways it could happen."""
+    seen by no active clinician: neither its therapist nor any current supervisor of theirs (issue
+    12: an open alert stays visible until acknowledged). Deactivating a leaver, clearing their
+    individual supervisor, taking a supervisor's role away, or ending a supervision relationship
+    (``ending``, checked with ``user`` its supervisee) are the ways it could happen.
+
+    ``supervisor`` is the individual supervisor ``user`` would have: it replaces their current
+    individual ones (as ``_set_individual_supervisor`` does) unless it is one of them."""
+    from collections import defaultdict
+
     from interpersonal.web.courses.access import needs_a_clinician
     from interpersonal.web.courses.models import Course
+    from interpersonal.web.supervision.models import SupervisionRelationship
+    from interpersonal.web.supervision.reach import current_relationships, supervises
 
-    courses = (Course.objects.filter(needs_a_clinician())
-               .filter(Q(therapist=user) | Q(therapist__supervisor=user))
-               .select_related("therapist__supervisor"))
+    courses = list(Course.objects.filter(needs_a_clinician())
+                   .filter(Q(therapist=user) | supervises(user)).select_related("therapist"))
+    relationships = (current_relationships().filter(supervisee_id__in={c.therapist_id for c in courses})
+                     .select_related("supervisor"))
+    if ending is not None:
+        relationships = relationships.exclude(pk=ending.pk)
+    supervisors: dict[int, list[tuple[Any, str]]] = defaultdict(list)
+    for relationship in relationships:
+        supervisors[relationship.supervisee_id].append((relationship.supervisor, relationship.kind))
+    replaced = ending is None and _supervisor_changes(user, supervisor)
+    own_after = [s for s, kind in supervisors[user.pk]
+                 if not (replaced and kind == SupervisionRelationship.Kind.INDIVIDUAL)]
+    if supervisor is not None and ending is None:
+        own_after.append(supervisor)
     own_unseen = supervised_unseen = 0
     for course in courses:
         therapist = course.therapist
         if therapist.pk == user.pk:
-            seen = _holds_caseload(role, is_active) or (
-                supervisor is not None and _supervises(supervisor.role, supervisor.is_active))
+            seen = _holds_caseload(role, is_active) or any(_supervises(s.role, s.is_active) for s in own_after)
             own_unseen += not seen
         else:
-            supervisor_after = therapist.supervisor_id == user.pk and _supervises(role, is_active)
-            seen = _holds_caseload(therapist.role, therapist.is_active) or supervisor_after
+            others = any(s.pk != user.pk and _supervises(s.role, s.is_active) for s, _ in supervisors[therapist.pk])
+            user_after = any(s.pk == user.pk for s, _ in supervisors[therapist.pk]) and _supervises(role, is_active)
+            seen = _holds_caseload(therapist.role, therapist.is_active) or others or user_after
             supervised_unseen += not seen
     if own_unseen:
         raise ValidationError(
@@ -366,12 +447,13 @@ def create_staff(
     _check_team_open(team)
     pending = not _is_superuser(by) and (bool(_reach(role)) or supervisor is not None)
     user = user_model(username=username, role="" if pending else role, first_name=first_name.strip(),
-                      last_name=last_name.strip(), email=email.strip(), team=team,
-                      supervisor=None if pending else supervisor)
+                      last_name=last_name.strip(), email=email.strip(), team=team)
     user.set_unusable_password()
     user.save()
+    if not pending:
+        _set_individual_supervisor(user, supervisor, by=by)
     log.record("account.created", actor=by, target=user, role=user.role, team_id=team.pk if team else None,
-               supervisor_id=user.supervisor_id, pending=pending)
+               supervisor_id=None if pending or supervisor is None else supervisor.pk, pending=pending)
     if pending:
         return _request_grant(kind=AccessGrant.Kind.NEW_ACCOUNT, user=user, by=by, role=role, supervisor=supervisor,
                               is_active=True, enrols=_confirmation_enrols(user, role))
@@ -405,7 +487,7 @@ def update_staff(
     user = get_user_model().objects.select_for_update().get(pk=user.pk)
     if role not in Role.values:
         raise ValidationError({"role": f"Choose one of: {', '.join(Role.labels)}."})
-    if user.pk == by.pk and (not is_active or role != user.role or supervisor != user.supervisor):
+    if user.pk == by.pk and (not is_active or role != user.role or _supervisor_changes(user, supervisor)):
         raise ValidationError("You cannot change your own role, supervisor or sign-in; ask another administrator.")
     if user.is_superuser and not _is_superuser(by):
         raise ValidationError("Only the system's superuser changes the superuser's account.")
@@ -418,14 +500,18 @@ def update_staff(
     pending = not _is_superuser(by) and _widens(user, role=role, supervisor=supervisor, is_active=is_active)
     enrols = pending and _confirmation_enrols(user, role)
     _withdraw_pending(user, by=by)
-    before = {"role": user.role, "team_id": user.team_id, "supervisor_id": user.supervisor_id, "is_active": user.is_active}
+    before = {"role": user.role, "team_id": user.team_id, "supervisor_id": individual_supervisor_id(user),
+              "is_active": user.is_active}
     user.first_name, user.last_name, user.email, user.team = first_name.strip(), last_name.strip(), email.strip(), team
     written = ["first_name", "last_name", "email", "team"]
     if not pending:
-        user.role, user.supervisor, user.is_active = role, supervisor, is_active
-        written += ["role", "supervisor", "is_active"]
+        user.role, user.is_active = role, is_active
+        written += ["role", "is_active"]
     user.save(update_fields=written)
-    after = {"role": user.role, "team_id": user.team_id, "supervisor_id": user.supervisor_id, "is_active": user.is_active}
+    if not pending:
+        _set_individual_supervisor(user, supervisor, by=by)
+    after = {"role": user.role, "team_id": user.team_id, "supervisor_id": individual_supervisor_id(user),
+             "is_active": user.is_active}
     log.record("account.updated", actor=by, target=user,
                fields=[k for k in before if before[k] != after[k]], role=user.role, is_active=user.is_active)
     if pending:
@@ -452,7 +538,7 @@ def reset_sign_in(*, user: Any, by: Any) -> StaffResult:
         raise ValidationError("Only the system's superuser resets the superuser's sign-in.")
     if not _is_superuser(by) and (_reach(user.role) or user.role in SECOND_PERSON_RESETS):
         return _request_grant(kind=AccessGrant.Kind.SIGN_IN_RESET, user=user, by=by, role=user.role,
-                              supervisor=user.supervisor, is_active=user.is_active, enrols=True)
+                              supervisor=_individual(user), is_active=user.is_active, enrols=True)
     return StaffResult(user=user, token=_reset_credentials(user, by=by))
 
 
@@ -491,7 +577,7 @@ def reset_second_factor(*, user: Any, by: Any) -> StaffResult:
                                       status=AccessGrant.Status.PENDING).exists():
             raise ValidationError("A removal of this person's authenticator app is already waiting for confirmation.")
         return _request_grant(kind=AccessGrant.Kind.SECOND_FACTOR_RESET, user=user, by=by, role=user.role,
-                              supervisor=user.supervisor, is_active=user.is_active, enrols=False)
+                              supervisor=_individual(user), is_active=user.is_active, enrols=False)
     _remove_second_factor(user, by=by)
     return StaffResult(user=user)
 
@@ -576,7 +662,7 @@ def hand_over_caseload(*, from_therapist: Any, to_therapist: Any, by: Any) -> St
             raise ValidationError("A hand-over of this caseload is already waiting for confirmation.")
         grant = AccessGrant.objects.create(
             kind=AccessGrant.Kind.CASELOAD_HANDOVER, user=to_therapist, role=to_therapist.role,
-            supervisor=to_therapist.supervisor, is_active=to_therapist.is_active, handover_from=from_therapist,
+            supervisor=_individual(to_therapist), is_active=to_therapist.is_active, handover_from=from_therapist,
             requested_by=by)
         log.record("access_grant.requested", actor=by, target=grant, kind=grant.kind, user_id=to_therapist.pk,
                    role=grant.role, supervisor_id=grant.supervisor_id, is_active=grant.is_active,
@@ -605,6 +691,11 @@ def may_decide(user: Any, grant: AccessGrant) -> bool:
                 and user.pk not in {grant.requested_by_id, grant.user_id})
     if not (_is_superuser(user) or has_permission(user, Permission.CONFIRM_ACCESS_GRANTS)):
         return False
+    if grant.kind == AccessGrant.Kind.CASELOAD_HANDOVER:
+        from interpersonal.web.supervision.reach import is_supervising
+
+        if is_supervising(user, grant.user_id):  # every current supervisor of the receiver gains by it
+            return False
     return user.pk not in {grant.requested_by_id, grant.user_id, grant.supervisor_id}
 
 
@@ -632,16 +723,18 @@ def confirm_grant(*, grant: AccessGrant, by: Any) -> StaffResult:
         locked.status, locked.decided_by, locked.decided_at = AccessGrant.Status.CONFIRMED, by, timezone.now()
         locked.save(update_fields=["status", "decided_by", "decided_at"])
         log.record("access_grant.confirmed", actor=by, target=locked, kind=locked.kind, user_id=user.pk,
-                   role=user.role, supervisor_id=user.supervisor_id, is_active=user.is_active)
+                   role=user.role, supervisor_id=individual_supervisor_id(user), is_active=user.is_active)
         _apply_handover(source, user, by=by)
         grant.refresh_from_db()
         return StaffResult(user=user, grant=locked)
+    if locked.kind == AccessGrant.Kind.SUPERVISION:
+        return _confirm_supervision(locked, user, grant=grant, by=by)
     if locked.kind == AccessGrant.Kind.SECOND_FACTOR_RESET:
         # Only the devices go: the password stays the holder's, so no link, and nothing to split.
         locked.status, locked.decided_by, locked.decided_at = AccessGrant.Status.CONFIRMED, by, timezone.now()
         locked.save(update_fields=["status", "decided_by", "decided_at"])
         log.record("access_grant.confirmed", actor=by, target=locked, kind=locked.kind, user_id=user.pk,
-                   role=user.role, supervisor_id=user.supervisor_id, is_active=user.is_active)
+                   role=user.role, supervisor_id=individual_supervisor_id(user), is_active=user.is_active)
         _remove_second_factor(user, by=by)
         grant.refresh_from_db()
         return StaffResult(user=user, grant=locked)
@@ -657,14 +750,15 @@ def confirm_grant(*, grant: AccessGrant, by: Any) -> StaffResult:
         raise ValidationError("This request has no enrolment code, so confirming it would give you alone the "
                               "account's sign-in. Decline it and ask the administrator to make it again.")
     if locked.kind != AccessGrant.Kind.SIGN_IN_RESET:
-        user.role, user.supervisor, user.is_active = locked.role, locked.supervisor, locked.is_active
-        user.save(update_fields=["role", "supervisor", "is_active"])
+        user.role, user.is_active = locked.role, locked.is_active
+        user.save(update_fields=["role", "is_active"])
+        _set_individual_supervisor(user, locked.supervisor, by=by)
     code_hash = locked.code_hash
     locked.status, locked.decided_by, locked.decided_at = AccessGrant.Status.CONFIRMED, by, timezone.now()
     locked.code_hash = ""  # carried by the link from now on
     locked.save(update_fields=["status", "decided_by", "decided_at", "code_hash"])
     log.record("access_grant.confirmed", actor=by, target=locked, kind=locked.kind, user_id=user.pk,
-               role=user.role, supervisor_id=user.supervisor_id, is_active=user.is_active)
+               role=user.role, supervisor_id=individual_supervisor_id(user), is_active=user.is_active)
     grant.refresh_from_db()
     token = _reset_credentials(user, by=by, code_hash=code_hash) if reset else None
     return StaffResult(user=user, grant=locked, token=token)
@@ -731,3 +825,132 @@ def _enrol(*, token: str, password: str, code: str, by: Any) -> Any:
     locked.save(update_fields=["used_at"])
     log.record("account.enrolled", actor=actor or user, target=user, link=locked.pk)
     return user
+
+
+# --- Supervision relationships (issue 15) ------------------------------------------------------
+
+SUPERVISION_BACKDATE_DAYS = 366
+"""A relationship may be recorded as having started up to a year ago (history being entered late);
+reach is always decided on today's date, so a back-dated start widens nothing retrospectively."""
+SUPERVISION_AHEAD_DAYS = 366
+"""…and may start or end up to a year ahead (a placement agreed in advance)."""
+
+
+def _check_supervision_dates(started: Any, ended: Any = None) -> None:
+    import datetime as dt
+
+    from interpersonal.web.supervision.reach import today
+
+    day = today()
+    if started is not None and not (day - dt.timedelta(days=SUPERVISION_BACKDATE_DAYS) <= started
+                                    <= day + dt.timedelta(days=SUPERVISION_AHEAD_DAYS)):
+        raise ValidationError({"started": "Give a start date within a year of today."})
+    if ended is not None and ended > day + dt.timedelta(days=SUPERVISION_AHEAD_DAYS):
+        raise ValidationError({"ended": "Give an end date within a year from today."})
+
+
+@transaction.atomic
+def add_supervision(*, supervisee: Any, supervisor: Any, kind: str, started: Any, by: Any,
+                    cases: Any = ()) -> StaffResult:
+    """An administrator records that ``supervisor`` supervises ``supervisee`` (``kind``: individual,
+    group or accreditation) from ``started``; for accreditation, optionally on named ``cases`` (the
+    supervisee's courses). The supervisor comes to read the supervisee's cases, so unless they already
+    supervise them, or the superuser asks, the relationship waits for a second person's confirmation
+    (``AccessGrant.Kind.SUPERVISION``, ADR 0008) and gives no reach until then."""
+    from interpersonal.web.accounts.roles import Permission, has_permission
+    from interpersonal.web.supervision.models import SupervisionRelationship
+    from interpersonal.web.supervision.reach import is_supervising
+
+    _require_manager(by)
+    user_model = get_user_model()
+    supervisee = user_model.objects.select_for_update().get(pk=supervisee.pk)
+    if kind not in SupervisionRelationship.Kind.values:
+        raise ValidationError({"kind": f"Choose one of: {', '.join(SupervisionRelationship.Kind.labels)}."})
+    _check_supervisor(supervisor, supervisee)
+    if supervisee.pk == by.pk or supervisor.pk == by.pk:
+        raise ValidationError("You cannot change your own supervision; ask another administrator.")
+    if not has_permission(supervisee, Permission.HOLD_CASELOAD):
+        raise ValidationError({"supervisee": "Only a clinician who holds a caseload is supervised."})
+    _check_supervision_dates(started)
+    cases = list(cases or ())
+    if cases and kind != SupervisionRelationship.Kind.ACCREDITATION:
+        raise ValidationError({"cases": "Name cases only for accreditation supervision."})
+    if any(c.therapist_id != supervisee.pk for c in cases):
+        raise ValidationError({"cases": "Name only the supervisee's own cases."})
+    overlapping = SupervisionRelationship.objects.filter(
+        supervisor=supervisor, supervisee=supervisee, kind=kind, confirmed_at__isnull=False).filter(
+        Q(ended__isnull=True) | Q(ended__gt=started))
+    if overlapping.exists():
+        raise ValidationError({"supervisor": f"{supervisor.display_name} already has this kind of supervision of "
+                                             f"{supervisee.display_name} then; end it first or choose another kind."})
+    widens = not is_supervising(supervisor, supervisee.pk)
+    pending = widens and not _is_superuser(by)
+    relationship = SupervisionRelationship.objects.create(
+        supervisor=supervisor, supervisee=supervisee, kind=kind, started=started, created_by=by,
+        confirmed_at=None if pending else timezone.now())
+    relationship.cases.set(cases)
+    log.record("supervision.requested" if pending else "supervision.started", actor=by, target=relationship,
+               supervisor_id=supervisor.pk, supervisee_id=supervisee.pk, kind=kind, started=started.isoformat(),
+               case_ids=[c.pk for c in cases])
+    if not pending:
+        return StaffResult(user=supervisee)
+    grant = AccessGrant.objects.create(kind=AccessGrant.Kind.SUPERVISION, user=supervisee, role=supervisee.role,
+                                       supervisor=supervisor, is_active=supervisee.is_active,
+                                       relationship=relationship, requested_by=by)
+    log.record("access_grant.requested", actor=by, target=grant, kind=grant.kind, user_id=supervisee.pk,
+               role=grant.role, supervisor_id=supervisor.pk, is_active=grant.is_active,
+               relationship_id=relationship.pk, code_issued=False)
+    return StaffResult(user=supervisee, grant=grant)
+
+
+def _confirm_supervision(locked: AccessGrant, user: Any, *, grant: AccessGrant, by: Any) -> StaffResult:
+    """Put a requested relationship in force (the supervisor must still be an active supervisor)."""
+    from interpersonal.web.supervision.models import SupervisionRelationship
+
+    relationship = SupervisionRelationship.objects.select_for_update().filter(pk=locked.relationship_id).first()
+    if relationship is None or relationship.confirmed_at is not None or relationship.ended is not None:
+        raise ValidationError("This supervision was changed after the request; decline it and ask again.")
+    _check_supervisor(relationship.supervisor, user)
+    relationship.confirmed_at = timezone.now()
+    relationship.save(update_fields=["confirmed_at", "updated_at"])
+    locked.status, locked.decided_by, locked.decided_at = AccessGrant.Status.CONFIRMED, by, timezone.now()
+    locked.save(update_fields=["status", "decided_by", "decided_at"])
+    log.record("access_grant.confirmed", actor=by, target=locked, kind=locked.kind, user_id=user.pk,
+               role=user.role, supervisor_id=relationship.supervisor_id, is_active=user.is_active)
+    log.record("supervision.started", actor=by, target=relationship, supervisor_id=relationship.supervisor_id,
+               supervisee_id=user.pk, kind=relationship.kind, started=relationship.started.isoformat())
+    grant.refresh_from_db()
+    return StaffResult(user=user, grant=locked)
+
+
+@transaction.atomic
+def end_supervision(*, relationship: Any, ended: Any, by: Any) -> Any:
+    """An administrator ends a relationship on ``ended``: from that day the supervisor no longer reads
+    the supervisee's cases (narrowing: at once, no confirmation). Refused when a case that must stay
+    in front of a clinician would then be seen by nobody (``_check_cases_stay_seen``). A relationship
+    still waiting for confirmation is withdrawn instead (its request too)."""
+    from interpersonal.web.supervision.models import SupervisionRelationship
+
+    _require_manager(by)
+    locked = SupervisionRelationship.objects.select_for_update().get(pk=relationship.pk)
+    supervisee = get_user_model().objects.select_for_update().get(pk=locked.supervisee_id)
+    if by.pk in {locked.supervisee_id, locked.supervisor_id}:
+        raise ValidationError("You cannot change your own supervision; ask another administrator.")
+    if locked.ended is not None:
+        raise ValidationError({"ended": f"This supervision already ended on {locked.ended:%-d %b %Y}."})
+    if ended is None or ended < locked.started:
+        raise ValidationError({"ended": "Give an end date on or after the day it started."})
+    _check_supervision_dates(None, ended)
+    if locked.confirmed_at is not None:
+        _check_cases_stay_seen(supervisee, role=supervisee.role, supervisor=None, is_active=supervisee.is_active,
+                               ending=locked)
+    locked.ended = ended
+    locked.save(update_fields=["ended", "updated_at"])
+    log.record("supervision.ended", actor=by, target=locked, supervisor_id=locked.supervisor_id,
+               supervisee_id=supervisee.pk, kind=locked.kind, ended=ended.isoformat())
+    for stale in AccessGrant.objects.select_for_update().filter(relationship=locked,
+                                                                status=AccessGrant.Status.PENDING):
+        stale.status, stale.decided_at = AccessGrant.Status.WITHDRAWN, timezone.now()
+        stale.save(update_fields=["status", "decided_at"])
+        log.record("access_grant.withdrawn", actor=by, target=stale, kind=stale.kind, user_id=supervisee.pk)
+    return locked

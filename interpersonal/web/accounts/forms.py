@@ -62,8 +62,10 @@ class StaffForm(forms.Form):
     team = forms.ModelChoiceField(queryset=Team.objects.filter(retired_at__isnull=True), required=False,
                                   empty_label="No team", help_text="Retired teams take no new members.")
     supervisor = forms.ModelChoiceField(
-        queryset=_supervisors(), required=False, empty_label="No supervisor",
-        help_text="For therapists: the supervisor who may read their cases.",
+        queryset=_supervisors(), required=False, empty_label="No individual supervisor",
+        label="Individual supervisor",
+        help_text="For therapists: their individual supervisor, who reads their cases. Choosing another ends the "
+                  "current one today; group and accreditation supervision are kept (below, on their page).",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

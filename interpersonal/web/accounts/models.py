@@ -39,10 +39,6 @@ class User(AbstractUser):
 
     role = models.CharField(max_length=20, choices=Role.choices, blank=True)
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="members")
-    supervisor = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supervisees",
-        help_text="The clinical supervisor who may read this therapist's cases.",
-    )
     created_by_demo = models.BooleanField(
         default=False, editable=False,
         help_text="Made by seed_demo, which creates and updates only accounts marked so.",
@@ -55,13 +51,21 @@ class User(AbstractUser):
     def display_name(self) -> str:
         return self.get_full_name() or self.username
 
+    @property
+    def individual_supervisor(self) -> User | None:
+        """The current individual supervisor (supervision.reach; one query, not cached): what the staff
+        form shows. Reach comes from every current relationship, of any kind — never from this alone."""
+        from interpersonal.web.supervision.reach import individual_supervisor
+
+        return individual_supervisor(self)  # type: ignore[no-any-return]
+
 
 class AccessGrant(models.Model):
     """A proposed widening of someone's reach into patient records (ADR 0008).
 
     An administrator's change that would let an account read patients it could not read before —
     a new account with a clinical role, a role that holds a caseload or supervises, a supervisor
-    assigned to a therapist, an account with a clinical role let in again, a reset of a clinical
+    assigned to a therapist (an individual one from the staff form, or any supervision relationship), an account with a clinical role let in again, a reset of a clinical
     account's sign-in — has no effect until a different person with clinical authority (or the
     superuser) confirms it. The proposed values are stored here; ``actions.confirm_grant`` applies
     them. Narrowing reach is never a grant: it takes effect at once.
@@ -73,6 +77,7 @@ class AccessGrant(models.Model):
         SIGN_IN_RESET = "sign_in_reset", "Reset of a clinical account's sign-in"
         SECOND_FACTOR_RESET = "second_factor_reset", "Removal of a clinical account's authenticator app"
         CASELOAD_HANDOVER = "caseload_handover", "Hand-over of a caseload to this clinician"
+        SUPERVISION = "supervision", "A supervisor for this clinician"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for confirmation"
@@ -85,7 +90,13 @@ class AccessGrant(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_grants",
                              help_text="The account whose reach would widen (or whose supervisor would).")
     role = models.CharField(max_length=20, choices=Role.choices, blank=True)
-    supervisor = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    supervisor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        help_text="The requested individual supervisor (supervision.SupervisionRelationship once confirmed); for "
+                  "a supervision request, the supervisor of ``relationship``.")
+    relationship = models.ForeignKey(
+        "supervision.SupervisionRelationship", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="For a supervision request: the relationship that takes effect when confirmed.")
     is_active = models.BooleanField(default=True)
     handover_from = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.CASCADE, related_name="+",

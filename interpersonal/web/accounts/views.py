@@ -61,8 +61,11 @@ def _done(request: HttpRequest, result: actions.StaffResult, title: str) -> Http
 @require_GET
 def me(request: HttpRequest) -> HttpResponse:
     """Who am I, and what may my role do: the simplest signed-in page."""
+    from interpersonal.web.supervision.reach import current_relationships
+
     user = request.user
     return render(request, "accounts/me.html", {
+        "supervisors": current_relationships().filter(supervisee_id=user.pk).select_related("supervisor"),
         "role": ROLES.get(getattr(user, "role", "")),
         "permissions": sorted(DESCRIPTIONS[p] for p in permissions_for(user)),
     })
@@ -72,7 +75,13 @@ def me(request: HttpRequest) -> HttpResponse:
 @manager
 def staff(request: HttpRequest) -> HttpResponse:
     """Every member of staff with role, team, supervisor and whether they may sign in."""
-    people = get_user_model().objects.select_related("team", "supervisor").order_by("-is_active", "last_name", "username")
+    from django.db.models import Prefetch
+
+    from interpersonal.web.supervision.reach import current_relationships
+
+    people = (get_user_model().objects.select_related("team").order_by("-is_active", "last_name", "username")
+              .prefetch_related(Prefetch("supervised_by", to_attr="current_supervision",
+                                         queryset=current_relationships().select_related("supervisor"))))
     return render(request, "accounts/staff.html", {"people": people, "roles": ROLES})
 
 
@@ -98,7 +107,8 @@ def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if person is None:
         raise Http404("No such member of staff")
     initial = {"first_name": person.first_name, "last_name": person.last_name, "email": person.email,
-               "role": person.role, "team": person.team, "supervisor": person.supervisor, "is_active": person.is_active}
+               "role": person.role, "team": person.team, "supervisor": person.individual_supervisor,
+               "is_active": person.is_active}
     form = EditStaffForm(request.POST or None, initial=initial)
     if form.is_bound and form.is_valid():
         try:
@@ -110,7 +120,8 @@ def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("accounts:staff")
             return _done(request, result, f"{person.display_name}: change saved, access waits for confirmation")
     return render(request, "accounts/staff_form.html",
-                  {"form": form, "title": f"Edit {person.display_name}", "person": person},
+                  {"form": form, "title": f"Edit {person.display_name}", "person": person,
+                   "supervision": supervision_history(person)},
                   status=400 if form.is_bound else 200)
 
 
@@ -197,9 +208,19 @@ def grants(request: HttpRequest) -> HttpResponse:
     })
 
 
+def supervision_history(person: Any) -> list[Any]:
+    """Every supervision relationship of ``person`` as supervisee, current and past (staff names,
+    kinds and dates: nothing clinical), newest first."""
+    from interpersonal.web.supervision.models import SupervisionRelationship
+
+    return list(SupervisionRelationship.objects.filter(supervisee=person).select_related("supervisor")
+                .order_by("-started", "-pk"))
+
+
 def _changes(item: AccessGrant) -> list[dict[str, Any]]:
     """Role, supervisor and sign-in: now, as asked for, and whether the request changes each."""
     user = item.user
+    individual = user.individual_supervisor
 
     def role(value: str) -> str:
         return str(ROLES[value].role.label) if value in ROLES else "No role"
@@ -209,8 +230,8 @@ def _changes(item: AccessGrant) -> list[dict[str, Any]]:
 
     return [
         {"label": "Role", "now": role(user.role), "asked": role(item.role), "changes": user.role != item.role},
-        {"label": "Supervisor", "now": person(user.supervisor), "asked": person(item.supervisor),
-         "changes": user.supervisor_id != item.supervisor_id},
+        {"label": "Supervisor", "now": person(individual), "asked": person(item.supervisor),
+         "changes": getattr(individual, "pk", None) != item.supervisor_id},
         {"label": "May sign in", "now": "Yes" if user.is_active else "No", "asked": "Yes" if item.is_active else "No",
          "changes": user.is_active != item.is_active},
     ]
@@ -222,7 +243,7 @@ def grant(request: HttpRequest, pk: int) -> HttpResponse:
     it. Whoever may list requests (the service lead, who is told; administrators) may read it."""
     if not _sees_grants(request.user):
         raise PermissionDenied("Your role does not give access to this page.")
-    item = (AccessGrant.objects.select_related("user__supervisor", "supervisor", "requested_by", "decided_by")
+    item = (AccessGrant.objects.select_related("user", "supervisor", "relationship", "requested_by", "decided_by")
             .filter(pk=pk).first())
     if item is None:
         raise Http404("No such request")

@@ -11,6 +11,7 @@ from django.http import Http404
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.audit import log
 from interpersonal.web.courses.models import Course
+from interpersonal.web.supervision.reach import is_supervising, supervises
 
 if TYPE_CHECKING:
     from interpersonal.web.referrals.models import Referral
@@ -21,7 +22,7 @@ def courses_visible_to(user: Any, *, write: bool = False) -> QuerySet[Course]:
     if has_permission(user, Permission.HOLD_CASELOAD):
         rule |= Q(therapist=user)
     if not write and has_permission(user, Permission.SUPERVISE):
-        rule |= Q(therapist__supervisor=user)
+        rule |= supervises(user)
     return Course.objects.filter(rule)
 
 
@@ -72,7 +73,7 @@ def supervised_allocated_referrals_for(user: Any) -> QuerySet[Referral]:
 
     if not has_permission(user, Permission.SUPERVISE):
         return Referral.objects.none()
-    return Referral.objects.filter(_without_active_course(), therapist__supervisor=user).exclude(therapist=user)
+    return Referral.objects.filter(_without_active_course(), supervises(user)).exclude(therapist=user)
 
 
 def get_course_for_user(user: Any, pk: Any, *, write: bool = False, audited: bool = True) -> Course:
@@ -94,7 +95,7 @@ def get_course_for_user(user: Any, pk: Any, *, write: bool = False, audited: boo
 
 
 def may_acknowledge_alerts(user: Any, course: Course) -> bool:
-    """The course's therapist, or their supervisor: clinicians responsible for the case."""
+    """The course's therapist, or a current supervisor of theirs: clinicians responsible for the case."""
     if course.therapist_id == user.pk:
         return has_permission(user, Permission.HOLD_CASELOAD)
-    return has_permission(user, Permission.SUPERVISE) and course.therapist.supervisor_id == user.pk
+    return has_permission(user, Permission.SUPERVISE) and is_supervising(user, course.therapist_id)

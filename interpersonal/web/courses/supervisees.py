@@ -2,7 +2,8 @@
 
 Reads only what :mod:`interpersonal.web.courses.access` already lets the supervisor read
 (``supervised_caseload_for``, ``supervised_allocated_referrals_for``): the filter narrows, never
-widens. Supervisees are the accounts whose ``supervisor`` is the user — staff names, no patient data.
+widens. Supervisees are the accounts the user currently supervises (supervision.reach, any kind of
+relationship) — staff names, no patient data.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def supervisees_of(user: Any) -> list[Any]:
     """The accounts ``user`` supervises (none without the SUPERVISE permission), by name."""
     if not has_permission(user, Permission.SUPERVISE):
         return []
-    return list(get_user_model().objects.filter(supervisor=user).exclude(pk=user.pk)
+    from interpersonal.web.supervision.reach import supervisee_ids
+
+    return list(get_user_model().objects.filter(pk__in=supervisee_ids(user)).exclude(pk=user.pk)
                 .order_by("last_name", "first_name", "username"))
 
 

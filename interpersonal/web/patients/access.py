@@ -33,10 +33,11 @@ def _own(user: Any) -> Q:
 def _supervised(user: Any) -> Q:
     from interpersonal.web.courses.models import Course
     from interpersonal.web.referrals.models import Referral
+    from interpersonal.web.supervision.reach import supervises
 
-    return (Q(therapist__supervisor=user)
-            | Q(Exists(Course.objects.filter(patient=OuterRef("pk"), therapist__supervisor=user)))
-            | Q(Exists(Referral.objects.filter(patient=OuterRef("pk"), therapist__supervisor=user))))
+    return (supervises(user)
+            | Q(Exists(Course.objects.filter(supervises(user), patient=OuterRef("pk"))))
+            | Q(Exists(Referral.objects.filter(supervises(user), patient=OuterRef("pk")))))
 
 
 def patients_visible_to(user: Any, *, write: bool = False) -> QuerySet[Patient]:

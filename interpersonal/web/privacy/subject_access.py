@@ -85,6 +85,8 @@ SOURCES: tuple[Source, ...] = (
     Source("letters.Letter", "course__patient_id", "Letters", "Letter"),
     Source("letters.LetterRevision", "letter__course__patient_id", "Earlier drafts of letters", "Letter draft"),
     Source("documents.Document", "patient_id", "Copies of letters and of your record made as files", "File"),
+    Source("supervision.DiscussedCase", "course__patient_id", "Your case in your therapist's clinical supervision",
+           "Supervision discussion"),
     Source("service.OptInInvitation", "referral__patient_id", "Invitations to opt in to the service", "Invitation"),
     Source("outcomes.ReferralSummary", "referral__patient_id", "Outcome summaries of your referrals (worked out "
            "from the sessions and questionnaires above)", "Summary of referral"),

@@ -25,6 +25,7 @@ from django.http import Http404
 from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.audit import log
 from interpersonal.web.referrals.models import Referral
+from interpersonal.web.supervision.reach import is_supervising, supervises
 
 PRE_TREATMENT = (Referral.Status.AWAITING_TRIAGE, Referral.Status.WAITING)
 """A referral in these states is in the screening and triage queue."""
@@ -47,7 +48,7 @@ def referrals_visible_to(user: Any) -> QuerySet[Referral]:
     if has_permission(user, Permission.HOLD_CASELOAD):
         rule |= Q(therapist=user) | _course_of(Q(therapist=user))
     if has_permission(user, Permission.SUPERVISE):
-        rule |= Q(therapist__supervisor=user) | _course_of(Q(therapist__supervisor=user))
+        rule |= supervises(user) | _course_of(supervises(user))
     if has_permission(user, Permission.TRIAGE_REFERRALS):
         rule |= Q(status__in=PRE_TREATMENT)
     return Referral.objects.filter(rule)
@@ -74,8 +75,8 @@ def may_acknowledge_screening_alerts(user: Any, referral: Referral) -> bool:
     ):
         return True
     if has_permission(user, Permission.SUPERVISE) and (
-        (referral.therapist is not None and referral.therapist.supervisor_id == user.pk)
-        or Course.objects.filter(referral=referral, therapist__supervisor=user).exists()
+        is_supervising(user, referral.therapist_id)
+        or Course.objects.filter(supervises(user), referral=referral).exists()
     ):
         return True
     return referral.is_open and referral.status in PRE_TREATMENT and has_permission(user, Permission.TRIAGE_REFERRALS)
@@ -109,7 +110,7 @@ def open_screening_alerts(user: Any) -> QuerySet[Any]:
     if has_permission(user, Permission.HOLD_CASELOAD):
         rule |= Q(referral__therapist=user)
     if has_permission(user, Permission.SUPERVISE):
-        rule |= Q(referral__therapist__supervisor=user)
+        rule |= supervises(user, "referral__therapist")
     if has_permission(user, Permission.TRIAGE_REFERRALS):
         rule |= Q(referral__therapist__isnull=True, referral__status__in=PRE_TREATMENT)
     return (RiskAlert.objects.filter(rule, course__isnull=True, acknowledged_at__isnull=True)

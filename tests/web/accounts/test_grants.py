@@ -18,7 +18,7 @@ User = get_user_model()
 
 def edit(user, *, by, **changes):
     fields = {"role": user.role, "first_name": user.first_name, "last_name": user.last_name, "email": user.email,
-              "team": user.team, "supervisor": user.supervisor, "is_active": user.is_active, **changes}
+              "team": user.team, "supervisor": user.individual_supervisor, "is_active": user.is_active, **changes}
     return actions.update_staff(user=user, by=by, **fields)
 
 
@@ -27,7 +27,7 @@ def test_assigning_a_supervisor_waits_and_gives_no_access_until_confirmed(
     result = edit(therapist, by=clinic_admin, supervisor=make_user_other_supervisor)
 
     therapist.refresh_from_db()
-    assert therapist.supervisor == supervisor  # unchanged
+    assert therapist.individual_supervisor == supervisor  # unchanged
     assert patient not in patients_visible_to(make_user_other_supervisor)
     assert result.grant.status == AccessGrant.Status.PENDING
     assert AuditEvent.objects.filter(type="access_grant.requested", target_id=str(result.grant.pk)).exists()
@@ -41,7 +41,7 @@ def test_the_new_supervisor_cannot_confirm_a_grant_that_gives_them_access(
         actions.confirm_grant(grant=grant, by=make_user_other_supervisor)
 
     therapist.refresh_from_db()
-    assert therapist.supervisor == supervisor
+    assert therapist.individual_supervisor == supervisor
 
 
 def test_another_supervisor_confirms_and_the_access_then_takes_effect(
@@ -52,7 +52,7 @@ def test_another_supervisor_confirms_and_the_access_then_takes_effect(
     result = actions.confirm_grant(grant=grant, by=third)
 
     therapist.refresh_from_db()
-    assert therapist.supervisor == make_user_other_supervisor
+    assert therapist.individual_supervisor == make_user_other_supervisor
     assert patient in patients_visible_to(make_user_other_supervisor)
     assert result.token is None  # the therapist keeps their own sign-in
     assert AccessGrant.objects.get(pk=grant.pk).decided_by == third
@@ -128,7 +128,7 @@ def test_giving_a_leaver_a_new_supervisor_waits_because_their_patients_stay_thei
     result = edit(leaver, by=clinic_admin, supervisor=make_user_other_supervisor)
 
     leaver.refresh_from_db()
-    assert leaver.supervisor is None
+    assert leaver.individual_supervisor is None
     assert result.grant.supervisor == make_user_other_supervisor
 
 
@@ -143,7 +143,7 @@ def test_a_later_change_withdraws_a_waiting_request_so_it_cannot_undo_it(clinic_
         actions.confirm_grant(grant=grant, by=third)
 
     therapist.refresh_from_db()
-    assert (therapist.is_active, therapist.supervisor) == (False, supervisor)
+    assert (therapist.is_active, therapist.individual_supervisor) == (False, supervisor)
 
 
 def test_narrowing_takes_effect_at_once(clinic_admin, therapist, supervisor, patient):
@@ -156,7 +156,7 @@ def test_narrowing_takes_effect_at_once(clinic_admin, therapist, supervisor, pat
 def test_the_superuser_grants_directly_and_receives_the_link(administrator, supervisor):
     result = actions.create_staff(by=administrator, username="nia.new", role=Role.THERAPIST, supervisor=supervisor)
 
-    assert (result.user.role, result.user.supervisor, result.grant) == (Role.THERAPIST, supervisor, None)
+    assert (result.user.role, result.user.individual_supervisor, result.grant) == (Role.THERAPIST, supervisor, None)
     assert result.token
 
 

@@ -26,7 +26,7 @@ def test_administrator_adds_a_therapist_whose_access_waits_for_a_clinical_confir
     nina = User.objects.get(username="nina.new")
     assert response.status_code == 200
     assert "needs a second person" in response.content.decode()
-    assert (nina.role, nina.team, nina.supervisor) == ("", team, None)
+    assert (nina.role, nina.team, nina.individual_supervisor) == ("", team, None)
     assert not nina.has_usable_password()
     grant = AccessGrant.objects.get(user=nina)
     assert (grant.status, grant.role, grant.supervisor) == ("pending", "therapist", supervisor)
@@ -164,7 +164,7 @@ def test_a_leaver_with_an_open_alert_and_no_supervisor_cannot_be_deactivated(
 
     therapist.refresh_from_db()
     assert therapist.is_active is True
-    assert therapist.supervisor_id is not None
+    assert therapist.individual_supervisor is not None
 
 
 def test_a_leaver_whose_supervisor_sees_the_open_alert_can_be_deactivated(

@@ -70,10 +70,10 @@ def test_a_retired_team_takes_no_new_members_and_its_members_keep_working(
     assert set(patients_visible_to(therapist)) == reach == {patient}
     # An edit of an existing member keeps the team; nobody new joins it.
     actions.update_staff(user=therapist, by=clinic_admin, role="therapist", first_name="Tessa", last_name="Therapist",
-                         email="", team=retired, supervisor=therapist.supervisor, is_active=True)
+                         email="", team=retired, supervisor=therapist.individual_supervisor, is_active=True)
     with pytest.raises(ValidationError, match="retired"):
         actions.update_staff(user=unrelated_therapist, by=clinic_admin, role="therapist", first_name="Uma",
-                             last_name="Unrelated", email="", team=retired, supervisor=unrelated_therapist.supervisor,
+                             last_name="Unrelated", email="", team=retired, supervisor=unrelated_therapist.individual_supervisor,
                              is_active=True)
     with pytest.raises(ValidationError, match="retired"):
         actions.create_staff(by=clinic_admin, username="new.lead", role="service_lead", team=retired)

@@ -61,6 +61,17 @@ def _at(days: int) -> dt.datetime:
     return timezone.now() - dt.timedelta(days=days)
 
 
+def log_supervision_of(course, therapist):
+    """A supervision session in which ``course`` was discussed, logged by the therapist's supervisor."""
+    from interpersonal.web.supervision.actions import CaseEntry, log_session
+    from interpersonal.web.supervision.models import SupervisionRelationship
+
+    supervisor = SupervisionRelationship.objects.get(supervisee=therapist).supervisor
+    return log_session(by=supervisor, date=timezone.localdate(), minutes=60, format="individual",
+                       supervisees=[therapist], cases=[CaseEntry(course=course, minutes=20,
+                                                                 actions_agreed="Review the focus together.")])
+
+
 @pytest.fixture
 def full_record(therapist):
     """A patient with every kind of row, through the actions (synthetic): a DIT course (IPAF
@@ -163,6 +174,7 @@ def full_record(therapist):
         status="SUCCESSFUL", backend_name="default", queue_name="default", run_after=timezone.now(),
         finished_at=timezone.now(), return_value="sent", exception_class_path="", traceback="",
     )
+    log_supervision_of(dit, therapist)  # supervision.DiscussedCase
     patient.refresh_from_db()
     return patient
 

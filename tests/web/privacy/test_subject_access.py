@@ -108,6 +108,9 @@ def full_record(clinic, therapist):  # noqa: F811
     OptInInvitation.objects.create(referral=course.referral, channel="letter", sent_on=course.referral.received_on,
                                    respond_by=course.referral.received_on + dt.timedelta(days=14), sent_by=therapist,
                                    delivery="to_print", opted_in_on=course.referral.received_on)
+    from web.privacy.test_erasure import log_supervision_of
+
+    log_supervision_of(course, therapist)  # supervision.DiscussedCase
     return clinic
 
 
@@ -208,9 +211,11 @@ def test_staff_are_named_and_the_access_log_lists_who_read_the_record(full_recor
 def test_staff_without_a_name_are_shown_by_role_never_by_username(full_record, make_user, client_for, therapist):
     from django.contrib.auth import get_user_model
 
+    from interpersonal.web.supervision.models import SupervisionRelationship
+
     nameless = make_user("sv.login.7", "supervisor")
-    therapist.supervisor = nameless
-    therapist.save()
+    SupervisionRelationship.objects.create(supervisor=nameless, supervisee=therapist, started=timezone.localdate(),
+                                           confirmed_at=timezone.now())
     client_for(nameless).get(reverse("patients:detail", args=[full_record.pk]))
     client_for(therapist).get(reverse("patients:detail", args=[full_record.pk]))
     get_user_model().objects.filter(pk=therapist.pk).update(first_name="", last_name="")

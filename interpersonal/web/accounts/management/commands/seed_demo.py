@@ -436,7 +436,7 @@ def ensure_accounts(password: str) -> tuple[dict[str, Any], list[str]]:
             users[username] = ensure_user(
                 username=username, role=role, password=password, by=None, first_name=first, last_name=last,
                 team=team, supervisor=users.get("supervisor") if role == Role.THERAPIST else None, validate=False,
-                demo=True,
+                demo=True, supervised_since=timezone.localdate() - dt.timedelta(days=365),
             ).user
         except NotADemoAccount:
             skipped.append(username)
@@ -445,6 +445,34 @@ def ensure_accounts(password: str) -> tuple[dict[str, Any], list[str]]:
 
 def demo_patients_exist() -> bool:
     return Patient.objects.filter(local_id__startswith=LOCAL_ID_PREFIX).exists()
+
+
+def log_demo_supervision(supervisor: Any, therapists: list[Any]) -> int:
+    """The demo supervisor's log (through supervision.actions): a fortnightly group session over the
+    last eight weeks discussing one active case of each therapist but the last (whose cases the
+    dashboard then flags as unsupervised), and an individual session with the first therapist last
+    week. The number of sessions logged."""
+    from interpersonal.web.supervision.actions import CaseEntry, log_session
+
+    today = timezone.localdate()
+    active = {t.pk: list(Course.objects.filter(therapist=t, status=Course.Status.ACTIVE).order_by("pk")[:2])
+              for t in therapists}
+    discussed = [t for t in therapists[:-1] if active[t.pk]]
+    logged = 0
+    if len(therapists) >= 2:
+        for weeks in (8, 6, 4, 2):
+            cases = [CaseEntry(course=active[t.pk][(weeks // 2) % len(active[t.pk])], minutes=15,
+                               actions_agreed="Review the focus against the last two sessions.") for t in discussed]
+            log_session(by=supervisor, date=today - dt.timedelta(weeks=weeks), minutes=90, format="group",
+                        supervisees=therapists, cases=cases,
+                        actions_agreed="Group: bring a recording of a middle-phase session next time.")
+            logged += 1
+    if discussed:
+        first = discussed[0]
+        log_session(by=supervisor, date=today - dt.timedelta(days=7), minutes=50, format="individual",
+                    supervisees=[first], cases=[CaseEntry(course=c, minutes=20) for c in active[first.pk]])
+        logged += 1
+    return logged
 
 
 class Command(BaseCommand):
@@ -490,6 +518,8 @@ class Command(BaseCommand):
                     builder.build(plan)
                 for referral_plan in REFERRALS:
                     builder.build_referral(referral_plan)
+                if users.get("supervisor") is not None:
+                    log_demo_supervision(users["supervisor"], therapists)
             c = builder.counts
             summary = (f"Created the demo service: {c['patients']} patients ({c['awaiting_triage']} referrals "
                        f"awaiting triage, {c['waiting']} waiting), {c['courses']} courses, "

@@ -61,6 +61,7 @@ from interpersonal.web.courses.models import Course, TherapySession
 from interpersonal.web.outcomes import summaries
 from interpersonal.web.patients.models import Patient
 from interpersonal.web.referrals.models import Referral
+from interpersonal.web.supervision.models import SupervisionRelationship
 
 TEAM_NAME = "Synthetic service"
 LOCAL_ID_PREFIX = "SYN"
@@ -164,10 +165,17 @@ class Command(BaseCommand):
             therapists = user_model.objects.bulk_create(
                 (
                     user_model(username=f"{THERAPIST_PREFIX}{i + 1:05d}", role=Role.THERAPIST, team=team,
-                               first_name=GIVEN[i % len(GIVEN)], last_name=f"Therapist{i + 1}", password=unusable,
-                               supervisor=supervisors[i // 10])
+                               first_name=GIVEN[i % len(GIVEN)], last_name=f"Therapist{i + 1}", password=unusable)
                     for i in range(therapists_n)
                 ),
+                batch_size=1000,
+            )
+            # Each therapist's individual supervisor, in force for the whole synthetic history.
+            since, now = timezone.localdate() - dt.timedelta(days=5 * 366), timezone.now()
+            SupervisionRelationship.objects.bulk_create(
+                (SupervisionRelationship(supervisor=supervisors[i // 10], supervisee=t, started=since,
+                                         kind=SupervisionRelationship.Kind.INDIVIDUAL, confirmed_at=now)
+                 for i, t in enumerate(therapists)),
                 batch_size=1000,
             )
         return [t.pk for t in therapists]
