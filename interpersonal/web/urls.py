@@ -17,5 +17,6 @@ urlpatterns = [
     path("", include("interpersonal.web.outcomes.urls")),
     path("", include("interpersonal.web.referrals.urls_screening")),
     path("", include("interpersonal.web.service.urls")),
+    path("fidelity/", include("interpersonal.web.fidelity.urls")),
     path("", health.home, name="home"),
 ]
