@@ -8,6 +8,7 @@ Errors: :class:`Refused` (the message says what to do; a view shows it as a 400/
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 import hashlib
@@ -133,7 +134,7 @@ def start_upload(*, course: Course, session: TherapySession, phase: str, content
     recording = Recording.objects.create(
         course=course, session=session, consent=consent, phase=phase, content_type=content_type, size=size,
         chunk_size=chunk, chunk_count=-(-size // chunk), storage_prefix=prefix,
-        wrapped_key=crypto.wrap(master, data_key, prefix), key_id=crypto.key_id(master), uploaded_by=by,
+        wrapped_key=base64.b64encode(crypto.wrap(master, data_key, prefix)).decode("ascii"), key_id=crypto.key_id(master), uploaded_by=by,
     )
     log.record("recording.upload_started", actor=by, target=recording, patient_id=course.patient_id,
                course_id=course.pk, session_id=session.pk, size=size, chunks=recording.chunk_count)
@@ -150,7 +151,9 @@ def data_key(recording: Recording) -> bytes:
     master = crypto.master_key()
     if crypto.key_id(master) != recording.key_id:
         raise crypto.CannotDecrypt("The recording's key")
-    return crypto.unwrap(master, bytes(recording.wrapped_key), recording.storage_prefix)
+    if not recording.wrapped_key:
+        raise crypto.CannotDecrypt("The recording's key (deleted with its media)")
+    return crypto.unwrap(master, base64.b64decode(recording.wrapped_key), recording.storage_prefix)
 
 
 @transaction.atomic
@@ -381,7 +384,7 @@ def _delete_media(recording: Recording, *, because: str, by: Any, state: str = R
     the commit. The row keeps its metadata and its ratings; the key is destroyed with the data."""
     prefix, count = recording.storage_prefix, max(recording.chunk_count, recording.chunks_received)
     recording.state, recording.deleted_at, recording.deleted_because = state, timezone.now(), because
-    recording.wrapped_key = b""
+    recording.wrapped_key = ""
     recording.save(update_fields=["state", "deleted_at", "deleted_because", "wrapped_key"])
     log.record("recording.media_deleted", actor=by, target=recording, patient_id=recording.course.patient_id,
                because=because)

@@ -88,7 +88,9 @@ class Recording(models.Model):
     sha256 = models.CharField(max_length=64, blank=True, help_text="The plaintext's SHA-256, checked at the finish.")
     storage_prefix = models.CharField(max_length=64, unique=True,
                                       help_text="Random folder of the encrypted chunks in the recordings storage.")
-    wrapped_key = models.BinaryField(max_length=128, help_text="The recording's data key, wrapped by the master key.")
+    wrapped_key = models.CharField(max_length=120, blank=True,
+                                   help_text="The recording's data key wrapped by the master key (base64); "
+                                             "emptied when the media are deleted.")
     key_id = models.CharField(max_length=16, help_text="Which master key wrapped it (a fingerprint, not the key).")
     state = models.CharField(max_length=10, choices=State.choices, default=State.UPLOADING)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
