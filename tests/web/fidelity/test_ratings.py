@@ -269,3 +269,20 @@ def test_subject_access_lists_recordings_consent_and_ratings(consent, upload, su
     assert "fidelity.RatingAssignment" in text
     assert recording.storage_prefix not in text  # technical and key material are withheld
     assert "wrapped_key" not in text.split('"withheld"')[0]
+
+
+def test_the_schedulers_round_runs_the_recordings_retention(consent, dit_course, therapist, attended_session):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    recording = actions.start_upload(course=dit_course, session=attended_session, phase="ipaf",
+                                     content_type="audio/mpeg", size=10, by=therapist)
+    Recording.objects.filter(pk=recording.pk).update(started_at=timezone.now() - dt.timedelta(days=2))
+    out = StringIO()
+
+    call_command("schedule_questionnaires", stdout=out, stderr=StringIO())
+
+    recording.refresh_from_db()
+    assert recording.deleted_because == "abandoned"
+    assert "Deleted the media of 1 recording(s) past retention." in out.getvalue()
