@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "interpersonal.web.supervision",
     "interpersonal.web.privacy",
     "interpersonal.web.operations",
+    "interpersonal.web.fidelity",
     # Background work (docs/adr/0006-background-work.md): the tasks framework and its database queue.
     "django_tasks",
     "django_tasks_db",
@@ -400,3 +401,63 @@ INTERPERSONAL_RETENTION_LOGIN_LOG_DAYS = env.integer("INTERPERSONAL_RETENTION_LO
 # and days finished background-task results are kept. Unknown-token attempts go once older than
 # INTERPERSONAL_LINK_ATTEMPT_WINDOW_MINUTES; expired sessions go at once.
 INTERPERSONAL_RETENTION_TASK_RESULT_DAYS = env.integer("INTERPERSONAL_RETENTION_TASK_RESULT_DAYS", 30)
+
+# --- Session recordings and adherence ratings (interpersonal.web.fidelity; docs/fidelity-recordings.md) --
+# The master key that wraps each recording's data key: a file holding 32 random bytes in base64 (or
+# hex), e.g. `openssl rand -base64 32`, kept OUTSIDE the database and its backups; or the value itself
+# in INTERPERSONAL_RECORDINGS_KEY. Without one, uploads are refused and nothing plays. Never logged.
+INTERPERSONAL_RECORDINGS_KEY_FILE = env.string("INTERPERSONAL_RECORDINGS_KEY_FILE", "", hint="")
+INTERPERSONAL_RECORDINGS_KEY = env.string("INTERPERSONAL_RECORDINGS_KEY", "", hint="")
+INTERPERSONAL_RECORDINGS_DIR = env.string(
+    "INTERPERSONAL_RECORDINGS_DIR",
+    tempfile.mkdtemp(prefix="interpersonal-recordings-") if TESTING else str(VAR_DIR / "recordings"), hint="",
+)
+# Each chunk the browser sends (and each encrypted object stored), in bytes: 4 MiB by default.
+INTERPERSONAL_RECORDINGS_CHUNK_BYTES = env.integer("INTERPERSONAL_RECORDINGS_CHUNK_BYTES", 4 * 1024 * 1024)
+INTERPERSONAL_RECORDINGS_MAX_BYTES = env.integer("INTERPERSONAL_RECORDINGS_MAX_BYTES", 2 * 1024 * 1024 * 1024)
+INTERPERSONAL_RECORDINGS_CONTENT_TYPES = env.string_list(
+    "INTERPERSONAL_RECORDINGS_CONTENT_TYPES",
+    ("audio/mpeg", "audio/mp4", "audio/x-m4a", "audio/aac", "audio/ogg", "audio/webm", "audio/wav", "audio/x-wav",
+     "video/mp4", "video/webm", "video/quicktime"),
+)
+# Retention (fidelity.retention): media deleted this many days after upload, sooner once every rating is in
+# (KEEP_AFTER_RATING_DAYS later) unless held for accreditation; an unfinished upload after ABANDONED_HOURS.
+INTERPERSONAL_RECORDINGS_RETENTION_DAYS = env.integer("INTERPERSONAL_RECORDINGS_RETENTION_DAYS", 90)
+INTERPERSONAL_RECORDINGS_KEEP_AFTER_RATING_DAYS = env.integer("INTERPERSONAL_RECORDINGS_KEEP_AFTER_RATING_DAYS", 14)
+INTERPERSONAL_RECORDINGS_ABANDONED_HOURS = env.integer("INTERPERSONAL_RECORDINGS_ABANDONED_HOURS", 24)
+# The share of recordings (percent) drawn for a second, blind rating, and the scale raters use by default.
+INTERPERSONAL_RECORDINGS_SECOND_RATER_PERCENT = env.integer("INTERPERSONAL_RECORDINGS_SECOND_RATER_PERCENT", 20)
+INTERPERSONAL_RECORDINGS_DEFAULT_SCALE = env.string("INTERPERSONAL_RECORDINGS_DEFAULT_SCALE", "", hint="")
+for _name, _value, _low, _high in (
+    ("INTERPERSONAL_RECORDINGS_CHUNK_BYTES", INTERPERSONAL_RECORDINGS_CHUNK_BYTES, 64 * 1024, 64 * 1024 * 1024),
+    ("INTERPERSONAL_RECORDINGS_MAX_BYTES", INTERPERSONAL_RECORDINGS_MAX_BYTES, 1, 64 * 1024 ** 3),
+    ("INTERPERSONAL_RECORDINGS_RETENTION_DAYS", INTERPERSONAL_RECORDINGS_RETENTION_DAYS, 1, 3650),
+    ("INTERPERSONAL_RECORDINGS_KEEP_AFTER_RATING_DAYS", INTERPERSONAL_RECORDINGS_KEEP_AFTER_RATING_DAYS, 0, 3650),
+    ("INTERPERSONAL_RECORDINGS_ABANDONED_HOURS", INTERPERSONAL_RECORDINGS_ABANDONED_HOURS, 1, 24 * 30),
+    ("INTERPERSONAL_RECORDINGS_SECOND_RATER_PERCENT", INTERPERSONAL_RECORDINGS_SECOND_RATER_PERCENT, 0, 100),
+):
+    if not _low <= _value <= _high:
+        raise env.ConfigurationError(_name, f"must be {_low} to {_high}, got {_value}", "see .env.example")
+# Where the encrypted chunks are stored: "filesystem" (INTERPERSONAL_RECORDINGS_DIR, owner-only files) or
+# "s3" (django-storages' S3Storage, `pip install "interpersonal[s3]"`; AWS_STORAGE_BUCKET_NAME, AWS_S3_ENDPOINT_URL,
+# AWS_S3_REGION_NAME and the credentials as django-storages documents them). The data are encrypted before they
+# leave the server either way.
+INTERPERSONAL_RECORDINGS_STORAGE = env.string("INTERPERSONAL_RECORDINGS_STORAGE", "filesystem", hint="")
+if INTERPERSONAL_RECORDINGS_STORAGE == "filesystem":
+    STORAGES["recordings"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": INTERPERSONAL_RECORDINGS_DIR,
+                    "file_permissions_mode": 0o600, "directory_permissions_mode": 0o700},
+    }
+elif INTERPERSONAL_RECORDINGS_STORAGE == "s3":
+    STORAGES["recordings"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.string("INTERPERSONAL_RECORDINGS_BUCKET", hint="the bucket that holds the recordings"),
+            "location": env.string("INTERPERSONAL_RECORDINGS_BUCKET_PREFIX", "recordings", hint=""),
+            "default_acl": "private", "querystring_auth": True, "file_overwrite": True,
+        },
+    }
+else:
+    raise env.ConfigurationError("INTERPERSONAL_RECORDINGS_STORAGE", f"unknown storage {INTERPERSONAL_RECORDINGS_STORAGE!r}",
+                                 "filesystem or s3")

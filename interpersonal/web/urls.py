@@ -18,5 +18,6 @@ urlpatterns = [
     path("", include("interpersonal.web.referrals.urls_screening")),
     path("", include("interpersonal.web.service.urls")),
     path("supervision/", include("interpersonal.web.supervision.urls")),
+    path("fidelity/", include("interpersonal.web.fidelity.urls")),
     path("", health.home, name="home"),
 ]

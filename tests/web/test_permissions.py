@@ -40,6 +40,9 @@ RECORDS = "records"
 """Information governance (records officer) only, one patient's whole record by a record link that
 an audited search made for that officer (``ref``; never the bare id): everyone else — the
 patient's own clinicians included — is refused by role (403)."""
+RATER = "rater"
+"""A rating assignment (fidelity): only the rater it was given to; everyone else, the patient's own
+clinicians included, gets 404."""
 TOKEN = "token"
 """A patient's questionnaire link: no login, the secret token in the path is the credential.
 Shows the patient's first name only; an unknown token gets the same kind 404 as nothing at all."""
@@ -144,6 +147,18 @@ URLS: dict[str, Url] = {
     "formulation:event": Url(CASE, obj="ipt_course", post=True, more=(("event_pk", "event"),)),
     "formulation:event_remove": Url(CASE, obj="ipt_course", post=True, more=(("event_pk", "event"),)),
     "formulation:ipt": Url(CASE, obj="ipt_course", post=True),
+    "fidelity:course_recordings": Url(CASE, obj="course"),
+    "fidelity:give_consent": Url(CASE, obj="course", post=True),
+    "fidelity:withdraw_consent": Url(CASE, obj="course", post=True),
+    "fidelity:upload_start": Url(CASE, obj="course", post=True),
+    "fidelity:upload_chunk": Url(CASE, obj="recording", post=True, more=(("index", "recording"),)),
+    "fidelity:upload_finish": Url(CASE, obj="recording", post=True),
+    "fidelity:recording": Url(CASE, obj="recording"),
+    "fidelity:recording_media": Url(CASE, obj="recording"),
+    "fidelity:assign": Url(CASE, obj="recording", post=True, supervisor_post_ok=True),  # the supervisor assigns
+    "fidelity:hold": Url(CASE, obj="recording", post=True, supervisor_post_ok=True),  # the supervisor decides
+    "fidelity:awaiting": Url(GENERAL),
+    "fidelity:rate": Url(RATER, obj="assignment", post=True),
     "letters:list": Url(CASE, obj="course"),
     "letters:new": Url(CASE, obj="course", post=True),
     "letters:edit": Url(CASE, obj="letter", post=True),
@@ -270,6 +285,10 @@ def post_data(name: str, case) -> dict[str, str]:
         "formulation:event_remove": {"version": "1"},
         "formulation:ipt": {"formulation": "Hacked", "area_1": "grief", "version": "0"},
         "letters:new": {"kind": "gp_discharge"},
+        "fidelity:give_consent": {"given_on": today(), "how": "written"},
+        "fidelity:withdraw_consent": {"withdrawn_on": today()},
+        "fidelity:hold": {"held": "1"},
+        "fidelity:rate": {"item_focus": "1", "reason": "Hacked", "version": "2"},
         "letters:edit": {"body": "Hacked", "version": "1"},
         "letters:finalise": {"version": "1"},
         "privacy:find": {"identifier": case["patient"].local_id},
@@ -301,7 +320,8 @@ def post_data(name: str, case) -> dict[str, str]:
 
 
 @pytest.fixture
-def case(therapist, patient, dit_course, attended_session, risk_alert, other_patient, records_officer, clinic_admin):
+def case(therapist, patient, dit_course, attended_session, risk_alert, other_patient, records_officer, clinic_admin,
+         settings):
     """``therapist``'s patient with a DIT course, a session, an open risk alert, an open
     questionnaire link, a draft goodbye letter and a final GP letter; ``therapist``'s second
     patient with an IPT course, one person in the inventory and one timeline event; and an
@@ -353,6 +373,12 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
     feed_key = new_feed_key(by=therapist)
     contact = record_contact(course=dit_course, by=therapist, kind="liaison", with_whom="GP, Elm Surgery",
                              at=timezone.now() - dt.timedelta(days=2), note="Discussed medication with the GP.")
+    # A session recording of the DIT course, rated by the supervisor (fidelity); the key stays set to play it.
+    from web.fidelity.conftest import KEY
+    from web.fidelity.helpers import add_rated_recording
+
+    settings.INTERPERSONAL_RECORDINGS_KEY = KEY
+    recording = add_rated_recording(dit_course, therapist)
     ensure_default_rules()  # emptied by a transactional test that ran before, if any
     rule = SuitabilityRule.objects.order_by("pk").first()
     return {"patient": patient, "course": dit_course, "session": attended_session, "alert": risk_alert,
@@ -363,7 +389,8 @@ def case(therapist, patient, dit_course, attended_session, risk_alert, other_pat
             "records_officer": records_officer, "letter_document": letter_document, "sar_document": sar_document,
             "grant": grant, "enrolment_key": enrolment_key, "referral": referral, "screening_link": screening_link,
             "screening_alert": screening_alert, "rule": rule, "booking": booking,
-            "feed_key": feed_key, "team": team, "contact": contact}
+            "feed_key": feed_key, "team": team, "contact": contact, "recording": recording,
+            "assignment": recording.assignments.get()}
 
 
 def path_for(name: str, converters: dict, case, *, token: str | None = None) -> str:
@@ -464,10 +491,10 @@ def test_every_case_url_says_which_object_it_takes():
     for name, _, converters in case_patterns():
         assert converters, f"{name} is classified as one patient's record but takes no id"
         assert URLS[name].obj in {"patient", "course", "ipt_course", "session", "alert", "letter", "final_letter",
-                                  "referral"}
+                                  "referral", "recording"}
         assert {obj for _, obj in URLS[name].more} <= {"link", "person", "event", "letter_document", "screening_link",
                                                        "screening_alert", "referral", "session", "measurement", "booking",
-                                                       "contact"}
+                                                       "contact", "recording"}
 
 
 def test_every_token_url_takes_the_token_and_no_id():

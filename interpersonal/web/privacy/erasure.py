@@ -210,6 +210,7 @@ def clinical_entries(patient: Patient) -> list[str]:
     """What clinicians have recorded in the record, as "2 attended sessions" etc. (empty: nothing)."""
     from interpersonal.web.assessments.models import Measurement, RiskAlert, RiskAssessment
     from interpersonal.web.courses.models import ATTENDED, Contact, TaskCompletion, TherapySession
+    from interpersonal.web.fidelity.models import RatingAssignment, Recording
     from interpersonal.web.formulation.models import InventoryPerson, IpafRevision, IptFormulation, TimelineEvent
     from interpersonal.web.letters.models import Letter
     from interpersonal.web.questionnaires.models import QuestionnaireLink
@@ -233,6 +234,9 @@ def clinical_entries(patient: Patient) -> list[str]:
         ("timeline entry", TimelineEvent.objects.filter(course__patient=patient)),
         ("IPT formulation", IptFormulation.objects.filter(course__patient=patient)),
         ("letter", Letter.objects.filter(course__patient=patient)),
+        ("recording", Recording.objects.filter(course__patient=patient)),
+        ("submitted fidelity rating", RatingAssignment.objects.filter(recording__course__patient=patient,
+                                                                      submitted_at__isnull=False)),
     )
     out = []
     for what, rows in counts:

@@ -84,6 +84,14 @@ SOURCES: tuple[Source, ...] = (
     Source("formulation.FocalArea", "formulation__course__patient_id", "Focal areas (IPT)", "Focal area"),
     Source("letters.Letter", "course__patient_id", "Letters", "Letter"),
     Source("letters.LetterRevision", "letter__course__patient_id", "Earlier drafts of letters", "Letter draft"),
+    Source("fidelity.RecordingConsent", "course__patient_id", "Your consent to sessions being recorded, and its "
+           "withdrawal", "Consent to recording"),
+    Source("fidelity.Recording", "course__patient_id", "Recordings of your sessions (what was kept about each; the "
+           "recordings themselves are available on request)", "Recording"),
+    Source("fidelity.RatingAssignment", "recording__course__patient_id", "Ratings of how closely the therapy "
+           "followed its method, made from the recordings", "Rating"),
+    Source("fidelity.RatingCorrection", "assignment__recording__course__patient_id", "Corrections of those ratings, "
+           "with the earlier values", "Rating correction"),
     Source("documents.Document", "patient_id", "Copies of letters and of your record made as files", "File"),
     Source("supervision.DiscussedCase", "course__patient_id", "Your case in your therapist's clinical supervision",
            "Supervision discussion"),
@@ -93,6 +101,10 @@ SOURCES: tuple[Source, ...] = (
 )
 
 WITHHELD: dict[str, str] = {
+    "fidelity.Recording.wrapped_key": "the encrypted key of the recording: security material, not information about you",
+    "fidelity.Recording.key_id": "which service key protects the recording: security material, not information about you",
+    "fidelity.Recording.storage_prefix": "where the encrypted recording is stored: a technical name, not information "
+                                         "about you",
     "questionnaires.QuestionnaireLink.token_hash": (
         "the digest of each link's secret: a security credential, not information about you"
     ),
@@ -189,6 +201,7 @@ LISTING_EVENTS: dict[str, str] = {
     "caseload.viewed": "course_ids",
     "screening_alerts.listed": "patient_ids",
     "waiting_list.viewed": "patient_ids",
+    "ratings.awaiting_listed": "course_ids",
 }
 
 

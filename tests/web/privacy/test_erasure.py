@@ -96,6 +96,7 @@ def full_record(therapist):
     from interpersonal.web.questionnaires.actions import issue_link, save_answers, submit
     from interpersonal.web.referrals.screening import decide_suitability, record_assessment_contact, triage_referral
     from interpersonal.web.service.actions import invite_to_opt_in, record_opt_in
+    from web.fidelity.helpers import add_rated_recording
 
     patient = register_patient(
         by=therapist, local_id=LOCAL_ID, given_name=GIVEN, family_name=FAMILY, date_of_birth=DOB, nhs_number=NHS,
@@ -106,6 +107,7 @@ def full_record(therapist):
                            home_practice=HOME_PRACTICE, scheduled_at=_at(270))
     measurement = record_measurement(course=dit, instrument="phq9", answers=PHQ9_ITEM9_ONE, by=therapist,
                                      session=first, recorded_at=first.scheduled_at)
+    add_rated_recording(dit, therapist)  # consent, a recording (its files go with its row), a corrected rating
     # A risk assessment made from the alert, then reviewed (the earlier version points nowhere; the
     # review points at it): free text in both, and the alert it was made from.
     assessed = record_risk_assessment(course=dit, by=therapist, assessment={"overall_level": "medium",

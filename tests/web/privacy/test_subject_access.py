@@ -54,6 +54,10 @@ def full_record(clinic, therapist):  # noqa: F811
 
     course = clinic.courses.get()
     set_task(course=course, task_id="ipaf_agreed", done=True, by=therapist)
+    # Consent to recording, a session recording and its (corrected) rating (fidelity).
+    from web.fidelity.helpers import add_rated_recording
+
+    add_rated_recording(course, therapist)
     # A risk assessment and safety plan (assessments.RiskAssessment): free text about the patient.
     from interpersonal.web.assessments.actions import record_risk_assessment
 

@@ -7,7 +7,8 @@ Each round also runs the audit trail's sealer (``audit.log.seal_pending``), so a
 after commit was lost — a crash, a locked database — joins the chain within a round, long before
 the sealing delay runs out (docs/adr/0004-audit-events.md); and deletes generated documents past
 their expiry and files no document names (``documents.actions.housekeeping``), so a subject access
-copy lasts its day at a quiet service too; and deletes expired sign-in sessions (Django's
+copy lasts its day at a quiet service too; and deletes session recordings' media past their retention
+(``fidelity.retention.expire_due``, docs/fidelity-recordings.md); and deletes expired sign-in sessions (Django's
 ``clearsessions``), with any letter text kept in one after an idle timeout (letters/kept.py), so no
 patient's words outlive the session that kept them. A failure of one step does not stop the others.
 """
@@ -24,9 +25,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 from django.db.utils import DatabaseError
+from django.utils import timezone
 
 from interpersonal.web.audit.log import seal_pending
 from interpersonal.web.documents.actions import housekeeping
+from interpersonal.web.fidelity import retention as recordings_retention
 from interpersonal.web.questionnaires.schedule import Scheduler, lead_time
 
 
@@ -95,6 +98,14 @@ class Command(BaseCommand):
             return False
         if expired or orphans:
             self.stdout.write(f"Deleted {expired} expired document(s) and {orphans} left-over file(s).")
+        try:
+            expired_recordings = recordings_retention.expire_due(timezone.now())
+            recordings_retention.sweep_orphans()
+        except (DatabaseError, OSError) as exc:
+            self.stderr.write(f"schedule_questionnaires: deleting recordings past retention: {type(exc).__name__}: {exc}")
+            return False
+        if expired_recordings:
+            self.stdout.write(f"Deleted the media of {sum(expired_recordings.values())} recording(s) past retention.")
         try:
             import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
         except DatabaseError as exc:
