@@ -1,0 +1,1 @@
+"""Fidelity: rating scales as data, inter-rater reliability, rater drift, accreditation rules as data."""
