@@ -80,6 +80,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from interpersonal.core.fidelity._ratings import ID_MAX, MAX_RATINGS, Rating, finite, identifier
 from interpersonal.core.fidelity.errors import RatingsError, UnbalancedRatings
 
 __all__ = [
@@ -102,22 +103,9 @@ __all__ = [
 
 IccType = Literal["ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k"]
 ICC_TYPES: tuple[IccType, ...] = ("ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k")
-ID_MAX = 100
-"""The longest target or rater id accepted (characters)."""
-MAX_RATINGS = 1_000_000
-"""The most rows one computation accepts: far beyond any rating exercise, well within memory."""
 CONFIDENCE = 0.95
 _DEGENERATE = 1e-12
 """A mean square at most this fraction of the ratings' total variance is treated as zero."""
-
-
-@dataclass(frozen=True, slots=True)
-class Rating:
-    """One rating: ``rater`` rated ``target`` as ``rating``."""
-
-    target: str
-    rater: str
-    rating: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,24 +240,6 @@ class ICCResult:
         return {"icc": [i.to_dict() for i in self.iccs], "n_targets": self.n_targets, "n_raters": self.n_raters}
 
 
-def _identifier(value: object, what: str, row: int) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise RatingsError(f"row {row}: the {what} is blank")
-    text = value.strip()
-    if len(text) > ID_MAX:
-        raise RatingsError(f"row {row}: the {what} {text[:20]!r}... is longer than {ID_MAX} characters")
-    return text
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        number = float(value)
-        return number if math.isfinite(number) else None
-    return None
-
-
 def to_matrix(ratings: Iterable[Rating]) -> tuple[NDArray[np.float64], tuple[str, ...], tuple[str, ...]]:
     """The n × k table of a complete, balanced design, with its targets and raters in order of
     first appearance; :class:`UnbalancedRatings` names every gap otherwise."""
@@ -280,9 +250,9 @@ def to_matrix(ratings: Iterable[Rating]) -> tuple[NDArray[np.float64], tuple[str
     for row, rating in enumerate(ratings, start=1):
         if row > MAX_RATINGS:
             raise RatingsError(f"more than {MAX_RATINGS} ratings: split the exercise")
-        target = _identifier(rating.target, "target", row)
-        rater = _identifier(rating.rater, "rater", row)
-        value = _number(rating.rating)
+        target = identifier(rating.target, "target", row)
+        rater = identifier(rating.rater, "rater", row)
+        value = finite(rating.rating)
         if value is None:
             raise RatingsError(f"target {target}, rater {rater}: the rating {rating.rating!r} is not a finite number")
         targets.setdefault(target)
