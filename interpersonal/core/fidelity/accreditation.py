@@ -53,6 +53,7 @@ case_study                     (none)
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -209,9 +210,13 @@ def _fill(template: str, params: Mapping[str, Param], source: str, where: str) -
             values[name] = ", ".join(value[:-1]) + (" and " if len(value) > 1 else "") + value[-1]
         else:
             values[name] = str(value).lower() if isinstance(value, bool) else str(value)
-    if "minutes" in params:
-        values["hours"] = _hours(int(params["minutes"]))
+    minutes = params.get("minutes")
+    if isinstance(minutes, int) and not isinstance(minutes, bool):
+        values["hours"] = _hours(minutes)
     try:
+        fields = [name for _, name, spec, conversion in string.Formatter().parse(template) if name is not None]
+        if bad := next((name for name in fields if name not in values), None):
+            raise KeyError(bad)
         return template.format(**values)
     except (KeyError, IndexError, ValueError) as exc:
         raise AccreditationConfigError(source, where, f"has a placeholder the rule does not fill: {exc}") from None
