@@ -33,7 +33,7 @@ The ratings are each rater's total (or item mean) for a recording on one scale; 
 scales in one call.
 
 Reference: Cohen J (1988) Statistical power analysis for the behavioral sciences, 2nd ed.
-Lawrence Erlbaum, §2.2.3 (d = 0.5 "medium").
+Lawrence Erlbaum (d = 0.5, "medium").
 """
 
 from __future__ import annotations

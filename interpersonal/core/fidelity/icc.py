@@ -129,7 +129,7 @@ KINDS: Mapping[IccType, Kind] = {
     "ICC3k": Kind("ICC3k", "ICC(3,k)", "ICC(C,k)", "two-way mixed", "average of k raters", "consistency"),
 }
 """Names after Shrout & Fleiss (1979) and McGraw & Wong (1996); model and definition as tabled
-by Koo & Li (2016, Table 3)."""
+by Koo & Li (2016)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,11 +148,12 @@ BANDS: tuple[Band, ...] = (
     Band("good", 0.75, 0.9, True),
     Band("excellent", 0.9, math.inf, False),
 )
-"""Koo & Li (2016, p. 158): "values less than 0.5 are indicative of poor reliability, values
+"""Koo & Li (2016, abstract and discussion): "values less than 0.5 are indicative of poor reliability, values
 between 0.5 and 0.75 indicate moderate reliability, values between 0.75 and 0.9 indicate good
 reliability, and values greater than 0.90 indicate excellent reliability". The paper leaves the
 shared edges open: here 0.5 is moderate and 0.75 good (each band includes its lower edge), and
-0.9 is good (excellent is "greater than 0.90")."""
+0.9 is good (excellent is "greater than 0.90"); some implementations (easystats
+``interpret_icc``) put 0.9 in excellent instead."""
 
 
 def band_of(value: float) -> str:

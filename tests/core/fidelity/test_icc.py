@@ -239,7 +239,7 @@ def test_two_way_random_simulation_small_bias_and_near_nominal_coverage():
     assert abs(covered3 / replicates - 0.95) < tolerance
 
 
-# --- Bands (Koo & Li 2016, p. 158) ---------------------------------------------------------------
+# --- Bands (Koo & Li 2016: < 0.5 poor, 0.5–0.75 moderate, 0.75–0.9 good, > 0.90 excellent) ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
