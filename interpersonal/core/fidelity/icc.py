@@ -47,7 +47,9 @@ ICC(A,k) algebraically.
 estimates, F, df and p follow the same formulas (the test suite checks that it agrees with this
 module), but its 95% interval comes back rounded to two decimals by default
 (``pingouin.options["round.column.CI95"] = 2``): a bound of 0.748 is shown as 0.75, which moves
-it into another Koo & Li band. Undoing that means changing pingouin's process-wide options
+it into another Koo & Li band. Where ICC2's lower end falls below −1/(k − 1) (few targets, poor
+agreement) it steps that end up through the pole of the Spearman–Brown formula and reports an
+ICC2k lower end above the upper one (e.g. [4.94, 0.95]). Undoing that means changing pingouin's process-wide options
 (not safe in a threaded server) or using its private ``_no_rounding``. It also averages a
 duplicated target–rater pair and drops an incomplete target silently (``pivot_table`` and
 listwise deletion), and brings matplotlib, seaborn, scikit-learn and statsmodels into a core
@@ -59,7 +61,13 @@ and pingouin is a test-only cross-check.
 **Degenerate data.** When the ratings do not vary between targets (BMS = 0) or have no residual
 variation (EMS = 0, e.g. every rater gave every target the same rating as the others), the F
 ratios and intervals are undefined; :func:`compute` refuses with a :class:`RatingsError` that
-says so rather than return infinities.
+says so rather than return infinities. ICC2k = k·ICC2 / (1 + (k − 1)·ICC2) has a pole at
+ICC2 = −1/(k − 1), the floor of a single rater's ICC: ratings whose ICC2 estimate falls there
+(raters disagreeing beyond chance) are refused; when only ICC2's lower bound falls below it,
+ICC2k's interval is unbounded below and its lower end is −∞ (``null`` in JSON) — the published
+formula would otherwise print a meaningless large positive number. Satterthwaite's interval is
+an approximation: for a negative ICC2 (raters pulling in opposite directions) it may not even
+contain the estimate; the intervals of the other four coefficients are exact F intervals.
 
 References: Shrout PE, Fleiss JL (1979) Intraclass correlations: uses in assessing rater
 reliability. Psychol Bull 86(2):420–428, doi:10.1037/0033-2909.86.2.420. McGraw KO, Wong SP
@@ -85,6 +93,7 @@ from interpersonal.core.fidelity.errors import RatingsError, UnbalancedRatings
 
 __all__ = [
     "BANDS",
+    "DEFAULT_PAIR_MIN_SHARED",
     "ICC",
     "ICC_TYPES",
     "ID_MAX",
@@ -94,8 +103,10 @@ __all__ = [
     "ICCResult",
     "Kind",
     "MeanSquares",
+    "PairResult",
     "Rating",
     "band_of",
+    "by_rater_pair",
     "compute",
     "compute_matrix",
     "to_matrix",
@@ -197,8 +208,10 @@ class ICC:
         return f"{self.band} (95% CI: {span})"
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract of ``interpersonal fidelity icc --json`` for this coefficient."""
-        return {"type": self.type, "icc": self.icc, "ci95": [self.ci95[0], self.ci95[1]],
+        """The JSON contract of ``interpersonal fidelity icc --json`` for this coefficient; an
+        unbounded end of the interval (ICC2k's lower end, see :func:`compute_matrix`) is null."""
+        ends = [end if math.isfinite(end) else None for end in self.ci95]
+        return {"type": self.type, "icc": self.icc, "ci95": ends,
                 "f": self.f, "df1": self.df1, "df2": self.df2, "p": self.p}
 
 
@@ -327,6 +340,11 @@ def compute_matrix(x: NDArray[np.float64], targets: Sequence[str] = (), raters: 
     df_rows, df_within, df_error = n - 1, n * (k - 1), (n - 1) * (k - 1)
     icc1 = (bms - wms) / (bms + (k - 1) * wms)
     icc2 = (bms - ems) / (bms + (k - 1) * ems + k * (jms - ems) / n)
+    if bms + (jms - ems) / n <= _DEGENERATE * (bms + jms + ems):
+        raise RatingsError(
+            f"the raters disagree more than chance allows (ICC(2,1) = {icc2:.3f}, at or below its floor "
+            f"-1/(k-1) = {-1 / (k - 1):.3f}): ICC(2,k) is undefined; check that targets and raters are not swapped"
+        )
     icc3 = (bms - ems) / (bms + (k - 1) * ems)
     icc1k = (bms - wms) / bms
     icc2k = (bms - ems) / (bms + (jms - ems) / n)
@@ -358,7 +376,12 @@ def compute_matrix(x: NDArray[np.float64], targets: Sequence[str] = (), raters: 
     low2 = n * (bms - f2_star_low * ems) / (f2_star_low * denominator + n * bms)
     high2 = n * (f2_star_high * bms - ems) / (denominator + n * f2_star_high * bms)
     ci2 = (low2, high2)
-    ci2k = (k * low2 / (1 + (k - 1) * low2), k * high2 / (1 + (k - 1) * high2))
+    # ICC2k = k ICC2 / (1 + (k − 1) ICC2) rises to +∞ as ICC2 falls to −1/(k − 1) and is not a
+    # reliability below it. An interval of ICC2 reaching below that pole gives ICC2k an interval
+    # unbounded below (−∞), not the wrapped-round value the formula would print.
+    pole = -1 / (k - 1)
+    low2k = -math.inf if low2 <= pole else k * low2 / (1 + (k - 1) * low2)
+    ci2k = (low2k, k * high2 / (1 + (k - 1) * high2))
 
     values: dict[IccType, tuple[float, tuple[float, float], float, int, int, float]] = {
         "ICC1": (icc1, ci1, f1, df_rows, df_within, p1),
@@ -374,6 +397,61 @@ def compute_matrix(x: NDArray[np.float64], targets: Sequence[str] = (), raters: 
     )
     return ICCResult(tuple(targets) or tuple(f"row {i + 1}" for i in range(n)),
                      tuple(raters) or tuple(f"column {j + 1}" for j in range(k)), ms, iccs)
+
+
+@dataclass(frozen=True, slots=True)
+class PairResult:
+    """Two raters' agreement on the targets both rated: an :class:`ICCResult`, or why not."""
+
+    raters: tuple[str, str]
+    n_shared: int
+    result: ICCResult | None
+    reason: str = ""
+    """Why there is no result: too few shared targets, or data the ICC cannot use."""
+
+
+DEFAULT_PAIR_MIN_SHARED = 5
+"""The fewest targets two raters must share before their ICC is computed: a service setting
+(not a published value). With fewer, the 95% interval of ICC2 is wide enough to span most of
+the Koo & Li bands whatever the agreement."""
+
+
+def by_rater_pair(ratings: Iterable[Rating], *, min_shared: int = DEFAULT_PAIR_MIN_SHARED) -> tuple[PairResult, ...]:
+    """The six ICCs of every pair of raters, each on the targets both rated (a panel need not be
+    balanced for this). Pairs in order of the raters' first appearance; a target rated twice by
+    one rater is refused, as in :func:`compute`."""
+    if isinstance(min_shared, bool) or not isinstance(min_shared, int) or not 2 <= min_shared <= 1000:
+        raise RatingsError("min_shared must be a whole number from 2 to 1000")
+    cells: dict[tuple[str, str], float] = {}
+    raters: dict[str, None] = {}
+    targets: dict[str, None] = {}
+    for row, rating in enumerate(ratings, start=1):
+        if row > MAX_RATINGS:
+            raise RatingsError(f"more than {MAX_RATINGS} ratings: split the exercise")
+        target, rater = identifier(rating.target, "target", row), identifier(rating.rater, "rater", row)
+        value = finite(rating.rating)
+        if value is None:
+            raise RatingsError(f"target {target}, rater {rater}: the rating {rating.rating!r} is not a finite number")
+        if (target, rater) in cells:
+            raise UnbalancedRatings([f"target {target} is rated more than once by rater {rater}"])
+        cells[(target, rater)] = value
+        raters.setdefault(rater)
+        targets.setdefault(target)
+    order = list(raters)
+    out = []
+    for i, first in enumerate(order):
+        for second in order[i + 1:]:
+            shared = [t for t in targets if (t, first) in cells and (t, second) in cells]
+            if len(shared) < min_shared:
+                out.append(PairResult((first, second), len(shared), None,
+                                      f"not enough shared ratings ({len(shared)} of {min_shared} targets)"))
+                continue
+            table = np.array([[cells[(t, first)], cells[(t, second)]] for t in shared], dtype=np.float64)
+            try:
+                out.append(PairResult((first, second), len(shared), compute_matrix(table, shared, (first, second))))
+            except RatingsError as exc:
+                out.append(PairResult((first, second), len(shared), None, str(exc)))
+    return tuple(out)
 
 
 def compute(ratings: Iterable[Rating]) -> ICCResult:

@@ -148,7 +148,8 @@ def reference_iccs(x: np.ndarray) -> dict[str, tuple[float, float, float, float,
     out["ICC2"] = (rho, low, high, f_o, d1, d2, p)
     # McGraw & Wong Table 7, ICC(A,k): the same F* and v, their own formula.
     rho_k = (bms - ems) / (bms + (jms - ems) / n)
-    low_k = n * (bms - fs_low * ems) / (fs_low * (jms - ems) + n * bms)
+    # Below ICC(A,1)'s floor −1/(k − 1) the step-up has its pole: the interval is unbounded below.
+    low_k = -math.inf if low <= -1 / (k - 1) else n * (bms - fs_low * ems) / (fs_low * (jms - ems) + n * bms)
     high_k = n * (fs_high * bms - ems) / (jms - ems + n * fs_high * bms)
     out["ICC2k"] = (rho_k, low_k, high_k, f_o, d1, d2, p)
     return out
@@ -195,6 +196,7 @@ def test_agrees_with_pingouin_with_its_rounding_turned_off(monkeypatch):
     monkeypatch.setitem(pingouin.options, "round.column.CI95", None)
     names = {"ICC1": "ICC(1,1)", "ICC2": "ICC(A,1)", "ICC3": "ICC(C,1)",
              "ICC1k": "ICC(1,k)", "ICC2k": "ICC(A,k)", "ICC3k": "ICC(C,k)"}
+    wrapped = 0
     for table in random_tables(8, seed=2016):
         frame = pd.DataFrame([(i, j, v) for i, row in enumerate(table) for j, v in enumerate(row)],
                              columns=["target", "rater", "rating"])
@@ -203,8 +205,16 @@ def test_agrees_with_pingouin_with_its_rounding_turned_off(monkeypatch):
         for got in ours.iccs:
             row = theirs.loc[names[got.type]]
             assert got.icc == pytest.approx(row["ICC"], rel=1e-9)
+            if got.type == "ICC2k" and got.ci95[0] == -math.inf:
+                # ICC2's lower end is below −1/(k − 1): pingouin steps it up through the pole and
+                # prints a lower end above the upper one; ours is unbounded below (icc.py docstring).
+                wrapped += 1
+                assert row["CI95"][0] > row["CI95"][1]
+                assert got.ci95[1] == pytest.approx(row["CI95"][1], rel=1e-9)
+                continue
             assert list(got.ci95) == pytest.approx(list(row["CI95"]), rel=1e-9)
             assert got.p == pytest.approx(row["pval"], rel=1e-9, abs=1e-15)
+    assert wrapped < 8  # most tables compare end to end
 
 
 # --- Simulation with a known truth -------------------------------------------------------------
@@ -368,7 +378,138 @@ def test_degenerate_tables_are_refused_with_the_reason(table, message):
         icc.compute(long_rows(table))
 
 
+def test_raters_disagreeing_beyond_chance_are_refused_as_icc2k_is_undefined():
+    # n·BMS + JMS = EMS here: ICC(2,1) sits exactly on its floor −1/(k − 1) = −1 (found by Hypothesis).
+    with pytest.raises(RatingsError, match="disagree more than chance allows"):
+        icc.compute(long_rows([[1, 1], [1, 2], [2, 1]]))
+
+
+def test_an_icc2_interval_below_its_floor_leaves_icc2k_unbounded_below():
+    # Five recordings, two raters agreeing little: ICC(2,1)'s lower bound is below −1, where the
+    # step-up to ICC(2,k) has its pole; the ICC(2,k) interval is then (−∞, upper].
+    table = [[3, 2], [2, 4], [4, 3], [3, 5], [5, 3]]
+
+    result = icc.compute(long_rows(table))
+
+    assert result.get("ICC2").ci95[0] < -1
+    assert result.get("ICC2k").ci95[0] == -math.inf
+    assert result.get("ICC2k").ci95[1] == pytest.approx(
+        2 * result.get("ICC2").ci95[1] / (1 + result.get("ICC2").ci95[1]))
+    assert result.get("ICC2k").to_dict()["ci95"][0] is None
+    assert result.get("ICC2k").ci_bands == ("poor", icc.band_of(result.get("ICC2k").ci95[1]))
+
+
 def test_errors_belong_to_the_fidelity_hierarchy():
     assert issubclass(UnbalancedRatings, RatingsError)
     assert issubclass(RatingsError, FidelityError)
     assert issubclass(RatingsError, ValueError)
+
+
+# --- Properties: what any ICC must satisfy -----------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+
+@st.composite
+def tables(draw):
+    n, k = draw(st.integers(3, 12)), draw(st.integers(2, 6))
+    return draw(arrays(np.float64, (n, k), elements=st.integers(1, 5).map(float)))
+
+
+def _or_refused(table):
+    try:
+        return icc.compute_matrix(table)
+    except RatingsError:
+        return None
+
+
+@settings(max_examples=60, deadline=None)
+@given(table=tables(), data=st.data())
+def test_order_of_targets_and_raters_does_not_matter(table, data):
+    rows = data.draw(st.permutations(range(table.shape[0])))
+    cols = data.draw(st.permutations(range(table.shape[1])))
+    first, shuffled = _or_refused(table), _or_refused(table[np.ix_(rows, cols)])
+
+    assert (first is None) == (shuffled is None)
+    if first is not None:
+        for a, b in zip(first.iccs, shuffled.iccs, strict=True):
+            assert a.icc == pytest.approx(b.icc, abs=1e-9)
+            assert a.ci95 == pytest.approx(b.ci95, abs=1e-7)
+
+
+@settings(max_examples=60, deadline=None)
+@given(table=tables(), scale=st.floats(0.1, 20), shift=st.floats(-50, 50))
+def test_a_change_of_scale_units_does_not_change_the_iccs(table, scale, shift):
+    # ICCs are ratios of variance components: invariant under x -> a x + b, a > 0 (Shrout & Fleiss 1979).
+    first, rescaled = _or_refused(table), _or_refused(table * scale + shift)
+
+    if first is not None and rescaled is not None:
+        for a, b in zip(first.iccs, rescaled.iccs, strict=True):
+            assert a.icc == pytest.approx(b.icc, abs=1e-7)
+            assert a.p == pytest.approx(b.p, rel=1e-6, abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(table=tables())
+def test_each_interval_holds_its_estimate_and_single_rater_icc_is_at_most_its_average(table):
+    result = _or_refused(table)
+
+    if result is not None:
+        for i in result.iccs:
+            if i.type in ("ICC2", "ICC2k") and result.get("ICC2").icc < 0:
+                # Satterthwaite's approximate interval (Shrout & Fleiss p. 425) need not contain a
+                # negative estimate: e.g. [[1, 4], [4, 1], [4, 1], [5, 1]] gives ICC2 = −0.87 with
+                # CI −0.911 to −0.910. The exact F-based intervals of the other four always do.
+                continue
+            assert i.ci95[0] <= i.icc + 1e-9
+            assert i.icc <= i.ci95[1] + 1e-9
+            assert i.icc <= 1
+            assert 0 <= i.p <= 1
+        for single, average in (("ICC1", "ICC1k"), ("ICC2", "ICC2k"), ("ICC3", "ICC3k")):
+            if result.get(single).icc > 0:
+                assert result.get(single).icc <= result.get(average).icc + 1e-12
+
+
+# --- Per rater pair -------------------------------------------------------------------------
+
+
+def test_by_rater_pair_uses_the_targets_each_pair_shares():
+    rows = long_rows(SHROUT_FLEISS_TABLE_2)
+    # D rates only the first four targets; A, B, C all six.
+    rows = [r for r in rows if not (r.rater == "D" and r.target in {"T5", "T6"})]
+
+    pairs = {p.raters: p for p in icc.by_rater_pair(rows, min_shared=4)}
+
+    assert list(pairs) == [("A", "B"), ("A", "C"), ("A", "D"), ("B", "C"), ("B", "D"), ("C", "D")]
+    assert pairs[("A", "B")].n_shared == 6
+    assert pairs[("A", "D")].n_shared == 4
+    expected = icc.compute([r for r in rows if r.rater in "AB"]).get("ICC2").icc
+    assert pairs[("A", "B")].result.get("ICC2").icc == pytest.approx(expected)
+    assert pairs[("A", "D")].result.targets == ("T1", "T2", "T3", "T4")
+
+
+def test_a_pair_with_too_few_shared_targets_has_a_reason_not_a_result():
+    rows = [r for r in long_rows(SHROUT_FLEISS_TABLE_2) if not (r.rater == "D" and r.target in {"T5", "T6"})]
+
+    pair = next(p for p in icc.by_rater_pair(rows) if p.raters == ("A", "D"))
+
+    assert pair.result is None
+    assert pair.reason == "not enough shared ratings (4 of 5 targets)"
+
+
+def test_a_pair_in_exact_agreement_says_why_there_is_no_icc():
+    rows = [icc.Rating(f"T{t}", r, float(t)) for t in range(6) for r in "AB"]
+
+    (pair,) = icc.by_rater_pair(rows)
+
+    assert pair.result is None
+    assert "no residual variation" in pair.reason
+
+
+def test_by_rater_pair_refuses_a_repeated_pair_and_a_bad_minimum():
+    with pytest.raises(UnbalancedRatings, match="target T1 is rated more than once by rater A"):
+        icc.by_rater_pair([icc.Rating("T1", "A", 1), icc.Rating("T1", "A", 2)])
+    with pytest.raises(RatingsError, match="min_shared"):
+        icc.by_rater_pair([], min_shared=1)
