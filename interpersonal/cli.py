@@ -12,6 +12,9 @@ Measures commands run on the framework-free core (no database, no Django):
                          [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--provider P] [--therapy T] [--therapist ID]
                          [--standards FILE] [--no-adsm]
     interpersonal synth --courses N --seed S --out DIR
+    interpersonal fidelity icc --ratings FILE [--json]
+    interpersonal fidelity drift --ratings FILE [--json] [--min-shared N] [--threshold-sd X | --threshold-points X]
+    interpersonal fidelity routes [--json]
 
 Any other command is a Django management command (``interpersonal migrate``,
 ``interpersonal create_admin ...``, ``interpersonal help``).
@@ -31,9 +34,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from interpersonal.core import measures
+from interpersonal.core.fidelity.errors import FidelityError
 from interpersonal.core.measures.fhir import questionnaire
 
-CORE_COMMANDS = ("measures", "score", "change", "report", "synth")
+CORE_COMMANDS = ("measures", "score", "change", "report", "synth", "fidelity")
 
 
 class UsageError(Exception):
@@ -360,6 +364,122 @@ def cmd_synth(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
+RATING_COLUMNS = ("target", "rater", "rating")
+
+
+def read_ratings(path: str) -> list[Any]:
+    """The rows of a ratings CSV (header ``target,rater,rating``, in any order, spaces around the
+    names tolerated; no other column) as :class:`~interpersonal.core.fidelity.icc.Rating` values.
+    A malformed file raises :class:`UsageError` naming the line."""
+    from interpersonal.core.fidelity.icc import Rating
+
+    rows: list[Any] = []
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None:
+            raise UsageError(f"{path}: the file is empty; expected a header row: {', '.join(RATING_COLUMNS)}")
+        names = [h.strip() for h in header]
+        missing = [c for c in RATING_COLUMNS if c not in names]
+        extra = [n or "(blank)" for n in names if n not in RATING_COLUMNS]
+        repeated = sorted({n for n in names if names.count(n) > 1 and n in RATING_COLUMNS})
+        if missing or extra or repeated:
+            problems = ([f"missing {', '.join(missing)}"] if missing else []) + (
+                [f"unexpected {', '.join(extra)}"] if extra else []) + (
+                [f"repeated {', '.join(repeated)}"] if repeated else [])
+            raise UsageError(f"{path}: the columns must be exactly {', '.join(RATING_COLUMNS)} ({'; '.join(problems)})")
+        where = {name: names.index(name) for name in RATING_COLUMNS}
+        for cells in reader:
+            line = reader.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) != len(names):
+                raise UsageError(f"{path} line {line}: {len(cells)} fields, expected {len(names)}")
+            target, rater, text = (cells[where[c]].strip() for c in RATING_COLUMNS)
+            try:
+                value = float(text)
+            except ValueError:
+                raise UsageError(f"{path} line {line}: target {target}, rater {rater}: the rating {text!r} is not a number") from None
+            rows.append(Rating(target, rater, value))
+    return rows
+
+
+def _num(value: float | None, places: int = 3) -> str:
+    return "-" if value is None else f"{value:.{places}f}"
+
+
+def _p(value: float) -> str:
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+
+
+def cmd_fidelity_icc(args: argparse.Namespace, out: IO[str]) -> int:
+    from interpersonal.core.fidelity import icc
+
+    result = icc.compute(read_ratings(args.ratings))
+    if args.json:
+        _print_json(result.to_dict(), out)
+        return 0
+    rows = [["type", "Shrout-Fleiss", "McGraw-Wong", "model", "unit", "definition", "ICC", "95% CI", "F", "df1", "df2",
+             "p", "band (Koo & Li)"]]
+    for i in result.iccs:
+        k = i.kind
+        rows.append([i.type, k.shrout_fleiss, k.mcgraw_wong, k.model, k.unit, k.definition, _num(i.icc),
+                     f"{_num(i.ci95[0])} to {_num(i.ci95[1])}", _num(i.f), str(i.df1), str(i.df2), _p(i.p), i.band_text()])
+    w = out.write
+    w(f"Intraclass correlations (Shrout & Fleiss 1979): {result.n_targets} targets, {result.n_raters} raters\n\n")
+    w("\n".join(_table(rows)) + "\n\n")
+    w("F tests ICC = 0. Bands: poor < 0.5 <= moderate < 0.75 <= good <= 0.9 < excellent (Koo & Li 2016),\n"
+      "for the estimate and each end of its 95% CI. Raters drawn from a pool, single ratings used: report ICC2.\n")
+    return 0
+
+
+def cmd_fidelity_drift(args: argparse.Namespace, out: IO[str]) -> int:
+    from interpersonal.core.fidelity import drift
+
+    settings = drift.DriftSettings(min_shared=args.min_shared, threshold_sd=args.threshold_sd,
+                                   threshold_points=args.threshold_points)
+    results = drift.assess(read_ratings(args.ratings), settings)
+    threshold = results[0].threshold if results else 0.0
+    panel_sd = results[0].panel_sd if results else 0.0
+    if args.json:
+        _print_json({"drift": [{"rater": d.rater, "n_shared": d.n_shared, "difference": d.difference,
+                                "ci95": list(d.ci95) if d.ci95 else None, "difference_sd": d.difference_sd,
+                                "status": d.status} for d in results],
+                     "threshold": threshold, "panel_sd": panel_sd, "min_shared": settings.min_shared}, out)
+        return 0
+    rows = [["rater", "shared targets", "difference", "95% CI", "in panel SDs", "status"]]
+    rows += [[d.rater, str(d.n_shared), _num(d.difference), f"{_num(d.ci95[0])} to {_num(d.ci95[1])}" if d.ci95 else "-",
+              _num(d.difference_sd, 2), d.status] for d in results]
+    basis = (f"{settings.threshold_points:g} points" if settings.threshold_points is not None
+             else f"{settings.threshold_sd:g} x panel SD {panel_sd:.3f} = {threshold:.3f} points")
+    out.write("\n".join(_table(rows)) + "\n\n")
+    out.write(f"Difference: the rater's rating minus the other raters' mean on the same target. Drift: 95% CI excludes 0\n"
+              f"and |difference| >= {basis}; at least {settings.min_shared} shared targets (service settings, docs/fidelity.md).\n")
+    return 0
+
+
+def cmd_fidelity_routes(args: argparse.Namespace, out: IO[str]) -> int:
+    from interpersonal.core.fidelity import accreditation
+
+    routes = accreditation.catalogue()
+    if args.json:
+        _print_json([{"id": r.id, "name": r.name, "therapies": list(r.therapies), "source": r.source,
+                      "rules": [{"key": x.key, "kind": x.kind, "text": x.text, "confirmed": x.confirmed,
+                                 "source": x.source, "note": x.note} for x in r.rules]} for r in routes], out)
+        return 0
+    for r in routes:
+        out.write(f"{r.id}: {r.name} ({', '.join(r.therapies)})\n  source: {r.source}\n")
+        for x in r.rules:
+            status = "confirmed" if x.confirmed else "service setting (unconfirmed)"
+            out.write(f"  - {x.text} [{status}]\n    {x.source}\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="interpersonal",
@@ -416,6 +536,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--out", required=True, help="directory to write")
     p.set_defaults(func=cmd_synth)
+
+    fid = sub.add_parser("fidelity", help="inter-rater reliability, rater drift and accreditation routes (docs/fidelity.md)")
+    fsub = fid.add_subparsers(dest="action", required=True)
+    p = fsub.add_parser("icc", help="the six Shrout & Fleiss ICCs of a complete, balanced ratings file")
+    p.add_argument("--ratings", required=True, help="CSV with the columns target, rater, rating (a header row)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_fidelity_icc)
+    p = fsub.add_parser("drift", help="each rater's mean difference from the rest of the panel")
+    p.add_argument("--ratings", required=True, help="CSV with the columns target, rater, rating (a header row)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--min-shared", type=int, default=5, help="fewest shared targets to judge a rater (default 5)")
+    limit = p.add_mutually_exclusive_group()
+    limit.add_argument("--threshold-sd", type=float, default=0.5,
+                       help="drift threshold in panel standard deviations (default 0.5)")
+    limit.add_argument("--threshold-points", type=float, help="drift threshold in rating points (instead of --threshold-sd)")
+    p.set_defaults(func=cmd_fidelity_drift)
+    p = fsub.add_parser("routes", help="the accreditation routes in force, with each rule's source and status")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_fidelity_routes)
     return parser
 
 
@@ -435,7 +574,7 @@ def main(argv: Sequence[str] | None = None, out: IO[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     try:
         code: int = args.func(args, out)
-    except (UsageError, measures.MeasuresError) as exc:
+    except (UsageError, measures.MeasuresError, FidelityError) as exc:
         sys.stderr.write(f"interpersonal: error: {exc}\n")
         return 2
     except BrokenPipeError:
