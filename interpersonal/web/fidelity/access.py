@@ -24,27 +24,30 @@ from interpersonal.web.accounts.roles import Permission, has_permission
 from interpersonal.web.audit import log
 from interpersonal.web.courses.models import Course
 from interpersonal.web.fidelity.models import RatingAssignment, Recording
+from interpersonal.web.supervision import reach
 
 
 def supervises(user: Any, therapist: Any) -> bool:
-    """Whether ``user`` is one of ``therapist``'s supervisors. THE one place this app asks it
-    (replaced by the supervision relationships of issue 15 at merge)."""
+    """Whether ``user`` currently supervises ``therapist`` (supervision.reach: the one definition)."""
     if therapist is None or user is None or not has_permission(user, Permission.SUPERVISE):
         return False
-    return therapist.supervisor_id == user.pk
+    return reach.is_supervising(user, therapist.pk)
 
 
 def supervised_by(user: Any, path: str = "therapist") -> Q:
     """The queryset form of :func:`supervises`: rows whose ``path`` (a user) ``user`` supervises."""
     if not has_permission(user, Permission.SUPERVISE):
         return Q(pk__in=[])
-    return Q(**{f"{path}__supervisor": user})
+    return reach.supervises(user, path)
 
 
 def supervisors_of(therapist: Any) -> list[Any]:
-    """The therapist's supervisors who may rate (the default first rater)."""
-    supervisor = getattr(therapist, "supervisor", None)
-    return [supervisor] if supervisor is not None and has_permission(supervisor, Permission.SUPERVISE) else []
+    """The therapist's current supervisors who may rate (the default first rater first: the
+    individual supervisor, then the others by name)."""
+    first = reach.individual_supervisor(therapist)
+    others = [u for u in reach.supervisors_of(therapist.pk).order_by("last_name", "first_name", "pk")
+              if first is None or u.pk != first.pk]
+    return [u for u in ([first] if first is not None else []) + others if has_permission(u, Permission.SUPERVISE)]
 
 
 def may_rate(user: Any) -> bool:
