@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from interpersonal.web.accounts import actions as account_actions
@@ -44,9 +45,28 @@ LOG_ROWS = 100
 
 
 def _slots(request: HttpRequest) -> dict[str, dict[int, list[Any]]]:
-    """What other apps put in the dashboard's slots (dashboard.SLOTS). Empty until the fidelity app
-    and the accreditation rules are merged; they add a provider here."""
-    return {}
+    """What the fidelity app puts in the dashboard's slots (dashboard.SLOTS), per supervisee: their
+    cases' completely rated recordings below the scale's pass mark, and the recordings of theirs
+    that this supervisor has still to rate. Each item a text and the page it links to."""
+    from interpersonal.web.courses.models import Course
+    from interpersonal.web.fidelity import reports
+    from interpersonal.web.supervision import reach
+
+    courses = dict(Course.objects.filter(reach.supervises(request.user), status=Course.Status.ACTIVE)
+                   .values_list("pk", "therapist_id"))
+    below: dict[int, list[Any]] = {}
+    for course_id, rows in reports.fidelity_below_pass(list(courses)).items():
+        for r in rows:
+            score = "not scorable" if r.total is None else f"scored {r.total:.2f}".rstrip("0").rstrip(".")
+            below.setdefault(courses[course_id], []).append({
+                "text": f"Recording {r.recording_id} ({r.phase or 'no phase'}): {score}, pass mark {r.pass_mark:g}",
+                "url": reverse("fidelity:recording", args=[r.recording_id])})
+    awaiting: dict[int, list[Any]] = {}
+    for a in reports.awaiting_rating(request.user):
+        awaiting.setdefault(a.recording.course.therapist_id, []).append({
+            "text": f"Recording {a.recording_id} of {a.recording.course.patient.local_id}, assigned "
+                    f"{a.assigned_at:%d %b %Y}", "url": reverse("fidelity:rate", args=[a.pk])})
+    return {"fidelity_below_pass_mark": below, "recordings_awaiting_rating": awaiting}
 
 
 @require_GET
