@@ -42,7 +42,7 @@ from interpersonal.web import bounds
 from interpersonal.web.accounts.models import Team
 from web.test_authorisation_matrix import MATRIX, OK, OK_TOKEN, PERSONAS, is_write, path_of, personas  # noqa: F401
 from web.test_fuzz_forms import FUZZ, nasty_text, numbers_as_text, odd_dates
-from web.test_permissions import ALL_PATTERNS, CASE, URLS, case, post_data, state  # noqa: F401
+from web.test_permissions import ALL_PATTERNS, CASE, RATER, URLS, case, post_data, state  # noqa: F401
 
 EXAMPLES_PER_URL = 16
 """Hypothesis examples for one URL, shared among the personas allowed to use it (at least
@@ -200,9 +200,13 @@ def query_fields(url: str) -> dict[str, set[str]]:
 
 def records() -> tuple:
     """Every record a write could change: ``test_permissions.state`` and the accounts."""
+    from interpersonal.web.supervision.models import SupervisionRelationship
+
     users = get_user_model().objects.order_by("pk").values_list("pk", "username", "role", "is_active", "password",
-                                                               "team_id", "supervisor_id")
-    return (state(), list(users), list(Team.objects.order_by("pk").values_list("pk", "name")),
+                                                               "team_id")
+    supervision = SupervisionRelationship.objects.order_by("pk").values_list(
+        "pk", "supervisor_id", "supervisee_id", "kind", "started", "ended", "confirmed_at")
+    return (state(), list(users), list(supervision), list(Team.objects.order_by("pk").values_list("pk", "name")),
             list(TOTPDevice.objects.order_by("pk").values_list("pk", "confirmed")))
 
 
@@ -228,6 +232,10 @@ def allowed(name: str) -> list[str]:
     unless ``test_permissions`` lets them make it)."""
     out = [p for p in PERSONAS if MATRIX[name][p] in (OK, OK_TOKEN)]
     if name in URLS and URLS[name].kind == CASE:
+        out += ["therapist", "supervisor"]
+    if name in URLS and URLS[name].kind == RATER:  # the fixture's assignment is the supervisor's to rate
+        out += ["supervisor"]
+    if name == "supervision:history":  # the therapist's own supervision history, and their supervisor's view of it
         out += ["therapist", "supervisor"]
     return out
 

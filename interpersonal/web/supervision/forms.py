@@ -27,13 +27,38 @@ def _name(user: Any) -> str:
     return str(user.display_name)
 
 
+ID_MAX = 2**63 - 1
+"""The largest primary key a 64-bit column holds: a larger number is no choice, not a crash."""
+
+
+class _KnownIds:
+    """A model choice field that refuses an id no database column can hold before looking it up
+    (SQLite raises OverflowError on such a number instead of finding nothing)."""
+
+    def clean(self, value: Any) -> Any:
+        for v in value if isinstance(value, list | tuple) else [value]:
+            text = str(v).strip()
+            if text.lstrip("-").isdigit() and abs(int(text)) > ID_MAX:
+                raise forms.ValidationError(self.error_messages["invalid_choice"],  # type: ignore[attr-defined]
+                                            code="invalid_choice", params={"value": text[:20]})
+        return super().clean(value)  # type: ignore[misc]
+
+
+class ChoiceOfOne(_KnownIds, forms.ModelChoiceField):
+    """One model chosen by id."""
+
+
+class ChoiceOfMany(_KnownIds, forms.ModelMultipleChoiceField):
+    """Several models chosen by id."""
+
+
 class LogSessionForm(forms.Form):
     date = bounds.DateField(window=bounds.PAST_CLINICAL, widget=forms.DateInput(attrs={"type": "date"}))
     format = forms.ChoiceField(choices=SupervisionSession.Format.choices, widget=forms.RadioSelect,
                                initial=SupervisionSession.Format.INDIVIDUAL)
     minutes = forms.IntegerField(min_value=MINUTES_MIN, max_value=MINUTES_MAX,
                                  help_text=f"The whole session, {MINUTES_MIN} to {MINUTES_MAX} minutes.")
-    supervisees = forms.ModelMultipleChoiceField(
+    supervisees = ChoiceOfMany(
         queryset=get_user_model().objects.none(), widget=forms.CheckboxSelectMultiple,
         help_text="One for individual supervision, two or more for a group.")
     actions_agreed = forms.CharField(
@@ -58,7 +83,7 @@ def _session_numbers(value: str) -> list[int]:
 
 
 class CaseForm(forms.Form):
-    course = forms.ModelChoiceField(queryset=None, required=False, empty_label="—", label="Case")
+    course = ChoiceOfOne(queryset=None, required=False, empty_label="—", label="Case")
     minutes = forms.IntegerField(min_value=CASE_MINUTES_MIN, max_value=MINUTES_MAX, required=False,
                                  label="Minutes on this case")
     sessions = forms.CharField(max_length=200, required=False, label="Sessions reviewed",
@@ -92,12 +117,12 @@ def _supervisors() -> Any:
 
 
 class AddRelationshipForm(forms.Form):
-    supervisor = forms.ModelChoiceField(queryset=get_user_model().objects.none())
+    supervisor = ChoiceOfOne(queryset=get_user_model().objects.none())
     kind = forms.ChoiceField(choices=SupervisionRelationship.Kind.choices, widget=forms.RadioSelect,
                              initial=SupervisionRelationship.Kind.INDIVIDUAL)
     started = bounds.DateField(window=bounds.CLINICAL, widget=forms.DateInput(attrs={"type": "date"}),
                                label="From", help_text="Within a year of today.")
-    cases = forms.ModelMultipleChoiceField(queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
+    cases = ChoiceOfMany(queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
                                            help_text="Accreditation supervision only: the cases the accreditation "
                                                      "is on (case numbers, no names).")
 
@@ -118,7 +143,7 @@ class EndRelationshipForm(forms.Form):
 
 
 class HourlyCostForm(forms.Form):
-    grade = forms.ModelChoiceField(queryset=None)
+    grade = ChoiceOfOne(queryset=None)
     cost_per_hour = forms.DecimalField(min_value=0, max_value=999_999, decimal_places=2, max_digits=8,
                                        label="Cost of an hour (£)")
     effective_from = bounds.DateField(window=bounds.CLINICAL, widget=forms.DateInput(attrs={"type": "date"}),

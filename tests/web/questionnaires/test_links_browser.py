@@ -101,7 +101,7 @@ def test_a_therapist_emails_the_questionnaires_and_the_course_end_closes_the_lin
         page.get_by_label("Why the course ended").select_option("dropped_out")
         page.get_by_role("button", name="End the course").click()
         expect(page.get_by_text(re.compile("Ended"))).to_be_visible()
-        page.get_by_role("link", name="Questionnaire links sent to the patient").click()
+        page.get_by_role("link", name="Questionnaire links").click()
         today = timezone.localdate()
         expect(row).to_contain_text("Closed")
         expect(row).to_contain_text(f"course ended on {today.day} {today:%b %Y}")
