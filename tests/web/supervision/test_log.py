@@ -14,7 +14,7 @@ from django.utils import timezone
 from interpersonal.web.audit.models import AuditEvent
 from interpersonal.web.supervision import figures
 from interpersonal.web.supervision.actions import CaseEntry, log_session
-from interpersonal.web.supervision.models import SupervisionRelationship
+from interpersonal.web.supervision.models import SupervisionRelationship, SupervisionSession
 
 ACTIONS = "Bring the ending letter draft next week."
 
@@ -147,3 +147,15 @@ def test_history_is_read_by_the_supervisee_and_their_supervisor_only(client_for,
         assert client_for(outsider).get(url).status_code in (403, 404)
     SupervisionRelationship.objects.filter(supervisor=supervisor).update(ended=timezone.localdate())
     assert client_for(supervisor).get(url).status_code == 404  # a former supervisor
+
+
+def test_an_id_no_column_can_hold_is_a_form_error_not_a_crash(client_for, supervisor, therapist):
+    """2**63 overflows SQLite's integer: refused as no such choice, nothing written (the endpoint fuzzer found it)."""
+    data = {"date": timezone.localdate().isoformat(), "format": "individual", "minutes": "45",
+            "supervisees": [str(2**63)],
+            "case-TOTAL_FORMS": "1", "case-INITIAL_FORMS": "0", "case-MIN_NUM_FORMS": "0", "case-MAX_NUM_FORMS": "12",
+            "case-0-course": str(2**63), "case-0-minutes": "15", "case-0-sessions": ""}
+    response = client_for(supervisor).post(reverse("supervision:log_new"), data)
+    assert response.status_code == 400
+    assert "is not one of the available choices" in response.content.decode()
+    assert not SupervisionSession.objects.exists()
