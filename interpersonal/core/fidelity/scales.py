@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from interpersonal.core import _definitions
+from interpersonal.core.measures import Licence  # one licence record for instruments and rating scales
 from interpersonal.core.protocols import THERAPIES
 
 __all__ = [
@@ -109,14 +110,6 @@ class InvalidRatings(ScaleError, ValueError):
     def __init__(self, scale_id: str, item: str, problem: str) -> None:
         self.scale_id, self.item, self.problem = scale_id, item, problem
         super().__init__(f"{scale_id} item {item}: {problem}")
-
-
-@dataclass(frozen=True, slots=True)
-class Licence:
-    name: str
-    item_text: bool
-    url: str | None = None
-    notes: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
